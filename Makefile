@@ -28,7 +28,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libev ships no pkg-config file on Debian.
 PKG_LIBS   += -lev -lpthread -lm
 
-WARN := -Wall -Wextra -Wno-unused-parameter
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
 ifeq ($(DEV),1)
 WARN += -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 endif

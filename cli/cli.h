@@ -1,0 +1,22 @@
+/* cli/cli.h - ballastctl subcommands. Each takes argv with argv[0] the
+ * subcommand name and returns the process exit code:
+ *   0 ok, 1 failed result, 2 usage or bad input, 3 server unreachable,
+ *   4 auth refused. */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+enum {
+	CLI_OK = 0,
+	CLI_FAILED = 1,
+	CLI_USAGE = 2,
+	CLI_UNREACHABLE = 3,
+	CLI_AUTH = 4,
+};
+
+int	cli_crush_main(int argc, char **argv);
+
+/* Prints "ballastctl: <msg>" to stderr and returns CLI_USAGE. */
+int	cli_usage_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+#endif
