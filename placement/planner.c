@@ -704,27 +704,38 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 	else if (p->before.imbalance < p->o.threshold)
 		plan->stop = PLC_STOP_BELOW_THRESHOLD;
 	else {
+		struct src *s = NULL;
+		int dirty = 1;
+
+		/* The spread and the source only change when a move is made
+		 * or a source runs dry, so skips cost O(1) plus their own
+		 * checks. */
 		for (;;) {
-			struct src *s;
+			const struct cand *c;
 			double lo, hi;
 			int r;
 
-			current_spread(p, &lo, &hi);
-			if (hi - lo <= p->o.target) {
-				plan->stop = PLC_STOP_TARGET;
-				break;
+			if (dirty) {
+				current_spread(p, &lo, &hi);
+				if (hi - lo <= p->o.target) {
+					plan->stop = PLC_STOP_TARGET;
+					break;
+				}
+				s = pick_source(p, mean);
+				dirty = 0;
 			}
 			if (p->o.max_moves >= 0 &&
 			    plan->n_moves >= (uint64_t)p->o.max_moves) {
 				plan->stop = PLC_STOP_BUDGET_MOVES;
 				break;
 			}
-			if ((s = pick_source(p, mean)) == NULL) {
+			if (s == NULL) {
 				plan->stop = PLC_STOP_NO_CANDIDATES;
 				break;
 			}
-			const struct cand *c = &s->c[s->cur++];
-
+			c = &s->c[s->cur++];
+			if (s->cur >= s->n)
+				dirty = 1;
 			if (hset_has(&moved, c->handle)) {
 				plan->n_already_moved++;
 				continue;
@@ -735,6 +746,8 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 				    "memory");
 				goto out;
 			}
+			if (r == 1)
+				dirty = 1;
 		}
 	}
 	if ((used = calloc(p->cl->n ? p->cl->n : 1, sizeof(*used))) == NULL) {
