@@ -450,11 +450,21 @@ plc_planner_add(struct plc_planner *p, const struct plc_object *obj,
 	return 0;
 }
 
-/* An open-addressing set of the handles already moved. */
-struct hset {
-	uint64_t	*v;	/* owns; 0 is empty, so handles are stored + 1 */
+/* The objects moved so far, by handle, with their copies as the plan
+ * leaves them, so that a second copy of the same object is judged
+ * against where the first one went. */
+struct mstate {
+	uint32_t	copies[PLC_COPIES_MAX];
+	uint8_t		ncopies;
+};
+
+struct hmap {
+	uint64_t	*k;	/* owns; handle + 1, 0 is empty */
+	size_t		*v;	/* owns; index into st */
 	size_t		 cap;
 	size_t		 n;
+	struct mstate	*st;	/* owns */
+	size_t		 st_cap;
 };
 
 static size_t
@@ -466,42 +476,80 @@ hslot(uint64_t h, size_t cap)
 	return (size_t)h & (cap - 1);
 }
 
-static int
-hset_has(const struct hset *s, uint64_t h)
+/* The state of handle h, or NULL. */
+static struct mstate *
+hmap_get(const struct hmap *m, uint64_t h)
 {
-	if (s->cap == 0)
-		return 0;
-	for (size_t i = hslot(h, s->cap);; i = (i + 1) & (s->cap - 1)) {
-		if (s->v[i] == 0)
-			return 0;
-		if (s->v[i] == h + 1)
-			return 1;
+	if (m->cap == 0)
+		return NULL;
+	for (size_t i = hslot(h, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (m->k[i] == 0)
+			return NULL;
+		if (m->k[i] == h + 1)
+			return &m->st[m->v[i]];
 	}
 }
 
+/* Records that handle h now has copies c. */
 static int
-hset_add(struct hset *s, uint64_t h)
+hmap_put(struct hmap *m, uint64_t h, const uint32_t *c, size_t n)
 {
-	if (2 * (s->n + 1) > s->cap) {
-		struct hset ns = { NULL, s->cap ? s->cap * 2 : 1024, 0 };
+	struct mstate *x = hmap_get(m, h);
+	size_t i;
 
-		if ((ns.v = calloc(ns.cap, sizeof(*ns.v))) == NULL)
-			return -1;
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->v[i] != 0)
-				hset_add(&ns, s->v[i] - 1);
-		free(s->v);
-		*s = ns;
-	}
-	for (size_t i = hslot(h, s->cap);; i = (i + 1) & (s->cap - 1)) {
-		if (s->v[i] == 0) {
-			s->v[i] = h + 1;
-			s->n++;
-			return 0;
+	if (x == NULL) {
+		if (2 * (m->n + 1) > m->cap) {
+			size_t nc = m->cap ? m->cap * 2 : 1024;
+			uint64_t *nk = calloc(nc, sizeof(*nk));
+			size_t *nv = calloc(nc, sizeof(*nv));
+
+			if (nk == NULL || nv == NULL) {
+				free(nk);
+				free(nv);
+				return -1;
+			}
+			for (size_t j = 0; j < m->cap; j++) {
+				if (m->k[j] == 0)
+					continue;
+				for (i = hslot(m->k[j] - 1, nc); nk[i] != 0;
+				    i = (i + 1) & (nc - 1))
+					;
+				nk[i] = m->k[j];
+				nv[i] = m->v[j];
+			}
+			free(m->k);
+			free(m->v);
+			m->k = nk;
+			m->v = nv;
+			m->cap = nc;
 		}
-		if (s->v[i] == h + 1)
-			return 0;
+		if (m->n == m->st_cap) {
+			size_t nc = m->st_cap ? m->st_cap * 2 : 1024;
+			struct mstate *ns = realloc(m->st, nc * sizeof(*ns));
+
+			if (ns == NULL)
+				return -1;
+			m->st = ns;
+			m->st_cap = nc;
+		}
+		for (i = hslot(h, m->cap); m->k[i] != 0;
+		    i = (i + 1) & (m->cap - 1))
+			;
+		m->k[i] = h + 1;
+		m->v[i] = m->n;
+		x = &m->st[m->n++];
 	}
+	memcpy(x->copies, c, n * sizeof(c[0]));
+	x->ncopies = (uint8_t)n;
+	return 0;
+}
+
+static void
+hmap_release(struct hmap *m)
+{
+	free(m->k);
+	free(m->v);
+	free(m->st);
 }
 
 static double
@@ -674,13 +722,14 @@ int
 plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
     struct bl_err *err)
 {
-	struct hset moved = { NULL, 0, 0 };
+	struct hmap moved;
 	size_t mcap = 0;
 	double mean = p->before.mean;
 	uint64_t *used = NULL;
 	int rc = -1;
 
 	memset(plan, 0, sizeof(*plan));
+	memset(&moved, 0, sizeof(moved));
 	if (p->ran)
 		return bl_err_set(err, BL_ECONFLICT, "planner: already run");
 	p->ran = 1;
@@ -711,7 +760,8 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 		 * or a source runs dry, so skips cost O(1) plus their own
 		 * checks. */
 		for (;;) {
-			const struct cand *c;
+			struct cand c;
+			const struct mstate *ms;
 			double lo, hi;
 			int r;
 
@@ -733,15 +783,35 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 				plan->stop = PLC_STOP_NO_CANDIDATES;
 				break;
 			}
-			c = &s->c[s->cur++];
+			c = s->c[s->cur++];
 			if (s->cur >= s->n)
 				dirty = 1;
-			if (hset_has(&moved, c->handle)) {
-				plan->n_already_moved++;
-				continue;
+			if ((ms = hmap_get(&moved, c.handle)) != NULL) {
+				/* Another copy moved: start from where the
+				 * plan has put the object. */
+				size_t k;
+
+				memcpy(c.copies, ms->copies,
+				    sizeof(c.copies));
+				c.ncopies = ms->ncopies;
+				for (k = 0; k < c.ncopies; k++)
+					if (c.copies[k] == s->node)
+						break;
+				if (k == c.ncopies) {
+					plan->n_already_moved++;
+					continue;
+				}
+				c.src_slot = (uint8_t)k;
 			}
-			r = try_move(p, plan, &mcap, s->node, c, mean);
-			if (r < 0 || (r == 1 && hset_add(&moved, c->handle) < 0)) {
+			r = try_move(p, plan, &mcap, s->node, &c, mean);
+			if (r == 1) {
+				c.copies[c.src_slot] =
+				    plan->moves[plan->n_moves - 1].to;
+				if (hmap_put(&moved, c.handle, c.copies,
+				    c.ncopies) < 0)
+					r = -1;
+			}
+			if (r < 0) {
 				bl_err_set(err, BL_ENOMEM, "planner: out of "
 				    "memory");
 				goto out;
@@ -760,7 +830,7 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 	rc = 0;
 out:
 	free(used);
-	free(moved.v);
+	hmap_release(&moved);
 	if (rc < 0)
 		plc_plan_release(plan);
 	return rc;

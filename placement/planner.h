@@ -102,7 +102,7 @@ struct plc_plan {
 	uint64_t		 n_no_destination;	/* no eligible node */
 	uint64_t		 n_over_budget;	/* would pass bytes or cost */
 	uint64_t		 n_overshoot;	/* too big for the source's excess */
-	uint64_t		 n_already_moved;	/* another copy moved */
+	uint64_t		 n_already_moved;	/* that copy had moved already */
 };
 
 /* The stable 64-bit key of an object id: FNV-1a 64 over its bytes. Its low
