@@ -13,6 +13,7 @@
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 BUILD   ?= build
 BINDIR  ?= bin
@@ -117,6 +118,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(TEST_DEPS)
 	@BALLAST_BIN=$(abspath $(BINDIR)) BALLAST_GOLDEN=$(GOLDEN) \
+		BALLAST_SCRIPTS=$(abspath scripts) \
 		scripts/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)
 
 check: test

@@ -1,0 +1,87 @@
+/* lib/pg.c - small helpers over libpq. */
+#include "lib/pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+PGconn *
+bl_pg_connect(const char *conninfo, int timeout_s, struct bl_err *err)
+{
+	const char *keys[] = { "dbname", "connect_timeout",
+	    "application_name", NULL };
+	char timeout[16];
+	const char *vals[4];
+	PGconn *c;
+
+	snprintf(timeout, sizeof(timeout), "%d", timeout_s > 0 ? timeout_s : 5);
+	vals[0] = conninfo;
+	vals[1] = timeout;
+	vals[2] = "ballast";
+	vals[3] = NULL;
+	/* expand_dbname=1: the dbname value is a whole conninfo string,
+	 * whose own keys win over the ones given here. */
+	c = PQconnectdbParams(keys, vals, 1);
+	if (c == NULL) {
+		bl_err_set(err, BL_ENOMEM, "database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		char msg[BL_ERR_MSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+		msg[strcspn(msg, "\n")] = '\0';
+		PQfinish(c);
+		bl_err_set(err, BL_EUNAVAIL, "database: cannot connect: %s", msg);
+		return NULL;
+	}
+	return c;
+}
+
+const char *
+bl_pg_sqlstate(const PGresult *r)
+{
+	const char *s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	return s ? s : "";
+}
+
+PGresult *
+bl_pg_exec(PGconn *c, const char *sql, int n, const char *const *params,
+    struct bl_err *err)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	char msg[BL_ERR_MSG_MAX];
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	snprintf(msg, sizeof(msg), "%s", r ? PQresultErrorMessage(r) :
+	    PQerrorMessage(c));
+	msg[strcspn(msg, "\n")] = '\0';
+	if (PQstatus(c) != CONNECTION_OK)
+		bl_err_set(err, BL_EUNAVAIL, "database: connection lost: %s",
+		    msg);
+	else
+		bl_err_set(err, BL_EDB, "database: %s", msg);
+	PQclear(r);
+	return NULL;
+}
+
+int
+bl_pg_run(PGconn *c, const char *sql, int n, const char *const *params,
+    struct bl_err *err)
+{
+	PGresult *r = bl_pg_exec(c, sql, n, params, err);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+bl_pg_ok(PGconn *c)
+{
+	return c != NULL && PQstatus(c) == CONNECTION_OK;
+}
