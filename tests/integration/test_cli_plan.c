@@ -396,6 +396,16 @@ test_cli_plan__bad_input_names_file_line_and_field(void **state)
 	    "key");
 	expect_usage(NULL, "--cluster nope.json --objects objects.csv",
 	    "nope.json");
+	put("badcluster.json", "{\"nodes\":[\n{\"id\":\"a\",\"region\":\"r\","
+	    "\"datacenter\":\"d\",\"rack\":\"k\",\"host\":\"h\",\n"
+	    "\"capacity_bytes\":10,\"used_bytes\":-3,\"state\":\"in\"}]}\n");
+	expect_usage(NULL, "--cluster badcluster.json --objects objects.csv",
+	    "badcluster.json:3: nodes[0].used_bytes: expected an integer >= 0");
+	put("badquiet.json", "{\n\"quiet_hours\":[\n{\"start\":\"01:00\","
+	    "\"end\":\"02:00\"},\n{\"start\":\"25:00\",\"end\":\"02:00\"}]}\n");
+	expect_usage(NULL, "--cluster cluster.json --objects objects.csv "
+	    "--policy badquiet.json", "badquiet.json:4: "
+	    "policy.quiet_hours[1].start: expected \"HH:MM\", got \"25:00\"");
 	expect_usage(NULL, "--cluster cluster.json --objects objects.csv "
 	    "--preset turbo", "unknown preset \"turbo\"");
 	expect_usage(NULL, "--cluster cluster.json --objects objects.csv "
