@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,6 +701,7 @@ cli_plan_main(int argc, char **argv)
 	struct plc_plan plan;
 	struct objs o;
 	struct coloc co = { NULL, NULL, 0 };
+	uint32_t *caps = NULL;
 	struct bl_err err;
 	char *text = NULL;
 	size_t len;
@@ -798,9 +800,16 @@ cli_plan_main(int argc, char **argv)
 	opts.max_egress_bytes = pol.max_egress_bytes_per_cycle;
 	opts.max_cost = pol.max_cost_per_cycle;
 	opts.quiet = quiet;
-	/* Offline, every object is at hand: keep enough candidates per node
-	 * for the plan to reach its target in one go. */
-	opts.cand_per_source = o.n < 65536 ? (o.n ? o.n : 1) : 65536;
+	/* Offline, every object is at hand: a node keeps as many candidates
+	 * as it holds copies, so the plan can reach its target in one go. */
+	if ((caps = calloc(cl->n ? cl->n : 1, sizeof(*caps))) == NULL) {
+		cli_usage_error("plan: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < o.copies_len; i++)
+		caps[o.copies[i]]++;
+	opts.cand_per_source = SIZE_MAX;
+	opts.cand_caps = caps;
 	if ((pl = plc_planner_new(cl, &opts, &err)) == NULL) {
 		cli_usage_error("plan: %s", err.msg);
 		goto out;
@@ -841,6 +850,7 @@ cli_plan_main(int argc, char **argv)
 out:
 	plc_plan_release(&plan);
 	plc_planner_free(pl);
+	free(caps);
 	free(co.k);
 	free(co.v);
 	objs_release(&o);
