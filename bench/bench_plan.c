@@ -1,9 +1,10 @@
 /* bench/bench_plan.c - the planner at scale (make bench-plan).
  *
  * A generated cluster of 1,000 nodes (4 datacenters x 10 racks x 25 hosts)
- * and objects of 3 copies on distinct hosts, a tenth of the nodes taking
- * an extra 2.5% of the copies, streamed from a seeded generator into the planner the
- * way the controller streams rows from PostgreSQL. Prints:
+ * with capacities in shares of 3:4:5, and objects of 3 copies on distinct
+ * hosts, a tenth of the nodes taking an extra 2.5% of the copies, streamed
+ * from a seeded generator into the planner the way the controller streams
+ * rows from PostgreSQL. Prints:
  *   BENCH plan_stream_only_1m_seconds      generating + hashing 1M objects
  *   BENCH plan_1m_objects_seconds          planning 1M objects (default policy)
  *   BENCH plan_1m_over_stream_ratio        the two above, divided

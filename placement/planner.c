@@ -116,14 +116,17 @@ plc_planner_opts_init(struct plc_planner_opts *o)
 	o->max_cost = -1;
 }
 
-/* -1 if a is better (moves first) than b. Lower gravity first, then the
- * object key, then the handle: a total order, so the result does not
- * depend on the order objects arrive in. */
+/* -1 if a is better (moves first) than b. Lower gravity first; at equal
+ * gravity the bigger object (more balance per move), then the object key,
+ * then the handle: a total order, so the result does not depend on the
+ * order objects arrive in. */
 static int
 cand_cmp(const struct cand *a, const struct cand *b)
 {
 	if (a->gravity != b->gravity)
 		return a->gravity < b->gravity ? -1 : 1;
+	if (a->size != b->size)
+		return a->size > b->size ? -1 : 1;
 	if (a->key != b->key)
 		return a->key < b->key ? -1 : 1;
 	if (a->handle != b->handle)

@@ -107,8 +107,10 @@ struct plc_plan {
 	uint64_t		 n_protected;	/* gravity >= protection */
 	uint64_t		 n_no_destination;	/* no eligible node */
 	uint64_t		 n_over_budget;	/* would pass bytes or cost */
-	uint64_t		 n_overshoot;	/* too big for the source's excess */
-	uint64_t		 n_already_moved;	/* that copy had moved already */
+	/* too big for the source's excess */
+	uint64_t		 n_overshoot;
+	/* that copy had moved already */
+	uint64_t		 n_already_moved;
 };
 
 /* The stable 64-bit key of an object id: FNV-1a 64 over its bytes. Its low
