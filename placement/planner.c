@@ -428,6 +428,8 @@ plc_planner_add(struct plc_planner *p, const struct plc_object *obj,
 				    p->cl->nodes[obj->copies[i]].id);
 	}
 	p->n_objects++;
+	if (obj->size == 0)
+		return 0;	/* moving it changes nothing */
 	memset(&c, 0, sizeof(c));
 	c.handle = obj->handle;
 	c.key = obj->key;
