@@ -305,6 +305,30 @@ test_cli_plan__the_output_is_byte_identical_across_runs(void **state)
 	    "--policy unbounded.json --json"), 0);
 	b = slurp("out");
 	assert_string_equal(a, b);
+	free(b);
+	/* The same objects in the reverse order give the same plan. */
+	{
+		char path[512], *csv = slurp("objects.csv"), *nl;
+		FILE *f;
+		size_t n = strlen(csv);
+
+		snprintf(path, sizeof(path), "%s/reversed.csv", tmpdir);
+		f = fopen(path, "wb");
+		assert_non_null(f);
+		nl = strchr(csv, '\n');
+		fwrite(csv, 1, (size_t)(nl - csv) + 1, f);	/* header */
+		csv[n - 1] = '\0';				/* last \n */
+		while ((nl = strrchr(csv, '\n')) != NULL) {
+			fprintf(f, "%s\n", nl + 1);
+			*nl = '\0';
+		}
+		assert_int_equal(fclose(f), 0);
+		free(csv);
+	}
+	assert_int_equal(run("--cluster cluster.json --objects reversed.csv "
+	    "--policy unbounded.json --json"), 0);
+	b = slurp("out");
+	assert_string_equal(a, b);
 	free(a);
 	free(b);
 }
