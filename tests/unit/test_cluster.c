@@ -195,6 +195,18 @@ test_cluster__csv_rows_parse_with_lists_and_quotes(void **state)
 }
 
 static void
+test_cluster__csv_md5_is_base64_or_hex(void **state)
+{
+	struct rows r;
+	struct bl_err err;
+
+	(void)state;
+	assert_int_equal(csv(HDR "o1,a,5,1B2M2Y8AsgTpgAmY7PhCfg==,b,0,,\n"
+	    "o2,a,5,d41d8cd98f00b204e9800998ecf8427e,b,0,,\n", &r, &err), 0);
+	assert_int_equal(r.n, 2);
+}
+
+static void
 test_cluster__bad_csv_rows_name_file_line_and_field(void **state)
 {
 	static const struct bad_case c[] = {
@@ -214,7 +226,12 @@ test_cluster__bad_csv_rows_name_file_line_and_field(void **state)
 		  "o.csv:2: field allowed_dcs: expected 8 fields, got more "
 		  "than 8" },
 		{ HDR "o1,a,5,xyz,b,0,,\n",
-		  "o.csv:2: field md5: expected 32 hex digits, got \"xyz\"" },
+		  "o.csv:2: field md5: expected base64 Content-MD5 (24 "
+		  "characters) or 32 hex digits, got \"xyz\"" },
+		{ HDR "o1,a,5,1B2M2Y8AsgTpgAmY7PhCfh==,b,0,,\n",
+		  "o.csv:2: field md5: expected base64 Content-MD5 (24 "
+		  "characters) or 32 hex digits, got "
+		  "\"1B2M2Y8AsgTpgAmY7PhCfh==\"" },
 		{ HDR "o1,a,5,,b,lots,,\n",
 		  "o.csv:2: field reads_per_hour: expected a number, got "
 		  "\"lots\"" },
@@ -246,6 +263,7 @@ main(void)
 		cmocka_unit_test(test_cluster__fill_stats_count_in_nodes_only),
 		cmocka_unit_test(test_cluster__bad_maps_name_the_file_and_path),
 		cmocka_unit_test(test_cluster__csv_rows_parse_with_lists_and_quotes),
+		cmocka_unit_test(test_cluster__csv_md5_is_base64_or_hex),
 		cmocka_unit_test(test_cluster__bad_csv_rows_name_file_line_and_field),
 	};
 
