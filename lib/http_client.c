@@ -372,3 +372,12 @@ bl_http_client_active(const struct bl_http_client *c)
 {
 	return c->active;
 }
+
+long
+bl_http_xfer_status(const struct bl_http_xfer *x)
+{
+	long status = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}

@@ -70,5 +70,8 @@ void	bl_http_xfer_cancel(struct bl_http_xfer *x);
 /* Continues a transfer that a data_fn paused. */
 void	bl_http_xfer_resume(struct bl_http_xfer *x);
 unsigned int bl_http_client_active(const struct bl_http_client *c);
+/* The HTTP status of the response being received (0 before the status
+ * line). A data_fn uses it to tell an error page from the object. */
+long	bl_http_xfer_status(const struct bl_http_xfer *x);
 
 #endif
