@@ -48,6 +48,7 @@ struct agt_config {
 	long long	 stall_timeout;
 	long long	 shutdown_timeout;
 	long long	 access_max_entries;
+	long long	 scan_interval;
 	int		 auth_status;
 	int		 auth_metrics;
 };
@@ -223,9 +224,11 @@ int	agt_obj_md5(int fd, const struct stat *st, unsigned char raw[16],
 	    struct bl_err *err);
 /* Records md5 in fd's xattr, valid for the file's current size/mtime. */
 int	agt_obj_md5_record(int fd, const unsigned char raw[16]);
-/* Walks root: removes stale "*.tmp.*" files and sums objects. */
-int	agt_obj_scan(const char *root, long long *bytes, long long *count,
-	    long long *tmp_removed, long long *tmp_failed, struct bl_err *err);
+/* Walks root and sums objects; with remove_tmp, removes "*.tmp.*" files
+ * (only at start-up, when none can be in use). */
+int	agt_obj_scan(const char *root, int remove_tmp, long long *bytes,
+	    long long *count, long long *tmp_removed, long long *tmp_failed,
+	    struct bl_err *err);
 /* fsync a directory. 0 or -1 (errno set). */
 int	agt_fsync_dir(const char *path);
 void	agt_md5_b64(const unsigned char raw[16], char out[25]);
@@ -262,11 +265,22 @@ struct agt {
 	ev_idle			 pump;
 	ev_timer		 flush;
 	ev_timer		 gc;
+	ev_timer		 rescan;
+	struct agt_scan		*scan;		/* owns */
 	ev_signal		 sigterm, sigint;
 	ev_timer		 deadline;
 	int			 stopping;
 	double			 started;
 };
+
+/* agent/scan.c: recounts used_bytes and objects on a worker thread, so
+ * files written or removed behind the agent's back are seen. */
+struct agt_scan;
+struct agt_scan *agt_scan_new(struct agt *g);
+/* Starts a recount unless one is running. */
+void	agt_scan_kick(struct agt_scan *s);
+/* Waits for a running recount and frees. NULL: no-op. */
+void	agt_scan_free(struct agt_scan *s);
 
 /* agent/xfer.c */
 int	agt_xfer_init(struct agt *g, struct bl_err *err);

@@ -462,6 +462,11 @@ object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
 	}
 	g->used_bytes -= st.st_size;
 	g->objects--;
+	/* A file the last recount did not see yet. */
+	if (g->used_bytes < 0)
+		g->used_bytes = 0;
+	if (g->objects < 0)
+		g->objects = 0;
 	log_info("object %s/%s: deleted%s%s", owner, oid,
 	    fwd ? " forward_to=" : "", fwd ? fwd : "");
 	bl_http_respond_json_take(req, 200, json_pack("{s:s,s:s,s:b}",

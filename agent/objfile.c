@@ -149,8 +149,9 @@ is_tmp_name(const char *name)
 }
 
 int
-agt_obj_scan(const char *root, long long *bytes, long long *count,
-    long long *tmp_removed, long long *tmp_failed, struct bl_err *err)
+agt_obj_scan(const char *root, int remove_tmp, long long *bytes,
+    long long *count, long long *tmp_removed, long long *tmp_failed,
+    struct bl_err *err)
 {
 	DIR *top, *sub;
 	struct dirent *de, *se;
@@ -172,6 +173,8 @@ agt_obj_scan(const char *root, long long *bytes, long long *count,
 			struct stat st;
 
 			if (is_tmp_name(se->d_name)) {
+				if (!remove_tmp)
+					continue;
 				if (unlinkat(dirfd(sub), se->d_name, 0) == 0) {
 					(*tmp_removed)++;
 					removed = 1;

@@ -422,6 +422,8 @@ task_finish_file(struct agt *g, struct agt_task *t)
 	else
 		g->objects++;
 	g->used_bytes += t->size;
+	if (g->used_bytes < 0)
+		g->used_bytes = t->size;
 	(void)agt_store_forward_clear(g->store, t->owner, t->object_id, NULL);
 	agt_hist_observe(&g->m.download_duration,
 	    ev_now(g->loop) - t->started);
