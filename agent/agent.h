@@ -20,6 +20,7 @@
 #include "lib/err.h"
 #include "lib/http_client.h"
 #include "lib/http_server.h"
+#include "lib/workq.h"
 #include "lib/uuid.h"
 
 #define AGT_VERSION	"0.1.0"
@@ -68,7 +69,6 @@ enum agt_reason {
 	AGT_R_AGENT_FS_ERROR,
 	AGT_R_INSUFFICIENT_SPACE,
 	AGT_R_SOURCE_OTHER_ERROR,
-	AGT_R_SHUTDOWN,
 	AGT_R_COUNT,
 };
 
@@ -151,6 +151,11 @@ struct agt_task {
 	int			 running;
 	int			 paused;
 	int			 queued;
+	int			 finalizing;	/* on a worker thread */
+	int			 fin_errno;	/* worker's result */
+	const char		*fin_step;	/* borrows: static */
+	int			 fin_had_old;
+	long long		 fin_old_size;
 	long long		 got;
 	double			 started;
 	ev_timer		 retry;		/* backoff */
@@ -245,6 +250,7 @@ struct agt {
 	size_t			 secret_len;
 	struct bl_http_server	*srv;		/* owns */
 	struct bl_http_client	*cli;		/* owns */
+	struct bl_workq		*wq;		/* owns: fsync and rename */
 	struct agt_store	*store;		/* owns */
 	struct agt_access	*access;	/* owns */
 	struct agt_metrics	 m;

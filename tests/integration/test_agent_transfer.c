@@ -333,6 +333,51 @@ test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 }
 
 static void
+test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes(void **state)
+{
+	char owner[37], id[37], md5[25], aid[37], path[1024];
+	const char *unthrottled[] = { "--throttle", "0", NULL };
+	unsigned char *data;
+	struct tha_agent a;
+	json_t *res;
+	char *body;
+	int seen = 0;
+	const size_t size = 6 * 1024 * 1024;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(src.root, owner, id, size, md5);
+	/* No grace period: the transfer in flight is cut at SIGTERM. */
+	assert_int_equal(tha_agent_start(&a, "term", "--throttle", "1048576",
+	    "--set", "shutdown_timeout=0", NULL), 0);
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5,
+	    (long long)size, src.url)));
+	assert_int_equal(tha_post_assignment(&a, body), 202);
+	for (int i = 0; i < 400 && !seen; i++) {
+		seen = tha_count_tmp(a.root, owner) > 0;
+		if (!seen)
+			tha_sleep_ms(25);
+	}
+	assert_true(seen);
+	assert_int_equal(tha_agent_stop(&a), 0);
+	snprintf(path, sizeof(path), "%s/%s/%s", a.root, owner, id);
+	assert_false(tha_exists(path));
+	/* The cut transfer removed its own tmp file. */
+	assert_int_equal(tha_count_tmp(a.root, owner), 0);
+	assert_int_equal(tha_agent_restart(&a, unthrottled), 0);
+	res = tha_wait_complete(&a, aid);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "complete");
+	assert_same_file(a.root, owner, id, data, size);
+	assert_int_equal(tha_agent_stop(&a), 0);
+	tha_agent_free(&a);
+	json_decref(res);
+	free(body);
+	free(data);
+}
+
+static void
 test_agent_transfer__startup_removes_stale_tmp_files(void **state)
 {
 	char owner[37], id[37], md5[25], tmp[1024], keep[1024];
@@ -452,6 +497,8 @@ main(void)
 		    test_agent_transfer__one_bad_task_does_not_fail_the_others),
 		cmocka_unit_test(
 		    test_agent_transfer__kill9_mid_transfer_then_restart_resumes),
+		cmocka_unit_test(
+		    test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes),
 		cmocka_unit_test(
 		    test_agent_transfer__startup_removes_stale_tmp_files),
 		cmocka_unit_test(
