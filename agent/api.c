@@ -365,9 +365,11 @@ object_get(struct agt *g, struct bl_http_req *req, const char *owner,
 		    "/%lld", off, off + len - 1, (long long)st.st_size);
 		bl_http_req_add_header(req, "Content-Range", num);
 	}
-	agt_access_count(g->access, owner, oid);
-	if (!bl_http_req_is_head(req))
+	/* A HEAD reads no bytes: only GETs count for gravity. */
+	if (!bl_http_req_is_head(req)) {
+		agt_access_count(g->access, owner, oid);
 		g->m.bytes_served += len;
+	}
 	bl_http_respond_fd_take(req, r == 1 ? 206 : 200, fd, off, len);
 }
 
