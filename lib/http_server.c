@@ -22,6 +22,7 @@ struct bl_http_server {
 	struct bl_http_server_opts opts;
 	int			 port;
 	int			 running;	/* inside MHD_run */
+	struct bl_http_req	*suspended;	/* borrows: list */
 };
 
 struct hdr {
@@ -41,9 +42,28 @@ struct bl_http_req {
 	int			 started;	/* headers seen */
 	int			 too_big;
 	int			 responded;
+	int			 suspended;
+	struct MHD_Response	*pending;	/* owns: answer after resume */
+	unsigned int		 pending_status;
+	bl_http_close_fn	 close_fn;
+	void			*close_arg;	/* borrows */
+	struct bl_http_req	*sprev, *snext;	/* borrows: srv->suspended */
 };
 
+static void
+susp_unlink(struct bl_http_req *r)
+{
+	if (r->sprev != NULL)
+		r->sprev->snext = r->snext;
+	else if (r->srv->suspended == r)
+		r->srv->suspended = r->snext;
+	if (r->snext != NULL)
+		r->snext->sprev = r->sprev;
+	r->sprev = r->snext = NULL;
+}
+
 static void srv_arm(struct bl_http_server *s);
+static void srv_kick(struct bl_http_server *s);
 
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -74,6 +94,13 @@ req_free(struct bl_http_req *r)
 
 	if (r == NULL)
 		return;
+	if (r->suspended) {
+		susp_unlink(r);
+		if (r->close_fn != NULL)
+			r->close_fn(r, r->close_arg);
+	}
+	if (r->pending != NULL)
+		MHD_destroy_response(r->pending);
 	for (h = r->hdrs; h != NULL; h = n) {
 		n = h->next;
 		free(h->name);
@@ -111,6 +138,18 @@ queue(struct bl_http_req *r, unsigned int status, struct MHD_Response *resp)
 		return -1;
 	for (h = r->hdrs; h != NULL; h = h->next)
 		MHD_add_response_header(resp, h->name, h->value);
+	if (r->suspended) {
+		/* Answered later, from the loop: MHD queues it when it calls
+		 * on_access again after the resume. */
+		r->pending = resp;
+		r->pending_status = status;
+		r->suspended = 0;
+		susp_unlink(r);
+		r->responded = 1;
+		MHD_resume_connection(r->conn);
+		srv_kick(r->srv);
+		return 0;
+	}
 	rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	if (rc != MHD_YES)
@@ -310,7 +349,15 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (r->responded)
+	if (r->pending != NULL) {
+		enum MHD_Result rc;
+
+		rc = MHD_queue_response(conn, r->pending_status, r->pending);
+		MHD_destroy_response(r->pending);
+		r->pending = NULL;
+		return rc;
+	}
+	if (r->responded || r->suspended)
 		return MHD_YES;
 	if (r->too_big) {
 		bl_http_respond_error(r, 413, "too_large",
@@ -318,6 +365,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return r->responded ? MHD_YES : MHD_NO;
 	}
 	s->opts.handler(r, s->opts.arg);
+	if (r->suspended)
+		return MHD_YES;
 	if (!r->responded) {
 		log_warnx("http: %s %s: handler sent no response", method,
 		    r->path);
@@ -360,6 +409,36 @@ srv_arm(struct bl_http_server *s)
 		ev_timer_set(&s->timer, (double)ms / 1000.0, 0.);
 		ev_timer_start(s->loop, &s->timer);
 	}
+}
+
+/* MHD has work to do outside of its fds (a resumed connection): run it
+ * from the loop soon. */
+static void
+srv_kick(struct bl_http_server *s)
+{
+	ev_timer_stop(s->loop, &s->timer);
+	ev_timer_set(&s->timer, 0., 0.);
+	ev_timer_start(s->loop, &s->timer);
+}
+
+void
+bl_http_req_suspend(struct bl_http_req *r)
+{
+	if (r->responded || r->suspended)
+		return;
+	r->suspended = 1;
+	r->snext = r->srv->suspended;
+	if (r->snext != NULL)
+		r->snext->sprev = r;
+	r->srv->suspended = r;
+	MHD_suspend_connection(r->conn);
+}
+
+void
+bl_http_req_on_close(struct bl_http_req *r, bl_http_close_fn fn, void *arg)
+{
+	r->close_fn = fn;
+	r->close_arg = arg;
 }
 
 static void
@@ -424,7 +503,8 @@ bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_SUSPEND_RESUME;
 
 	if (parse_listen(o->listen, &ss, &sslen, err) == -1)
 		return NULL;
@@ -495,6 +575,23 @@ bl_http_server_free(struct bl_http_server *s)
 {
 	if (s == NULL)
 		return;
+	/* MHD refuses to stop with suspended connections: tell their owners
+	 * and answer them 503 first. */
+	while (s->suspended != NULL) {
+		struct bl_http_req *r = s->suspended;
+		bl_http_close_fn fn = r->close_fn;
+
+		r->close_fn = NULL;
+		if (fn != NULL)
+			fn(r, r->close_arg);
+		if (bl_http_respond_error(r, 503, "unavailable",
+		    "server stopping") == -1) {
+			susp_unlink(r);
+			r->suspended = 0;
+			MHD_resume_connection(r->conn);
+		}
+	}
+	MHD_run(s->mhd);
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->timer);
 	MHD_stop_daemon(s->mhd);

@@ -11,6 +11,13 @@
  * it returns; if it does not, the client gets 500. The request, and every
  * pointer it hands out, lives until the handler returns.
  *
+ * Async handlers: a handler may instead call bl_http_req_suspend() and
+ * return. The connection then waits (MHD suspends it) until the
+ * application calls one bl_http_respond*() from the loop later; that
+ * resumes it. The request stays valid until then, unless the server is
+ * freed first: the close callback (bl_http_req_on_close) then tells the
+ * application to drop its pointer.
+ *
  * Paths are not percent-decoded: bl_http_req_path() is the raw path as
  * sent, so "%2f" stays "%2f" and can be refused by the application.
  */
@@ -81,5 +88,12 @@ int	bl_http_respond_fd_take(struct bl_http_req *r, unsigned int status,
 	    int fd, uint64_t off, uint64_t len);
 /* 1 once a response was queued. */
 int	bl_http_req_responded(const struct bl_http_req *r);
+
+typedef void (*bl_http_close_fn)(struct bl_http_req *r, void *arg);
+/* Inside the handler: answer later. See the top of this file. */
+void	bl_http_req_suspend(struct bl_http_req *r);
+/* Called if the request goes away while suspended (fn may be NULL). */
+void	bl_http_req_on_close(struct bl_http_req *r, bl_http_close_fn fn,
+	    void *arg);
 
 #endif
