@@ -219,8 +219,8 @@ main(int argc, char **argv)
 			flags[nflags++].value = eq + 1;
 			continue;
 		case 'P': print = 1; continue;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); free(flags); return 0;
+		default: usage(stderr); free(flags); return 2;
 		}
 		flags[nflags].key = key;
 		flags[nflags++].value = optarg;
