@@ -152,6 +152,8 @@ struct agt_task {
 	int			 paused;
 	int			 queued;
 	int			 finalizing;	/* on a worker thread */
+	int			 check_fd;	/* skip check: the final file */
+	int			 check_same;	/* skip check: MD5 matched */
 	int			 fin_errno;	/* worker's result */
 	const char		*fin_step;	/* borrows: static */
 	int			 fin_had_old;
@@ -224,9 +226,14 @@ int	agt_store_forward_clear(struct agt_store *s, const char *owner,
 int	agt_obj_path(char *buf, size_t len, const char *root,
 	    const char *owner, const char *object_id);
 /* The MD5 of the open file fd (stat st): from its xattr when still valid
- * for that size and mtime, otherwise computed and recorded. 0 or -1. */
+ * for that size and mtime, otherwise computed and recorded. 0 or -1.
+ * Computing reads the whole file: call it on a worker, not the loop. */
 int	agt_obj_md5(int fd, const struct stat *st, unsigned char raw[16],
 	    struct bl_err *err);
+/* The MD5 from fd's xattr if it is valid for st; -1 (no I/O beyond the
+ * xattr read) otherwise. */
+int	agt_obj_md5_cached(int fd, const struct stat *st,
+	    unsigned char raw[16]);
 /* Records md5 in fd's xattr, valid for the file's current size/mtime. */
 int	agt_obj_md5_record(int fd, const unsigned char raw[16]);
 /* Walks root and sums objects; with remove_tmp, removes "*.tmp.*" files

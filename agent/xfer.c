@@ -514,35 +514,43 @@ on_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
 	task_finish_file(g, t);
 }
 
-/* 1 if the final file is already there with the right MD5. */
-static int
-already_placed(struct agt *g, struct agt_task *t, const char *final)
+static void task_download(struct agt *g, struct agt_task *t);
+
+/* On a worker: hash the existing final file (no valid xattr). */
+static void
+check_work(void *arg)
 {
+	struct agt_task *t = arg;
 	unsigned char raw[16];
 	struct stat st;
-	int fd, same = 0;
 
-	fd = open(final, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size == t->size && agt_obj_md5(fd, &st, raw, NULL) == 0 &&
-	    memcmp(raw, t->md5raw, 16) == 0)
-		same = 1;
-	close(fd);
-	return same;
+	t->check_same = fstat(t->check_fd, &st) == 0 &&
+	    st.st_size == t->size &&
+	    agt_obj_md5(t->check_fd, &st, raw, NULL) == 0 &&
+	    memcmp(raw, t->md5raw, 16) == 0;
+	close(t->check_fd);
+	t->check_fd = -1;
+}
+
+static void
+check_done(void *arg)
+{
+	struct agt_task *t = arg;
+
+	t->finalizing = 0;
+	if (t->check_same)
+		task_end(t->g, t, OUT_SKIPPED, 0, 0);
+	else if (t->g->stopping)
+		task_end(t->g, t, OUT_REQUEUE, 0, 0);
+	else
+		task_download(t->g, t);
 }
 
 static void
 task_start(struct agt *g, struct agt_task *t)
 {
-	char final[4096], dir[4096], path[128], url[4096];
-	char hdate[64], hsig[128];
-	const char *hdrs[3];
-	struct bl_sign_hdrs sh;
-	struct bl_http_xfer_opts o;
-	struct bl_err err;
-	size_t ul;
+	char final[4096], dir[4096];
+	int fd;
 
 	t->attempts++;
 	t->running = 1;
@@ -558,10 +566,52 @@ task_start(struct agt *g, struct agt_task *t)
 		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
 		return;
 	}
-	if (already_placed(g, t, final)) {
-		task_end(g, t, OUT_SKIPPED, 0, 0);
-		return;
+	/* Skip if the final file is already there with the right MD5. */
+	if ((fd = open(final, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		unsigned char raw[16];
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size == t->size) {
+			if (agt_obj_md5_cached(fd, &st, raw) == 0) {
+				close(fd);
+				if (memcmp(raw, t->md5raw, 16) == 0) {
+					task_end(g, t, OUT_SKIPPED, 0, 0);
+					return;
+				}
+			} else {
+				/* Hashing may take long: off the loop. */
+				t->check_fd = fd;
+				t->finalizing = 1;
+				if (bl_workq_submit(g->wq, check_work,
+				    check_done, t) == 0)
+					return;
+				t->finalizing = 0;
+				t->check_fd = -1;
+				close(fd);
+			}
+		} else {
+			close(fd);
+		}
 	}
+	task_download(g, t);
+}
+
+/* The download proper: quota, directory, tmp file, signed GET. */
+static void
+task_download(struct agt *g, struct agt_task *t)
+{
+	char final[4096], dir[4096], path[128], url[4096];
+	char hdate[64], hsig[128];
+	const char *hdrs[3];
+	struct bl_sign_hdrs sh;
+	struct bl_http_xfer_opts o;
+	struct bl_err err;
+	size_t ul;
+
+	agt_obj_path(final, sizeof(final), g->cfg.root, t->owner,
+	    t->object_id);
+	agt_obj_path(dir, sizeof(dir), g->cfg.root, t->owner, NULL);
 	/* reserved already holds this task's size. */
 	if (g->capacity - g->used_bytes - g->reserved < 0) {
 		task_end(g, t, OUT_FAILED, AGT_R_INSUFFICIENT_SPACE, 0);
@@ -660,6 +710,7 @@ agt_xfer_add(struct agt *g, struct agt_assign *a)
 		t->g = g;
 		t->a = a;
 		t->fd = -1;
+		t->check_fd = -1;
 		ev_init(&t->retry, on_retry);
 		if (t->status == AGT_T_PENDING) {
 			a->npending++;

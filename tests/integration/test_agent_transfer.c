@@ -155,6 +155,39 @@ test_agent_transfer__rerun_under_new_id_skips_existing(void **state)
 }
 
 static void
+test_agent_transfer__file_written_by_others_with_right_md5_is_skipped(
+    void **state)
+{
+	char owner[37], id[37], md5[25], other[25], aid[37];
+	unsigned char *data;
+	json_t *res;
+	char *body;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	/* The same bytes on both sides, written without the agent (no MD5
+	 * xattr): the agent hashes the local file and skips. */
+	data = tha_put_object(src.root, owner, id, 300000, md5);
+	free(data);
+	data = tha_put_object(dst.root, owner, id, 300000, other);
+	assert_string_not_equal(md5, other);	/* random: differ */
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id, other,
+	    300000, src.url)));
+	/* The source has different bytes; only a skip can complete this. */
+	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	res = tha_wait_complete(&dst, aid);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "complete");
+	assert_true(json_is_true(json_object_get(json_array_get(
+	    json_object_get(res, "tasks"), 0), "skipped")));
+	assert_same_file(dst.root, owner, id, data, 300000);
+	json_decref(res);
+	free(body);
+	free(data);
+}
+
+static void
 test_agent_transfer__missing_object_fails_with_http_status_404(void **state)
 {
 	char owner[37], id[37], aid[37];
@@ -487,6 +520,8 @@ main(void)
 		    test_agent_transfer__download_places_verified_copies),
 		cmocka_unit_test(
 		    test_agent_transfer__rerun_under_new_id_skips_existing),
+		cmocka_unit_test(
+		    test_agent_transfer__file_written_by_others_with_right_md5_is_skipped),
 		cmocka_unit_test(
 		    test_agent_transfer__missing_object_fails_with_http_status_404),
 		cmocka_unit_test(
