@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -25,8 +29,8 @@ group_setup(void **state)
 	if (tha_agent_start(&src, "src", NULL) == -1)
 		return -1;
 	if (tha_agent_start(&dst, "dst", "--set", "retries=1", "--set",
-	    "retry_base_ms=20", "--set", "connect_timeout_ms=2000", NULL) ==
-	    -1)
+	    "retry_base_ms=20", "--set", "connect_timeout_ms=2000", "--set",
+	    "stall_timeout=1", NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -281,6 +285,73 @@ test_agent_transfer__source_down_is_network_error(void **state)
 }
 
 static void
+test_agent_transfer__silent_source_is_timeout(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	char owner[37], id[37], aid[37], url[64];
+	json_t *res;
+	char *body;
+	int lfd;
+
+	/* A source that accepts connections and never answers. */
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	getsockname(lfd, (struct sockaddr *)&sin, &sl);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sin.sin_port));
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id,
+	    "1B2M2Y8AsgTpgAmY7PhCfg==", 10, url)));
+	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	res = tha_wait_complete(&dst, aid);
+	close(lfd);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "failed");
+	assert_string_equal(task_field(res, 0, "reason"), "timeout");
+	assert_int_equal(tha_count_tmp(dst.root, owner), 0);
+	json_decref(res);
+	free(body);
+}
+
+static void
+test_agent_transfer__over_quota_is_insufficient_space(void **state)
+{
+	char owner[37], id[37], md5[25], aid[37], path[1024];
+	struct tha_agent a;
+	unsigned char *data;
+	json_t *res;
+	char *body;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(src.root, owner, id, 5000, md5);
+	assert_int_equal(tha_agent_start(&a, "quota", "--capacity-bytes",
+	    "4096", NULL), 0);
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5, 5000,
+	    src.url)));
+	assert_int_equal(tha_post_assignment(&a, body), 202);
+	res = tha_wait_complete(&a, aid);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "failed");
+	assert_string_equal(task_field(res, 0, "reason"),
+	    "insufficient_space");
+	snprintf(path, sizeof(path), "%s/%s/%s", a.root, owner, id);
+	assert_false(tha_exists(path));
+	assert_int_equal(tha_agent_stop(&a), 0);
+	tha_agent_free(&a);
+	json_decref(res);
+	free(body);
+	free(data);
+}
+
+static void
 test_agent_transfer__one_bad_task_does_not_fail_the_others(void **state)
 {
 	char owner[37], good[37], missing[37], md5[25], aid[37];
@@ -528,6 +599,9 @@ main(void)
 		    test_agent_transfer__corrupt_source_is_md5_mismatch_and_leaves_no_file),
 		cmocka_unit_test(
 		    test_agent_transfer__source_down_is_network_error),
+		cmocka_unit_test(test_agent_transfer__silent_source_is_timeout),
+		cmocka_unit_test(
+		    test_agent_transfer__over_quota_is_insufficient_space),
 		cmocka_unit_test(
 		    test_agent_transfer__one_bad_task_does_not_fail_the_others),
 		cmocka_unit_test(
