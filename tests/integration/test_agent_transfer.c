@@ -482,6 +482,50 @@ test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes(void **state)
 }
 
 static void
+test_agent_transfer__sigterm_lets_the_transfer_in_flight_finish(void **state)
+{
+	char owner[37], id[37], md5[25], aid[37];
+	unsigned char *data;
+	struct tha_agent a;
+	json_t *res;
+	char *body;
+	int seen = 0;
+	const size_t size = 2 * 1024 * 1024;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(src.root, owner, id, size, md5);
+	assert_int_equal(tha_agent_start(&a, "grace", "--throttle", "1048576",
+	    "--set", "shutdown_timeout=60", NULL), 0);
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5,
+	    (long long)size, src.url)));
+	assert_int_equal(tha_post_assignment(&a, body), 202);
+	for (int i = 0; i < 400 && !seen; i++) {
+		seen = tha_count_tmp(a.root, owner) > 0;
+		if (!seen)
+			tha_sleep_ms(25);
+	}
+	assert_true(seen);
+	/* The stop waits for the download, which completes before exit. */
+	assert_int_equal(tha_agent_stop(&a), 0);
+	assert_same_file(a.root, owner, id, data, size);
+	assert_int_equal(tha_count_tmp(a.root, owner), 0);
+	assert_int_equal(tha_agent_restart(&a, NULL), 0);
+	res = tha_wait_complete(&a, aid);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "complete");
+	/* Recorded before exit: no second attempt was needed. */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(res, "tasks"), 0), "attempts")), 1);
+	assert_int_equal(tha_agent_stop(&a), 0);
+	tha_agent_free(&a);
+	json_decref(res);
+	free(body);
+	free(data);
+}
+
+static void
 test_agent_transfer__startup_removes_stale_tmp_files(void **state)
 {
 	char owner[37], id[37], md5[25], tmp[1024], keep[1024];
@@ -608,6 +652,8 @@ main(void)
 		    test_agent_transfer__kill9_mid_transfer_then_restart_resumes),
 		cmocka_unit_test(
 		    test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes),
+		cmocka_unit_test(
+		    test_agent_transfer__sigterm_lets_the_transfer_in_flight_finish),
 		cmocka_unit_test(
 		    test_agent_transfer__startup_removes_stale_tmp_files),
 		cmocka_unit_test(
