@@ -321,8 +321,10 @@ main(int argc, char **argv)
 	ev_timer_stop(g.loop, &g.deadline);
 	ev_signal_stop(g.loop, &g.sigterm);
 	ev_signal_stop(g.loop, &g.sigint);
-	agt_xfer_release(&g);
+	/* The server first: no handler may run once the executor is gone. */
 	bl_http_server_free(g.srv);
+	g.srv = NULL;
+	agt_xfer_release(&g);
 	if (agt_store_flush(g.store, &err) == -1)
 		log_warnx("%s", err.msg);
 	agt_store_close(g.store);

@@ -774,9 +774,8 @@ agt_xfer_release(struct agt *g)
 {
 	struct agt_assign *a, *next;
 
-	/* Finish any fsync/rename in flight first: those tasks are then
-	 * released like the others and, still pending in the state db, find
-	 * their file in place at the next start. */
+	/* Finish any fsync/rename in flight first; their outcomes are
+	 * recorded (workq reports them here). */
 	bl_workq_free(g->wq);
 	g->wq = NULL;
 	for (a = g->assigns; a != NULL; a = a->next)

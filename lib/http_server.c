@@ -22,6 +22,7 @@ struct bl_http_server {
 	struct bl_http_server_opts opts;
 	int			 port;
 	int			 running;	/* inside MHD_run */
+	int			 closing;	/* in bl_http_server_free */
 	struct bl_http_req	*suspended;	/* borrows: list */
 };
 
@@ -349,6 +350,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (s->closing && r->pending == NULL)
+		return MHD_NO;		/* no new work while the server stops */
 	if (r->pending != NULL) {
 		enum MHD_Result rc;
 
@@ -575,6 +578,7 @@ bl_http_server_free(struct bl_http_server *s)
 {
 	if (s == NULL)
 		return;
+	s->closing = 1;
 	/* MHD refuses to stop with suspended connections: tell their owners
 	 * and answer them 503 first. */
 	while (s->suspended != NULL) {

@@ -147,6 +147,8 @@ bl_workq_free(struct bl_workq *q)
 	pthread_mutex_unlock(&q->mu);
 	for (int i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
+	/* Every job has run: report them here, in order. */
+	on_async(q->loop, &q->async, 0);
 	while ((j = q->done) != NULL) {
 		q->done = j->next;
 		free(j);

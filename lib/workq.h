@@ -24,8 +24,9 @@ int	bl_workq_submit(struct bl_workq *q, bl_work_fn fn,
 	    bl_work_done_fn done, void *arg);
 /* Jobs queued or running now. */
 unsigned int bl_workq_pending(const struct bl_workq *q);
-/* Runs every queued job to its end, stops the threads and frees. The done
- * callbacks of jobs that had not reported yet are NOT called. NULL: no-op. */
+/* Runs every queued job to its end, stops the threads, calls the done
+ * callbacks not yet called (from here, in completion order) and frees.
+ * NULL: no-op. */
 void	bl_workq_free(struct bl_workq *q);
 
 #endif
