@@ -53,6 +53,9 @@ struct agt_config {
 	long long	 scan_interval;
 	int		 auth_status;
 	int		 auth_metrics;
+	char		*tls_cert_file;	/* owns */
+	char		*tls_key_file;	/* owns */
+	char		*tls_ca_file;	/* owns */
 };
 
 extern const struct bl_cfg_opt agt_config_table[];
