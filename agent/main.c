@@ -166,6 +166,18 @@ on_load(struct agt_assign *a, void *arg)
 	agt_xfer_add(g, a);
 }
 
+/* Secrets belong to the service user alone: say so when others can read
+ * one. */
+static void
+warn_if_open(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warnx("file=%s: readable by group or others (mode %03o); "
+		    "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+}
+
 struct flag {
 	const char	*key;
 	const char	*value;
@@ -269,6 +281,9 @@ main(int argc, char **argv)
 	if ((g.secret = bl_sign_read_secret(g.cfg.secret_file, &g.secret_len,
 	    &err)) == NULL)
 		fatalx("%s", err.msg);
+	warn_if_open(g.cfg.secret_file);
+	if (g.cfg.tls_key_file != NULL)
+		warn_if_open(g.cfg.tls_key_file);
 	if (mkdir(g.cfg.root, 0755) == -1 && errno != EEXIST)
 		fatal("root dir=%s: mkdir", g.cfg.root);
 	if (statvfs(g.cfg.root, &vfs) == -1)
