@@ -385,7 +385,7 @@ main(void)
 	int secs = env_int("BENCH_LOAD_SECONDS", 10);
 	int nreads = env_int("BENCH_LOAD_OBJECTS", 1000);
 	int nxfers = env_int("BENCH_LOAD_XFERS", 2000);
-	double t0, t_xfer, done0, failed0, failed;
+	double t0, t_xfer, done0, failed0, failed, unauth0, unauth;
 	char path[600], script[600], cmd[700], aid[37], *body;
 	json_t *tasks, *root;
 	int bad = 0;
@@ -437,6 +437,7 @@ main(void)
 	json_decref(root);
 	done0 = metric(&dst, "ballast_agent_assignments_completed_total");
 	failed0 = metric(&dst, "ballast_agent_tasks_total{status=\"failed\"}");
+	unauth0 = metric(&src, "ballast_agent_http_unauthorized_total");
 	t0 = now_s();
 	if (request(dst.url, "POST", "/v1/assignments", body, NULL) != 202) {
 		fprintf(stderr, "bench_load_agent: POST assignment failed\n");
@@ -450,6 +451,9 @@ main(void)
 	t_xfer = now_s() - t0;
 	failed = metric(&dst, "ballast_agent_tasks_total{status=\"failed\"}") -
 	    failed0;
+	/* Every pre-signed GET passed verification. */
+	unauth = metric(&src, "ballast_agent_http_unauthorized_total") -
+	    unauth0;
 
 	print_load("agent_load_object_get", &load);
 	printf("BENCH agent_load_connections %d connections\n", conns);
@@ -457,6 +461,7 @@ main(void)
 	printf("BENCH agent_load_transfers_per_sec %.0f objects/s\n",
 	    (double)nxfers / t_xfer);
 	printf("BENCH agent_load_transfers_failed %.0f tasks\n", failed);
+	printf("BENCH agent_load_unauthorized %.0f responses\n", unauth);
 	print_load("agent_load_baseline_status", &base);
 	printf("BENCH agent_load_get_vs_status_ratio %.3f ratio\n",
 	    ((double)load.requests / (double)load.duration_us) /
@@ -465,6 +470,11 @@ main(void)
 	if (errors(&load) != 0 || errors(&base) != 0) {
 		fprintf(stderr, "bench_load_agent: errors: object GETs %lld, "
 		    "baseline %lld\n", errors(&load), errors(&base));
+		bad = 1;
+	}
+	if (unauth != 0) {
+		fprintf(stderr, "bench_load_agent: %.0f requests refused 401\n",
+		    unauth);
 		bad = 1;
 	}
 	if (failed != 0) {
