@@ -454,7 +454,8 @@ object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
 	int fd;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		bl_http_respond_error(req, 500, "out_of_memory", "out of memory");
+		bl_http_respond_error(req, 500, "out_of_memory",
+		    "out of memory");
 		return;
 	}
 	j->is_delete = 1;

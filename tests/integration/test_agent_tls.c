@@ -155,7 +155,7 @@ test_agent_tls__objects_move_between_agents_over_https(void **state)
 }
 
 static void
-test_agent_tls__an_agent_that_does_not_trust_the_ca_refuses_the_source(
+test_agent_tls__agent_without_the_ca_refuses_the_source(
     void **state)
 {
 	char owner[37], id[37], md5[25], aid[37], path[1024];
@@ -269,8 +269,9 @@ main(void)
 		cmocka_unit_test(
 		    test_agent_tls__objects_move_between_agents_over_https),
 		cmocka_unit_test(
-		    test_agent_tls__an_agent_that_does_not_trust_the_ca_refuses_the_source),
-		cmocka_unit_test(test_agent_tls__clients_without_the_ca_are_refused),
+		    test_agent_tls__agent_without_the_ca_refuses_the_source),
+		cmocka_unit_test(
+		    test_agent_tls__clients_without_the_ca_are_refused),
 		cmocka_unit_test(
 		    test_agent_tls__half_a_tls_config_is_refused_at_start),
 	};

@@ -174,7 +174,7 @@ test_config__env_then_flags_override_and_sources_are_shown(void **state)
 }
 
 static void
-test_config__secret_values_never_reach_a_message_or_the_printout(void **state)
+test_config__secrets_stay_out_of_messages_and_printout(void **state)
 {
 	struct conf cf;
 	struct bl_cfg c;
@@ -216,7 +216,7 @@ test_config__secret_values_never_reach_a_message_or_the_printout(void **state)
 }
 
 static void
-test_config__buffer_loader_refuses_what_the_file_loader_refuses(void **state)
+test_config__buffer_loader_is_as_strict_as_file_loader(void **state)
 {
 	static const char *const bad[] = {
 		"[1]", "{\"workers\":0}", "{\"workers\":\"4\"}",
@@ -252,9 +252,9 @@ main(void)
 		cmocka_unit_test(
 		    test_config__env_then_flags_override_and_sources_are_shown),
 		cmocka_unit_test(
-		    test_config__secret_values_never_reach_a_message_or_the_printout),
+		    test_config__secrets_stay_out_of_messages_and_printout),
 		cmocka_unit_test(
-		    test_config__buffer_loader_refuses_what_the_file_loader_refuses),
+		    test_config__buffer_loader_is_as_strict_as_file_loader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

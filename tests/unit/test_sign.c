@@ -176,7 +176,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign__round_trip_is_accepted),
-		cmocka_unit_test(test_sign__secret_equal_is_exact_and_null_safe),
+		cmocka_unit_test(
+		    test_sign__secret_equal_is_exact_and_null_safe),
 		cmocka_unit_test(
 		    test_sign__refusal_messages_never_carry_the_secret),
 		cmocka_unit_test(

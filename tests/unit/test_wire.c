@@ -24,7 +24,8 @@ test_wire__object_path_takes_only_two_canonical_uuids(void **state)
 	static const char *const bad[] = {
 		"", OWNER, OWNER "/", "/" OID, OWNER "/" OID "/",
 		OWNER "/" OID "x", OWNER "/../" OID, "../" OWNER "/" OID,
-		OWNER "%2f" OID, OWNER "/" "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE",
+		OWNER "%2f" OID,
+		OWNER "/" "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE",
 		OWNER "//" OID, OWNER "/" OID "%00", OWNER "/" OID "/..",
 		"3f2a0c1e-6b7d-4e8f-9a0b-1c2d3e4f5a6" "/" OID,
 	};
@@ -81,7 +82,8 @@ test_wire__assignment_is_parsed_with_paths_in_errors(void **state)
 	const char *body =
 	    "{\"id\":\"" AID "\",\"tasks\":[{\"object_id\":\"" OID "\","
 	    "\"owner\":\"" OWNER "\",\"md5\":\"" MD5 "\",\"size\":7,"
-	    "\"source\":{\"node\":\"2.stor\",\"url\":\"http://127.0.0.1:1\"}}]}";
+	    "\"source\":{\"node\":\"2.stor\","
+	    "\"url\":\"http://127.0.0.1:1\"}}]}";
 	const char *same =
 	    "{\"tasks\":[{\"source\":{\"url\":\"http://127.0.0.1:1\","
 	    "\"node\":\"2.stor\"},\"size\":7,\"md5\":\"" MD5 "\","
