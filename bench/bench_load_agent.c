@@ -12,6 +12,10 @@
  * Prints BENCH lines and exits 1 if any GET answered non-2xx, wrk saw a
  * socket error or timeout, or a transfer failed.
  *
+ * With BENCH_LOAD_TLS=1 both agents serve https with a certificate the
+ * bench makes with the openssl command, the destination verifies the
+ * source against that CA, and the BENCH names get "_tls".
+ *
  * Environment: BALLAST_BIN (dir with ballast-agent), BENCH_LOAD_CONNS
  * (default 500), BENCH_LOAD_SECONDS (default 10), BENCH_LOAD_OBJECTS (GET
  * targets, default 1000 x 4 KiB), BENCH_LOAD_XFERS (default 2000 x 64 KiB),
@@ -64,6 +68,7 @@ struct load {
 };
 
 static char workdir[256];
+static char tls_cert[600], tls_key[600], tls_ca[600];	/* empty: http */
 
 static double
 now_s(void)
@@ -146,6 +151,8 @@ request(const char *base, const char *method, const char *target,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	if (tls_ca[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, tls_ca);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "GET") != 0)
@@ -180,21 +187,37 @@ agent_start(struct agent *a, const char *name)
 	snprintf(bin, sizeof(bin), "%s/ballast-agent", bindir ? bindir : "bin");
 	a->port = free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", a->port);
-	snprintf(a->url, sizeof(a->url), "http://127.0.0.1:%d", a->port);
+	snprintf(a->url, sizeof(a->url), "%s://127.0.0.1:%d",
+	    tls_ca[0] ? "https" : "http", a->port);
 	if ((a->pid = fork()) == -1)
 		die("fork");
 	if (a->pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		char c[700], k[700], ca[700];
 
 		if (fd != -1) {
 			dup2(fd, 2);
 			close(fd);
 		}
-		execl(bin, bin, "--listen", listen, "--root", a->root,
-		    "--state", state, "--secret-file", secret, "--node-id",
-		    name, "--max-transfers", "8", "--set", "max_tasks=100000",
-		    "--set", "max_body=67108864", "--set", "log_level=warn",
-		    "--set", "max_connections=4096", (char *)NULL);
+		if (tls_ca[0] != '\0') {
+			snprintf(c, sizeof(c), "tls_cert_file=%s", tls_cert);
+			snprintf(k, sizeof(k), "tls_key_file=%s", tls_key);
+			snprintf(ca, sizeof(ca), "tls_ca_file=%s", tls_ca);
+			execl(bin, bin, "--listen", listen, "--root", a->root,
+			    "--state", state, "--secret-file", secret,
+			    "--node-id", name, "--max-transfers", "8", "--set",
+			    "max_tasks=100000", "--set", "max_body=67108864",
+			    "--set", "log_level=warn", "--set",
+			    "max_connections=4096", "--set", c, "--set", k,
+			    "--set", ca, (char *)NULL);
+		} else {
+			execl(bin, bin, "--listen", listen, "--root", a->root,
+			    "--state", state, "--secret-file", secret,
+			    "--node-id", name, "--max-transfers", "8", "--set",
+			    "max_tasks=100000", "--set", "max_body=67108864",
+			    "--set", "log_level=warn", "--set",
+			    "max_connections=4096", (char *)NULL);
+		}
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
@@ -354,24 +377,55 @@ run_wrk(const char *url, const char *script, int conns, int secs,
 	}
 }
 
+/* A CA and a certificate for 127.0.0.1, made with openssl in workdir. */
+static void
+make_pki(void)
+{
+	char cmd[2048];
+
+	snprintf(tls_ca, sizeof(tls_ca), "%s/ca.pem", workdir);
+	snprintf(tls_cert, sizeof(tls_cert), "%s/node.pem", workdir);
+	snprintf(tls_key, sizeof(tls_key), "%s/node.key", workdir);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && umask 077 && "
+	    "printf 'subjectAltName=IP:127.0.0.1\\n' >ext.cnf && "
+	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
+	    " -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=bench CA' "
+	    "2>/dev/null && "
+	    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	    "-nodes -keyout node.key -out node.csr -subj '/CN=127.0.0.1' "
+	    "2>/dev/null && "
+	    "openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key "
+	    "-CAcreateserial -out node.pem -days 2 -extfile ext.cnf "
+	    "2>/dev/null", workdir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench_load_agent: openssl failed\n");
+		exit(1);
+	}
+}
+
 static long long
 errors(const struct load *l)
 {
 	return l->non2xx + l->connect + l->read + l->write + l->timeout;
 }
 
+static const char *sfx = "";	/* "_tls" with BENCH_LOAD_TLS */
+
 static void
 print_load(const char *name, const struct load *l)
 {
 	double secs = (double)l->duration_us / 1e6;
 
-	printf("BENCH %s_requests_per_sec %.0f requests/s\n", name,
+	printf("BENCH %s%s_requests_per_sec %.0f requests/s\n", name, sfx,
 	    (double)l->requests / secs);
-	printf("BENCH %s_p50_ms %.2f ms\n", name, (double)l->p50_us / 1e3);
-	printf("BENCH %s_p99_ms %.2f ms\n", name, (double)l->p99_us / 1e3);
-	printf("BENCH %s_max_ms %.2f ms\n", name, (double)l->max_us / 1e3);
-	printf("BENCH %s_non2xx %lld responses\n", name, l->non2xx);
-	printf("BENCH %s_socket_errors %lld errors\n", name,
+	printf("BENCH %s%s_p50_ms %.2f ms\n", name, sfx,
+	    (double)l->p50_us / 1e3);
+	printf("BENCH %s%s_p99_ms %.2f ms\n", name, sfx,
+	    (double)l->p99_us / 1e3);
+	printf("BENCH %s%s_max_ms %.2f ms\n", name, sfx,
+	    (double)l->max_us / 1e3);
+	printf("BENCH %s%s_non2xx %lld responses\n", name, sfx, l->non2xx);
+	printf("BENCH %s%s_socket_errors %lld errors\n", name, sfx,
 	    l->connect + l->read + l->write + l->timeout);
 }
 
@@ -406,6 +460,11 @@ main(void)
 		die("secret");
 	fprintf(f, "%s\n", SECRET);
 	fclose(f);
+	if (getenv("BENCH_LOAD_TLS") != NULL &&
+	    strcmp(getenv("BENCH_LOAD_TLS"), "1") == 0) {
+		make_pki();
+		sfx = "_tls";
+	}
 
 	agent_start(&src, "src");
 	agent_start(&dst, "dst");
@@ -456,14 +515,16 @@ main(void)
 	    unauth0;
 
 	print_load("agent_load_object_get", &load);
-	printf("BENCH agent_load_connections %d connections\n", conns);
-	printf("BENCH agent_load_transfers %d objects\n", nxfers);
-	printf("BENCH agent_load_transfers_per_sec %.0f objects/s\n",
+	printf("BENCH agent_load%s_connections %d connections\n", sfx, conns);
+	printf("BENCH agent_load%s_transfers %d objects\n", sfx, nxfers);
+	printf("BENCH agent_load%s_transfers_per_sec %.0f objects/s\n", sfx,
 	    (double)nxfers / t_xfer);
-	printf("BENCH agent_load_transfers_failed %.0f tasks\n", failed);
-	printf("BENCH agent_load_unauthorized %.0f responses\n", unauth);
+	printf("BENCH agent_load%s_transfers_failed %.0f tasks\n", sfx,
+	    failed);
+	printf("BENCH agent_load%s_unauthorized %.0f responses\n", sfx,
+	    unauth);
 	print_load("agent_load_baseline_status", &base);
-	printf("BENCH agent_load_get_vs_status_ratio %.3f ratio\n",
+	printf("BENCH agent_load%s_get_vs_status_ratio %.3f ratio\n", sfx,
 	    ((double)load.requests / (double)load.duration_us) /
 	    ((double)base.requests / (double)base.duration_us));
 
