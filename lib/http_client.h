@@ -30,7 +30,7 @@ struct bl_http_result {
 	int		 code;		/* BL_OK, BL_ENET, BL_ETIMEOUT, BL_EIO
 					 * (data_fn aborted), BL_EINVAL or
 					 * BL_EAUTH (TLS: peer not verified,
-					 * handshake failed, bad cert file) */
+					 * or a bad CA/cert/key file) */
 	long		 status;	/* HTTP status, 0 if none */
 	const char	*message;	/* borrows: curl's error text */
 	const char	*body;		/* borrows: collected body or NULL */

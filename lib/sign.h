@@ -42,10 +42,11 @@ int	bl_sign_verify(const void *key, size_t keylen, const char *method,
 	    const char *target, const void *body, size_t bodylen,
 	    const char *date, const char *sig, time_t now, struct bl_err *err);
 /* 1 if the secrets a (alen bytes) and b (blen bytes) are equal, else 0.
- * Takes the same time whatever the contents and wherever they differ: it
- * compares SHA-256 digests of both with CRYPTO_memcmp, so neither the
- * position of the first difference nor the lengths leak. Use it for every
- * token, password or signature compare. NULL never equals anything. */
+ * It compares SHA-256 digests of both with CRYPTO_memcmp: the time taken
+ * depends on the two lengths only, never on the contents, on where they
+ * differ or on whether the lengths match, so a caller probing with its own
+ * input learns nothing about the other. Use it for every token, password
+ * or signature compare. NULL never equals anything. */
 int	bl_sign_secret_equal(const void *a, size_t alen, const void *b,
 	    size_t blen);
 /* Reads a secret from path: the file's bytes, with trailing whitespace
