@@ -22,6 +22,7 @@
 #include "lib/http_server.h"
 #include "lib/workq.h"
 #include "lib/uuid.h"
+#include "lib/wire.h"
 
 #define AGT_VERSION	"0.1.0"
 
@@ -52,6 +53,9 @@ struct agt_config {
 	long long	 scan_interval;
 	int		 auth_status;
 	int		 auth_metrics;
+	char		*tls_cert_file;	/* owns */
+	char		*tls_key_file;	/* owns */
+	char		*tls_ca_file;	/* owns */
 };
 
 extern const struct bl_cfg_opt agt_config_table[];
@@ -243,9 +247,6 @@ int	agt_obj_scan(const char *root, int remove_tmp, long long *bytes,
 	    struct bl_err *err);
 /* fsync a directory. 0 or -1 (errno set). */
 int	agt_fsync_dir(const char *path);
-void	agt_md5_b64(const unsigned char raw[16], char out[25]);
-/* Decodes a base64 Content-MD5; 0 or -1. */
-int	agt_md5_from_b64(const char *b64, unsigned char raw[16]);
 
 /* --- the agent ------------------------------------------------------------ */
 

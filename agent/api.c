@@ -27,129 +27,42 @@
 
 /* --- assignment bodies -------------------------------------------------- */
 
-static int
-parse_task(const json_t *jt, int i, struct agt_task *t, struct bl_err *err)
-{
-	static const char *const keys[] = { "object_id", "owner", "md5",
-	    "size", "source", NULL };
-	static const char *const skeys[] = { "node", "url", NULL };
-	const char *owner, *oid, *md5, *node, *url;
-	const json_t *src;
-	json_int_t size;
-	char path[48], spath[64];
-
-	snprintf(path, sizeof(path), "tasks[%d]", i);
-	snprintf(spath, sizeof(spath), "tasks[%d].source", i);
-	if (bl_json_check_keys(jt, keys, path, err) == -1)
-		return -1;
-	if ((oid = bl_json_str(jt, "object_id", path, err)) == NULL ||
-	    (owner = bl_json_str(jt, "owner", path, err)) == NULL ||
-	    (md5 = bl_json_str(jt, "md5", path, err)) == NULL ||
-	    bl_json_int(jt, "size", path, 0, INT64_MAX / 2, &size, err) == -1)
-		return -1;
-	if (!bl_uuid_valid(oid))
-		return bl_err_set(err, BL_EINVAL, "%s.object_id: not a "
-		    "canonical lowercase uuid", path);
-	if (!bl_uuid_valid(owner))
-		return bl_err_set(err, BL_EINVAL, "%s.owner: not a canonical "
-		    "lowercase uuid", path);
-	if (agt_md5_from_b64(md5, t->md5raw) == -1)
-		return bl_err_set(err, BL_EINVAL, "%s.md5: not a base64 "
-		    "Content-MD5", path);
-	src = json_object_get(jt, "source");
-	if (src == NULL)
-		return bl_err_set(err, BL_EINVAL, "%s.source: missing", path);
-	if (bl_json_check_keys(src, skeys, spath, err) == -1 ||
-	    (node = bl_json_str(src, "node", spath, err)) == NULL ||
-	    (url = bl_json_str(src, "url", spath, err)) == NULL)
-		return -1;
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-		return bl_err_set(err, BL_EINVAL, "%s.url: want http:// or "
-		    "https://", spath);
-	if (strlen(url) > 2048 || strlen(node) > 255 || node[0] == '\0')
-		return bl_err_set(err, BL_EINVAL, "%s: node or url too long "
-		    "or empty", spath);
-	t->idx = i;
-	t->fd = -1;
-	memcpy(t->owner, owner, BL_UUID_LEN + 1);
-	memcpy(t->object_id, oid, BL_UUID_LEN + 1);
-	memcpy(t->md5, md5, 25);
-	t->size = size;
-	t->source_node = strdup(node);
-	t->source_url = strdup(url);
-	if (t->source_node == NULL || t->source_url == NULL)
-		return bl_err_set(err, BL_ENOMEM, "out of memory");
-	return 0;
-}
-
 struct agt_assign *
 agt_assign_parse(const char *body, size_t len, long long max_tasks,
     char hash[65], struct bl_err *err)
 {
-	static const char *const keys[] = { "id", "tasks", NULL };
-	struct agt_assign *a = NULL;
-	unsigned char h[32];
-	unsigned int hl = 0;
-	const json_t *tasks;
-	const char *id;
-	json_t *root;
-	char *canon;
+	struct bl_wire_assign w;
+	struct agt_assign *a;
 
-	if ((root = bl_json_parse(body, len, err)) == NULL)
+	if (bl_wire_assign_parse(body, len, max_tasks, &w, err) == -1)
 		return NULL;
-	if (bl_json_check_keys(root, keys, "body", err) == -1 ||
-	    (id = bl_json_str(root, "id", "body", err)) == NULL)
-		goto out;
-	if (!bl_uuid_valid(id)) {
-		bl_err_set(err, BL_EINVAL, "body.id: not a canonical lowercase "
-		    "uuid");
-		goto out;
-	}
-	tasks = json_object_get(root, "tasks");
-	if (!json_is_array(tasks)) {
-		bl_err_set(err, BL_EINVAL, "body.tasks: missing or not an "
-		    "array");
-		goto out;
-	}
-	if (json_array_size(tasks) == 0) {
-		bl_err_set(err, BL_EINVAL, "body.tasks: empty");
-		goto out;
-	}
-	if ((long long)json_array_size(tasks) > max_tasks) {
-		bl_err_set(err, BL_ETOOBIG, "body.tasks: %zu tasks, the limit "
-		    "is %lld", json_array_size(tasks), max_tasks);
-		goto out;
-	}
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
-	    (a->tasks = calloc(json_array_size(tasks), sizeof(*a->tasks))) ==
-	    NULL) {
+	    (a->tasks = calloc(w.ntasks, sizeof(*a->tasks))) == NULL) {
+		free(a);
+		bl_wire_assign_release(&w);
 		bl_err_set(err, BL_ENOMEM, "out of memory");
-		goto fail;
+		return NULL;
 	}
-	memcpy(a->id, id, BL_UUID_LEN + 1);
-	for (size_t i = 0; i < json_array_size(tasks); i++) {
-		a->ntasks = (int)i + 1;
-		if (parse_task(json_array_get(tasks, i), (int)i, &a->tasks[i],
-		    err) == -1)
-			goto fail;
+	memcpy(a->id, w.id, sizeof(a->id));
+	memcpy(hash, w.hash, 65);
+	a->ntasks = (int)w.ntasks;
+	for (size_t i = 0; i < w.ntasks; i++) {
+		struct agt_task *t = &a->tasks[i];
+		struct bl_wire_task *wt = &w.tasks[i];
+
+		t->idx = (int)i;
+		t->fd = -1;
+		memcpy(t->owner, wt->owner, sizeof(t->owner));
+		memcpy(t->object_id, wt->object_id, sizeof(t->object_id));
+		memcpy(t->md5, wt->md5, sizeof(t->md5));
+		memcpy(t->md5raw, wt->md5raw, sizeof(t->md5raw));
+		t->size = wt->size;
+		/* The strings move to the task. */
+		t->source_node = wt->source_node;
+		t->source_url = wt->source_url;
+		wt->source_node = wt->source_url = NULL;
 	}
-	/* Idempotency compares bodies by meaning, not by spelling. */
-	canon = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
-	if (canon == NULL || EVP_Digest(canon, strlen(canon), h, &hl,
-	    EVP_sha256(), NULL) != 1) {
-		free(canon);
-		bl_err_set(err, BL_ENOMEM, "out of memory");
-		goto fail;
-	}
-	free(canon);
-	for (int i = 0; i < 32; i++)
-		snprintf(hash + 2 * i, 3, "%02x", h[i]);
-	goto out;
-fail:
-	agt_assign_free(a);
-	a = NULL;
-out:
-	json_decref(root);
+	bl_wire_assign_release(&w);
 	return a;
 }
 
@@ -237,22 +150,6 @@ assignment_route(struct agt *g, struct bl_http_req *req, const char *id)
 }
 
 /* --- objects ----------------------------------------------------------- */
-
-/* Splits "<owner>/<object_id>" into two canonical UUIDs. */
-static int
-parse_object_path(const char *rest, char owner[BL_UUID_LEN + 1],
-    char oid[BL_UUID_LEN + 1])
-{
-	const char *slash = strchr(rest, '/');
-
-	if (slash == NULL || !bl_uuid_valid_n(rest, (size_t)(slash - rest)) ||
-	    !bl_uuid_valid(slash + 1))
-		return -1;
-	memcpy(owner, rest, BL_UUID_LEN);
-	owner[BL_UUID_LEN] = '\0';
-	memcpy(oid, slash + 1, BL_UUID_LEN + 1);
-	return 0;
-}
 
 /* Parses a single "bytes=a-b" range against size. 1 if a range applies,
  * 0 for the whole file, -1 if unsatisfiable. */
@@ -414,7 +311,7 @@ serve_object(struct agt *g, struct bl_http_req *req, int fd,
 	uint64_t off = 0, len;
 	int r;
 
-	agt_md5_b64(raw, b64);
+	bl_wire_md5_b64(raw, b64);
 	etag[0] = '"';
 	for (int i = 0; i < 16; i++)
 		snprintf(etag + 1 + 2 * i, 3, "%02x", raw[i]);
@@ -497,8 +394,8 @@ delete_verified(struct agt *g, struct bl_http_req *req,
 	struct bl_err err;
 
 	if (memcmp(have, want, 16) != 0) {
-		agt_md5_b64(have, b64);
-		agt_md5_b64(want, wb64);
+		bl_wire_md5_b64(have, b64);
+		bl_wire_md5_b64(want, wb64);
 		bl_http_respond_error(req, 409, "md5_mismatch", "object %s/%s "
 		    "has md5 %s, not %s; kept", owner, oid, b64, wb64);
 		return;
@@ -548,50 +445,26 @@ static void
 object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
     const char *oid)
 {
-	static const char *const keys[] = { "md5", "forward_to", NULL };
-	struct md5_job *j = NULL;
-	const char *body, *md5, *fwd = NULL;
+	struct md5_job *j;
+	const char *body;
 	struct bl_err err;
 	struct stat st;
 	char path[4096];
-	json_t *root;
 	size_t len;
 	int fd;
 
-	body = bl_http_req_body(req, &len);
-	if ((root = bl_json_parse(body, len, &err)) == NULL) {
-		bl_http_respond_error(req, 400, "malformed", "%s", err.msg);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		bl_http_respond_error(req, 500, "out_of_memory",
+		    "out of memory");
 		return;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		bl_http_respond_error(req, 500, "out_of_memory", "out of memory");
-		goto out;
-	}
 	j->is_delete = 1;
-	if (bl_json_check_keys(root, keys, "body", &err) == -1 ||
-	    (md5 = bl_json_str(root, "md5", "body", &err)) == NULL)
-		goto bad;
-	if (agt_md5_from_b64(md5, j->want) == -1) {
-		bl_err_set(&err, BL_EINVAL, "body.md5: not a base64 "
-		    "Content-MD5");
-		goto bad;
-	}
-	if (json_object_get(root, "forward_to") != NULL) {
-		if ((fwd = bl_json_str(root, "forward_to", "body", &err)) ==
-		    NULL)
-			goto bad;
-		if ((strncmp(fwd, "http://", 7) != 0 &&
-		    strncmp(fwd, "https://", 8) != 0) || strlen(fwd) > 2048 ||
-		    strpbrk(fwd, "\r\n ") != NULL) {
-			bl_err_set(&err, BL_EINVAL, "body.forward_to: want an "
-			    "http:// or https:// base url");
-			goto bad;
-		}
-		if ((j->fwd = strdup(fwd)) == NULL) {
-			bl_http_respond_error(req, 500, "out_of_memory",
-			    "out of memory");
-			goto out;
-		}
+	body = bl_http_req_body(req, &len);
+	if (bl_wire_delete_parse(body, len, j->want, &j->fwd, &err) == -1) {
+		bl_http_respond_error(req, err.code == BL_ENOMEM ? 500 : 400,
+		    err.code == BL_EPARSE ? "malformed" :
+		    bl_err_code_name(err.code), "%s", err.msg);
+		goto out;
 	}
 	agt_obj_path(path, sizeof(path), g->cfg.root, owner, oid);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -607,16 +480,10 @@ object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
 		goto out;
 	}
 	with_md5(g, req, fd, &st, j, owner, oid);
-	j = NULL;
-	goto out;
-bad:
-	bl_http_respond_error(req, 400, bl_err_code_name(err.code), "%s",
-	    err.msg);
+	return;
 out:
-	if (j != NULL)
-		free(j->fwd);
+	free(j->fwd);
 	free(j);
-	json_decref(root);
 }
 
 static void
@@ -625,7 +492,7 @@ object_route(struct agt *g, struct bl_http_req *req, const char *rest)
 	const char *method = bl_http_req_method(req);
 	char owner[BL_UUID_LEN + 1], oid[BL_UUID_LEN + 1];
 
-	if (parse_object_path(rest, owner, oid) == -1) {
+	if (bl_wire_object_path(rest, owner, oid) == -1) {
 		bl_http_respond_error(req, 400, "invalid", "object path: want "
 		    "/v1/objects/<owner uuid>/<object uuid>");
 		return;
@@ -674,11 +541,9 @@ metrics(struct agt *g, struct bl_http_req *req)
 static void
 throttle(struct agt *g, struct bl_http_req *req)
 {
-	static const char *const keys[] = { "bytes_per_sec", NULL };
 	const char *body;
 	struct bl_err err;
-	json_int_t v;
-	json_t *root;
+	long long v;
 	size_t len;
 
 	if (strcmp(bl_http_req_method(req), "GET") == 0) {
@@ -693,19 +558,12 @@ throttle(struct agt *g, struct bl_http_req *req)
 		return;
 	}
 	body = bl_http_req_body(req, &len);
-	if ((root = bl_json_parse(body, len, &err)) == NULL) {
-		bl_http_respond_error(req, 400, "malformed", "%s", err.msg);
+	if (bl_wire_throttle_parse(body, len, &v, &err) == -1) {
+		bl_http_respond_error(req, 400, err.code == BL_EPARSE ?
+		    "malformed" : "invalid", "%s", err.msg);
 		return;
 	}
-	if (bl_json_check_keys(root, keys, "body", &err) == -1 ||
-	    bl_json_int(root, "bytes_per_sec", "body", 0,
-	    (json_int_t)1 << 50, &v, &err) == -1) {
-		bl_http_respond_error(req, 400, "invalid", "%s", err.msg);
-		json_decref(root);
-		return;
-	}
-	json_decref(root);
-	agt_xfer_set_throttle(g, (long long)v);
+	agt_xfer_set_throttle(g, v);
 	g->cfg.throttle = v;
 	g->cfgt.source[bl_cfg_find(&g->cfgt, "throttle") - g->cfgt.table] =
 	    BL_CFG_SRC_RUNTIME;

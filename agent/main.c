@@ -72,6 +72,12 @@ const struct bl_cfg_opt agt_config_table[] = {
 	  "require a signature on GET /v1/status" },
 	{ "auth_metrics", BL_CFG_BOOL, OFF(auth_metrics), "false", 0, 0, 0,
 	  "require a signature on GET /metrics" },
+	{ "tls_cert_file", BL_CFG_STR, OFF(tls_cert_file), NULL, 1, 3000, 0,
+	  "PEM certificate chain; with tls_key_file the API speaks https" },
+	{ "tls_key_file", BL_CFG_STR, OFF(tls_key_file), NULL, 1, 3000, 0,
+	  "PEM private key for tls_cert_file (keep it mode 0600)" },
+	{ "tls_ca_file", BL_CFG_STR, OFF(tls_ca_file), NULL, 1, 3000, 0,
+	  "PEM CAs that https sources must chain to (default: the system's)" },
 };
 const size_t agt_config_table_len =
     sizeof(agt_config_table) / sizeof(agt_config_table[0]);
@@ -158,6 +164,18 @@ on_load(struct agt_assign *a, void *arg)
 
 	log_info("assignment id=%s: resumed tasks=%d", a->id, a->ntasks);
 	agt_xfer_add(g, a);
+}
+
+/* Secrets belong to the service user alone: say so when others can read
+ * one. */
+static void
+warn_if_open(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warnx("file=%s: readable by group or others (mode %03o); "
+		    "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
 }
 
 struct flag {
@@ -257,10 +275,15 @@ main(int argc, char **argv)
 	if (g.cfg.root == NULL || g.cfg.state == NULL ||
 	    g.cfg.secret_file == NULL)
 		fatalx("config: root, state and secret_file are required");
+	if ((g.cfg.tls_cert_file == NULL) != (g.cfg.tls_key_file == NULL))
+		fatalx("config: tls_cert_file and tls_key_file go together");
 	signal(SIGPIPE, SIG_IGN);
 	if ((g.secret = bl_sign_read_secret(g.cfg.secret_file, &g.secret_len,
 	    &err)) == NULL)
 		fatalx("%s", err.msg);
+	warn_if_open(g.cfg.secret_file);
+	if (g.cfg.tls_key_file != NULL)
+		warn_if_open(g.cfg.tls_key_file);
 	if (mkdir(g.cfg.root, 0755) == -1 && errno != EEXIST)
 		fatal("root dir=%s: mkdir", g.cfg.root);
 	if (statvfs(g.cfg.root, &vfs) == -1)
@@ -292,10 +315,13 @@ main(int argc, char **argv)
 	so.conn_timeout = (unsigned)g.cfg.connection_timeout;
 	so.handler = agt_api_handle;
 	so.arg = &g;
+	so.tls_cert_file = g.cfg.tls_cert_file;
+	so.tls_key_file = g.cfg.tls_key_file;
 	if ((g.srv = bl_http_server_new(g.loop, &so, &err)) == NULL)
 		fatalx("%s", err.msg);
-	log_info("listening listen=%s port=%d node_id=%s version=%s",
-	    g.cfg.listen, bl_http_server_port(g.srv), g.cfg.node_id,
+	log_info("listening listen=%s port=%d tls=%s node_id=%s version=%s",
+	    g.cfg.listen, bl_http_server_port(g.srv),
+	    bl_http_server_tls(g.srv) ? "on" : "off", g.cfg.node_id,
 	    AGT_VERSION);
 	if (agt_store_load_active(g.store, on_load, &g, &err) == -1)
 		fatalx("%s", err.msg);

@@ -26,41 +26,13 @@ agt_obj_path(char *buf, size_t len, const char *root, const char *owner,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-void
-agt_md5_b64(const unsigned char raw[16], char out[25])
-{
-	EVP_EncodeBlock((unsigned char *)out, raw, 16);
-	out[24] = '\0';
-}
-
-int
-agt_md5_from_b64(const char *b64, unsigned char raw[16])
-{
-	unsigned char buf[18];
-
-	if (strlen(b64) != 24 || b64[22] != '=' || b64[23] != '=')
-		return -1;
-	if (EVP_DecodeBlock(buf, (const unsigned char *)b64, 24) != 18)
-		return -1;
-	memcpy(raw, buf, 16);
-	{
-		char again[25];
-
-		/* Only the canonical spelling: no stray low bits. */
-		agt_md5_b64(raw, again);
-		if (strcmp(again, b64) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 static void
 xattr_value(const struct stat *st, const unsigned char raw[16], char *out,
     size_t len)
 {
 	char b64[25];
 
-	agt_md5_b64(raw, b64);
+	bl_wire_md5_b64(raw, b64);
 	snprintf(out, len, "%s %lld %lld.%09ld", b64, (long long)st->st_size,
 	    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
 }
@@ -89,7 +61,7 @@ agt_obj_md5_cached(int fd, const struct stat *st, unsigned char raw[16])
 	got[n] = '\0';
 	memcpy(b64, got, 24);
 	b64[24] = '\0';
-	if (agt_md5_from_b64(b64, raw) == -1)
+	if (bl_wire_md5_from_b64(b64, raw) == -1)
 		return -1;
 	xattr_value(st, raw, want, sizeof(want));
 	return strcmp(want, got) == 0 ? 0 : -1;

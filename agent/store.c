@@ -437,7 +437,7 @@ agt_store_load_active(struct agt_store *s,
 			    (const char *)sqlite3_column_text(stt, 2));
 			snprintf(t->md5, sizeof(t->md5), "%s",
 			    (const char *)sqlite3_column_text(stt, 3));
-			agt_md5_from_b64(t->md5, t->md5raw);
+			bl_wire_md5_from_b64(t->md5, t->md5raw);
 			t->size = sqlite3_column_int64(stt, 4);
 			t->source_node = col_dup(stt, 5);
 			t->source_url = col_dup(stt, 6);

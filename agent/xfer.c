@@ -730,7 +730,11 @@ agt_xfer_init(struct agt *g, struct bl_err *err)
 	int threads = g->cfg.max_transfers < 32 ? (int)g->cfg.max_transfers :
 	    32;
 
+	struct bl_http_tls tls = { g->cfg.tls_ca_file, NULL, NULL };
+
 	if ((g->cli = bl_http_client_new(g->loop, err)) == NULL)
+		return -1;
+	if (bl_http_client_set_tls(g->cli, &tls, err) == -1)
 		return -1;
 	if ((g->wq = bl_workq_new(g->loop, threads, err)) == NULL)
 		return -1;

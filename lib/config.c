@@ -36,6 +36,8 @@ parse_value(const struct bl_cfg_opt *o, const char *text, void *field,
 	long long v;
 	char *end, *dup;
 	size_t len;
+	/* A secret's text never goes into a message: messages get logged. */
+	const char *shown = o->flags & BL_CFG_SECRET ? "********" : text;
 
 	switch (o->type) {
 	case BL_CFG_INT:
@@ -44,9 +46,12 @@ parse_value(const struct bl_cfg_opt *o, const char *text, void *field,
 		if (errno != 0 || end == text || *end != '\0' ||
 		    isspace((unsigned char)text[0]))
 			return bl_err_set(err, BL_EINVAL,
-			    "%s: \"%s\" is not an integer", o->key, text);
+			    "%s: \"%s\" is not an integer", o->key, shown);
 		if (v < o->min || v > o->max)
-			return bl_err_set(err, BL_EINVAL,
+			return o->flags & BL_CFG_SECRET ?
+			    bl_err_set(err, BL_EINVAL, "%s: out of range "
+			    "[%lld, %lld]", o->key, o->min, o->max) :
+			    bl_err_set(err, BL_EINVAL,
 			    "%s: %lld out of range [%lld, %lld]", o->key, v,
 			    o->min, o->max);
 		*(long long *)field = v;
@@ -58,7 +63,7 @@ parse_value(const struct bl_cfg_opt *o, const char *text, void *field,
 			*(int *)field = 0;
 		else
 			return bl_err_set(err, BL_EINVAL,
-			    "%s: \"%s\" is not true or false", o->key, text);
+			    "%s: \"%s\" is not true or false", o->key, shown);
 		return 0;
 	case BL_CFG_STR:
 		len = strlen(text);
@@ -138,22 +143,19 @@ bl_cfg_set(struct bl_cfg *c, const char *key, const char *text, int source,
 	return 0;
 }
 
-int
-bl_cfg_load_file(struct bl_cfg *c, const char *path, struct bl_err *err)
+/* Applies the members of root (any JSON value; name is for messages).
+ * Takes root. */
+static int
+load_json_take(struct bl_cfg *c, json_t *root, const char *name,
+    struct bl_err *err)
 {
-	json_error_t je;
 	const char *key;
-	json_t *root, *v;
+	json_t *v;
 	char num[32];
 	int rc = -1;
 
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL)
-		return bl_err_set(err, BL_EPARSE,
-		    "%s: line=%d column=%d: %s", path, je.line, je.column,
-		    je.text);
 	if (!json_is_object(root)) {
-		bl_err_set(err, BL_EINVAL, "%s: not a JSON object", path);
+		bl_err_set(err, BL_EINVAL, "%s: not a JSON object", name);
 		goto out;
 	}
 	json_object_foreach(root, key, v) {
@@ -161,7 +163,7 @@ bl_cfg_load_file(struct bl_cfg *c, const char *path, struct bl_err *err)
 		const char *text = NULL;
 
 		if (o == NULL) {
-			bl_err_set(err, BL_EINVAL, "%s: %s: unknown key", path,
+			bl_err_set(err, BL_EINVAL, "%s: %s: unknown key", name,
 			    key);
 			goto out;
 		}
@@ -185,21 +187,55 @@ bl_cfg_load_file(struct bl_cfg *c, const char *path, struct bl_err *err)
 		}
 		if (text == NULL) {
 			bl_err_set(err, BL_EINVAL, "%s: %s: wrong type, want %s",
-			    path, key, o->type == BL_CFG_INT ? "integer" :
+			    name, key, o->type == BL_CFG_INT ? "integer" :
 			    o->type == BL_CFG_BOOL ? "boolean" : "string");
 			goto out;
 		}
 		if (bl_cfg_set(c, key, text, BL_CFG_SRC_FILE, err) == -1) {
-			bl_err_wrap(err, "%s", path);
+			bl_err_wrap(err, "%s", name);
 			goto out;
 		}
 	}
-	free(c->file);
-	c->file = strdup(path);
 	rc = 0;
 out:
 	json_decref(root);
 	return rc;
+}
+
+int
+bl_cfg_load_file(struct bl_cfg *c, const char *path, struct bl_err *err)
+{
+	json_error_t je;
+	json_t *root;
+	char *dup;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL)
+		return bl_err_set(err, BL_EPARSE,
+		    "%s: line=%d column=%d: %s", path, je.line, je.column,
+		    je.text);
+	if (load_json_take(c, root, path, err) == -1)
+		return -1;
+	if ((dup = strdup(path)) == NULL)
+		return bl_err_set(err, BL_ENOMEM, "%s: out of memory", path);
+	free(c->file);
+	c->file = dup;
+	return 0;
+}
+
+int
+bl_cfg_load_buffer(struct bl_cfg *c, const char *buf, size_t len,
+    const char *name, struct bl_err *err)
+{
+	json_error_t je;
+	json_t *root;
+
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL)
+		return bl_err_set(err, BL_EPARSE,
+		    "%s: line=%d column=%d: %s", name, je.line, je.column,
+		    je.text);
+	return load_json_take(c, root, name, err);
 }
 
 int

@@ -65,6 +65,10 @@ int	bl_cfg_set(struct bl_cfg *c, const char *key, const char *text,
  * must have the option's type; the message names "path: key". */
 int	bl_cfg_load_file(struct bl_cfg *c, const char *path,
 	    struct bl_err *err);
+/* The same for a JSON object in memory (len bytes, NUL not needed); name
+ * stands for the file in messages. Values count as BL_CFG_SRC_FILE. */
+int	bl_cfg_load_buffer(struct bl_cfg *c, const char *buf, size_t len,
+	    const char *name, struct bl_err *err);
 /* Applies environment variables named prefix + KEY in upper case. */
 int	bl_cfg_load_env(struct bl_cfg *c, const char *prefix,
 	    struct bl_err *err);

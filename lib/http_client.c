@@ -1,8 +1,10 @@
 /* lib/http_client.c - libcurl multi driven by a libev loop. */
 #include "lib/http_client.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -16,6 +18,9 @@ struct bl_http_client {
 	struct bl_http_xfer *head;	/* borrows: list of live transfers */
 	unsigned int	 active;
 	int		 in_action;
+	char		*ca_file;	/* owns */
+	char		*cert_file;	/* owns */
+	char		*key_file;	/* owns */
 };
 
 struct sockw {
@@ -177,6 +182,13 @@ check_done(struct bl_http_client *c)
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			r.code = BL_EINVAL;
 			break;
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+			/* The peer is not who it claims, or our own files
+			 * are bad: not a transient network error. */
+			r.code = BL_EAUTH;
+			break;
 		default:
 			r.code = BL_ENET;
 			break;
@@ -257,7 +269,50 @@ bl_http_client_free(struct bl_http_client *c)
 	ev_timer_stop(c->loop, &c->timer);
 	ev_idle_stop(c->loop, &c->kick);
 	curl_multi_cleanup(c->multi);
+	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
 	free(c);
+}
+
+static int
+dup_file(const char *what, const char *path, char **out, struct bl_err *err)
+{
+	if (path == NULL) {
+		*out = NULL;
+		return 0;
+	}
+	if (access(path, R_OK) == -1)
+		return bl_err_set(err, BL_EINVAL, "tls %s file=%s: %s", what,
+		    path, strerror(errno));
+	if ((*out = strdup(path)) == NULL)
+		return bl_err_set(err, BL_ENOMEM, "tls: out of memory");
+	return 0;
+}
+
+int
+bl_http_client_set_tls(struct bl_http_client *c, const struct bl_http_tls *t,
+    struct bl_err *err)
+{
+	char *ca = NULL, *cert = NULL, *key = NULL;
+
+	if (t->key_file != NULL && t->cert_file == NULL)
+		return bl_err_set(err, BL_EINVAL, "tls: a key without a "
+		    "certificate");
+	if (dup_file("ca", t->ca_file, &ca, err) == -1 ||
+	    dup_file("certificate", t->cert_file, &cert, err) == -1 ||
+	    dup_file("key", t->key_file, &key, err) == -1) {
+		free(ca);
+		free(cert);
+		return -1;
+	}
+	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
+	c->ca_file = ca;
+	c->cert_file = cert;
+	c->key_file = key;
+	return 0;
 }
 
 struct bl_http_xfer *
@@ -323,6 +378,21 @@ bl_http_xfer_start(struct bl_http_client *c, const struct bl_http_xfer_opts *o,
 		curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME,
 		    o->low_speed_time);
+	}
+	/* https: verify the peer and its name, always. */
+	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(x->easy, CURLOPT_SSLVERSION,
+	    (long)CURL_SSLVERSION_TLSv1_2);
+	if (c->ca_file != NULL) {
+		/* Only the cluster's CA, not the system's as well. */
+		curl_easy_setopt(x->easy, CURLOPT_CAINFO, c->ca_file);
+		curl_easy_setopt(x->easy, CURLOPT_CAPATH, NULL);
+	}
+	if (c->cert_file != NULL) {
+		curl_easy_setopt(x->easy, CURLOPT_SSLCERT, c->cert_file);
+		curl_easy_setopt(x->easy, CURLOPT_SSLKEY, c->key_file ?
+		    c->key_file : c->cert_file);
 	}
 	if (o->follow) {
 		curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);

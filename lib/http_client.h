@@ -28,7 +28,9 @@ struct bl_http_xfer;
 
 struct bl_http_result {
 	int		 code;		/* BL_OK, BL_ENET, BL_ETIMEOUT, BL_EIO
-					 * (data_fn aborted) or BL_EINVAL */
+					 * (data_fn aborted), BL_EINVAL or
+					 * BL_EAUTH (TLS: peer not verified,
+					 * or a bad CA/cert/key file) */
 	long		 status;	/* HTTP status, 0 if none */
 	const char	*message;	/* borrows: curl's error text */
 	const char	*body;		/* borrows: collected body or NULL */
@@ -57,8 +59,23 @@ struct bl_http_xfer_opts {
 	void		 *arg;		/* borrows */
 };
 
+/* TLS settings for every https:// transfer of a client. The peer's
+ * certificate and host name are always verified (TLS 1.2 or later). */
+struct bl_http_tls {
+	const char	*ca_file;	/* borrows: PEM CAs to trust, instead
+					 * of the system's; NULL: system */
+	const char	*cert_file;	/* borrows: client certificate (PEM);
+					 * NULL: none */
+	const char	*key_file;	/* borrows: its key; NULL with cert:
+					 * the key is in cert_file */
+};
+
 struct bl_http_client *bl_http_client_new(struct ev_loop *loop,
 	    struct bl_err *err);
+/* Sets the TLS settings for transfers started afterwards (the strings are
+ * copied). Each file named must be readable. 0 or -1. */
+int	bl_http_client_set_tls(struct bl_http_client *c,
+	    const struct bl_http_tls *tls, struct bl_err *err);
 /* Cancels every transfer (no done_fn calls) and frees. NULL: no-op. */
 void	bl_http_client_free(struct bl_http_client *c);
 /* Starts a transfer. NULL on error. */

@@ -2,6 +2,7 @@
 #include "lib/http_server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "lib/log.h"
 
@@ -19,7 +21,11 @@ struct bl_http_server {
 	ev_timer		 timer;		/* MHD_get_timeout */
 	struct ev_loop		*loop;		/* borrows */
 	struct MHD_Daemon	*mhd;		/* owns */
-	struct bl_http_server_opts opts;
+	struct bl_http_server_opts opts;	/* borrowed strings: only
+						 * during bl_http_server_new */
+	char			*tls_cert;	/* owns: PEM, for MHD */
+	char			*tls_key;	/* owns: PEM, wiped on free */
+	size_t			 tls_key_len;
 	int			 port;
 	int			 running;	/* inside MHD_run */
 	int			 closing;	/* in bl_http_server_free */
@@ -498,6 +504,109 @@ parse_listen(const char *listen, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* Reads a whole PEM file (at most 1 MiB) into a NUL-terminated buffer. */
+static char *
+read_pem(const char *what, const char *path, size_t *len, struct bl_err *err)
+{
+	char *buf = NULL;
+	size_t got = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		bl_err_set(err, BL_EIO, "%s file=%s: %s", what, path,
+		    strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (got + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (1u << 20) || (nb = malloc(cap)) == NULL) {
+				bl_err_set(err, BL_ETOOBIG, "%s file=%s: "
+				    "larger than 1 MiB", what, path);
+				goto fail;
+			}
+			if (buf != NULL) {
+				memcpy(nb, buf, got);
+				OPENSSL_cleanse(buf, got);
+				free(buf);
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + got, cap - got - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			bl_err_set(err, BL_EIO, "%s file=%s: %s", what, path,
+			    strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (got == 0 || strstr(buf, "-----BEGIN ") == NULL) {
+		bl_err_set(err, BL_EINVAL, "%s file=%s: not PEM", what, path);
+		OPENSSL_cleanse(buf, got);
+		free(buf);
+		return NULL;
+	}
+	*len = got;
+	return buf;
+fail:
+	close(fd);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, got);
+		free(buf);
+	}
+	return NULL;
+}
+
+static void
+srv_free_tls(struct bl_http_server *s)
+{
+	free(s->tls_cert);
+	if (s->tls_key != NULL) {
+		OPENSSL_cleanse(s->tls_key, s->tls_key_len);
+		free(s->tls_key);
+	}
+	s->tls_cert = s->tls_key = NULL;
+}
+
+static int
+srv_load_tls(struct bl_http_server *s, const struct bl_http_server_opts *o,
+    struct bl_err *err)
+{
+	size_t len;
+
+	if (o->tls_cert_file == NULL && o->tls_key_file == NULL)
+		return 0;
+	if (o->tls_cert_file == NULL || o->tls_key_file == NULL)
+		return bl_err_set(err, BL_EINVAL, "tls: a certificate and a "
+		    "key are both needed");
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return bl_err_set(err, BL_EINVAL, "tls: libmicrohttpd was "
+		    "built without TLS");
+	if ((s->tls_cert = read_pem("tls certificate", o->tls_cert_file,
+	    &len, err)) == NULL ||
+	    (s->tls_key = read_pem("tls key", o->tls_key_file,
+	    &s->tls_key_len, err)) == NULL) {
+		srv_free_tls(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+bl_http_server_tls(const struct bl_http_server *s)
+{
+	return s->tls_cert != NULL;
+}
+
 struct bl_http_server *
 bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
     struct bl_err *err)
@@ -508,6 +617,9 @@ bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
 	const union MHD_DaemonInfo *info;
 	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    MHD_ALLOW_SUSPEND_RESUME;
+	struct MHD_OptionItem tls[4] = {
+		{ MHD_OPTION_END, 0, NULL },
+	};
 
 	if (parse_listen(o->listen, &ss, &sslen, err) == -1)
 		return NULL;
@@ -517,9 +629,26 @@ bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
 	}
 	s->loop = loop;
 	s->opts = *o;
+	s->opts.tls_cert_file = s->opts.tls_key_file = NULL;
+	if (srv_load_tls(s, o, err) == -1) {
+		free(s);
+		return NULL;
+	}
+	if (s->tls_cert != NULL) {
+		flags |= MHD_USE_TLS;
+		tls[0].option = MHD_OPTION_HTTPS_MEM_CERT;
+		tls[0].ptr_value = s->tls_cert;
+		tls[1].option = MHD_OPTION_HTTPS_MEM_KEY;
+		tls[1].ptr_value = s->tls_key;
+		tls[2].option = MHD_OPTION_HTTPS_PRIORITIES;
+		tls[2].ptr_value = (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:"
+		    "+VERS-TLS1.2";
+		tls[3].option = MHD_OPTION_END;
+	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
+	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout,
@@ -531,7 +660,9 @@ bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
 	    MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		bl_err_set(err, BL_EIO, "listen \"%s\": cannot start http "
-		    "server (address in use?)", o->listen);
+		    "server (address in use%s?)", o->listen, s->tls_cert ?
+		    ", or a certificate and key that do not match" : "");
+		srv_free_tls(s);
 		free(s);
 		return NULL;
 	}
@@ -541,6 +672,7 @@ bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
 	if (info == NULL) {
 		bl_err_set(err, BL_EIO, "http server: no epoll fd");
 		MHD_stop_daemon(s->mhd);
+		srv_free_tls(s);
 		free(s);
 		return NULL;
 	}
@@ -599,6 +731,7 @@ bl_http_server_free(struct bl_http_server *s)
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->timer);
 	MHD_stop_daemon(s->mhd);
+	srv_free_tls(s);
 	free(s);
 }
 

@@ -44,10 +44,16 @@ struct bl_http_server_opts {
 	unsigned int	 conn_timeout;	/* idle seconds before a close */
 	bl_http_handler_fn handler;
 	void		*arg;		/* borrows: handed to handler */
+	/* TLS (https) when both are set; plain HTTP when both are NULL. The
+	 * files are read once, in bl_http_server_new. */
+	const char	*tls_cert_file;	/* borrows: PEM certificate chain */
+	const char	*tls_key_file;	/* borrows: PEM private key */
 };
 
-/* Binds and starts serving on loop. NULL on error. Port 0 picks a free
- * port; bl_http_server_port() tells which. */
+/* Binds and starts serving on loop. NULL on error (also for a TLS option
+ * with a missing or unreadable file, only one of the two files, or a
+ * libmicrohttpd built without TLS). Port 0 picks a free port;
+ * bl_http_server_port() tells which. */
 struct bl_http_server *bl_http_server_new(struct ev_loop *loop,
 	    const struct bl_http_server_opts *o, struct bl_err *err);
 /* Closes the listening socket and every connection. NULL: no-op. */
@@ -55,6 +61,8 @@ void	bl_http_server_free(struct bl_http_server *s);
 int	bl_http_server_port(const struct bl_http_server *s);
 /* Stops accepting new connections; open ones are served. */
 void	bl_http_server_quiesce(struct bl_http_server *s);
+/* 1 if the server speaks TLS. */
+int	bl_http_server_tls(const struct bl_http_server *s);
 unsigned int bl_http_server_connections(const struct bl_http_server *s);
 
 const char *bl_http_req_method(const struct bl_http_req *r);

@@ -122,6 +122,25 @@ bl_sign_verify(const void *key, size_t keylen, const char *method,
 	return 0;
 }
 
+int
+bl_sign_secret_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	unsigned char ha[32], hb[32];
+	unsigned int la = 0, lb = 0;
+	int eq;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	if (EVP_Digest(a, alen, ha, &la, EVP_sha256(), NULL) != 1 ||
+	    EVP_Digest(b, blen, hb, &lb, EVP_sha256(), NULL) != 1 ||
+	    la != 32 || lb != 32)
+		return 0;
+	eq = CRYPTO_memcmp(ha, hb, 32) == 0 && alen == blen;
+	OPENSSL_cleanse(ha, sizeof(ha));
+	OPENSSL_cleanse(hb, sizeof(hb));
+	return eq;
+}
+
 char *
 bl_sign_read_secret(const char *path, size_t *len, struct bl_err *err)
 {

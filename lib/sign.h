@@ -41,6 +41,14 @@ int	bl_sign_request(const void *key, size_t keylen, const char *method,
 int	bl_sign_verify(const void *key, size_t keylen, const char *method,
 	    const char *target, const void *body, size_t bodylen,
 	    const char *date, const char *sig, time_t now, struct bl_err *err);
+/* 1 if the secrets a (alen bytes) and b (blen bytes) are equal, else 0.
+ * It compares SHA-256 digests of both with CRYPTO_memcmp: the time taken
+ * depends on the two lengths only, never on the contents, on where they
+ * differ or on whether the lengths match, so a caller probing with its own
+ * input learns nothing about the other. Use it for every token, password
+ * or signature compare. NULL never equals anything. */
+int	bl_sign_secret_equal(const void *a, size_t alen, const void *b,
+	    size_t blen);
 /* Reads a secret from path: the file's bytes, with trailing whitespace
  * removed; at least BL_SIGN_MIN_SECRET bytes. Returns a malloc'd buffer the
  * caller frees (and should wipe), its length in *len; NULL on error. */

@@ -2,6 +2,7 @@
 # Runs each libFuzzer harness for a fixed time against a scratch copy of its
 # committed corpus. Prints BENCH lines with the executions and fails on any
 # crash, leak or sanitizer report (the input is kept in BUILD/artifacts).
+# tests/fuzz/dict/NAME.dict, when present, is passed as -dict.
 #   run-fuzz.sh BUILD SECONDS NAME...
 set -u
 build=$1; secs=$2; shift 2
@@ -10,7 +11,9 @@ mkdir -p "$build/artifacts"
 for name in "$@"; do
 	work=$(mktemp -d)
 	log="$build/artifacts/$name.log"
-	"$build/fuzz/fuzz_$name" -max_total_time="$secs" -print_final_stats=1 \
+	dict=""
+	[ -f "tests/fuzz/dict/$name.dict" ] && dict="-dict=tests/fuzz/dict/$name.dict"
+	"$build/fuzz/fuzz_$name" -max_total_time="$secs" -print_final_stats=1 $dict \
 	    -artifact_prefix="$build/artifacts/$name-" -timeout=10 -rss_limit_mb=2048 \
 	    "$work" "tests/fuzz/corpus/$name" >"$log" 2>&1
 	rc=$?

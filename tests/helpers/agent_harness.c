@@ -25,6 +25,13 @@
 #include "lib/uuid.h"
 
 static char tmpdir[256];
+static char tls_ca[600];
+
+void
+tha_set_tls_ca(const char *ca_file)
+{
+	snprintf(tls_ca, sizeof(tls_ca), "%s", ca_file ? ca_file : "");
+}
 
 const char *
 tha_tmpdir(void)
@@ -168,7 +175,8 @@ tha_agent_start(struct tha_agent *a, const char *name, ...)
 	va_end(ap);
 	for (int tries = 0; tries < 5; tries++) {
 		a->port = free_port();
-		snprintf(a->url, sizeof(a->url), "http://127.0.0.1:%d", a->port);
+		snprintf(a->url, sizeof(a->url), "%s://127.0.0.1:%d",
+		    tls_ca[0] ? "https" : "http", a->port);
 		if (spawn(a, NULL) == 0)
 			return 0;
 		if (a->pid > 0)
@@ -285,6 +293,10 @@ tha_request(const char *base, const char *method, const char *target,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hd);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (tls_ca[0] != '\0') {
+		curl_easy_setopt(c, CURLOPT_CAINFO, tls_ca);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "GET") != 0)

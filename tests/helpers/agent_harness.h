@@ -41,6 +41,11 @@ struct tha_resp {
 	char	*headers;	/* owns: raw header block */
 };
 
+/* With a CA file, agents started afterwards are reached over https (they
+ * must be given tls_cert_file and tls_key_file) and every request trusts
+ * only that CA. NULL: plain http again. The string is copied. */
+void	tha_set_tls_ca(const char *ca_file);
+
 /* A fresh directory for this test program (removed by tha_cleanup). */
 const char *tha_tmpdir(void);
 void	tha_cleanup(void);

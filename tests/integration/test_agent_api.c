@@ -200,6 +200,42 @@ test_agent_api__traversal_and_malformed_ids_are_400(void **state)
 }
 
 static void
+test_agent_api__urls_carrying_credentials_are_400(void **state)
+{
+	char owner[37], id[37], md5[25], target[128];
+	unsigned char *data;
+	json_t *j;
+
+	/* A source URL with user:password@ ... */
+	assert_int_equal(req("POST", "/v1/assignments",
+	    "{\"id\":\"11111111-2222-4333-8444-555555555555\",\"tasks\":[{"
+	    "\"object_id\":\"11111111-2222-4333-8444-555555555555\","
+	    "\"owner\":\"11111111-2222-4333-8444-555555555555\",\"md5\":"
+	    "\"1B2M2Y8AsgTpgAmY7PhCfg==\",\"size\":1,\"source\":{\"node\":"
+	    "\"a\",\"url\":\"http://u:secret@127.0.0.1:1\"}}]}", THA_SIGNED,
+	    NULL, &j), 400);
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_object_get(j, "error"), "message")), "tasks[0].source"));
+	json_decref(j);
+	/* ... and a forward_to one are refused, and the object is kept. */
+	tha_uuid(owner);
+	tha_uuid(id);
+	data = tha_put_object(ag.root, owner, id, 10, md5);
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", owner, id);
+	{
+		char body[256];
+
+		snprintf(body, sizeof(body), "{\"md5\":\"%s\",\"forward_to\":"
+		    "\"http://u:secret@127.0.0.1:1\"}", md5);
+		assert_int_equal(req("DELETE", target, body, THA_SIGNED, NULL,
+		    NULL), 400);
+	}
+	assert_int_equal(req("GET", target, NULL, THA_SIGNED, NULL, NULL),
+	    200);
+	free(data);
+}
+
+static void
 test_agent_api__unsigned_bad_and_stale_signatures_are_401(void **state)
 {
 	char owner[37], id[37], md5[25], target[128];
@@ -508,6 +544,8 @@ main(void)
 		    test_agent_api__delete_assignment_unknown_then_complete),
 		cmocka_unit_test(
 		    test_agent_api__traversal_and_malformed_ids_are_400),
+		cmocka_unit_test(
+		    test_agent_api__urls_carrying_credentials_are_400),
 		cmocka_unit_test(
 		    test_agent_api__unsigned_bad_and_stale_signatures_are_401),
 		cmocka_unit_test(

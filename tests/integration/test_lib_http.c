@@ -1,7 +1,7 @@
 /* tests/integration/test_lib_http.c - lib/http_server and lib/http_client
  * on one libev loop, over loopback: sync and suspended handlers, raw paths,
  * body limits, streaming with pause and resume, redirects, a dead peer,
- * and lib/workq completions.
+ * TLS with a CA the test makes, and lib/workq completions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -376,6 +376,115 @@ test_lib_http__workq_runs_jobs_and_reports_on_the_loop(void **state)
 	bl_workq_free(q);
 }
 
+/* Makes a CA and a certificate for 127.0.0.1 in dir with openssl. */
+static void
+make_pki(const char *dir)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && "
+	    "printf 'subjectAltName=IP:127.0.0.1\\n' >ext.cnf && "
+	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
+	    " -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=test CA' "
+	    "2>/dev/null && "
+	    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	    "-nodes -keyout srv.key -out srv.csr -subj '/CN=127.0.0.1' "
+	    "2>/dev/null && "
+	    "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key "
+	    "-CAcreateserial -out srv.pem -days 2 -extfile ext.cnf "
+	    "2>/dev/null", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_lib_http__tls_round_trip_and_unverified_peer_refused(void **state)
+{
+	char dir[] = "/tmp/ballast-tls-XXXXXX", cert[128], key[128], ca[128];
+	char cmd[160], plain[64];
+	struct bl_http_server_opts so;
+	struct bl_http_server *tls;
+	struct bl_http_client *trusting;
+	struct bl_http_tls t = { NULL, NULL, NULL };
+	struct bl_err err;
+
+	assert_non_null(mkdtemp(dir));
+	make_pki(dir);
+	snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
+	snprintf(key, sizeof(key), "%s/srv.key", dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	memset(&so, 0, sizeof(so));
+	so.listen = "127.0.0.1:0";
+	so.max_body = 1024;
+	so.conn_limit = 8;
+	so.conn_timeout = 10;
+	so.handler = handler;
+	so.arg = &fx;
+	so.tls_cert_file = cert;
+	so.tls_key_file = key;
+	tls = bl_http_server_new(fx.loop, &so, &err);
+	assert_non_null(tls);
+	assert_true(bl_http_server_tls(tls));
+	assert_false(bl_http_server_tls(fx.srv));
+	trusting = bl_http_client_new(fx.loop, &err);
+	assert_non_null(trusting);
+	t.ca_file = ca;
+	assert_int_equal(bl_http_client_set_tls(trusting, &t, &err), 0);
+	memcpy(plain, fx.base, sizeof(plain));
+	snprintf(fx.base, sizeof(fx.base), "https://127.0.0.1:%d",
+	    bl_http_server_port(tls));
+	/* The fixture's client trusts only the system's CAs. */
+	fetch("POST", "/echo", "over tls", 0, NULL);
+	assert_int_equal(fx.code, BL_EAUTH);
+	assert_int_equal(fx.status, 0);
+	{
+		struct bl_http_client *keep = fx.cli;
+
+		fx.cli = trusting;
+		fetch("POST", "/echo", "over tls", 0, NULL);
+		fx.cli = keep;
+	}
+	assert_int_equal(fx.code, BL_OK);
+	assert_int_equal(fx.status, 200);
+	assert_string_equal(fx.body, "over tls");
+	memcpy(fx.base, plain, sizeof(plain));
+	bl_http_client_free(trusting);
+	bl_http_server_free(tls);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_lib_http__tls_options_are_checked(void **state)
+{
+	struct bl_http_server_opts so;
+	struct bl_http_tls t = { NULL, NULL, NULL };
+	struct bl_err err;
+
+	memset(&so, 0, sizeof(so));
+	so.listen = "127.0.0.1:0";
+	so.max_body = 1024;
+	so.conn_limit = 8;
+	so.conn_timeout = 10;
+	so.handler = handler;
+	so.tls_cert_file = "/nonexistent/cert.pem";
+	assert_null(bl_http_server_new(fx.loop, &so, &err));
+	assert_non_null(strstr(err.msg, "both"));
+	so.tls_key_file = "/nonexistent/key.pem";
+	assert_null(bl_http_server_new(fx.loop, &so, &err));
+	assert_non_null(strstr(err.msg, "/nonexistent/cert.pem"));
+	so.tls_cert_file = so.tls_key_file = "/dev/null";
+	assert_null(bl_http_server_new(fx.loop, &so, &err));
+	assert_non_null(strstr(err.msg, "not PEM"));
+	t.key_file = "/dev/null";
+	assert_int_equal(bl_http_client_set_tls(fx.cli, &t, &err), -1);
+	t.key_file = NULL;
+	t.ca_file = "/nonexistent/ca.pem";
+	assert_int_equal(bl_http_client_set_tls(fx.cli, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/ca.pem"));
+	t.ca_file = NULL;
+	assert_int_equal(bl_http_client_set_tls(fx.cli, &t, &err), 0);
+}
+
 int
 main(void)
 {
@@ -397,6 +506,9 @@ main(void)
 		    test_lib_http__freeing_the_server_closes_suspended_requests),
 		cmocka_unit_test(
 		    test_lib_http__workq_runs_jobs_and_reports_on_the_loop),
+		cmocka_unit_test(
+		    test_lib_http__tls_round_trip_and_unverified_peer_refused),
+		cmocka_unit_test(test_lib_http__tls_options_are_checked),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

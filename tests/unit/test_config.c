@@ -17,6 +17,8 @@ struct conf {
 	char		*token;
 	long long	 workers;
 	int		 verbose;
+	long long	 pin;
+	int		 flag;
 };
 
 #define OFF(f) offsetof(struct conf, f)
@@ -25,6 +27,10 @@ static const struct bl_cfg_opt table[] = {
 	{ "token", BL_CFG_STR, OFF(token), NULL, 1, 100, BL_CFG_SECRET, "x" },
 	{ "workers", BL_CFG_INT, OFF(workers), "4", 1, 64, 0, "threads" },
 	{ "verbose", BL_CFG_BOOL, OFF(verbose), "false", 0, 0, 0, "chatty" },
+	{ "pin", BL_CFG_INT, OFF(pin), "1000", 1000, 9999, BL_CFG_SECRET,
+	  "a secret number" },
+	{ "flag", BL_CFG_BOOL, OFF(flag), "false", 0, 0, BL_CFG_SECRET,
+	  "a secret switch" },
 };
 #define NT (sizeof(table) / sizeof(table[0]))
 
@@ -167,6 +173,74 @@ test_config__env_then_flags_override_and_sources_are_shown(void **state)
 	bl_cfg_release(&c);
 }
 
+static void
+test_config__secrets_stay_out_of_messages_and_printout(void **state)
+{
+	struct conf cf;
+	struct bl_cfg c;
+	struct bl_err err;
+	char *out;
+
+	assert_int_equal(bl_cfg_init(&c, table, NT, &cf, &err), 0);
+	/* Refused values: the message names the key, never the text. */
+	assert_int_equal(bl_cfg_set(&c, "pin", "hunter2", BL_CFG_SRC_FLAG,
+	    &err), -1);
+	assert_non_null(strstr(err.msg, "pin"));
+	assert_null(strstr(err.msg, "hunter2"));
+	assert_int_equal(bl_cfg_set(&c, "pin", "31337", BL_CFG_SRC_FLAG,
+	    &err), -1);
+	assert_null(strstr(err.msg, "31337"));
+	assert_int_equal(bl_cfg_set(&c, "flag", "hunter2", BL_CFG_SRC_FLAG,
+	    &err), -1);
+	assert_null(strstr(err.msg, "hunter2"));
+	assert_int_equal(bl_cfg_set(&c, "token", "", BL_CFG_SRC_FLAG, &err),
+	    -1);
+	/* A non-secret keeps its value in the message, to help. */
+	assert_int_equal(bl_cfg_set(&c, "workers", "many", BL_CFG_SRC_FLAG,
+	    &err), -1);
+	assert_non_null(strstr(err.msg, "many"));
+	/* Accepted values are masked in --print-config. */
+	out = "{\"pin\":4242,\"token\":\"tok-7f3a\",\"flag\":true}";
+	assert_int_equal(bl_cfg_load_buffer(&c, out, strlen(out), "mem", &err),
+	    0);
+	assert_int_equal(cf.pin, 4242);
+	assert_string_equal(cf.token, "tok-7f3a");
+	out = printed(&c);
+	assert_non_null(strstr(out, "pin = \"********\"  # file"));
+	assert_non_null(strstr(out, "token = \"********\"  # file"));
+	assert_non_null(strstr(out, "flag = \"********\"  # file"));
+	assert_null(strstr(out, "4242"));
+	assert_null(strstr(out, "tok-7f3a"));
+	free(out);
+	bl_cfg_release(&c);
+}
+
+static void
+test_config__buffer_loader_is_as_strict_as_file_loader(void **state)
+{
+	static const char *const bad[] = {
+		"[1]", "{\"workers\":0}", "{\"workers\":\"4\"}",
+		"{\"nope\":1}", "{\"name\":\"a\\u0000b\"}",
+		"{\"name\":\"x\",\"name\":\"y\"}", "{", "",
+	};
+	struct conf cf;
+	struct bl_cfg c;
+	struct bl_err err;
+
+	assert_int_equal(bl_cfg_init(&c, table, NT, &cf, &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(bl_cfg_load_buffer(&c, bad[i], strlen(bad[i]),
+		    "mem", &err), -1);
+		assert_non_null(strstr(err.msg, "mem"));
+	}
+	assert_int_equal(bl_cfg_load_buffer(&c, "{\"workers\":9,\"verbose\":"
+	    "true}", strlen("{\"workers\":9,\"verbose\":true}"), "mem", &err),
+	    0);
+	assert_int_equal(cf.workers, 9);
+	assert_int_equal(cf.verbose, 1);
+	bl_cfg_release(&c);
+}
+
 int
 main(void)
 {
@@ -177,6 +251,10 @@ main(void)
 		    test_config__file_values_are_checked_and_unknown_keys_refused),
 		cmocka_unit_test(
 		    test_config__env_then_flags_override_and_sources_are_shown),
+		cmocka_unit_test(
+		    test_config__secrets_stay_out_of_messages_and_printout),
+		cmocka_unit_test(
+		    test_config__buffer_loader_is_as_strict_as_file_loader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -141,11 +141,45 @@ test_sign__secret_file_is_trimmed_and_must_be_long_enough(void **state)
 	assert_null(bl_sign_read_secret(path, &len, &err));
 }
 
+static void
+test_sign__secret_equal_is_exact_and_null_safe(void **state)
+{
+	assert_true(bl_sign_secret_equal("token-abc", 9, "token-abc", 9));
+	assert_false(bl_sign_secret_equal("token-abc", 9, "token-abd", 9));
+	assert_false(bl_sign_secret_equal("token-abc", 9, "Token-abc", 9));
+	/* A prefix is not the secret. */
+	assert_false(bl_sign_secret_equal("token-abc", 9, "token-ab", 8));
+	assert_false(bl_sign_secret_equal("token-ab", 8, "token-abc", 9));
+	/* Bytes after a NUL count. */
+	assert_false(bl_sign_secret_equal("a\0b", 3, "a\0c", 3));
+	assert_true(bl_sign_secret_equal("", 0, "", 0));
+	assert_false(bl_sign_secret_equal(NULL, 0, "", 0));
+	assert_false(bl_sign_secret_equal("", 0, NULL, 0));
+}
+
+static void
+test_sign__refusal_messages_never_carry_the_secret(void **state)
+{
+	struct bl_sign_hdrs h;
+	struct bl_err err;
+
+	bl_sign_request(KEY, KL, "GET", "/x", NULL, 0, NOW, &h);
+	h.signature[0] = h.signature[0] == 'a' ? 'b' : 'a';
+	assert_int_equal(verify("GET", "/x", NULL, &h, NOW, &err), -1);
+	assert_int_equal(err.code, BL_EAUTH);
+	assert_null(strstr(err.msg, KEY));
+	assert_null(strstr(err.msg, h.signature));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign__round_trip_is_accepted),
+		cmocka_unit_test(
+		    test_sign__secret_equal_is_exact_and_null_safe),
+		cmocka_unit_test(
+		    test_sign__refusal_messages_never_carry_the_secret),
 		cmocka_unit_test(
 		    test_sign__known_vector_matches_the_documented_scheme),
 		cmocka_unit_test(test_sign__any_change_is_refused),

@@ -1,0 +1,272 @@
+/* lib/wire.c - the agent API's request shapes, parsed and validated. */
+#include "lib/wire.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "lib/json.h"
+
+void
+bl_wire_md5_b64(const unsigned char raw[16], char out[25])
+{
+	EVP_EncodeBlock((unsigned char *)out, raw, 16);
+	out[24] = '\0';
+}
+
+int
+bl_wire_md5_from_b64(const char *b64, unsigned char raw[16])
+{
+	unsigned char buf[18];
+	char again[25];
+
+	if (b64 == NULL || strnlen(b64, 25) != 24 || b64[22] != '=' ||
+	    b64[23] != '=')
+		return -1;
+	if (EVP_DecodeBlock(buf, (const unsigned char *)b64, 24) != 18)
+		return -1;
+	/* Only the canonical spelling: no stray low bits. */
+	bl_wire_md5_b64(buf, again);
+	if (strcmp(again, b64) != 0)
+		return -1;
+	memcpy(raw, buf, 16);
+	return 0;
+}
+
+int
+bl_wire_object_path(const char *rest, char owner[BL_UUID_LEN + 1],
+    char object_id[BL_UUID_LEN + 1])
+{
+	const char *slash;
+
+	if (rest == NULL || (slash = strchr(rest, '/')) == NULL ||
+	    !bl_uuid_valid_n(rest, (size_t)(slash - rest)) ||
+	    !bl_uuid_valid(slash + 1))
+		return -1;
+	memcpy(owner, rest, BL_UUID_LEN);
+	owner[BL_UUID_LEN] = '\0';
+	memcpy(object_id, slash + 1, BL_UUID_LEN + 1);
+	return 0;
+}
+
+int
+bl_wire_base_url_valid(const char *url)
+{
+	const char *host;
+	size_t hl;
+
+	if (url == NULL)
+		return 0;
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return 0;
+	if (strnlen(url, BL_WIRE_MAX_URL + 1) > BL_WIRE_MAX_URL ||
+	    strpbrk(url, " \r\n\t") != NULL)
+		return 0;
+	/* A host, and no user:password@ (peers sign; a URL carries no
+	 * credentials that could end up in a log line). */
+	hl = strcspn(host, "/?#");
+	return hl > 0 && memchr(host, '@', hl) == NULL;
+}
+
+static int
+parse_task(const json_t *jt, size_t i, struct bl_wire_task *t,
+    struct bl_err *err)
+{
+	static const char *const keys[] = { "object_id", "owner", "md5",
+	    "size", "source", NULL };
+	static const char *const skeys[] = { "node", "url", NULL };
+	const char *owner, *oid, *md5, *node, *url;
+	const json_t *src;
+	json_int_t size;
+	char path[48], spath[64];
+
+	snprintf(path, sizeof(path), "tasks[%zu]", i);
+	snprintf(spath, sizeof(spath), "tasks[%zu].source", i);
+	if (bl_json_check_keys(jt, keys, path, err) == -1)
+		return -1;
+	if ((oid = bl_json_str(jt, "object_id", path, err)) == NULL ||
+	    (owner = bl_json_str(jt, "owner", path, err)) == NULL ||
+	    (md5 = bl_json_str(jt, "md5", path, err)) == NULL ||
+	    bl_json_int(jt, "size", path, 0, INT64_MAX / 2, &size, err) == -1)
+		return -1;
+	if (!bl_uuid_valid(oid))
+		return bl_err_set(err, BL_EINVAL, "%s.object_id: not a "
+		    "canonical lowercase uuid", path);
+	if (!bl_uuid_valid(owner))
+		return bl_err_set(err, BL_EINVAL, "%s.owner: not a canonical "
+		    "lowercase uuid", path);
+	if (bl_wire_md5_from_b64(md5, t->md5raw) == -1)
+		return bl_err_set(err, BL_EINVAL, "%s.md5: not a base64 "
+		    "Content-MD5", path);
+	src = json_object_get(jt, "source");
+	if (src == NULL)
+		return bl_err_set(err, BL_EINVAL, "%s.source: missing", path);
+	if (bl_json_check_keys(src, skeys, spath, err) == -1 ||
+	    (node = bl_json_str(src, "node", spath, err)) == NULL ||
+	    (url = bl_json_str(src, "url", spath, err)) == NULL)
+		return -1;
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return bl_err_set(err, BL_EINVAL, "%s.url: want http:// or "
+		    "https://", spath);
+	if (!bl_wire_base_url_valid(url) || strlen(node) > BL_WIRE_MAX_NODE ||
+	    node[0] == '\0')
+		return bl_err_set(err, BL_EINVAL, "%s: node or url too long, "
+		    "empty or with spaces", spath);
+	memcpy(t->owner, owner, BL_UUID_LEN + 1);
+	memcpy(t->object_id, oid, BL_UUID_LEN + 1);
+	memcpy(t->md5, md5, 25);
+	t->size = size;
+	if ((t->source_node = strdup(node)) == NULL ||
+	    (t->source_url = strdup(url)) == NULL)
+		return bl_err_set(err, BL_ENOMEM, "out of memory");
+	return 0;
+}
+
+int
+bl_wire_assign_parse(const char *body, size_t len, long long max_tasks,
+    struct bl_wire_assign *a, struct bl_err *err)
+{
+	static const char *const keys[] = { "id", "tasks", NULL };
+	unsigned char h[32];
+	unsigned int hl = 0;
+	const json_t *tasks;
+	const char *id;
+	json_t *root;
+	char *canon;
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	if ((root = bl_json_parse(body, len, err)) == NULL)
+		return -1;
+	if (bl_json_check_keys(root, keys, "body", err) == -1 ||
+	    (id = bl_json_str(root, "id", "body", err)) == NULL)
+		goto fail;
+	if (!bl_uuid_valid(id)) {
+		bl_err_set(err, BL_EINVAL, "body.id: not a canonical lowercase "
+		    "uuid");
+		goto fail;
+	}
+	tasks = json_object_get(root, "tasks");
+	if (!json_is_array(tasks)) {
+		bl_err_set(err, BL_EINVAL, "body.tasks: missing or not an "
+		    "array");
+		goto fail;
+	}
+	if ((n = json_array_size(tasks)) == 0) {
+		bl_err_set(err, BL_EINVAL, "body.tasks: empty");
+		goto fail;
+	}
+	if ((long long)n > max_tasks) {
+		bl_err_set(err, BL_ETOOBIG, "body.tasks: %zu tasks, the limit "
+		    "is %lld", n, max_tasks);
+		goto fail;
+	}
+	if ((a->tasks = calloc(n, sizeof(*a->tasks))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	memcpy(a->id, id, BL_UUID_LEN + 1);
+	for (size_t i = 0; i < n; i++) {
+		a->ntasks = i + 1;
+		if (parse_task(json_array_get(tasks, i), i, &a->tasks[i],
+		    err) == -1)
+			goto fail;
+	}
+	/* Idempotency compares bodies by meaning, not by spelling. */
+	canon = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	if (canon == NULL || EVP_Digest(canon, strlen(canon), h, &hl,
+	    EVP_sha256(), NULL) != 1) {
+		free(canon);
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	free(canon);
+	for (int i = 0; i < 32; i++)
+		snprintf(a->hash + 2 * i, 3, "%02x", h[i]);
+	json_decref(root);
+	return 0;
+fail:
+	bl_wire_assign_release(a);
+	json_decref(root);
+	return -1;
+}
+
+void
+bl_wire_assign_release(struct bl_wire_assign *a)
+{
+	for (size_t i = 0; a->tasks != NULL && i < a->ntasks; i++) {
+		free(a->tasks[i].source_node);
+		free(a->tasks[i].source_url);
+	}
+	free(a->tasks);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+bl_wire_throttle_parse(const char *body, size_t len, long long *bps,
+    struct bl_err *err)
+{
+	static const char *const keys[] = { "bytes_per_sec", NULL };
+	json_int_t v;
+	json_t *root;
+	int rc = -1;
+
+	if ((root = bl_json_parse(body, len, err)) == NULL)
+		return -1;
+	if (bl_json_check_keys(root, keys, "body", err) == 0 &&
+	    bl_json_int(root, "bytes_per_sec", "body", 0,
+	    (json_int_t)1 << 50, &v, err) == 0) {
+		*bps = (long long)v;
+		rc = 0;
+	}
+	json_decref(root);
+	return rc;
+}
+
+int
+bl_wire_delete_parse(const char *body, size_t len, unsigned char md5[16],
+    char **forward_to, struct bl_err *err)
+{
+	static const char *const keys[] = { "md5", "forward_to", NULL };
+	const char *m, *fwd;
+	json_t *root;
+	int rc = -1;
+
+	*forward_to = NULL;
+	if ((root = bl_json_parse(body, len, err)) == NULL)
+		return -1;
+	if (bl_json_check_keys(root, keys, "body", err) == -1 ||
+	    (m = bl_json_str(root, "md5", "body", err)) == NULL)
+		goto out;
+	if (bl_wire_md5_from_b64(m, md5) == -1) {
+		bl_err_set(err, BL_EINVAL, "body.md5: not a base64 "
+		    "Content-MD5");
+		goto out;
+	}
+	if (json_object_get(root, "forward_to") != NULL) {
+		if ((fwd = bl_json_str(root, "forward_to", "body", err)) ==
+		    NULL)
+			goto out;
+		if (!bl_wire_base_url_valid(fwd)) {
+			bl_err_set(err, BL_EINVAL, "body.forward_to: want an "
+			    "http:// or https:// base url");
+			goto out;
+		}
+		if ((*forward_to = strdup(fwd)) == NULL) {
+			bl_err_set(err, BL_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}

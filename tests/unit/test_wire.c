@@ -1,0 +1,174 @@
+/* tests/unit/test_wire.c - the agent API's request shapes (lib/wire.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/wire.h"
+
+#define OWNER	"3f2a0c1e-6b7d-4e8f-9a0b-1c2d3e4f5a6b"
+#define OID	"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+#define AID	"6c1e0000-1111-4222-8333-444444444444"
+#define MD5	"XUFAKrxLKna5cZ2REBfFkg=="
+/* A string literal as (buffer, length). */
+#define B(s)	(s), strlen(s)
+
+static void
+test_wire__object_path_takes_only_two_canonical_uuids(void **state)
+{
+	static const char *const bad[] = {
+		"", OWNER, OWNER "/", "/" OID, OWNER "/" OID "/",
+		OWNER "/" OID "x", OWNER "/../" OID, "../" OWNER "/" OID,
+		OWNER "%2f" OID,
+		OWNER "/" "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE",
+		OWNER "//" OID, OWNER "/" OID "%00", OWNER "/" OID "/..",
+		"3f2a0c1e-6b7d-4e8f-9a0b-1c2d3e4f5a6" "/" OID,
+	};
+	char owner[BL_UUID_LEN + 1], oid[BL_UUID_LEN + 1];
+
+	assert_int_equal(bl_wire_object_path(OWNER "/" OID, owner, oid), 0);
+	assert_string_equal(owner, OWNER);
+	assert_string_equal(oid, OID);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(bl_wire_object_path(bad[i], owner, oid), -1);
+	assert_int_equal(bl_wire_object_path(NULL, owner, oid), -1);
+}
+
+static void
+test_wire__md5_only_in_its_canonical_spelling(void **state)
+{
+	unsigned char raw[16];
+	char back[25];
+
+	assert_int_equal(bl_wire_md5_from_b64(MD5, raw), 0);
+	bl_wire_md5_b64(raw, back);
+	assert_string_equal(back, MD5);
+	/* Same bytes, stray low bits in the last character. */
+	assert_int_equal(bl_wire_md5_from_b64("XUFAKrxLKna5cZ2REBfFkh==",
+	    raw), -1);
+	assert_int_equal(bl_wire_md5_from_b64("XUFAKrxLKna5cZ2REBfFkg=", raw),
+	    -1);
+	assert_int_equal(bl_wire_md5_from_b64("XUFAKrxLKna5cZ2REBfFkg===",
+	    raw), -1);
+	assert_int_equal(bl_wire_md5_from_b64("XUFAKrxLKna5cZ2REBfF!g==",
+	    raw), -1);
+	assert_int_equal(bl_wire_md5_from_b64(NULL, raw), -1);
+}
+
+static void
+test_wire__base_urls_have_a_host_and_no_credentials(void **state)
+{
+	assert_true(bl_wire_base_url_valid("http://10.0.0.2:8461"));
+	assert_true(bl_wire_base_url_valid("https://node1.dc1:8461/"));
+	assert_false(bl_wire_base_url_valid("ftp://10.0.0.2"));
+	assert_false(bl_wire_base_url_valid("http://"));
+	assert_false(bl_wire_base_url_valid("http:///v1"));
+	assert_false(bl_wire_base_url_valid("http://user:pw@10.0.0.2:8461"));
+	assert_false(bl_wire_base_url_valid("http://10.0.0.2:8461\r\nX: y"));
+	assert_false(bl_wire_base_url_valid("http://a b"));
+	assert_false(bl_wire_base_url_valid(NULL));
+}
+
+static void
+test_wire__assignment_is_parsed_with_paths_in_errors(void **state)
+{
+	struct bl_wire_assign a, b;
+	struct bl_err err;
+	const char *body =
+	    "{\"id\":\"" AID "\",\"tasks\":[{\"object_id\":\"" OID "\","
+	    "\"owner\":\"" OWNER "\",\"md5\":\"" MD5 "\",\"size\":7,"
+	    "\"source\":{\"node\":\"2.stor\","
+	    "\"url\":\"http://127.0.0.1:1\"}}]}";
+	const char *same =
+	    "{\"tasks\":[{\"source\":{\"url\":\"http://127.0.0.1:1\","
+	    "\"node\":\"2.stor\"},\"size\":7,\"md5\":\"" MD5 "\","
+	    "\"owner\":\"" OWNER "\",\"object_id\":\"" OID "\"}],"
+	    " \"id\":\"" AID "\"}";
+	char bad[1024];
+
+	assert_int_equal(bl_wire_assign_parse(body, strlen(body), 10, &a,
+	    &err), 0);
+	assert_string_equal(a.id, AID);
+	assert_int_equal(a.ntasks, 1);
+	assert_string_equal(a.tasks[0].owner, OWNER);
+	assert_int_equal(a.tasks[0].size, 7);
+	assert_string_equal(a.tasks[0].source_url, "http://127.0.0.1:1");
+	/* The hash is over the meaning, not the spelling. */
+	assert_int_equal(bl_wire_assign_parse(same, strlen(same), 10, &b,
+	    &err), 0);
+	assert_string_equal(a.hash, b.hash);
+	bl_wire_assign_release(&b);
+	bl_wire_assign_release(&a);
+	assert_int_equal(bl_wire_assign_parse(body, strlen(body), 0, &a,
+	    &err), -1);
+	assert_int_equal(err.code, BL_ETOOBIG);
+	snprintf(bad, sizeof(bad), "%.*s", (int)(strstr(body, "http://") -
+	    body), body);
+	strcat(bad, "http://u:p@127.0.0.1:1\"}}]}");
+	assert_int_equal(bl_wire_assign_parse(bad, strlen(bad), 10, &a, &err),
+	    -1);
+	assert_int_equal(err.code, BL_EINVAL);
+	assert_non_null(strstr(err.msg, "tasks[0].source"));
+	assert_int_equal(bl_wire_assign_parse("{", 1, 10, &a, &err), -1);
+	assert_int_equal(err.code, BL_EPARSE);
+	assert_int_equal(bl_wire_assign_parse("{\"id\":\"" AID "\",\"tasks\":"
+	    "[1]}", strlen("{\"id\":\"" AID "\",\"tasks\":[1]}"), 10, &a,
+	    &err), -1);
+	assert_non_null(strstr(err.msg, "tasks[0]"));
+}
+
+static void
+test_wire__throttle_and_delete_bodies_are_strict(void **state)
+{
+	unsigned char md5[16];
+	struct bl_err err;
+	char *fwd = (char *)"untouched";
+	long long bps = -1;
+
+	assert_int_equal(bl_wire_throttle_parse(B("{\"bytes_per_sec\":5}"),
+	    &bps, &err), 0);
+	assert_int_equal(bps, 5);
+	assert_int_equal(bl_wire_throttle_parse(B("{\"bytes_per_sec\":-1}"),
+	    &bps, &err), -1);
+	assert_int_equal(bl_wire_throttle_parse(B("{\"bytes_per_sec\":1.5}"),
+	    &bps, &err), -1);
+	assert_int_equal(bl_wire_throttle_parse(
+	    B("{\"bytes_per_sec\":1,\"x\":1}"), &bps, &err), -1);
+	assert_non_null(strstr(err.msg, "body.x"));
+	assert_int_equal(bps, 5);
+	assert_int_equal(bl_wire_delete_parse(B("{\"md5\":\"" MD5 "\"}"), md5,
+	    &fwd, &err), 0);
+	assert_null(fwd);
+	assert_int_equal(bl_wire_delete_parse(B("{\"md5\":\"" MD5 "\","
+	    "\"forward_to\":\"http://h:1\"}"), md5, &fwd, &err), 0);
+	assert_string_equal(fwd, "http://h:1");
+	free(fwd);
+	assert_int_equal(bl_wire_delete_parse(B("{\"md5\":\"" MD5 "\","
+	    "\"forward_to\":\"http://h:1\\r\\n\"}"), md5, &fwd, &err), -1);
+	assert_null(fwd);
+	assert_int_equal(bl_wire_delete_parse(B("{}"), md5, &fwd, &err), -1);
+	assert_null(fwd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_wire__object_path_takes_only_two_canonical_uuids),
+		cmocka_unit_test(test_wire__md5_only_in_its_canonical_spelling),
+		cmocka_unit_test(
+		    test_wire__base_urls_have_a_host_and_no_credentials),
+		cmocka_unit_test(
+		    test_wire__assignment_is_parsed_with_paths_in_errors),
+		cmocka_unit_test(
+		    test_wire__throttle_and_delete_bodies_are_strict),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
