@@ -1,0 +1,295 @@
+/* agent/agent.h - ballast-agent's internal interfaces (private to agent/).
+ *
+ * The agent is one libev loop: the HTTP server (lib/http_server), the
+ * transfer executor (curl multi through lib/http_client), the SQLite store
+ * and the timers. struct agt is passed explicitly; only signal flags are
+ * global.
+ */
+#ifndef AGT_AGENT_H
+#define AGT_AGENT_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ev.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "lib/config.h"
+#include "lib/err.h"
+#include "lib/http_client.h"
+#include "lib/http_server.h"
+#include "lib/uuid.h"
+
+#define AGT_VERSION	"0.1.0"
+
+struct agt_config {
+	char		*config_file;	/* owns */
+	char		*listen;	/* owns */
+	char		*root;		/* owns */
+	char		*state;		/* owns */
+	char		*node_id;	/* owns */
+	char		*secret_file;	/* owns */
+	char		*log_level;	/* owns */
+	long long	 capacity_bytes;
+	long long	 max_transfers;
+	long long	 throttle;
+	long long	 max_body;
+	long long	 max_tasks;
+	long long	 max_connections;
+	long long	 connection_timeout;
+	long long	 assignment_ttl;
+	long long	 gc_interval;
+	long long	 forward_ttl;
+	long long	 retries;
+	long long	 retry_base_ms;
+	long long	 connect_timeout_ms;
+	long long	 stall_timeout;
+	long long	 shutdown_timeout;
+	long long	 access_max_entries;
+	int		 auth_status;
+	int		 auth_metrics;
+};
+
+extern const struct bl_cfg_opt agt_config_table[];
+extern const size_t agt_config_table_len;
+
+/* --- failure reasons and metrics --------------------------------------- */
+
+enum agt_reason {
+	AGT_R_NONE = 0,
+	AGT_R_MD5_MISMATCH,
+	AGT_R_SIZE_MISMATCH,
+	AGT_R_HTTP_STATUS,
+	AGT_R_NETWORK_ERROR,
+	AGT_R_TIMEOUT,
+	AGT_R_AGENT_FS_ERROR,
+	AGT_R_INSUFFICIENT_SPACE,
+	AGT_R_SOURCE_OTHER_ERROR,
+	AGT_R_SHUTDOWN,
+	AGT_R_COUNT,
+};
+
+const char	*agt_reason_name(int reason);
+int		 agt_reason_parse(const char *name);
+
+#define AGT_HIST_BUCKETS 12
+
+struct agt_hist {
+	uint64_t	 count[AGT_HIST_BUCKETS + 1];	/* last: +Inf */
+	double		 sum;
+	uint64_t	 n;
+};
+
+struct agt_metrics {
+	uint64_t	 bytes_transferred;
+	uint64_t	 bytes_served;
+	uint64_t	 tasks_complete;
+	uint64_t	 tasks_skipped;
+	uint64_t	 tasks_failed;
+	uint64_t	 errors[AGT_R_COUNT];
+	uint64_t	 retries;
+	uint64_t	 assignments_completed;
+	uint64_t	 cleanup_failures;
+	uint64_t	 http_requests;
+	uint64_t	 http_unauthorized;
+	struct agt_hist	 assignment_duration;
+	struct agt_hist	 download_duration;
+};
+
+void	agt_hist_observe(struct agt_hist *h, double seconds);
+
+/* --- access counts: bounded memory ------------------------------------- */
+
+struct agt_access;
+
+struct agt_access *agt_access_new(size_t max_entries, double now);
+void	agt_access_free(struct agt_access *a);
+void	agt_access_count(struct agt_access *a, const char *owner,
+	    const char *object_id);
+/* Returns the counts since the last call as JSON and resets them. */
+json_t	*agt_access_take(struct agt_access *a, double now);
+
+/* --- tasks and assignments (in memory while active) -------------------- */
+
+enum agt_task_status {
+	AGT_T_PENDING = 0,
+	AGT_T_COMPLETE,
+	AGT_T_FAILED,
+};
+
+struct agt_assign;
+
+struct agt;
+
+struct agt_task {
+	struct agt		*g;		/* borrows */
+	struct agt_assign	*a;		/* borrows: owner */
+	struct agt_task		*qnext;		/* borrows: run queue */
+	struct agt_task		*pnext;		/* borrows: paused list */
+	int			 idx;
+	char			 owner[BL_UUID_LEN + 1];
+	char			 object_id[BL_UUID_LEN + 1];
+	char			 md5[25];	/* base64 Content-MD5 */
+	unsigned char		 md5raw[16];
+	long long		 size;
+	char			*source_node;	/* owns */
+	char			*source_url;	/* owns */
+	int			 status;	/* enum agt_task_status */
+	int			 reason;	/* enum agt_reason */
+	int			 http_code;
+	int			 attempts;
+	int			 skipped;
+	/* While running: */
+	struct bl_http_xfer	*xfer;		/* owns: cancel on close */
+	EVP_MD_CTX		*md;		/* owns */
+	char			*tmp_path;	/* owns */
+	int			 fd;		/* owns: -1 when closed */
+	int			 fail;		/* reason set by data_fn */
+	int			 running;
+	int			 paused;
+	int			 queued;
+	long long		 got;
+	double			 started;
+	ev_timer		 retry;		/* backoff */
+};
+
+struct agt_assign {
+	struct agt_assign	*next;		/* borrows: active list */
+	char			 id[BL_UUID_LEN + 1];
+	double			 created;
+	int			 ntasks;
+	int			 npending;
+	struct agt_task		*tasks;		/* owns: ntasks */
+};
+
+void	agt_assign_free(struct agt_assign *a);
+
+/* --- SQLite store ------------------------------------------------------- */
+
+struct agt_store;
+
+enum {
+	AGT_STORE_NEW = 0,
+	AGT_STORE_SAME,
+	AGT_STORE_CONFLICT,
+};
+
+struct agt_store *agt_store_open(const char *path, struct bl_err *err);
+void	agt_store_close(struct agt_store *s);
+/* Commits the batch of task updates, if one is open. */
+int	agt_store_flush(struct agt_store *s, struct bl_err *err);
+/* Inserts assignment a (body hash hash) durably. Returns AGT_STORE_NEW,
+ * AGT_STORE_SAME (same id and hash: nothing done) or AGT_STORE_CONFLICT;
+ * -1 on error. */
+int	agt_store_insert(struct agt_store *s, const struct agt_assign *a,
+	    const char *hash, struct bl_err *err);
+/* Queues a task's state into the open batch (committed by flush). */
+int	agt_store_task_update(struct agt_store *s, const struct agt_task *t,
+	    struct bl_err *err);
+int	agt_store_assign_complete(struct agt_store *s, const char *id,
+	    double now, struct bl_err *err);
+/* The assignment as the API shows it; NULL with BL_ENOENT if unknown. */
+json_t	*agt_store_assign_json(struct agt_store *s, const char *id,
+	    struct bl_err *err);
+/* Deletes a complete assignment: -1 with BL_ENOENT or BL_ECONFLICT. */
+int	agt_store_assign_delete(struct agt_store *s, const char *id,
+	    struct bl_err *err);
+/* Loads every unfinished assignment; calls fn for each (fn takes it). */
+int	agt_store_load_active(struct agt_store *s,
+	    void (*fn)(struct agt_assign *a, void *arg), void *arg,
+	    struct bl_err *err);
+/* Deletes assignments complete before cutoff; returns how many or -1. */
+int	agt_store_gc(struct agt_store *s, double cutoff, double now,
+	    struct bl_err *err);
+int	agt_store_forward_set(struct agt_store *s, const char *owner,
+	    const char *object_id, const char *location, double expires,
+	    struct bl_err *err);
+/* The forwarding location (caller frees), or NULL if none is in force. */
+char	*agt_store_forward_get(struct agt_store *s, const char *owner,
+	    const char *object_id, double now);
+int	agt_store_forward_clear(struct agt_store *s, const char *owner,
+	    const char *object_id, struct bl_err *err);
+
+/* --- local object files -------------------------------------------------- */
+
+/* Writes "<root>/<owner>[/<object_id>]" to buf. -1 if it does not fit. */
+int	agt_obj_path(char *buf, size_t len, const char *root,
+	    const char *owner, const char *object_id);
+/* The MD5 of the open file fd (stat st): from its xattr when still valid
+ * for that size and mtime, otherwise computed and recorded. 0 or -1. */
+int	agt_obj_md5(int fd, const struct stat *st, unsigned char raw[16],
+	    struct bl_err *err);
+/* Records md5 in fd's xattr, valid for the file's current size/mtime. */
+int	agt_obj_md5_record(int fd, const unsigned char raw[16]);
+/* Walks root: removes stale "*.tmp.*" files and sums objects. */
+int	agt_obj_scan(const char *root, long long *bytes, long long *count,
+	    long long *tmp_removed, long long *tmp_failed, struct bl_err *err);
+/* fsync a directory. 0 or -1 (errno set). */
+int	agt_fsync_dir(const char *path);
+void	agt_md5_b64(const unsigned char raw[16], char out[25]);
+/* Decodes a base64 Content-MD5; 0 or -1. */
+int	agt_md5_from_b64(const char *b64, unsigned char raw[16]);
+
+/* --- the agent ------------------------------------------------------------ */
+
+struct agt {
+	struct ev_loop		*loop;		/* borrows */
+	struct agt_config	 cfg;
+	struct bl_cfg		 cfgt;
+	char			*secret;	/* owns */
+	size_t			 secret_len;
+	struct bl_http_server	*srv;		/* owns */
+	struct bl_http_client	*cli;		/* owns */
+	struct agt_store	*store;		/* owns */
+	struct agt_access	*access;	/* owns */
+	struct agt_metrics	 m;
+	long long		 capacity;
+	long long		 used_bytes;
+	long long		 objects;
+	long long		 reserved;	/* bytes of running downloads */
+	struct agt_assign	*assigns;	/* owns: active list */
+	struct agt_task		*q_head, *q_tail;	/* borrows */
+	unsigned int		 inflight;
+	unsigned long		 tmp_seq;
+	/* throttle: a token bucket shared by every transfer */
+	long long		 throttle;
+	double			 tokens;
+	double			 refilled_at;
+	ev_timer		 refill;
+	struct agt_task		*paused;	/* borrows */
+	ev_idle			 pump;
+	ev_timer		 flush;
+	ev_timer		 gc;
+	ev_signal		 sigterm, sigint;
+	ev_timer		 deadline;
+	int			 stopping;
+	double			 started;
+};
+
+/* agent/xfer.c */
+int	agt_xfer_init(struct agt *g, struct bl_err *err);
+void	agt_xfer_release(struct agt *g);
+/* Takes a (in memory) and queues its pending tasks. */
+void	agt_xfer_add(struct agt *g, struct agt_assign *a);
+void	agt_xfer_set_throttle(struct agt *g, long long bytes_per_sec);
+/* Stops starting tasks; calls ev_break when in-flight work is done. */
+void	agt_xfer_stop(struct agt *g);
+/* Cancels in-flight work (deadline passed); tasks stay pending. */
+void	agt_xfer_abort(struct agt *g);
+/* A task changed: record it (batched) and schedule a commit. */
+void	agt_note_task(struct agt *g, const struct agt_task *t);
+
+/* agent/api.c */
+void	agt_api_handle(struct bl_http_req *req, void *arg);
+/* Parses and validates an assignment body; NULL with the reason
+ * (BL_EPARSE, BL_EINVAL, BL_ETOOBIG for too many tasks). hash gets the
+ * hex SHA-256 of the canonical body. */
+struct agt_assign *agt_assign_parse(const char *body, size_t len,
+	    long long max_tasks, char hash[65], struct bl_err *err);
+
+/* agent/metrics.c */
+char	*agt_metrics_render(struct agt *g, size_t *len);
+
+#endif

@@ -1,0 +1,642 @@
+/* agent/api.c - the agent's HTTP API.
+ *
+ * Every route but /v1/status and /metrics (open by default) needs a valid
+ * signature (lib/sign.h); a request without one gets 401 before its path is
+ * looked at. Ids in paths must be canonical UUIDs, so no request can name a
+ * file outside the root. Errors are {"error":{"code":..,"message":..}}.
+ */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/sign.h"
+
+#define OBJ_PREFIX	"/v1/objects/"
+#define ASSIGN_PREFIX	"/v1/assignments/"
+
+/* --- assignment bodies -------------------------------------------------- */
+
+static int
+parse_task(const json_t *jt, int i, struct agt_task *t, struct bl_err *err)
+{
+	static const char *const keys[] = { "object_id", "owner", "md5",
+	    "size", "source", NULL };
+	static const char *const skeys[] = { "node", "url", NULL };
+	const char *owner, *oid, *md5, *node, *url;
+	const json_t *src;
+	json_int_t size;
+	char path[48], spath[64];
+
+	snprintf(path, sizeof(path), "tasks[%d]", i);
+	snprintf(spath, sizeof(spath), "tasks[%d].source", i);
+	if (bl_json_check_keys(jt, keys, path, err) == -1)
+		return -1;
+	if ((oid = bl_json_str(jt, "object_id", path, err)) == NULL ||
+	    (owner = bl_json_str(jt, "owner", path, err)) == NULL ||
+	    (md5 = bl_json_str(jt, "md5", path, err)) == NULL ||
+	    bl_json_int(jt, "size", path, 0, INT64_MAX / 2, &size, err) == -1)
+		return -1;
+	if (!bl_uuid_valid(oid))
+		return bl_err_set(err, BL_EINVAL, "%s.object_id: not a "
+		    "canonical lowercase uuid", path);
+	if (!bl_uuid_valid(owner))
+		return bl_err_set(err, BL_EINVAL, "%s.owner: not a canonical "
+		    "lowercase uuid", path);
+	if (agt_md5_from_b64(md5, t->md5raw) == -1)
+		return bl_err_set(err, BL_EINVAL, "%s.md5: not a base64 "
+		    "Content-MD5", path);
+	src = json_object_get(jt, "source");
+	if (src == NULL)
+		return bl_err_set(err, BL_EINVAL, "%s.source: missing", path);
+	if (bl_json_check_keys(src, skeys, spath, err) == -1 ||
+	    (node = bl_json_str(src, "node", spath, err)) == NULL ||
+	    (url = bl_json_str(src, "url", spath, err)) == NULL)
+		return -1;
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return bl_err_set(err, BL_EINVAL, "%s.url: want http:// or "
+		    "https://", spath);
+	if (strlen(url) > 2048 || strlen(node) > 255 || node[0] == '\0')
+		return bl_err_set(err, BL_EINVAL, "%s: node or url too long "
+		    "or empty", spath);
+	t->idx = i;
+	t->fd = -1;
+	memcpy(t->owner, owner, BL_UUID_LEN + 1);
+	memcpy(t->object_id, oid, BL_UUID_LEN + 1);
+	memcpy(t->md5, md5, 25);
+	t->size = size;
+	t->source_node = strdup(node);
+	t->source_url = strdup(url);
+	if (t->source_node == NULL || t->source_url == NULL)
+		return bl_err_set(err, BL_ENOMEM, "out of memory");
+	return 0;
+}
+
+struct agt_assign *
+agt_assign_parse(const char *body, size_t len, long long max_tasks,
+    char hash[65], struct bl_err *err)
+{
+	static const char *const keys[] = { "id", "tasks", NULL };
+	struct agt_assign *a = NULL;
+	unsigned char h[32];
+	unsigned int hl = 0;
+	const json_t *tasks;
+	const char *id;
+	json_t *root;
+	char *canon;
+
+	if ((root = bl_json_parse(body, len, err)) == NULL)
+		return NULL;
+	if (bl_json_check_keys(root, keys, "body", err) == -1 ||
+	    (id = bl_json_str(root, "id", "body", err)) == NULL)
+		goto out;
+	if (!bl_uuid_valid(id)) {
+		bl_err_set(err, BL_EINVAL, "body.id: not a canonical lowercase "
+		    "uuid");
+		goto out;
+	}
+	tasks = json_object_get(root, "tasks");
+	if (!json_is_array(tasks)) {
+		bl_err_set(err, BL_EINVAL, "body.tasks: missing or not an "
+		    "array");
+		goto out;
+	}
+	if (json_array_size(tasks) == 0) {
+		bl_err_set(err, BL_EINVAL, "body.tasks: empty");
+		goto out;
+	}
+	if ((long long)json_array_size(tasks) > max_tasks) {
+		bl_err_set(err, BL_ETOOBIG, "body.tasks: %zu tasks, the limit "
+		    "is %lld", json_array_size(tasks), max_tasks);
+		goto out;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->tasks = calloc(json_array_size(tasks), sizeof(*a->tasks))) ==
+	    NULL) {
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	memcpy(a->id, id, BL_UUID_LEN + 1);
+	for (size_t i = 0; i < json_array_size(tasks); i++) {
+		a->ntasks = (int)i + 1;
+		if (parse_task(json_array_get(tasks, i), (int)i, &a->tasks[i],
+		    err) == -1)
+			goto fail;
+	}
+	/* Idempotency compares bodies by meaning, not by spelling. */
+	canon = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	if (canon == NULL || EVP_Digest(canon, strlen(canon), h, &hl,
+	    EVP_sha256(), NULL) != 1) {
+		free(canon);
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	free(canon);
+	for (int i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", h[i]);
+	goto out;
+fail:
+	agt_assign_free(a);
+	a = NULL;
+out:
+	json_decref(root);
+	return a;
+}
+
+static void
+post_assignment(struct agt *g, struct bl_http_req *req)
+{
+	struct agt_assign *a;
+	struct bl_err err;
+	const char *body;
+	char hash[65];
+	size_t len;
+	int rc;
+
+	if (g->stopping) {
+		bl_http_respond_error(req, 503, "unavailable",
+		    "agent is shutting down");
+		return;
+	}
+	body = bl_http_req_body(req, &len);
+	a = agt_assign_parse(body, len, g->cfg.max_tasks, hash, &err);
+	if (a == NULL) {
+		bl_http_respond_error(req, err.code == BL_ETOOBIG ? 422 : 400,
+		    bl_err_code_name(err.code), "%s", err.msg);
+		return;
+	}
+	a->created = ev_now(g->loop);
+	rc = agt_store_insert(g->store, a, hash, &err);
+	if (rc == -1) {
+		log_warnx("assignment id=%s: %s", a->id, err.msg);
+		bl_http_respond_error(req, 503, "database_error", "%s",
+		    err.msg);
+		agt_assign_free(a);
+		return;
+	}
+	if (rc == AGT_STORE_CONFLICT) {
+		bl_http_respond_error(req, 409, "conflict", "assignment id=%s "
+		    "exists with a different body", a->id);
+		agt_assign_free(a);
+		return;
+	}
+	bl_http_respond_json_take(req, 202, json_pack("{s:s,s:i,s:b}", "id",
+	    a->id, "tasks", a->ntasks, "created", rc == AGT_STORE_NEW));
+	if (rc == AGT_STORE_SAME) {
+		agt_assign_free(a);
+		return;
+	}
+	log_info("assignment id=%s: accepted tasks=%d", a->id, a->ntasks);
+	agt_xfer_add(g, a);
+}
+
+static void
+assignment_route(struct agt *g, struct bl_http_req *req, const char *id)
+{
+	const char *method = bl_http_req_method(req);
+	struct bl_err err;
+	json_t *j;
+
+	if (!bl_uuid_valid(id)) {
+		bl_http_respond_error(req, 400, "invalid", "assignment id: not "
+		    "a canonical lowercase uuid");
+		return;
+	}
+	if (strcmp(method, "GET") == 0) {
+		if ((j = agt_store_assign_json(g->store, id, &err)) == NULL) {
+			bl_http_respond_error(req, err.code == BL_ENOENT ? 404 :
+			    503, bl_err_code_name(err.code), "%s", err.msg);
+			return;
+		}
+		bl_http_respond_json_take(req, 200, j);
+		return;
+	}
+	if (strcmp(method, "DELETE") == 0) {
+		if (agt_store_assign_delete(g->store, id, &err) == -1) {
+			bl_http_respond_error(req, err.code == BL_ENOENT ? 404 :
+			    err.code == BL_ECONFLICT ? 409 : 503,
+			    bl_err_code_name(err.code), "%s", err.msg);
+			return;
+		}
+		bl_http_respond_json_take(req, 200, json_pack("{s:s,s:b}",
+		    "id", id, "deleted", 1));
+		return;
+	}
+	bl_http_req_add_header(req, "Allow", "GET, DELETE");
+	bl_http_respond_error(req, 405, "method_not_allowed", "%s", method);
+}
+
+/* --- objects ----------------------------------------------------------- */
+
+/* Splits "<owner>/<object_id>" into two canonical UUIDs. */
+static int
+parse_object_path(const char *rest, char owner[BL_UUID_LEN + 1],
+    char oid[BL_UUID_LEN + 1])
+{
+	const char *slash = strchr(rest, '/');
+
+	if (slash == NULL || !bl_uuid_valid_n(rest, (size_t)(slash - rest)) ||
+	    !bl_uuid_valid(slash + 1))
+		return -1;
+	memcpy(owner, rest, BL_UUID_LEN);
+	owner[BL_UUID_LEN] = '\0';
+	memcpy(oid, slash + 1, BL_UUID_LEN + 1);
+	return 0;
+}
+
+/* Parses a single "bytes=a-b" range against size. 1 if a range applies,
+ * 0 for the whole file, -1 if unsatisfiable. */
+static int
+parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	unsigned long long a, b;
+	char *end;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 0;
+	h += 6;
+	if (*h == '-') {
+		b = strtoull(h + 1, &end, 10);
+		if (end == h + 1 || *end != '\0' || b == 0 || size == 0)
+			return -1;
+		if (b > size)
+			b = size;
+		*off = size - b;
+		*len = b;
+		return 1;
+	}
+	a = strtoull(h, &end, 10);
+	if (end == h || *end != '-')
+		return 0;
+	h = end + 1;
+	if (*h == '\0') {
+		b = size ? size - 1 : 0;
+	} else {
+		b = strtoull(h, &end, 10);
+		if (*end != '\0')
+			return 0;
+	}
+	if (a >= size || b < a)
+		return -1;
+	if (b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return 1;
+}
+
+static void
+object_get(struct agt *g, struct bl_http_req *req, const char *owner,
+    const char *oid)
+{
+	unsigned char raw[16];
+	char path[4096], b64[25], etag[40], num[64], *loc;
+	uint64_t off = 0, len;
+	struct stat st;
+	struct bl_err err;
+	int fd, r;
+
+	agt_obj_path(path, sizeof(path), g->cfg.root, owner, oid);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno != ENOENT) {
+			bl_http_respond_error(req, 500, "io_error", "object: %s",
+			    strerror(errno));
+			return;
+		}
+		loc = agt_store_forward_get(g->store, owner, oid,
+		    ev_now(g->loop));
+		if (loc != NULL) {
+			bl_http_req_add_header(req, "Location", loc);
+			free(loc);
+			bl_http_respond_error(req, 307, "moved", "object "
+			    "%s/%s moved", owner, oid);
+			return;
+		}
+		bl_http_respond_error(req, 404, "not_found", "object %s/%s: "
+		    "not here", owner, oid);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		bl_http_respond_error(req, 404, "not_found", "object %s/%s: "
+		    "not a regular file", owner, oid);
+		return;
+	}
+	if (agt_obj_md5(fd, &st, raw, &err) == -1) {
+		close(fd);
+		bl_http_respond_error(req, 500, "io_error", "%s", err.msg);
+		return;
+	}
+	agt_md5_b64(raw, b64);
+	etag[0] = '"';
+	for (int i = 0; i < 16; i++)
+		snprintf(etag + 1 + 2 * i, 3, "%02x", raw[i]);
+	etag[33] = '"';
+	etag[34] = '\0';
+	bl_http_req_add_header(req, "Content-MD5", b64);
+	bl_http_req_add_header(req, "ETag", etag);
+	bl_http_req_add_header(req, "Accept-Ranges", "bytes");
+	bl_http_req_add_header(req, "Content-Type",
+	    "application/octet-stream");
+	len = (uint64_t)st.st_size;
+	r = parse_range(bl_http_req_header(req, "Range"), len, &off, &len);
+	if (r == -1) {
+		close(fd);
+		snprintf(num, sizeof(num), "bytes */%lld",
+		    (long long)st.st_size);
+		bl_http_req_add_header(req, "Content-Range", num);
+		bl_http_respond_error(req, 416, "range_not_satisfiable",
+		    "object size is %lld", (long long)st.st_size);
+		return;
+	}
+	if (r == 1) {
+		snprintf(num, sizeof(num), "bytes %" PRIu64 "-%" PRIu64
+		    "/%lld", off, off + len - 1, (long long)st.st_size);
+		bl_http_req_add_header(req, "Content-Range", num);
+	}
+	agt_access_count(g->access, owner, oid);
+	if (!bl_http_req_is_head(req))
+		g->m.bytes_served += len;
+	bl_http_respond_fd_take(req, r == 1 ? 206 : 200, fd, off, len);
+}
+
+static void
+object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
+    const char *oid)
+{
+	static const char *const keys[] = { "md5", "forward_to", NULL };
+	unsigned char want[16], have[16];
+	char path[4096], dir[4096];
+	const char *body, *md5, *fwd = NULL;
+	struct bl_err err;
+	struct stat st;
+	json_t *root;
+	size_t len;
+	int fd;
+
+	body = bl_http_req_body(req, &len);
+	if ((root = bl_json_parse(body, len, &err)) == NULL) {
+		bl_http_respond_error(req, 400, "malformed", "%s", err.msg);
+		return;
+	}
+	if (bl_json_check_keys(root, keys, "body", &err) == -1 ||
+	    (md5 = bl_json_str(root, "md5", "body", &err)) == NULL)
+		goto bad;
+	if (agt_md5_from_b64(md5, want) == -1) {
+		bl_err_set(&err, BL_EINVAL, "body.md5: not a base64 "
+		    "Content-MD5");
+		goto bad;
+	}
+	if (json_object_get(root, "forward_to") != NULL) {
+		if ((fwd = bl_json_str(root, "forward_to", "body", &err)) ==
+		    NULL)
+			goto bad;
+		if ((strncmp(fwd, "http://", 7) != 0 &&
+		    strncmp(fwd, "https://", 8) != 0) || strlen(fwd) > 2048 ||
+		    strpbrk(fwd, "\r\n ") != NULL) {
+			bl_err_set(&err, BL_EINVAL, "body.forward_to: want an "
+			    "http:// or https:// base url");
+			goto bad;
+		}
+	}
+	agt_obj_path(path, sizeof(path), g->cfg.root, owner, oid);
+	agt_obj_path(dir, sizeof(dir), g->cfg.root, owner, NULL);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		bl_http_respond_error(req, 404, "not_found", "object %s/%s: "
+		    "not here", owner, oid);
+		goto out;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    agt_obj_md5(fd, &st, have, &err) == -1) {
+		close(fd);
+		bl_http_respond_error(req, 500, "io_error", "object %s/%s: "
+		    "cannot read", owner, oid);
+		goto out;
+	}
+	close(fd);
+	if (memcmp(have, want, 16) != 0) {
+		char b64[25];
+
+		agt_md5_b64(have, b64);
+		bl_http_respond_error(req, 409, "md5_mismatch", "object %s/%s "
+		    "has md5 %s, not %s; kept", owner, oid, b64, md5);
+		goto out;
+	}
+	if (fwd != NULL) {
+		char *loc;
+
+		if (asprintf(&loc, "%.*s/v1/objects/%s/%s",
+		    (int)(strlen(fwd) - (fwd[strlen(fwd) - 1] == '/')), fwd,
+		    owner, oid) == -1) {
+			bl_http_respond_error(req, 500, "out_of_memory",
+			    "out of memory");
+			goto out;
+		}
+		/* Recorded before the delete: a reader never finds neither
+		 * the file nor the forward. */
+		if (agt_store_forward_set(g->store, owner, oid, loc,
+		    ev_now(g->loop) + (double)g->cfg.forward_ttl, &err) == -1) {
+			free(loc);
+			bl_http_respond_error(req, 503, "database_error", "%s",
+			    err.msg);
+			goto out;
+		}
+		free(loc);
+	}
+	if (unlink(path) == -1 || agt_fsync_dir(dir) == -1) {
+		bl_http_respond_error(req, 500, "io_error", "object %s/%s: "
+		    "delete: %s", owner, oid, strerror(errno));
+		goto out;
+	}
+	g->used_bytes -= st.st_size;
+	g->objects--;
+	log_info("object %s/%s: deleted%s%s", owner, oid,
+	    fwd ? " forward_to=" : "", fwd ? fwd : "");
+	bl_http_respond_json_take(req, 200, json_pack("{s:s,s:s,s:b}",
+	    "owner", owner, "object_id", oid, "deleted", 1));
+	goto out;
+bad:
+	bl_http_respond_error(req, 400, bl_err_code_name(err.code), "%s",
+	    err.msg);
+out:
+	json_decref(root);
+}
+
+static void
+object_route(struct agt *g, struct bl_http_req *req, const char *rest)
+{
+	const char *method = bl_http_req_method(req);
+	char owner[BL_UUID_LEN + 1], oid[BL_UUID_LEN + 1];
+
+	if (parse_object_path(rest, owner, oid) == -1) {
+		bl_http_respond_error(req, 400, "invalid", "object path: want "
+		    "/v1/objects/<owner uuid>/<object uuid>");
+		return;
+	}
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+		object_get(g, req, owner, oid);
+	else if (strcmp(method, "DELETE") == 0)
+		object_delete(g, req, owner, oid);
+	else {
+		bl_http_req_add_header(req, "Allow", "GET, HEAD, DELETE");
+		bl_http_respond_error(req, 405, "method_not_allowed", "%s",
+		    method);
+	}
+}
+
+/* --- status, metrics, access, throttle --------------------------------- */
+
+static void
+status(struct agt *g, struct bl_http_req *req)
+{
+	bl_http_respond_json_take(req, 200, json_pack("{s:s,s:I,s:I,s:I,s:i,"
+	    "s:i,s:I,s:s,s:f,s:b}", "node_id", g->cfg.node_id ?
+	    g->cfg.node_id : "", "capacity_bytes", (json_int_t)g->capacity,
+	    "used_bytes", (json_int_t)g->used_bytes, "objects",
+	    (json_int_t)g->objects, "inflight_transfers", (int)g->inflight,
+	    "max_transfers", (int)g->cfg.max_transfers,
+	    "throttle_bytes_per_sec", (json_int_t)g->throttle, "version",
+	    AGT_VERSION, "uptime_seconds", ev_now(g->loop) - g->started,
+	    "stopping", g->stopping));
+}
+
+static void
+metrics(struct agt *g, struct bl_http_req *req)
+{
+	size_t len;
+	char *text = agt_metrics_render(g, &len);
+
+	if (text == NULL) {
+		bl_http_respond_error(req, 500, "out_of_memory", "metrics");
+		return;
+	}
+	bl_http_respond(req, 200, "text/plain; version=0.0.4", text, len);
+	free(text);
+}
+
+static void
+throttle(struct agt *g, struct bl_http_req *req)
+{
+	static const char *const keys[] = { "bytes_per_sec", NULL };
+	const char *body;
+	struct bl_err err;
+	json_int_t v;
+	json_t *root;
+	size_t len;
+
+	if (strcmp(bl_http_req_method(req), "GET") == 0) {
+		bl_http_respond_json_take(req, 200, json_pack("{s:I}",
+		    "bytes_per_sec", (json_int_t)g->throttle));
+		return;
+	}
+	if (strcmp(bl_http_req_method(req), "PUT") != 0) {
+		bl_http_req_add_header(req, "Allow", "GET, PUT");
+		bl_http_respond_error(req, 405, "method_not_allowed", "%s",
+		    bl_http_req_method(req));
+		return;
+	}
+	body = bl_http_req_body(req, &len);
+	if ((root = bl_json_parse(body, len, &err)) == NULL) {
+		bl_http_respond_error(req, 400, "malformed", "%s", err.msg);
+		return;
+	}
+	if (bl_json_check_keys(root, keys, "body", &err) == -1 ||
+	    bl_json_int(root, "bytes_per_sec", "body", 0,
+	    (json_int_t)1 << 50, &v, &err) == -1) {
+		bl_http_respond_error(req, 400, "invalid", "%s", err.msg);
+		json_decref(root);
+		return;
+	}
+	json_decref(root);
+	agt_xfer_set_throttle(g, (long long)v);
+	g->cfg.throttle = v;
+	g->cfgt.source[bl_cfg_find(&g->cfgt, "throttle") - g->cfgt.table] =
+	    BL_CFG_SRC_RUNTIME;
+	bl_http_respond_json_take(req, 200, json_pack("{s:I}",
+	    "bytes_per_sec", (json_int_t)v));
+}
+
+static int
+authorized(struct agt *g, struct bl_http_req *req)
+{
+	struct bl_err err;
+	const char *body;
+	size_t len;
+
+	body = bl_http_req_body(req, &len);
+	if (bl_sign_verify(g->secret, g->secret_len, bl_http_req_method(req),
+	    bl_http_req_target(req), body, len,
+	    bl_http_req_header(req, BL_SIGN_HDR_DATE),
+	    bl_http_req_header(req, BL_SIGN_HDR_SIG), time(NULL), &err) == 0)
+		return 1;
+	g->m.http_unauthorized++;
+	log_debug("http: %s %s: %s", bl_http_req_method(req),
+	    bl_http_req_path(req), err.msg);
+	bl_http_respond_error(req, 401, "unauthorized", "%s", err.msg);
+	return 0;
+}
+
+void
+agt_api_handle(struct bl_http_req *req, void *arg)
+{
+	struct agt *g = arg;
+	const char *path = bl_http_req_path(req);
+	const char *method = bl_http_req_method(req);
+
+	g->m.http_requests++;
+	if (strcmp(path, "/v1/status") == 0) {
+		if (g->cfg.auth_status && !authorized(g, req))
+			return;
+		status(g, req);
+		return;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		if (g->cfg.auth_metrics && !authorized(g, req))
+			return;
+		metrics(g, req);
+		return;
+	}
+	if (!authorized(g, req))
+		return;
+	if (strcmp(path, "/v1/assignments") == 0) {
+		if (strcmp(method, "POST") == 0) {
+			post_assignment(g, req);
+			return;
+		}
+		bl_http_req_add_header(req, "Allow", "POST");
+		bl_http_respond_error(req, 405, "method_not_allowed", "%s",
+		    method);
+		return;
+	}
+	if (strncmp(path, ASSIGN_PREFIX, strlen(ASSIGN_PREFIX)) == 0) {
+		assignment_route(g, req, path + strlen(ASSIGN_PREFIX));
+		return;
+	}
+	if (strncmp(path, OBJ_PREFIX, strlen(OBJ_PREFIX)) == 0) {
+		object_route(g, req, path + strlen(OBJ_PREFIX));
+		return;
+	}
+	if (strcmp(path, "/v1/access") == 0 && strcmp(method, "GET") == 0) {
+		bl_http_respond_json_take(req, 200,
+		    agt_access_take(g->access, ev_now(g->loop)));
+		return;
+	}
+	if (strcmp(path, "/v1/config/throttle") == 0) {
+		throttle(g, req);
+		return;
+	}
+	bl_http_respond_error(req, 404, "not_found", "no route for %s %s",
+	    method, path);
+}

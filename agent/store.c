@@ -1,0 +1,574 @@
+/* agent/store.c - the agent's crash-safe record of assignments (SQLite).
+ *
+ * WAL mode, synchronous=FULL: an assignment is committed before the POST is
+ * answered. Task state changes are batched into one transaction that a
+ * timer commits shortly after; a crash loses at most that batch, and the
+ * tasks then run again, finding their files in place (skip-if-exists).
+ */
+#include "agent/agent.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+struct agt_store {
+	sqlite3		*db;		/* owns */
+	int		 in_batch;
+	sqlite3_stmt	*upd;		/* owns: task update */
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS assignments ("
+    " id TEXT PRIMARY KEY, hash TEXT NOT NULL, created REAL NOT NULL,"
+    " completed REAL, ntasks INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS tasks ("
+    " assignment TEXT NOT NULL, idx INTEGER NOT NULL,"
+    " owner TEXT NOT NULL, object_id TEXT NOT NULL, md5 TEXT NOT NULL,"
+    " size INTEGER NOT NULL, source_node TEXT NOT NULL,"
+    " source_url TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0,"
+    " reason INTEGER NOT NULL DEFAULT 0, http_code INTEGER NOT NULL"
+    " DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, skipped INTEGER"
+    " NOT NULL DEFAULT 0, PRIMARY KEY (assignment, idx));"
+    "CREATE INDEX IF NOT EXISTS assignments_completed"
+    " ON assignments (completed);"
+    "CREATE TABLE IF NOT EXISTS forwards ("
+    " owner TEXT NOT NULL, object_id TEXT NOT NULL, location TEXT NOT NULL,"
+    " expires REAL NOT NULL, PRIMARY KEY (owner, object_id));";
+
+static int
+db_err(struct agt_store *s, struct bl_err *err, const char *what)
+{
+	return bl_err_set(err, BL_EDB, "state db: %s: %s", what,
+	    sqlite3_errmsg(s->db));
+}
+
+struct agt_store *
+agt_store_open(const char *path, struct bl_err *err)
+{
+	struct agt_store *s;
+	char *msg = NULL;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "state db: out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		bl_err_set(err, BL_EDB, "state db file=%s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		bl_err_set(err, BL_EDB, "state db file=%s: %s", path,
+		    msg ? msg : "schema failed");
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(s->db, "UPDATE tasks SET status=?, reason=?,"
+	    " http_code=?, attempts=?, skipped=? WHERE assignment=? AND idx=?",
+	    -1, &s->upd, NULL) != SQLITE_OK) {
+		db_err(s, err, "prepare");
+		goto fail;
+	}
+	return s;
+fail:
+	sqlite3_finalize(s->upd);
+	sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
+
+void
+agt_store_close(struct agt_store *s)
+{
+	if (s == NULL)
+		return;
+	agt_store_flush(s, NULL);
+	sqlite3_finalize(s->upd);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int
+agt_store_flush(struct agt_store *s, struct bl_err *err)
+{
+	if (!s->in_batch)
+		return 0;
+	s->in_batch = 0;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, err, "commit");
+	return 0;
+}
+
+static int
+batch_begin(struct agt_store *s, struct bl_err *err)
+{
+	if (s->in_batch)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, err, "begin");
+	s->in_batch = 1;
+	return 0;
+}
+
+int
+agt_store_insert(struct agt_store *s, const struct agt_assign *a,
+    const char *hash, struct bl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	if (agt_store_flush(s, err) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT hash FROM assignments WHERE"
+	    " id=?", -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "prepare");
+	sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		rc = strcmp((const char *)sqlite3_column_text(st, 0), hash) == 0
+		    ? AGT_STORE_SAME : AGT_STORE_CONFLICT;
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (step != SQLITE_DONE)
+		return db_err(s, err, "select assignment");
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(s, err, "begin");
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO assignments (id, hash,"
+	    " created, ntasks) VALUES (?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, a->created);
+	sqlite3_bind_int(st, 4, a->ntasks);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO tasks (assignment, idx,"
+	    " owner, object_id, md5, size, source_node, source_url) VALUES"
+	    " (?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	for (int i = 0; i < a->ntasks; i++) {
+		const struct agt_task *t = &a->tasks[i];
+
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, i);
+		sqlite3_bind_text(st, 3, t->owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, t->object_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, t->md5, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, t->size);
+		sqlite3_bind_text(st, 7, t->source_node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, t->source_url, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
+	return AGT_STORE_NEW;
+dberr:
+	db_err(s, err, "insert assignment");
+	sqlite3_finalize(st);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int
+agt_store_task_update(struct agt_store *s, const struct agt_task *t,
+    struct bl_err *err)
+{
+	if (batch_begin(s, err) == -1)
+		return -1;
+	sqlite3_reset(s->upd);
+	sqlite3_bind_int(s->upd, 1, t->status);
+	sqlite3_bind_int(s->upd, 2, t->reason);
+	sqlite3_bind_int(s->upd, 3, t->http_code);
+	sqlite3_bind_int(s->upd, 4, t->attempts);
+	sqlite3_bind_int(s->upd, 5, t->skipped);
+	sqlite3_bind_text(s->upd, 6, t->a->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s->upd, 7, t->idx);
+	if (sqlite3_step(s->upd) != SQLITE_DONE)
+		return db_err(s, err, "update task");
+	return 0;
+}
+
+int
+agt_store_assign_complete(struct agt_store *s, const char *id, double now,
+    struct bl_err *err)
+{
+	sqlite3_stmt *st;
+	int ok;
+
+	if (batch_begin(s, err) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "UPDATE assignments SET completed=?"
+	    " WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "prepare");
+	sqlite3_bind_double(st, 1, now);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : db_err(s, err, "complete assignment");
+}
+
+static const char *const status_names[] = { "pending", "complete",
+    "failed" };
+
+json_t *
+agt_store_assign_json(struct agt_store *s, const char *id,
+    struct bl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *out = NULL, *tasks;
+	long long n_pending = 0, n_complete = 0, n_failed = 0, n_skipped = 0;
+	long long started = 0, bytes = 0;
+	double created, completed = 0;
+	int has_completed;
+
+	if (agt_store_flush(s, err) == -1)
+		return NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT created, completed FROM"
+	    " assignments WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
+		db_err(s, err, "prepare");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		bl_err_set(err, BL_ENOENT, "assignment id=%s: unknown", id);
+		return NULL;
+	}
+	created = sqlite3_column_double(st, 0);
+	has_completed = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	if (has_completed)
+		completed = sqlite3_column_double(st, 1);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db, "SELECT owner, object_id, md5, size,"
+	    " source_node, status, reason, http_code, attempts, skipped"
+	    " FROM tasks WHERE assignment=? ORDER BY idx", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		db_err(s, err, "prepare");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	tasks = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int status = sqlite3_column_int(st, 5);
+		int reason = sqlite3_column_int(st, 6);
+		int code = sqlite3_column_int(st, 7);
+		int attempts = sqlite3_column_int(st, 8);
+		int skipped = sqlite3_column_int(st, 9);
+		json_t *t;
+
+		if (status < 0 || status > 2)
+			status = AGT_T_FAILED;
+		t = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:i,s:b}",
+		    "owner", (const char *)sqlite3_column_text(st, 0),
+		    "object_id", (const char *)sqlite3_column_text(st, 1),
+		    "md5", (const char *)sqlite3_column_text(st, 2),
+		    "size", (json_int_t)sqlite3_column_int64(st, 3),
+		    "source_node", (const char *)sqlite3_column_text(st, 4),
+		    "status", status_names[status], "attempts", attempts,
+		    "skipped", skipped);
+		if (t == NULL)
+			continue;
+		if (status == AGT_T_FAILED) {
+			json_object_set_new(t, "reason",
+			    json_string(agt_reason_name(reason)));
+			if (reason == AGT_R_HTTP_STATUS)
+				json_object_set_new(t, "http_status",
+				    json_integer(code));
+		}
+		if (status == AGT_T_PENDING) {
+			n_pending++;
+			if (attempts > 0)
+				started++;
+		} else if (status == AGT_T_COMPLETE) {
+			n_complete++;
+			n_skipped += skipped;
+			if (!skipped)
+				bytes += sqlite3_column_int64(st, 3);
+			started++;
+		} else {
+			n_failed++;
+			started++;
+		}
+		json_array_append_new(tasks, t);
+	}
+	sqlite3_finalize(st);
+	out = json_pack("{s:s,s:s,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o}",
+	    "id", id, "state", has_completed ? "complete" :
+	    started > 0 ? "running" : "scheduled", "created", created,
+	    "counts", "total", (json_int_t)json_array_size(tasks),
+	    "pending", (json_int_t)n_pending, "complete",
+	    (json_int_t)n_complete, "failed", (json_int_t)n_failed,
+	    "skipped", (json_int_t)n_skipped, "bytes", (json_int_t)bytes,
+	    "tasks", tasks);
+	if (out != NULL && has_completed)
+		json_object_set_new(out, "completed", json_real(completed));
+	if (out == NULL)
+		bl_err_set(err, BL_ENOMEM, "assignment id=%s: out of memory",
+		    id);
+	return out;
+}
+
+int
+agt_store_assign_delete(struct agt_store *s, const char *id,
+    struct bl_err *err)
+{
+	sqlite3_stmt *st;
+	int step, complete;
+
+	if (agt_store_flush(s, err) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT completed IS NOT NULL FROM"
+	    " assignments WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "prepare");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	complete = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW)
+		return bl_err_set(err, BL_ENOENT, "assignment id=%s: unknown",
+		    id);
+	if (!complete)
+		return bl_err_set(err, BL_ECONFLICT,
+		    "assignment id=%s: still running", id);
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, err, "begin");
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM tasks WHERE assignment=?",
+	    -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		goto dberr;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM assignments WHERE id=?",
+	    -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		goto dberr;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
+	return 0;
+dberr:
+	db_err(s, err, "delete assignment");
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+void
+agt_assign_free(struct agt_assign *a)
+{
+	if (a == NULL)
+		return;
+	for (int i = 0; i < a->ntasks; i++) {
+		free(a->tasks[i].source_node);
+		free(a->tasks[i].source_url);
+	}
+	free(a->tasks);
+	free(a);
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return strdup(v ? (const char *)v : "");
+}
+
+int
+agt_store_load_active(struct agt_store *s,
+    void (*fn)(struct agt_assign *a, void *arg), void *arg,
+    struct bl_err *err)
+{
+	sqlite3_stmt *sa = NULL, *stt = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT id, created, ntasks FROM"
+	    " assignments WHERE completed IS NULL ORDER BY created", -1, &sa,
+	    NULL) != SQLITE_OK || sqlite3_prepare_v2(s->db, "SELECT idx, owner,"
+	    " object_id, md5, size, source_node, source_url, status, reason,"
+	    " http_code, attempts, skipped FROM tasks WHERE assignment=?"
+	    " ORDER BY idx", -1, &stt, NULL) != SQLITE_OK) {
+		db_err(s, err, "prepare");
+		goto out;
+	}
+	while (sqlite3_step(sa) == SQLITE_ROW) {
+		struct agt_assign *a = calloc(1, sizeof(*a));
+		int n = sqlite3_column_int(sa, 2);
+
+		if (a == NULL || n < 0 ||
+		    (a->tasks = calloc(n ? (size_t)n : 1, sizeof(*a->tasks))) ==
+		    NULL) {
+			free(a);
+			bl_err_set(err, BL_ENOMEM, "state db: out of memory");
+			goto out;
+		}
+		snprintf(a->id, sizeof(a->id), "%s",
+		    (const char *)sqlite3_column_text(sa, 0));
+		a->created = sqlite3_column_double(sa, 1);
+		sqlite3_reset(stt);
+		sqlite3_bind_text(stt, 1, a->id, -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(stt) == SQLITE_ROW && a->ntasks < n) {
+			struct agt_task *t = &a->tasks[a->ntasks];
+
+			t->a = a;
+			t->fd = -1;
+			t->idx = sqlite3_column_int(stt, 0);
+			snprintf(t->owner, sizeof(t->owner), "%s",
+			    (const char *)sqlite3_column_text(stt, 1));
+			snprintf(t->object_id, sizeof(t->object_id), "%s",
+			    (const char *)sqlite3_column_text(stt, 2));
+			snprintf(t->md5, sizeof(t->md5), "%s",
+			    (const char *)sqlite3_column_text(stt, 3));
+			agt_md5_from_b64(t->md5, t->md5raw);
+			t->size = sqlite3_column_int64(stt, 4);
+			t->source_node = col_dup(stt, 5);
+			t->source_url = col_dup(stt, 6);
+			t->status = sqlite3_column_int(stt, 7);
+			t->reason = sqlite3_column_int(stt, 8);
+			t->http_code = sqlite3_column_int(stt, 9);
+			t->attempts = sqlite3_column_int(stt, 10);
+			t->skipped = sqlite3_column_int(stt, 11);
+			a->ntasks++;
+			if (t->source_node == NULL || t->source_url == NULL) {
+				agt_assign_free(a);
+				bl_err_set(err, BL_ENOMEM,
+				    "state db: out of memory");
+				goto out;
+			}
+		}
+		fn(a, arg);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(sa);
+	sqlite3_finalize(stt);
+	return rc;
+}
+
+int
+agt_store_gc(struct agt_store *s, double cutoff, double now,
+    struct bl_err *err)
+{
+	sqlite3_stmt *st;
+	int n;
+
+	if (agt_store_flush(s, err) == -1)
+		return -1;
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, err, "begin");
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM tasks WHERE assignment IN"
+	    " (SELECT id FROM assignments WHERE completed IS NOT NULL AND"
+	    " completed < ?)", -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_double(st, 1, cutoff);
+	n = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (n != SQLITE_DONE)
+		goto dberr;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM assignments WHERE"
+	    " completed IS NOT NULL AND completed < ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_double(st, 1, cutoff);
+	n = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (n != SQLITE_DONE)
+		goto dberr;
+	n = sqlite3_changes(s->db);
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM forwards WHERE expires < ?",
+	    -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_double(st, 1, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		goto dberr;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
+	return n;
+dberr:
+	db_err(s, err, "gc");
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int
+agt_store_forward_set(struct agt_store *s, const char *owner,
+    const char *object_id, const char *location, double expires,
+    struct bl_err *err)
+{
+	sqlite3_stmt *st;
+	int ok;
+
+	if (agt_store_flush(s, err) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO forwards (owner,"
+	    " object_id, location, expires) VALUES (?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(s, err, "prepare");
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, object_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, location, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, expires);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : db_err(s, err, "insert forward");
+}
+
+char *
+agt_store_forward_get(struct agt_store *s, const char *owner,
+    const char *object_id, double now)
+{
+	sqlite3_stmt *st;
+	char *loc = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT location FROM forwards WHERE"
+	    " owner=? AND object_id=? AND expires >= ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, object_id, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, now);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		loc = col_dup(st, 0);
+	sqlite3_finalize(st);
+	return loc;
+}
+
+int
+agt_store_forward_clear(struct agt_store *s, const char *owner,
+    const char *object_id, struct bl_err *err)
+{
+	sqlite3_stmt *st;
+	int ok;
+
+	if (batch_begin(s, err) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM forwards WHERE owner=? AND"
+	    " object_id=?", -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "prepare");
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, object_id, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : db_err(s, err, "delete forward");
+}

@@ -1,0 +1,688 @@
+/* agent/xfer.c - the assignment executor: pull, verify, place.
+ *
+ * Each task runs as one transfer: GET the object from the source agent
+ * (signed), hash it with MD5 while it streams into "<final>.tmp.<unique>" in
+ * the final directory, fsync, compare, rename, fsync the directory. Tasks
+ * fail on their own; an assignment completes when all of its tasks are
+ * complete or failed. At most max_transfers run at once, and a token bucket
+ * shared by all of them enforces the bytes-per-second throttle by pausing
+ * transfers (curl keeps the bytes until they are resumed).
+ *
+ * A task has one close path, task_end(): it releases the transfer, the fd,
+ * the digest and the tmp file, then records the outcome.
+ */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/sign.h"
+
+#define TASK_OF_RETRY(w) ((struct agt_task *)((char *)(w) - \
+	offsetof(struct agt_task, retry)))
+#define AGT_OF(w, field) ((struct agt *)((char *)(w) - \
+	offsetof(struct agt, field)))
+
+static void pump_later(struct agt *g);
+
+/* Where a task ends up after this attempt. */
+enum outcome {
+	OUT_COMPLETE,
+	OUT_SKIPPED,
+	OUT_FAILED,	/* final */
+	OUT_RETRY,	/* transient: try again after a backoff */
+	OUT_REQUEUE,	/* shutdown: stays pending, no attempt counted */
+};
+
+static void
+queue_push(struct agt *g, struct agt_task *t)
+{
+	if (t->queued)
+		return;
+	t->queued = 1;
+	t->qnext = NULL;
+	if (g->q_tail != NULL)
+		g->q_tail->qnext = t;
+	else
+		g->q_head = t;
+	g->q_tail = t;
+}
+
+static struct agt_task *
+queue_pop(struct agt *g)
+{
+	struct agt_task *t = g->q_head;
+
+	if (t == NULL)
+		return NULL;
+	g->q_head = t->qnext;
+	if (g->q_head == NULL)
+		g->q_tail = NULL;
+	t->qnext = NULL;
+	t->queued = 0;
+	return t;
+}
+
+static void
+paused_remove(struct agt *g, struct agt_task *t)
+{
+	struct agt_task **p;
+
+	if (!t->paused)
+		return;
+	for (p = &g->paused; *p != NULL; p = &(*p)->pnext) {
+		if (*p == t) {
+			*p = t->pnext;
+			break;
+		}
+	}
+	t->pnext = NULL;
+	t->paused = 0;
+}
+
+void
+agt_note_task(struct agt *g, const struct agt_task *t)
+{
+	struct bl_err err;
+
+	if (agt_store_task_update(g->store, t, &err) == -1)
+		log_warnx("assignment id=%s task=%d: %s", t->a->id, t->idx,
+		    err.msg);
+	if (!ev_is_active(&g->flush)) {
+		ev_timer_set(&g->flush, 0.05, 0.);
+		ev_timer_start(g->loop, &g->flush);
+	}
+}
+
+static void
+on_flush(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agt *g = AGT_OF(w, flush);
+	struct bl_err err;
+
+	if (agt_store_flush(g->store, &err) == -1)
+		log_warnx("%s", err.msg);
+}
+
+static void
+assign_remove(struct agt *g, struct agt_assign *a)
+{
+	struct agt_assign **p;
+
+	for (p = &g->assigns; *p != NULL; p = &(*p)->next) {
+		if (*p == a) {
+			*p = a->next;
+			break;
+		}
+	}
+	agt_assign_free(a);
+}
+
+static void
+assign_check_done(struct agt *g, struct agt_assign *a)
+{
+	struct bl_err err;
+	double now = ev_now(g->loop);
+
+	if (a->npending > 0)
+		return;
+	if (agt_store_assign_complete(g->store, a->id, now, &err) == -1) {
+		log_warnx("%s", err.msg);
+		return;
+	}
+	g->m.assignments_completed++;
+	agt_hist_observe(&g->m.assignment_duration, now - a->created);
+	log_info("assignment id=%s: complete tasks=%d seconds=%.3f", a->id,
+	    a->ntasks, now - a->created);
+	assign_remove(g, a);
+}
+
+/* Releases what an attempt holds: the transfer, the digest, the fd and the
+ * tmp file. Safe to call on a task that holds nothing. */
+static void
+task_release(struct agt *g, struct agt_task *t)
+{
+	paused_remove(g, t);
+	if (t->xfer != NULL) {
+		bl_http_xfer_cancel(t->xfer);
+		t->xfer = NULL;
+	}
+	EVP_MD_CTX_free(t->md);
+	t->md = NULL;
+	if (t->fd != -1) {
+		close(t->fd);
+		t->fd = -1;
+	}
+	if (t->tmp_path != NULL) {
+		if (unlink(t->tmp_path) == -1 && errno != ENOENT) {
+			g->m.cleanup_failures++;
+			log_warn("task tmp=%s: cannot remove", t->tmp_path);
+		}
+		free(t->tmp_path);
+		t->tmp_path = NULL;
+	}
+	if (t->running) {
+		t->running = 0;
+		g->inflight--;
+		g->reserved -= t->size;
+	}
+}
+
+static double
+backoff(const struct agt *g, int attempts)
+{
+	double s = (double)g->cfg.retry_base_ms / 1000.0;
+
+	for (int i = 1; i < attempts && s < 30.0; i++)
+		s *= 2;
+	return s > 30.0 ? 30.0 : s;
+}
+
+/* The one close path of an attempt. */
+static void
+task_end(struct agt *g, struct agt_task *t, enum outcome out, int reason,
+    int http_code)
+{
+	struct agt_assign *a = t->a;
+
+	task_release(g, t);
+	switch (out) {
+	case OUT_REQUEUE:
+		break;
+	case OUT_RETRY:
+		if (t->attempts <= g->cfg.retries && !g->stopping) {
+			g->m.retries++;
+			log_info("assignment id=%s task=%d object=%s: %s, retry "
+			    "attempt=%d", a->id, t->idx, t->object_id,
+			    agt_reason_name(reason), t->attempts);
+			ev_timer_set(&t->retry, backoff(g, t->attempts), 0.);
+			ev_timer_start(g->loop, &t->retry);
+			break;
+		}
+		if (g->stopping)
+			break;
+		/* FALLTHROUGH: out of retries */
+		out = OUT_FAILED;
+		/* FALLTHROUGH */
+	case OUT_FAILED:
+		t->status = AGT_T_FAILED;
+		t->reason = reason;
+		t->http_code = http_code;
+		g->m.tasks_failed++;
+		if (reason > 0 && reason < AGT_R_COUNT)
+			g->m.errors[reason]++;
+		log_warnx("assignment id=%s task=%d object=%s/%s: failed "
+		    "reason=%s%s%.0d", a->id, t->idx, t->owner, t->object_id,
+		    agt_reason_name(reason), http_code ? " http_status=" : "",
+		    http_code);
+		a->npending--;
+		break;
+	case OUT_COMPLETE:
+	case OUT_SKIPPED:
+		t->status = AGT_T_COMPLETE;
+		t->skipped = out == OUT_SKIPPED;
+		if (t->skipped)
+			g->m.tasks_skipped++;
+		else
+			g->m.tasks_complete++;
+		a->npending--;
+		break;
+	}
+	agt_note_task(g, t);
+	pump_later(g);
+	if (out != OUT_REQUEUE && out != OUT_RETRY)
+		assign_check_done(g, a);
+	if (g->stopping && g->inflight == 0)
+		ev_break(g->loop, EVBREAK_ONE);
+}
+
+static void
+on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agt_task *t = TASK_OF_RETRY(w);
+	struct agt *g = t->g;
+
+	queue_push(g, t);
+	pump_later(g);
+}
+
+/* --- the token bucket -------------------------------------------------- */
+
+static void
+bucket_refill(struct agt *g)
+{
+	double now = ev_now(g->loop), burst;
+
+	if (g->throttle <= 0)
+		return;
+	burst = (double)g->throttle / 20.0;
+	if (burst < 65536)
+		burst = 65536;
+	g->tokens += (now - g->refilled_at) * (double)g->throttle;
+	if (g->tokens > burst)
+		g->tokens = burst;
+	g->refilled_at = now;
+}
+
+static void
+resume_all(struct agt *g)
+{
+	struct agt_task *list = g->paused, *t, *next;
+
+	g->paused = NULL;
+	for (t = list; t != NULL; t = next) {
+		next = t->pnext;
+		t->pnext = NULL;
+		t->paused = 0;
+		if (t->xfer != NULL)
+			bl_http_xfer_resume(t->xfer);
+	}
+}
+
+static void
+on_refill(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agt *g = AGT_OF(w, refill);
+
+	bucket_refill(g);
+	if (g->throttle <= 0 || g->tokens > 0) {
+		resume_all(g);
+		return;
+	}
+	ev_timer_set(&g->refill, -g->tokens / (double)g->throttle + 0.002, 0.);
+	ev_timer_start(loop, &g->refill);
+}
+
+void
+agt_xfer_set_throttle(struct agt *g, long long bytes_per_sec)
+{
+	g->throttle = bytes_per_sec;
+	g->tokens = 0;
+	g->refilled_at = ev_now(g->loop);
+	log_info("throttle bytes_per_sec=%lld", bytes_per_sec);
+	if (bytes_per_sec <= 0) {
+		ev_timer_stop(g->loop, &g->refill);
+		resume_all(g);
+	}
+}
+
+/* --- one attempt ---------------------------------------------------------- */
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static size_t
+on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
+{
+	struct agt_task *t = arg;
+	struct agt *g = t->g;
+
+	/* Error pages and redirect bodies are not the object. */
+	if (bl_http_xfer_status(x) != 200)
+		return n;
+	if (t->got + (long long)n > t->size) {
+		t->fail = AGT_R_SIZE_MISMATCH;
+		return 0;
+	}
+	if (g->throttle > 0) {
+		if (g->tokens <= 0)
+			bucket_refill(g);
+		if (g->tokens <= 0) {
+			t->paused = 1;
+			t->pnext = g->paused;
+			g->paused = t;
+			if (!ev_is_active(&g->refill)) {
+				ev_timer_set(&g->refill, -g->tokens /
+				    (double)g->throttle + 0.002, 0.);
+				ev_timer_start(g->loop, &g->refill);
+			}
+			return BL_HTTP_PAUSE;
+		}
+		g->tokens -= (double)n;
+	}
+	if (write_all(t->fd, p, n) == -1) {
+		t->fail = errno == ENOSPC || errno == EDQUOT ?
+		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR;
+		log_warn("task tmp=%s: write", t->tmp_path);
+		return 0;
+	}
+	EVP_DigestUpdate(t->md, p, n);
+	t->got += (long long)n;
+	g->m.bytes_transferred += n;
+	return n;
+}
+
+/* fsync, compare, rename, fsync the directory. */
+static void
+task_finish_file(struct agt *g, struct agt_task *t)
+{
+	unsigned char got[16];
+	unsigned int len = 0;
+	char final[4096], dir[4096];
+	struct stat st;
+	int had_old, reason;
+
+	EVP_DigestFinal_ex(t->md, got, &len);
+	if (t->got != t->size || memcmp(got, t->md5raw, 16) != 0) {
+		task_end(g, t, OUT_FAILED, AGT_R_MD5_MISMATCH, 0);
+		return;
+	}
+	agt_obj_path(final, sizeof(final), g->cfg.root, t->owner,
+	    t->object_id);
+	agt_obj_path(dir, sizeof(dir), g->cfg.root, t->owner, NULL);
+	(void)agt_obj_md5_record(t->fd, got);
+	if (fsync(t->fd) == -1 || close(t->fd) == -1) {
+		reason = errno == ENOSPC || errno == EDQUOT ?
+		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR;
+		log_warn("task tmp=%s: fsync or close", t->tmp_path);
+		t->fd = -1;
+		task_end(g, t, OUT_FAILED, reason, 0);
+		return;
+	}
+	t->fd = -1;
+	had_old = lstat(final, &st) == 0 && S_ISREG(st.st_mode);
+	if (rename(t->tmp_path, final) == -1) {
+		log_warn("task tmp=%s: rename to %s", t->tmp_path, final);
+		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
+		return;
+	}
+	free(t->tmp_path);
+	t->tmp_path = NULL;
+	if (agt_fsync_dir(dir) == -1) {
+		/* The file is in place and verified but its name may not be
+		 * durable: report it, and let a re-run find it. */
+		log_warn("dir=%s: fsync", dir);
+		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
+		return;
+	}
+	if (had_old)
+		g->used_bytes -= st.st_size;
+	else
+		g->objects++;
+	g->used_bytes += t->size;
+	(void)agt_store_forward_clear(g->store, t->owner, t->object_id, NULL);
+	agt_hist_observe(&g->m.download_duration,
+	    ev_now(g->loop) - t->started);
+	task_end(g, t, OUT_COMPLETE, 0, 0);
+}
+
+static void
+on_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
+{
+	struct agt_task *t = arg;
+	struct agt *g = t->g;
+
+	t->xfer = NULL;		/* freed by the client after we return */
+	paused_remove(g, t);
+	if (t->fail != AGT_R_NONE) {
+		task_end(g, t, OUT_FAILED, t->fail, 0);
+		return;
+	}
+	switch (r->code) {
+	case BL_OK:
+		break;
+	case BL_ETIMEOUT:
+		task_end(g, t, OUT_RETRY, AGT_R_TIMEOUT, 0);
+		return;
+	case BL_ENET:
+		task_end(g, t, OUT_RETRY, AGT_R_NETWORK_ERROR, 0);
+		return;
+	default:
+		log_warnx("assignment id=%s task=%d: source: %s", t->a->id,
+		    t->idx, r->message);
+		task_end(g, t, OUT_FAILED, AGT_R_SOURCE_OTHER_ERROR, 0);
+		return;
+	}
+	if (r->status != 200) {
+		int transient = r->status == 429 || r->status == 500 ||
+		    r->status == 502 || r->status == 503 || r->status == 504;
+
+		task_end(g, t, transient ? OUT_RETRY : OUT_FAILED,
+		    AGT_R_HTTP_STATUS, (int)r->status);
+		return;
+	}
+	task_finish_file(g, t);
+}
+
+/* 1 if the final file is already there with the right MD5. */
+static int
+already_placed(struct agt *g, struct agt_task *t, const char *final)
+{
+	unsigned char raw[16];
+	struct stat st;
+	int fd, same = 0;
+
+	fd = open(final, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == t->size && agt_obj_md5(fd, &st, raw, NULL) == 0 &&
+	    memcmp(raw, t->md5raw, 16) == 0)
+		same = 1;
+	close(fd);
+	return same;
+}
+
+static void
+task_start(struct agt *g, struct agt_task *t)
+{
+	char final[4096], dir[4096], path[128], url[4096];
+	char hdate[64], hsig[128];
+	const char *hdrs[3];
+	struct bl_sign_hdrs sh;
+	struct bl_http_xfer_opts o;
+	struct bl_err err;
+	size_t ul;
+
+	t->attempts++;
+	t->running = 1;
+	t->fail = AGT_R_NONE;
+	t->got = 0;
+	t->started = ev_now(g->loop);
+	g->inflight++;
+	g->reserved += t->size;
+	agt_note_task(g, t);
+	if (agt_obj_path(final, sizeof(final), g->cfg.root, t->owner,
+	    t->object_id) == -1 || agt_obj_path(dir, sizeof(dir),
+	    g->cfg.root, t->owner, NULL) == -1) {
+		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
+		return;
+	}
+	if (already_placed(g, t, final)) {
+		task_end(g, t, OUT_SKIPPED, 0, 0);
+		return;
+	}
+	/* reserved already holds this task's size. */
+	if (g->capacity - g->used_bytes - g->reserved < 0) {
+		task_end(g, t, OUT_FAILED, AGT_R_INSUFFICIENT_SPACE, 0);
+		return;
+	}
+	if (mkdir(dir, 0755) == 0) {
+		if (agt_fsync_dir(g->cfg.root) == -1)
+			log_warn("root=%s: fsync", g->cfg.root);
+	} else if (errno != EEXIST) {
+		log_warn("dir=%s: mkdir", dir);
+		task_end(g, t, OUT_FAILED, errno == ENOSPC ?
+		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR, 0);
+		return;
+	}
+	if (asprintf(&t->tmp_path, "%s.tmp.%ld.%lu", final, (long)getpid(),
+	    ++g->tmp_seq) == -1) {
+		t->tmp_path = NULL;
+		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
+		return;
+	}
+	t->fd = open(t->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644);
+	if (t->fd == -1) {
+		int reason = errno == ENOSPC || errno == EDQUOT ?
+		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR;
+
+		log_warn("task tmp=%s: create", t->tmp_path);
+		free(t->tmp_path);
+		t->tmp_path = NULL;
+		task_end(g, t, OUT_FAILED, reason, 0);
+		return;
+	}
+	if ((t->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(t->md, EVP_md5(), NULL) != 1) {
+		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
+		return;
+	}
+	snprintf(path, sizeof(path), "/v1/objects/%s/%s", t->owner,
+	    t->object_id);
+	ul = strlen(t->source_url);
+	while (ul > 0 && t->source_url[ul - 1] == '/')
+		ul--;
+	snprintf(url, sizeof(url), "%.*s%s", (int)ul, t->source_url, path);
+	bl_sign_request(g->secret, g->secret_len, "GET", path, NULL, 0,
+	    (time_t)ev_now(g->loop), &sh);
+	snprintf(hdate, sizeof(hdate), "%s: %s", BL_SIGN_HDR_DATE, sh.date);
+	snprintf(hsig, sizeof(hsig), "%s: %s", BL_SIGN_HDR_SIG, sh.signature);
+	hdrs[0] = hdate;
+	hdrs[1] = hsig;
+	hdrs[2] = NULL;
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.headers = hdrs;
+	o.connect_timeout_ms = g->cfg.connect_timeout_ms;
+	o.low_speed_time = g->cfg.stall_timeout;
+	o.follow = 1;
+	o.data_fn = on_data;
+	o.done_fn = on_done;
+	o.arg = t;
+	if ((t->xfer = bl_http_xfer_start(g->cli, &o, &err)) == NULL) {
+		log_warnx("assignment id=%s task=%d: %s", t->a->id, t->idx,
+		    err.msg);
+		task_end(g, t, OUT_FAILED, AGT_R_SOURCE_OTHER_ERROR, 0);
+		return;
+	}
+}
+
+static void
+on_pump(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct agt *g = AGT_OF(w, pump);
+	struct agt_task *t;
+
+	ev_idle_stop(loop, w);
+	while (!g->stopping && g->inflight < (unsigned)g->cfg.max_transfers &&
+	    (t = queue_pop(g)) != NULL)
+		task_start(g, t);
+}
+
+static void
+pump_later(struct agt *g)
+{
+	if (!g->stopping && g->q_head != NULL)
+		ev_idle_start(g->loop, &g->pump);
+}
+
+void
+agt_xfer_add(struct agt *g, struct agt_assign *a)
+{
+	a->next = g->assigns;
+	g->assigns = a;
+	a->npending = 0;
+	for (int i = 0; i < a->ntasks; i++) {
+		struct agt_task *t = &a->tasks[i];
+
+		t->g = g;
+		t->a = a;
+		t->fd = -1;
+		ev_init(&t->retry, on_retry);
+		if (t->status == AGT_T_PENDING) {
+			a->npending++;
+			queue_push(g, t);
+		}
+	}
+	if (a->npending == 0) {
+		assign_check_done(g, a);
+		return;
+	}
+	pump_later(g);
+}
+
+int
+agt_xfer_init(struct agt *g, struct bl_err *err)
+{
+	if ((g->cli = bl_http_client_new(g->loop, err)) == NULL)
+		return -1;
+	ev_idle_init(&g->pump, on_pump);
+	ev_init(&g->refill, on_refill);
+	ev_init(&g->flush, on_flush);
+	agt_xfer_set_throttle(g, g->cfg.throttle);
+	return 0;
+}
+
+void
+agt_xfer_stop(struct agt *g)
+{
+	g->stopping = 1;
+	ev_idle_stop(g->loop, &g->pump);
+	for (struct agt_assign *a = g->assigns; a != NULL; a = a->next)
+		for (int i = 0; i < a->ntasks; i++)
+			ev_timer_stop(g->loop, &a->tasks[i].retry);
+	if (g->inflight == 0)
+		ev_break(g->loop, EVBREAK_ONE);
+}
+
+void
+agt_xfer_abort(struct agt *g)
+{
+	for (struct agt_assign *a = g->assigns; a != NULL; a = a->next) {
+		for (int i = 0; i < a->ntasks; i++) {
+			struct agt_task *t = &a->tasks[i];
+
+			if (t->running) {
+				/* The attempt did not finish: not counted. */
+				t->attempts--;
+				task_end(g, t, OUT_REQUEUE, 0, 0);
+			}
+		}
+	}
+}
+
+void
+agt_xfer_release(struct agt *g)
+{
+	struct agt_assign *a, *next;
+
+	for (a = g->assigns; a != NULL; a = a->next)
+		for (int i = 0; i < a->ntasks; i++) {
+			task_release(g, &a->tasks[i]);
+			ev_timer_stop(g->loop, &a->tasks[i].retry);
+		}
+	bl_http_client_free(g->cli);
+	g->cli = NULL;
+	for (a = g->assigns; a != NULL; a = next) {
+		next = a->next;
+		agt_assign_free(a);
+	}
+	g->assigns = NULL;
+	ev_idle_stop(g->loop, &g->pump);
+	ev_timer_stop(g->loop, &g->refill);
+	ev_timer_stop(g->loop, &g->flush);
+}

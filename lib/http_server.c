@@ -1,0 +1,508 @@
+/* lib/http_server.c - libmicrohttpd driven by a libev loop. */
+#include "lib/http_server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "lib/log.h"
+
+struct bl_http_server {
+	ev_io			 io;		/* MHD's epoll fd; first */
+	ev_timer		 timer;		/* MHD_get_timeout */
+	struct ev_loop		*loop;		/* borrows */
+	struct MHD_Daemon	*mhd;		/* owns */
+	struct bl_http_server_opts opts;
+	int			 port;
+	int			 running;	/* inside MHD_run */
+};
+
+struct hdr {
+	struct hdr	*next;			/* owns */
+	char		*name, *value;		/* owns */
+};
+
+struct bl_http_req {
+	struct bl_http_server	*srv;		/* borrows */
+	struct MHD_Connection	*conn;		/* borrows */
+	char			*target;	/* owns: raw target */
+	char			*path;		/* owns: target before '?' */
+	const char		*method;	/* borrows: MHD's */
+	char			*body;		/* owns */
+	size_t			 body_len, body_cap;
+	struct hdr		*hdrs;		/* owns: response headers */
+	int			 started;	/* headers seen */
+	int			 too_big;
+	int			 responded;
+};
+
+static void srv_arm(struct bl_http_server *s);
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct bl_http_req *r;
+	const char *q;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->srv = cls;
+	r->conn = conn;
+	r->target = strdup(uri ? uri : "");
+	q = strchr(uri ? uri : "", '?');
+	r->path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri ? uri : "");
+	if (r->target == NULL || r->path == NULL) {
+		free(r->target);
+		free(r->path);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void
+req_free(struct bl_http_req *r)
+{
+	struct hdr *h, *n;
+
+	if (r == NULL)
+		return;
+	for (h = r->hdrs; h != NULL; h = n) {
+		n = h->next;
+		free(h->name);
+		free(h->value);
+		free(h);
+	}
+	free(r->target);
+	free(r->path);
+	free(r->body);
+	free(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* Keeps the raw path: percent-escapes are the application's to judge. */
+static size_t
+on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s);
+}
+
+static int
+queue(struct bl_http_req *r, unsigned int status, struct MHD_Response *resp)
+{
+	struct hdr *h;
+	enum MHD_Result rc;
+
+	if (resp == NULL)
+		return -1;
+	for (h = r->hdrs; h != NULL; h = h->next)
+		MHD_add_response_header(resp, h->name, h->value);
+	rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	if (rc != MHD_YES)
+		return -1;
+	r->responded = 1;
+	return 0;
+}
+
+int
+bl_http_respond(struct bl_http_req *r, unsigned int status,
+    const char *content_type, const void *body, size_t len)
+{
+	struct MHD_Response *resp;
+
+	if (r->responded)
+		return -1;
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return -1;
+	if (content_type != NULL)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	return queue(r, status, resp);
+}
+
+int
+bl_http_respond_json_take(struct bl_http_req *r, unsigned int status,
+    json_t *json)
+{
+	char *s;
+	int rc;
+
+	if (json == NULL)
+		return -1;
+	s = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(json);
+	if (s == NULL)
+		return -1;
+	rc = bl_http_respond(r, status, "application/json", s, strlen(s));
+	free(s);
+	return rc;
+}
+
+int
+bl_http_respond_error(struct bl_http_req *r, unsigned int status,
+    const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return bl_http_respond_json_take(r, status, json_pack(
+	    "{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+int
+bl_http_respond_fd_take(struct bl_http_req *r, unsigned int status, int fd,
+    uint64_t off, uint64_t len)
+{
+	struct MHD_Response *resp;
+
+	if (r->responded) {
+		close(fd);
+		return -1;
+	}
+	resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
+	if (resp == NULL) {
+		close(fd);
+		return -1;
+	}
+	return queue(r, status, resp);
+}
+
+int
+bl_http_req_add_header(struct bl_http_req *r, const char *name,
+    const char *value)
+{
+	struct hdr *h, **tail;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	h->name = strdup(name);
+	h->value = strdup(value);
+	if (h->name == NULL || h->value == NULL) {
+		free(h->name);
+		free(h->value);
+		free(h);
+		return -1;
+	}
+	for (tail = &r->hdrs; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = h;
+	return 0;
+}
+
+const char *
+bl_http_req_method(const struct bl_http_req *r)
+{
+	return r->method;
+}
+
+const char *
+bl_http_req_path(const struct bl_http_req *r)
+{
+	return r->path;
+}
+
+const char *
+bl_http_req_target(const struct bl_http_req *r)
+{
+	return r->target;
+}
+
+const char *
+bl_http_req_header(const struct bl_http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+bl_http_req_body(const struct bl_http_req *r, size_t *len)
+{
+	*len = r->body_len;
+	return r->body ? r->body : "";
+}
+
+int
+bl_http_req_is_head(const struct bl_http_req *r)
+{
+	return strcmp(r->method, "HEAD") == 0;
+}
+
+int
+bl_http_req_responded(const struct bl_http_req *r)
+{
+	return r->responded;
+}
+
+static int
+body_append(struct bl_http_req *r, const char *data, size_t n)
+{
+	size_t max = r->srv->opts.max_body;
+
+	if (r->too_big || r->body_len + n > max) {
+		r->too_big = 1;
+		return 0;
+	}
+	if (r->body_len + n + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 4096;
+		char *nb;
+
+		while (cap < r->body_len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(r->body, cap)) == NULL)
+			return -1;
+		r->body = nb;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct bl_http_server *s = cls;
+	struct bl_http_req *r = *con_cls;
+
+	if (r == NULL)
+		return MHD_NO;
+	if (!r->started) {
+		const char *cl;
+
+		r->started = 1;
+		r->method = method;
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_body) {
+			r->too_big = 1;
+			bl_http_respond_error(r, 413, "too_large",
+			    "body of %s bytes is over the limit of %zu", cl,
+			    s->opts.max_body);
+			return r->responded ? MHD_YES : MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		if (!r->responded && body_append(r, upload_data,
+		    *upload_data_size) == -1)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->responded)
+		return MHD_YES;
+	if (r->too_big) {
+		bl_http_respond_error(r, 413, "too_large",
+		    "body is over the limit of %zu bytes", s->opts.max_body);
+		return r->responded ? MHD_YES : MHD_NO;
+	}
+	s->opts.handler(r, s->opts.arg);
+	if (!r->responded) {
+		log_warnx("http: %s %s: handler sent no response", method,
+		    r->path);
+		bl_http_respond_error(r, 500, "internal", "no response");
+	}
+	return r->responded ? MHD_YES : MHD_NO;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("http: mhd: %s", line);
+}
+
+static void
+srv_run(struct bl_http_server *s)
+{
+	if (s->running)
+		return;
+	s->running = 1;
+	MHD_run(s->mhd);
+	s->running = 0;
+	srv_arm(s);
+}
+
+static void
+srv_arm(struct bl_http_server *s)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	ev_timer_stop(s->loop, &s->timer);
+	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&s->timer, (double)ms / 1000.0, 0.);
+		ev_timer_start(s->loop, &s->timer);
+	}
+}
+
+static void
+on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	srv_run((struct bl_http_server *)w);
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct bl_http_server *s = (struct bl_http_server *)
+	    ((char *)w - offsetof(struct bl_http_server, timer));
+
+	srv_run(s);
+}
+
+static int
+parse_listen(const char *listen, struct sockaddr_storage *ss,
+    socklen_t *sslen, struct bl_err *err)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256];
+	const char *colon, *port, *h;
+	size_t hl;
+	int rc;
+
+	colon = strrchr(listen, ':');
+	if (colon == NULL || colon == listen || colon[1] == '\0')
+		return bl_err_set(err, BL_EINVAL,
+		    "listen \"%s\": want HOST:PORT", listen);
+	port = colon + 1;
+	h = listen;
+	hl = (size_t)(colon - listen);
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return bl_err_set(err, BL_EINVAL, "listen \"%s\": host too long",
+		    listen);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return bl_err_set(err, BL_EINVAL, "listen \"%s\": %s", listen,
+		    gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct bl_http_server *
+bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
+    struct bl_err *err)
+{
+	struct bl_http_server *s;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	const union MHD_DaemonInfo *info;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	if (parse_listen(o->listen, &ss, &sslen, err) == -1)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "http server: out of memory");
+		return NULL;
+	}
+	s->loop = loop;
+	s->opts = *o;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+	    MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		bl_err_set(err, BL_EIO, "listen \"%s\": cannot start http "
+		    "server (address in use?)", o->listen);
+		free(s);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : 0;
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL) {
+		bl_err_set(err, BL_EIO, "http server: no epoll fd");
+		MHD_stop_daemon(s->mhd);
+		free(s);
+		return NULL;
+	}
+	ev_io_init(&s->io, on_io, info->epoll_fd, EV_READ);
+	ev_init(&s->timer, on_timer);
+	ev_io_start(loop, &s->io);
+	srv_arm(s);
+	return s;
+}
+
+void
+bl_http_server_quiesce(struct bl_http_server *s)
+{
+	MHD_socket fd;
+
+	if (s == NULL)
+		return;
+	fd = MHD_quiesce_daemon(s->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+unsigned int
+bl_http_server_connections(const struct bl_http_server *s)
+{
+	const union MHD_DaemonInfo *info;
+
+	info = MHD_get_daemon_info(s->mhd,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
+}
+
+void
+bl_http_server_free(struct bl_http_server *s)
+{
+	if (s == NULL)
+		return;
+	ev_io_stop(s->loop, &s->io);
+	ev_timer_stop(s->loop, &s->timer);
+	MHD_stop_daemon(s->mhd);
+	free(s);
+}
+
+int
+bl_http_server_port(const struct bl_http_server *s)
+{
+	return s->port;
+}

@@ -1,0 +1,85 @@
+/* lib/http_server.h - libmicrohttpd driven by a libev loop.
+ *
+ * MHD runs in its epoll mode with no threads of its own: the server watches
+ * MHD's epoll fd with an ev_io, calls MHD_run, and honours MHD_get_timeout
+ * with an ev_timer. MHD provides connection limits, timeouts, keep-alive
+ * and zero-copy file responses.
+ *
+ * The server reads the whole request body (up to max_body; beyond it the
+ * client gets 413 without the handler being called) and then calls the
+ * handler once. The handler answers with one bl_http_respond*() call before
+ * it returns; if it does not, the client gets 500. The request, and every
+ * pointer it hands out, lives until the handler returns.
+ *
+ * Paths are not percent-decoded: bl_http_req_path() is the raw path as
+ * sent, so "%2f" stays "%2f" and can be refused by the application.
+ */
+#ifndef BL_HTTP_SERVER_H
+#define BL_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "lib/err.h"
+
+struct bl_http_server;
+struct bl_http_req;
+
+typedef void (*bl_http_handler_fn)(struct bl_http_req *req, void *arg);
+
+struct bl_http_server_opts {
+	const char	*listen;	/* borrows: "HOST:PORT", "[V6]:PORT" */
+	size_t		 max_body;	/* bytes; larger bodies get 413 */
+	unsigned int	 conn_limit;	/* concurrent connections */
+	unsigned int	 conn_timeout;	/* idle seconds before a close */
+	bl_http_handler_fn handler;
+	void		*arg;		/* borrows: handed to handler */
+};
+
+/* Binds and starts serving on loop. NULL on error. Port 0 picks a free
+ * port; bl_http_server_port() tells which. */
+struct bl_http_server *bl_http_server_new(struct ev_loop *loop,
+	    const struct bl_http_server_opts *o, struct bl_err *err);
+/* Closes the listening socket and every connection. NULL: no-op. */
+void	bl_http_server_free(struct bl_http_server *s);
+int	bl_http_server_port(const struct bl_http_server *s);
+/* Stops accepting new connections; open ones are served. */
+void	bl_http_server_quiesce(struct bl_http_server *s);
+unsigned int bl_http_server_connections(const struct bl_http_server *s);
+
+const char *bl_http_req_method(const struct bl_http_req *r);
+/* The raw path, without the query string. */
+const char *bl_http_req_path(const struct bl_http_req *r);
+/* The raw request target: path and "?query" as sent. */
+const char *bl_http_req_target(const struct bl_http_req *r);
+/* A request header's value, or NULL when absent. */
+const char *bl_http_req_header(const struct bl_http_req *r,
+	    const char *name);
+/* The body (NUL-terminated for convenience) and its length. */
+const char *bl_http_req_body(const struct bl_http_req *r, size_t *len);
+int	bl_http_req_is_head(const struct bl_http_req *r);
+
+/* Adds a header to the coming response; name and value are copied. */
+int	bl_http_req_add_header(struct bl_http_req *r, const char *name,
+	    const char *value);
+/* Sends body (copied). */
+int	bl_http_respond(struct bl_http_req *r, unsigned int status,
+	    const char *content_type, const void *body, size_t len);
+/* Sends json as compact JSON and drops the reference (takes it even on
+ * failure). */
+int	bl_http_respond_json_take(struct bl_http_req *r, unsigned int status,
+	    json_t *json);
+/* Sends {"error":{"code":code,"message":...}}. */
+int	bl_http_respond_error(struct bl_http_req *r, unsigned int status,
+	    const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* Sends len bytes of fd from off, zero-copy. Takes fd, even on failure. */
+int	bl_http_respond_fd_take(struct bl_http_req *r, unsigned int status,
+	    int fd, uint64_t off, uint64_t len);
+/* 1 once a response was queued. */
+int	bl_http_req_responded(const struct bl_http_req *r);
+
+#endif
