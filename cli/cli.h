@@ -14,6 +14,7 @@ enum {
 };
 
 int	cli_crush_main(int argc, char **argv);
+int	cli_plan_main(int argc, char **argv);
 
 /* Prints "ballastctl: <msg>" to stderr and returns CLI_USAGE. */
 int	cli_usage_error(const char *fmt, ...)

@@ -14,6 +14,8 @@ struct command {
 static const struct command commands[] = {
 	{ "crush", cli_crush_main,
 	    "offline CRUSH tools: map inputs, compare two maps" },
+	{ "plan", cli_plan_main,
+	    "dry-run the rebalancing planner on cluster and object files" },
 };
 
 int

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "lib/err.h"
 
 enum plc_node_state {
@@ -44,5 +46,72 @@ struct plc_cluster {
 	size_t		 n;
 	int		 failure_domain;	/* enum plc_domain */
 };
+
+/* Link classes between two nodes, cheapest first; see plc_link_class(). */
+enum plc_link {
+	PLC_LINK_SAME_HOST = 0,
+	PLC_LINK_SAME_RACK,
+	PLC_LINK_SAME_DATACENTER,
+	PLC_LINK_CROSS_DATACENTER,	/* same region */
+	PLC_LINK_CROSS_REGION,
+	PLC_LINK_N
+};
+
+/* Fill statistics over the nodes in state "in" (DESIGN section 5). */
+struct plc_fill_stats {
+	size_t		 n_in;		/* nodes counted */
+	double		 mean;		/* sum used / sum capacity */
+	double		 min;		/* min used/capacity; 0 if n_in == 0 */
+	double		 max;
+	double		 imbalance;	/* max - min */
+	double		 stddev;	/* population stddev of used/capacity */
+	uint64_t	 min_bytes;	/* sum of max(0, used - capacity * mean) */
+};
+
+/* An empty cluster (no nodes, failure domain host). NULL: out of memory. */
+struct plc_cluster	*plc_cluster_new(void);
+void			 plc_cluster_free(struct plc_cluster *cl); /* NULL: no-op */
+
+/* Index of the node with that id, or -1 if none. Nodes must be sorted by
+ * id (plc_cluster_sort()). */
+ssize_t		 plc_cluster_find(const struct plc_cluster *cl, const char *id);
+/* Sorts the nodes by id (strcmp order). Fails if two nodes share an id. */
+int		 plc_cluster_sort(struct plc_cluster *cl, struct bl_err *err);
+/* Fills st from the nodes in state "in"; used is the per-node usage to use
+ * (NULL: the nodes' used_bytes). */
+void		 plc_cluster_fill_stats(const struct plc_cluster *cl,
+		    const uint64_t *used, struct plc_fill_stats *st);
+/* The distinct datacenter names, in the order they first appear in
+ * nodes[]; a datacenter's position is its index in datacenter masks.
+ * Writes up to max borrowed names (valid while cl lives) and returns how
+ * many there are. */
+size_t		 plc_cluster_dcs(const struct plc_cluster *cl,
+		    const char **names, size_t max);
+/* The link class of a move from node a to node b. */
+int		 plc_link_class(const struct plc_node *a,
+		    const struct plc_node *b);
+
+/* Names: "host"/"rack"/"datacenter", "in"/"draining"/"out", and
+ * "same_host"/.../"cross_region". The parse functions return -1 if the
+ * name is unknown. Returned strings are static. */
+const char	*plc_domain_name(int domain);
+int		 plc_domain_parse(const char *name);
+const char	*plc_node_state_name(int state);
+int		 plc_node_state_parse(const char *name);
+const char	*plc_link_name(int link);
+
+/* --- cluster_json.c ------------------------------------------------------ */
+
+/* Parses the cluster map:
+ *   {"failure_domain":"host","nodes":[{"id","region","datacenter","rack",
+ *    "host","capacity_bytes","used_bytes","state","weight"?,"latency_ms"?,
+ *    "reachable"?}]}
+ * Errors name the JSON path, e.g. "nodes[2].capacity_bytes: expected a
+ * positive integer". name (borrowed, may be NULL) prefixes messages. */
+struct plc_cluster	*plc_cluster_from_json(const char *text, size_t len,
+			    const char *name, struct bl_err *err);
+/* Reads and parses path; errors start with the path. */
+struct plc_cluster	*plc_cluster_load_file(const char *path,
+			    struct bl_err *err);
 
 #endif

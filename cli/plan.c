@@ -1,0 +1,703 @@
+/* cli/plan.c - ballastctl plan: a dry run of the rebalancing planner on
+ * files.
+ *
+ *   ballastctl plan --cluster FILE --objects FILE [--policy FILE]
+ *       [--preset NAME] [--now ISO8601] [--json]
+ *
+ * Exit codes: 0 ok, 2 usage or bad input (the message names the file, the
+ * line and the field).
+ */
+#include "cli/cli.h"
+#include "lib/tz.h"
+#include "placement/cluster.h"
+#include "placement/objects_csv.h"
+#include "placement/planner.h"
+#include "policy/policy.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+struct row {
+	uint64_t	key;
+	uint64_t	size;
+	double		reads;
+	uint64_t	dcmask;
+	size_t		id_off;		/* into objs.ids */
+	size_t		copies_off;	/* into objs.copies */
+	uint32_t	aff;		/* affinity group + 1; 0: none */
+	uint8_t		ncopies;
+	uint8_t		pinned;
+};
+
+struct objs {
+	const char	*file;		/* borrows */
+	struct row	*rows;		/* owns */
+	size_t		 n, cap;
+	char		*ids;		/* owns: NUL-terminated ids */
+	size_t		 ids_len, ids_cap;
+	uint32_t	*copies;	/* owns */
+	size_t		 copies_len, copies_cap;
+	size_t		*line;		/* owns: per row */
+	/* id -> row + 1, for duplicates */
+	size_t		*idx;		/* owns */
+	size_t		 idx_cap;
+	/* affinity name -> group, names in affs */
+	uint32_t	*aff_idx;	/* owns: group + 1 */
+	size_t		 aff_cap;
+	size_t		*aff_off;	/* owns: into ids */
+	uint64_t	*aff_key;	/* owns */
+	size_t		 n_aff, aff_off_cap;
+};
+
+static int
+read_all(const char *path, char **out, size_t *outlen, struct bl_err *err)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, r;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return bl_err_set(err, BL_EIO, "%s: %s", path,
+		    strerror(errno));
+	for (;;) {
+		if (cap - len < 65536) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 1 << 20;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				free(buf);
+				fclose(f);
+				return bl_err_set(err, BL_ENOMEM, "%s: out of "
+				    "memory", path);
+			}
+			buf = nb;
+		}
+		r = fread(buf + len, 1, cap - len, f);
+		len += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		return bl_err_set(err, BL_EIO, "%s: read error", path);
+	}
+	fclose(f);
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t nc;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap : 1024;
+	while (nc < need)
+		nc *= 2;
+	if ((np = realloc(*p, nc * elem)) == NULL)
+		return -1;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+static size_t
+mix(uint64_t h, size_t cap)
+{
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	return (size_t)h & (cap - 1);
+}
+
+/* Rebuilds the id index at twice the size. */
+static int
+idx_grow(struct objs *o)
+{
+	size_t nc = o->idx_cap ? o->idx_cap * 2 : 1 << 16;
+	size_t *ni = calloc(nc, sizeof(*ni));
+
+	if (ni == NULL)
+		return -1;
+	for (size_t r = 0; r < o->n; r++) {
+		size_t i = mix(o->rows[r].key, nc);
+
+		while (ni[i] != 0)
+			i = (i + 1) & (nc - 1);
+		ni[i] = r + 1;
+	}
+	free(o->idx);
+	o->idx = ni;
+	o->idx_cap = nc;
+	return 0;
+}
+
+static int
+aff_grow(struct objs *o)
+{
+	size_t nc = o->aff_cap ? o->aff_cap * 2 : 1024;
+	uint32_t *ni = calloc(nc, sizeof(*ni));
+
+	if (ni == NULL)
+		return -1;
+	for (size_t g = 0; g < o->n_aff; g++) {
+		size_t i = mix(o->aff_key[g], nc);
+
+		while (ni[i] != 0)
+			i = (i + 1) & (nc - 1);
+		ni[i] = (uint32_t)g + 1;
+	}
+	free(o->aff_idx);
+	o->aff_idx = ni;
+	o->aff_cap = nc;
+	return 0;
+}
+
+/* Appends s to the string arena; returns its offset or (size_t)-1. */
+static size_t
+arena_add(struct objs *o, const char *s, size_t n)
+{
+	size_t off = o->ids_len;
+
+	if (grow((void **)&o->ids, &o->ids_cap, o->ids_len + n + 1, 1) < 0)
+		return (size_t)-1;
+	memcpy(o->ids + off, s, n + 1);
+	o->ids_len += n + 1;
+	return off;
+}
+
+static int
+intern_affinity(struct objs *o, const char *name, uint32_t *out)
+{
+	uint64_t key;
+	size_t i, off;
+
+	if (name[0] == '\0') {
+		*out = 0;
+		return 0;
+	}
+	if (2 * (o->n_aff + 1) > o->aff_cap && aff_grow(o) < 0)
+		return -1;
+	key = plc_object_key(name, strlen(name));
+	for (i = mix(key, o->aff_cap); o->aff_idx[i] != 0;
+	    i = (i + 1) & (o->aff_cap - 1)) {
+		uint32_t g = o->aff_idx[i] - 1;
+
+		if (o->aff_key[g] == key &&
+		    strcmp(o->ids + o->aff_off[g], name) == 0) {
+			*out = g + 1;
+			return 0;
+		}
+	}
+	if (grow((void **)&o->aff_off, &o->aff_off_cap, o->n_aff + 1,
+	    sizeof(size_t)) < 0)
+		return -1;
+	{
+		size_t kc = o->aff_off_cap;
+
+		/* aff_key grows with aff_off. */
+		uint64_t *nk = realloc(o->aff_key, kc * sizeof(*nk));
+
+		if (nk == NULL)
+			return -1;
+		o->aff_key = nk;
+	}
+	if ((off = arena_add(o, name, strlen(name))) == (size_t)-1)
+		return -1;
+	o->aff_off[o->n_aff] = off;
+	o->aff_key[o->n_aff] = key;
+	o->aff_idx[i] = (uint32_t)++o->n_aff;
+	*out = (uint32_t)o->n_aff;
+	return 0;
+}
+
+static int
+on_row(const struct plc_csv_row *r, void *arg, struct bl_err *err)
+{
+	struct objs *o = arg;
+	struct row *w;
+	uint64_t key = plc_object_key(r->id, r->id_len);
+	size_t i;
+
+	if (2 * (o->n + 1) > o->idx_cap && idx_grow(o) < 0)
+		goto nomem;
+	for (i = mix(key, o->idx_cap); o->idx[i] != 0;
+	    i = (i + 1) & (o->idx_cap - 1)) {
+		const struct row *x = &o->rows[o->idx[i] - 1];
+
+		if (x->key == key && strcmp(o->ids + x->id_off, r->id) == 0)
+			return bl_err_set(err, BL_EINVAL, "%s:%zu: field id: "
+			    "duplicate object id \"%s\" (first on line %zu)",
+			    o->file, r->line, r->id, o->line[o->idx[i] - 1]);
+	}
+	if (grow((void **)&o->rows, &o->cap, o->n + 1, sizeof(*o->rows)) < 0)
+		goto nomem;
+	{
+		size_t lc = o->cap;
+		size_t *nl = realloc(o->line, lc * sizeof(*nl));
+
+		if (nl == NULL)
+			goto nomem;
+		o->line = nl;
+	}
+	if (grow((void **)&o->copies, &o->copies_cap,
+	    o->copies_len + r->ncopies, sizeof(uint32_t)) < 0)
+		goto nomem;
+	w = &o->rows[o->n];
+	memset(w, 0, sizeof(*w));
+	w->key = key;
+	w->size = r->size;
+	w->reads = r->reads_per_hour;
+	w->dcmask = r->allowed_dcs;
+	w->pinned = (uint8_t)r->pinned;
+	w->ncopies = (uint8_t)r->ncopies;
+	w->copies_off = o->copies_len;
+	memcpy(o->copies + o->copies_len, r->copies,
+	    r->ncopies * sizeof(uint32_t));
+	o->copies_len += r->ncopies;
+	if ((w->id_off = arena_add(o, r->id, r->id_len)) == (size_t)-1 ||
+	    intern_affinity(o, r->affinity, &w->aff) < 0)
+		goto nomem;
+	o->line[o->n] = r->line;
+	o->idx[i] = ++o->n;
+	return 0;
+nomem:
+	return bl_err_set(err, BL_ENOMEM, "%s: out of memory", o->file);
+}
+
+static void
+objs_release(struct objs *o)
+{
+	free(o->rows);
+	free(o->ids);
+	free(o->copies);
+	free(o->line);
+	free(o->idx);
+	free(o->aff_idx);
+	free(o->aff_off);
+	free(o->aff_key);
+}
+
+/* Colocation: per (affinity group, node), how many objects of the group
+ * have a copy there. */
+struct coloc {
+	uint64_t	*k;	/* owns: (group << 32 | node) + 1; 0 empty */
+	uint32_t	*v;	/* owns */
+	size_t		 cap;
+};
+
+static uint32_t *
+coloc_slot(struct coloc *c, uint64_t key)
+{
+	size_t i;
+
+	for (i = mix(key, c->cap); c->k[i] != 0; i = (i + 1) & (c->cap - 1))
+		if (c->k[i] == key + 1)
+			return &c->v[i];
+	c->k[i] = key + 1;
+	return &c->v[i];
+}
+
+static int
+coloc_build(struct coloc *c, const struct objs *o)
+{
+	size_t pairs = 0;
+
+	for (size_t r = 0; r < o->n; r++)
+		if (o->rows[r].aff != 0)
+			pairs += o->rows[r].ncopies;
+	c->cap = 1024;
+	while (c->cap < 2 * pairs)
+		c->cap *= 2;
+	c->k = calloc(c->cap, sizeof(*c->k));
+	c->v = calloc(c->cap, sizeof(*c->v));
+	if (c->k == NULL || c->v == NULL)
+		return -1;
+	for (size_t r = 0; r < o->n; r++) {
+		const struct row *w = &o->rows[r];
+
+		if (w->aff == 0)
+			continue;
+		for (size_t k = 0; k < w->ncopies; k++)
+			(*coloc_slot(c, (uint64_t)w->aff << 32 |
+			    o->copies[w->copies_off + k]))++;
+	}
+	return 0;
+}
+
+/* The line of the first "key" in text, for a JSON path's last key; 0 if
+ * it cannot be found. */
+static int
+line_of_path(const char *text, const char *msg)
+{
+	char key[128], pat[132];
+	const char *colon = strstr(msg, ": "), *dot, *at;
+	size_t n;
+	int line = 1;
+
+	if (colon == NULL)
+		return 0;
+	for (dot = colon; dot > msg && dot[-1] != '.'; dot--)
+		;
+	n = (size_t)(colon - dot);
+	if (dot == msg || n == 0 || n >= sizeof(key))
+		return 0;
+	memcpy(key, dot, n);
+	key[n] = '\0';
+	if ((at = strchr(key, '[')) != NULL)
+		key[at - key] = '\0';
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	if ((at = strstr(text, pat)) == NULL)
+		return 0;
+	for (const char *p = text; p < at; p++)
+		if (*p == '\n')
+			line++;
+	return line;
+}
+
+static int
+load_policy(const char *path, int preset, struct pol_policy *pol)
+{
+	struct pol_tz tz = { bl_tz_localtime, NULL };
+	struct bl_err err;
+	json_error_t jerr;
+	json_t *root, *sub;
+	char *text = NULL, *inner = NULL;
+	size_t len;
+	int rc = CLI_USAGE, line;
+
+	bl_err_clear(&err);
+	if (read_all(path, &text, &len, &err) < 0)
+		return cli_usage_error("plan: %s", err.msg);
+	/* The policy may be the whole file or its "policy" section. */
+	root = json_loadb(text, len, 0, &jerr);
+	if (root == NULL) {
+		cli_usage_error("plan: %s:%d: column %d: %s", path, jerr.line,
+		    jerr.column, jerr.text);
+		goto out;
+	}
+	sub = json_object_get(root, "policy");
+	if (json_is_object(sub))
+		inner = json_dumps(sub, JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (pol_parse_json(inner ? inner : text, inner ? strlen(inner) : len,
+	    "policy", preset, &tz, pol, &err) < 0) {
+		line = line_of_path(text, err.msg);
+		if (line > 0)
+			cli_usage_error("plan: %s:%d: %s", path, line, err.msg);
+		else
+			cli_usage_error("plan: %s: %s", path, err.msg);
+		goto out;
+	}
+	rc = CLI_OK;
+out:
+	free(inner);
+	free(text);
+	return rc;
+}
+
+static json_t *
+budget_json(double used, int has_limit, double limit, int integral)
+{
+	json_t *b = json_object();
+
+	if (integral) {
+		json_object_set_new(b, "used", json_integer((json_int_t)used));
+		json_object_set_new(b, "limit", has_limit ?
+		    json_integer((json_int_t)limit) : json_null());
+	} else {
+		json_object_set_new(b, "used", json_real(used));
+		json_object_set_new(b, "limit", has_limit ? json_real(limit) :
+		    json_null());
+	}
+	return b;
+}
+
+static int
+print_json(const struct plc_cluster *cl, const struct objs *o,
+    const struct plc_plan *plan)
+{
+	json_t *root = json_object(), *sum = json_object(), *moves, *b;
+	char reason[160];
+	int rc;
+
+	json_object_set_new(sum, "imbalance_before",
+	    json_real(plan->before.imbalance));
+	json_object_set_new(sum, "imbalance_projected",
+	    json_real(plan->after.imbalance));
+	json_object_set_new(sum, "target_imbalance", json_real(plan->target));
+	json_object_set_new(sum, "moves", json_integer((json_int_t)
+	    plan->n_moves));
+	json_object_set_new(sum, "bytes", json_integer((json_int_t)
+	    plan->bytes));
+	json_object_set_new(sum, "min_bytes", json_integer((json_int_t)
+	    plan->before.min_bytes));
+	json_object_set_new(sum, "cost", json_real(plan->cost));
+	json_object_set_new(sum, "quiet", json_boolean(plan->quiet));
+	b = json_object();
+	json_object_set_new(b, "moves", budget_json((double)plan->n_moves,
+	    plan->max_moves >= 0, (double)plan->max_moves, 1));
+	json_object_set_new(b, "egress_bytes", budget_json((double)
+	    plan->bytes, plan->max_egress_bytes >= 0,
+	    (double)plan->max_egress_bytes, 1));
+	json_object_set_new(b, "cost", budget_json(plan->cost,
+	    plan->max_cost >= 0, plan->max_cost, 0));
+	json_object_set_new(sum, "budget", b);
+	json_object_set_new(root, "summary", sum);
+	moves = json_array();
+	for (size_t i = 0; i < plan->n_moves; i++) {
+		const struct plc_move *m = &plan->moves[i];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "object", json_string(o->ids +
+		    o->rows[m->handle].id_off));
+		json_object_set_new(j, "from", json_string(
+		    cl->nodes[m->from].id));
+		json_object_set_new(j, "to", json_string(cl->nodes[m->to].id));
+		json_object_set_new(j, "bytes", json_integer((json_int_t)
+		    m->bytes));
+		json_object_set_new(j, "cost", json_real(m->cost));
+		json_object_set_new(j, "gravity", json_real(m->gravity));
+		json_object_set_new(j, "reason", json_string(plc_move_reason(m,
+		    plan->before.mean, reason, sizeof(reason))));
+		json_array_append_new(moves, j);
+	}
+	json_object_set_new(root, "moves", moves);
+	rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(12));
+	fputc('\n', stdout);
+	json_decref(root);
+	return rc < 0 || fflush(stdout) != 0 ? CLI_FAILED : CLI_OK;
+}
+
+static void
+print_limit_u(const char *name, uint64_t used, int64_t limit)
+{
+	if (limit < 0)
+		printf("  %-13s %" PRIu64 " of unlimited\n", name, used);
+	else
+		printf("  %-13s %" PRIu64 " of %" PRId64 "\n", name, used,
+		    limit);
+}
+
+static int
+print_human(const struct plc_cluster *cl, const struct objs *o,
+    const struct plc_plan *plan)
+{
+	printf("imbalance     %.4f -> %.4f (threshold %.4f, target %.4f)\n",
+	    plan->before.imbalance, plan->after.imbalance, plan->threshold,
+	    plan->target);
+	printf("stddev        %.4f -> %.4f\n", plan->before.stddev,
+	    plan->after.stddev);
+	printf("moves         %zu, %" PRIu64 " bytes (minimum to balance "
+	    "%" PRIu64 "), cost %.4f\n", plan->n_moves, plan->bytes,
+	    plan->before.min_bytes, plan->cost);
+	printf("quiet hours   %s\n", plan->quiet ? "yes: no moves" : "no");
+	printf("stopped       %s\n", plc_stop_name(plan->stop));
+	printf("candidates    %" PRIu64 " objects, %" PRIu64 " copies on "
+	    "over-full nodes, %" PRIu64 " protected, %" PRIu64 " without a "
+	    "destination, %" PRIu64 " over budget\n", plan->n_objects,
+	    plan->n_candidates, plan->n_protected, plan->n_no_destination,
+	    plan->n_over_budget);
+	printf("budget\n");
+	print_limit_u("moves", plan->n_moves, plan->max_moves);
+	print_limit_u("egress_bytes", plan->bytes, plan->max_egress_bytes);
+	if (plan->max_cost < 0)
+		printf("  %-13s %.4f of unlimited\n", "cost", plan->cost);
+	else
+		printf("  %-13s %.4f of %.4f\n", "cost", plan->cost,
+		    plan->max_cost);
+	if (plan->n_moves == 0)
+		return fflush(stdout) != 0 ? CLI_FAILED : CLI_OK;
+	printf("\n%-32s %-16s %-16s %14s %10s %7s\n", "OBJECT", "FROM", "TO",
+	    "BYTES", "COST", "GRAVITY");
+	for (size_t i = 0; i < plan->n_moves; i++) {
+		const struct plc_move *m = &plan->moves[i];
+
+		printf("%-32s %-16s %-16s %14" PRIu64 " %10.4f %7.3f\n",
+		    o->ids + o->rows[m->handle].id_off, cl->nodes[m->from].id,
+		    cl->nodes[m->to].id, m->bytes, m->cost, m->gravity);
+	}
+	return fflush(stdout) != 0 ? CLI_FAILED : CLI_OK;
+}
+
+static void
+plan_usage(FILE *f)
+{
+	fputs("usage: ballastctl plan --cluster FILE --objects FILE "
+	    "[--policy FILE]\n"
+	    "           [--preset default|aggressive|conservative] "
+	    "[--now ISO8601] [--json]\n", f);
+}
+
+int
+cli_plan_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cluster", required_argument, NULL, 'c' },
+		{ "objects", required_argument, NULL, 'o' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "preset", required_argument, NULL, 'P' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cluster_path = NULL, *objects_path = NULL;
+	const char *policy_path = NULL, *now_s = NULL;
+	struct pol_tz tz = { bl_tz_localtime, NULL };
+	struct plc_planner_opts opts;
+	struct plc_planner *pl = NULL;
+	struct plc_cluster *cl = NULL;
+	struct pol_policy pol;
+	struct plc_plan plan;
+	struct objs o;
+	struct coloc co = { NULL, NULL, 0 };
+	struct bl_err err;
+	char *text = NULL;
+	size_t len;
+	time_t now;
+	int ch, json = 0, preset = -1, quiet, rc = CLI_USAGE;
+
+	memset(&o, 0, sizeof(o));
+	memset(&plan, 0, sizeof(plan));
+	bl_err_clear(&err);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cluster_path = optarg; break;
+		case 'o': objects_path = optarg; break;
+		case 'p': policy_path = optarg; break;
+		case 'n': now_s = optarg; break;
+		case 'j': json = 1; break;
+		case 'P':
+			if ((preset = pol_preset_parse(optarg)) < 0)
+				return cli_usage_error("plan: --preset: unknown "
+				    "preset \"%s\" (expected default, aggressive "
+				    "or conservative)", optarg);
+			break;
+		case 'h':
+			plan_usage(stdout);
+			return CLI_OK;
+		default:
+			plan_usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc || cluster_path == NULL || objects_path == NULL) {
+		plan_usage(stderr);
+		return cli_usage_error("plan: --cluster and --objects are "
+		    "required");
+	}
+	if (now_s != NULL) {
+		if (bl_time_parse_iso8601(now_s, &now, &err) < 0)
+			return cli_usage_error("plan: --now: %s", err.msg);
+	} else
+		now = time(NULL);
+	if ((cl = plc_cluster_load_file(cluster_path, &err)) == NULL) {
+		cli_usage_error("plan: %s", err.msg);
+		goto out;
+	}
+	if (policy_path != NULL) {
+		if (load_policy(policy_path, preset, &pol) != CLI_OK)
+			goto out;
+	} else {
+		pol_preset_apply(&pol, preset < 0 ? POL_PRESET_DEFAULT : preset);
+	}
+	if (pol_quiet_at(&pol, now, &tz, &quiet, &err) < 0) {
+		cli_usage_error("plan: %s: policy.%s", policy_path, err.msg);
+		goto out;
+	}
+	if (read_all(objects_path, &text, &len, &err) < 0) {
+		cli_usage_error("plan: %s", err.msg);
+		goto out;
+	}
+	o.file = objects_path;
+	if (plc_objects_csv_parse(text, len, cl, objects_path, on_row, &o,
+	    &err) < 0) {
+		cli_usage_error("plan: %s", err.msg);
+		goto out;
+	}
+	free(text);
+	text = NULL;
+	rc = CLI_FAILED;
+	if (coloc_build(&co, &o) < 0) {
+		cli_usage_error("plan: out of memory");
+		goto out;
+	}
+	plc_planner_opts_init(&opts);
+	opts.threshold = pol.imbalance_threshold;
+	opts.target = pol.target_imbalance;
+	opts.max_fill = pol.max_fill;
+	opts.failure_domain = (pol.set & POL_SET_FAILURE_DOMAIN) ?
+	    pol.failure_domain : cl->failure_domain;
+	opts.protection = pol.gravity_protection_threshold;
+	opts.weights = pol.gravity_weights;
+	memcpy(opts.prices, pol.egress_prices_per_gib, sizeof(opts.prices));
+	opts.max_moves = pol.max_moves_per_cycle;
+	opts.max_egress_bytes = pol.max_egress_bytes_per_cycle;
+	opts.max_cost = pol.max_cost_per_cycle;
+	opts.quiet = quiet;
+	/* Offline, every object is at hand: keep enough candidates per node
+	 * for the plan to reach its target in one go. */
+	opts.cand_per_source = o.n < 65536 ? (o.n ? o.n : 1) : 65536;
+	if ((pl = plc_planner_new(cl, &opts, &err)) == NULL) {
+		cli_usage_error("plan: %s", err.msg);
+		goto out;
+	}
+	for (size_t r = 0; r < o.n; r++) {
+		const struct row *w = &o.rows[r];
+		uint32_t coloc[PLC_COPIES_MAX];
+		struct plc_object obj;
+
+		for (size_t k = 0; k < w->ncopies; k++) {
+			coloc[k] = 0;
+			if (w->aff != 0)
+				coloc[k] = *coloc_slot(&co, (uint64_t)w->aff <<
+				    32 | o.copies[w->copies_off + k]) - 1;
+		}
+		memset(&obj, 0, sizeof(obj));
+		obj.handle = r;
+		obj.key = w->key;
+		obj.size = w->size;
+		obj.copies = o.copies + w->copies_off;
+		obj.ncopies = w->ncopies;
+		obj.colocated = coloc;
+		obj.reads_per_hour = w->reads;
+		obj.pinned = w->pinned;
+		obj.allowed_dcs = w->dcmask;
+		if (plc_planner_add(pl, &obj, &err) < 0) {
+			cli_usage_error("plan: %s:%zu: %s", objects_path,
+			    o.line[r], err.msg);
+			rc = CLI_USAGE;
+			goto out;
+		}
+	}
+	if (plc_planner_run(pl, &plan, &err) < 0) {
+		cli_usage_error("plan: %s", err.msg);
+		goto out;
+	}
+	rc = json ? print_json(cl, &o, &plan) : print_human(cl, &o, &plan);
+out:
+	plc_plan_release(&plan);
+	plc_planner_free(pl);
+	free(co.k);
+	free(co.v);
+	objs_release(&o);
+	free(text);
+	plc_cluster_free(cl);
+	return rc;
+}

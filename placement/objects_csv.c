@@ -1,0 +1,294 @@
+/* placement/objects_csv.c - parses the objects CSV. Pure. */
+#include "placement/objects_csv.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NFIELDS	8
+
+static const char *const field_names[NFIELDS] = {
+	"id", "owner", "size", "md5", "copies", "reads_per_hour", "affinity",
+	"allowed_dcs",
+};
+
+enum { F_ID, F_OWNER, F_SIZE, F_MD5, F_COPIES, F_READS, F_AFFINITY, F_DCS };
+
+struct parser {
+	const char		*buf;
+	size_t			 len;
+	size_t			 pos;
+	size_t			 line;
+	const char		*name;
+	char			*scratch;	/* owns: unquoted fields */
+	size_t			 scap;
+	const char		*dcs[64];	/* borrows from the cluster */
+	size_t			 ndcs;
+};
+
+/* Splits the record at p->pos into NUL-terminated fields in scratch.
+ * Returns the number of fields, or -1 (with err) on a bad quote. Leaves
+ * pos after the record's line end; *lines counts the lines it spans. */
+static int
+split_record(struct parser *p, char **fields, int maxf, size_t *lines,
+    struct bl_err *err)
+{
+	size_t need = 0, i = p->pos;
+	char *out;
+	int nf = 0;
+
+	/* The record is at most the rest of the buffer, plus NULs. */
+	while (i < p->len && p->buf[i] != '\n')
+		i++;
+	need = (p->len - p->pos) + (size_t)maxf + 2;
+	if (need > p->scap) {
+		/* Quoted newlines may make a record longer than a line; size
+		 * for the worst case of the remaining text once. */
+		char *ns = realloc(p->scratch, need);
+
+		if (ns == NULL)
+			return bl_err_set(err, BL_ENOMEM, "out of memory");
+		p->scratch = ns;
+		p->scap = need;
+	}
+	out = p->scratch;
+	*lines = 1;
+	i = p->pos;
+	for (;;) {
+		if (nf == maxf)
+			return maxf + 1;	/* too many: caller reports */
+		fields[nf++] = out;
+		if (i < p->len && p->buf[i] == '"') {
+			i++;
+			for (;;) {
+				if (i >= p->len)
+					return bl_err_set(err, BL_EPARSE,
+					    "%s:%zu: field %s: unterminated "
+					    "quote", p->name, p->line,
+					    nf <= NFIELDS ?
+					    field_names[nf - 1] : "?");
+				if (p->buf[i] == '"') {
+					if (i + 1 < p->len &&
+					    p->buf[i + 1] == '"') {
+						*out++ = '"';
+						i += 2;
+						continue;
+					}
+					i++;
+					break;
+				}
+				if (p->buf[i] == '\n')
+					(*lines)++;
+				*out++ = p->buf[i++];
+			}
+			if (i < p->len && p->buf[i] == '\r' &&
+			    (i + 1 >= p->len || p->buf[i + 1] == '\n'))
+				i++;
+			if (i < p->len && p->buf[i] != ',' &&
+			    p->buf[i] != '\n')
+				return bl_err_set(err, BL_EPARSE, "%s:%zu: field "
+				    "%s: text after a closing quote", p->name,
+				    p->line, nf <= NFIELDS ?
+				    field_names[nf - 1] : "?");
+		} else {
+			while (i < p->len && p->buf[i] != ',' &&
+			    p->buf[i] != '\n') {
+				if (p->buf[i] == '\r' && (i + 1 >= p->len ||
+				    p->buf[i + 1] == '\n')) {
+					i++;
+					continue;
+				}
+				*out++ = p->buf[i++];
+			}
+		}
+		*out++ = '\0';
+		if (i >= p->len || p->buf[i] == '\n') {
+			if (i < p->len)
+				i++;
+			break;
+		}
+		i++;	/* the comma */
+	}
+	p->pos = i;
+	return nf;
+}
+
+static int
+bad(struct parser *p, int f, struct bl_err *err, const char *why,
+    const char *val)
+{
+	return bl_err_set(err, BL_EINVAL, "%s:%zu: field %s: %s \"%s\"",
+	    p->name, p->line, field_names[f], why, val);
+}
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -2;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
+    struct plc_csv_row *row, struct bl_err *err)
+{
+	char *s, *item;
+	int r;
+
+	memset(row, 0, sizeof(*row));
+	row->line = p->line;
+	if (f[F_ID][0] == '\0')
+		return bl_err_set(err, BL_EINVAL, "%s:%zu: field id: empty",
+		    p->name, p->line);
+	row->id = f[F_ID];
+	row->id_len = strlen(f[F_ID]);
+	row->owner = f[F_OWNER];
+	row->affinity = f[F_AFFINITY];
+	row->md5 = f[F_MD5];
+	if (f[F_SIZE][0] == '-')
+		return bad(p, F_SIZE, err, "negative size", f[F_SIZE]);
+	if ((r = parse_u64(f[F_SIZE], &row->size)) < 0)
+		return bad(p, F_SIZE, err, r == -2 ? "too large" :
+		    "expected a non-negative integer, got", f[F_SIZE]);
+	if (row->md5[0] != '\0') {
+		size_t n = strlen(row->md5);
+
+		for (size_t i = 0; i < n; i++)
+			if (!isxdigit((unsigned char)row->md5[i]))
+				n = 0;
+		if (n != 32)
+			return bad(p, F_MD5, err, "expected 32 hex digits, got",
+			    row->md5);
+	}
+	if (f[F_READS][0] == '\0')
+		row->reads_per_hour = 0;
+	else {
+		char *end;
+
+		errno = 0;
+		row->reads_per_hour = strtod(f[F_READS], &end);
+		if (*end != '\0' || errno != 0 ||
+		    !isfinite(row->reads_per_hour) || isspace(
+		    (unsigned char)f[F_READS][0]))
+			return bad(p, F_READS, err, "expected a number, got",
+			    f[F_READS]);
+		if (row->reads_per_hour < 0)
+			return bad(p, F_READS, err, "negative value",
+			    f[F_READS]);
+	}
+	if (f[F_COPIES][0] == '\0')
+		return bl_err_set(err, BL_EINVAL, "%s:%zu: field copies: empty",
+		    p->name, p->line);
+	for (s = f[F_COPIES]; (item = strsep(&s, ";")) != NULL;) {
+		ssize_t idx;
+
+		if (item[0] == '\0')
+			return bad(p, F_COPIES, err, "empty node id in",
+			    f[F_COPIES]);
+		idx = plc_cluster_find(cl, item);
+		if (idx < 0)
+			return bad(p, F_COPIES, err, "unknown node", item);
+		for (size_t k = 0; k < row->ncopies; k++)
+			if (row->copies[k] == (uint32_t)idx)
+				return bad(p, F_COPIES, err, "node given twice",
+				    item);
+		if (row->ncopies == PLC_COPIES_MAX)
+			return bl_err_set(err, BL_EINVAL, "%s:%zu: field copies: "
+			    "more than %d copies", p->name, p->line,
+			    PLC_COPIES_MAX);
+		row->copies[row->ncopies++] = (uint32_t)idx;
+	}
+	if (f[F_DCS][0] != '\0') {
+		row->pinned = 1;
+		for (s = f[F_DCS]; (item = strsep(&s, ";")) != NULL;) {
+			if (item[0] == '\0')
+				return bad(p, F_DCS, err, "empty datacenter in",
+				    f[F_DCS]);
+			for (size_t k = 0; k < p->ndcs; k++)
+				if (strcmp(p->dcs[k], item) == 0)
+					row->allowed_dcs |= 1ull << k;
+		}
+	}
+	return 0;
+}
+
+int
+plc_objects_csv_parse(const char *buf, size_t len,
+    const struct plc_cluster *cl, const char *name, plc_csv_row_fn fn,
+    void *arg, struct bl_err *err)
+{
+	struct parser p;
+	char *f[NFIELDS + 1];
+	struct plc_csv_row row;
+	size_t lines;
+	int nf, rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	p.buf = buf;
+	p.len = len;
+	p.line = 1;
+	p.name = name ? name : "objects";
+	p.ndcs = plc_cluster_dcs(cl, p.dcs, 64);
+	if (p.ndcs > 64)
+		p.ndcs = 64;
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		p.pos = 3;	/* a UTF-8 byte-order mark */
+	if (p.pos >= len) {
+		bl_err_set(err, BL_EPARSE, "%s:1: missing header", p.name);
+		goto out;
+	}
+	nf = split_record(&p, f, NFIELDS, &lines, err);
+	if (nf < 0)
+		goto out;
+	for (int i = 0; i < NFIELDS; i++) {
+		if (nf != NFIELDS || strcmp(f[i], field_names[i]) != 0) {
+			bl_err_set(err, BL_EPARSE, "%s:1: header: expected "
+			    "\"id,owner,size,md5,copies,reads_per_hour,affinity,"
+			    "allowed_dcs\"", p.name);
+			goto out;
+		}
+	}
+	p.line += lines;
+	while (p.pos < len) {
+		/* Blank lines are skipped. */
+		if (buf[p.pos] == '\n' || (buf[p.pos] == '\r' &&
+		    p.pos + 1 < len && buf[p.pos + 1] == '\n')) {
+			p.pos += buf[p.pos] == '\n' ? 1 : 2;
+			p.line++;
+			continue;
+		}
+		nf = split_record(&p, f, NFIELDS, &lines, err);
+		if (nf < 0)
+			goto out;
+		if (nf != NFIELDS) {
+			bl_err_set(err, BL_EPARSE, "%s:%zu: field %s: expected "
+			    "%d fields, got %s%d", p.name, p.line,
+			    nf > NFIELDS ? "allowed_dcs" : field_names[nf - 1],
+			    NFIELDS, nf > NFIELDS ? "more than " : "",
+			    nf > NFIELDS ? NFIELDS : nf);
+			goto out;
+		}
+		if (parse_row(&p, f, cl, &row, err) < 0)
+			goto out;
+		if (fn(&row, arg, err) < 0)
+			goto out;
+		p.line += lines;
+	}
+	rc = 0;
+out:
+	free(p.scratch);
+	return rc;
+}

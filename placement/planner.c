@@ -1,0 +1,869 @@
+/* placement/planner.c - the rebalancing planner (docs/planner.md).
+ *
+ * Two phases. Streaming: plc_planner_add() scores each copy that sits on an
+ * over-full node and keeps, per such node, a bounded max-heap of the best
+ * (lowest-gravity) candidates, trimmed to what the node could ever give.
+ * Planning: plc_planner_run() sorts each node's candidates and repeatedly
+ * takes the next one from the fullest node, choosing its destination by
+ * straw2 among the eligible nodes weighted by their deficit, until the
+ * projected imbalance reaches the target or a budget or the candidates
+ * run out. Pure: no I/O, no clock, no allocation in plc_planner_add().
+ */
+#include "placement/planner.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "placement/crush.h"
+
+#define GIB	(1024.0 * 1024.0 * 1024.0)
+
+struct cand {
+	uint64_t	handle;
+	uint64_t	key;
+	uint64_t	size;
+	uint64_t	dcmask;
+	double		gravity;
+	uint32_t	copies[PLC_COPIES_MAX];
+	uint8_t		ncopies;
+	uint8_t		src_slot;	/* the copy this candidate moves */
+	uint8_t		pinned;
+};
+
+/* The candidates of one over-full node: a max-heap (worst on top) while
+ * streaming, sorted best first for planning. */
+struct src {
+	struct cand	*c;		/* borrows: a slice of the pool */
+	size_t		 n;
+	size_t		 cap;
+	uint64_t	 bytes;		/* sum of the sizes kept */
+	uint64_t	 cover;		/* bytes worth keeping */
+	size_t		 cur;		/* next to try, while planning */
+	uint32_t	 node;
+};
+
+struct pnode {
+	uint64_t	cap;
+	uint64_t	used;
+	uint64_t	fill_limit;	/* max_fill * capacity */
+	double		latency;
+	double		cheapest;	/* price of the cheapest move out */
+	int32_t		hid;		/* straw2 id */
+	int		in;		/* in, reachable: counts and takes */
+	int		dom[3];		/* host, rack, datacenter domain ids */
+	int		region;
+	int		dc;		/* plc_cluster_dcs() index */
+	int		src;		/* index into srcs, or -1 */
+};
+
+struct plc_planner {
+	const struct plc_cluster	*cl;		/* borrows */
+	struct plc_planner_opts		 o;
+	struct pnode			*nodes;		/* owns */
+	struct src			*srcs;		/* owns */
+	size_t				 n_srcs;
+	struct cand			*pool;		/* owns */
+	double				 max_price;
+	struct plc_fill_stats		 before;
+	/* scratch for plc_planner_run(), sized at creation */
+	int32_t				*ids;		/* owns */
+	uint32_t			*weights;	/* owns */
+	uint32_t			*elig;		/* owns */
+	double				*deficit;	/* owns */
+	uint64_t			 n_objects;
+	uint64_t			 n_candidates;
+	uint64_t			 n_protected;
+	int				 ran;
+};
+
+uint64_t
+plc_object_key(const char *id, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)id[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+int32_t
+plc_node_hash_id(const char *id)
+{
+	uint64_t h = plc_object_key(id, strlen(id));
+
+	return (int32_t)((uint32_t)(h ^ (h >> 32)) & 0x7fffffffu);
+}
+
+void
+plc_planner_opts_init(struct plc_planner_opts *o)
+{
+	static const double prices[PLC_LINK_N] = { 0, 0, 0, 0.02, 0.09 };
+
+	memset(o, 0, sizeof(*o));
+	o->threshold = 0.10;
+	o->target = 0.05;
+	o->max_fill = 0.9;
+	o->failure_domain = PLC_DOMAIN_HOST;
+	o->protection = 0.9;
+	o->weights = *plc_gravity_preset(PLC_GRAVITY_DEFAULT);
+	memcpy(o->prices, prices, sizeof(prices));
+	o->max_moves = -1;
+	o->max_egress_bytes = -1;
+	o->max_cost = -1;
+}
+
+/* -1 if a is better (moves first) than b. Lower gravity first, then the
+ * object key, then the handle: a total order, so the result does not
+ * depend on the order objects arrive in. */
+static int
+cand_cmp(const struct cand *a, const struct cand *b)
+{
+	if (a->gravity != b->gravity)
+		return a->gravity < b->gravity ? -1 : 1;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (a->handle != b->handle)
+		return a->handle < b->handle ? -1 : 1;
+	return 0;
+}
+
+static int
+cand_qsort_cmp(const void *a, const void *b)
+{
+	return cand_cmp(a, b);
+}
+
+static void
+heap_up(struct cand *h, size_t i)
+{
+	struct cand x = h[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (cand_cmp(&h[parent], &x) >= 0)
+			break;
+		h[i] = h[parent];
+		i = parent;
+	}
+	h[i] = x;
+}
+
+static void
+heap_down(struct cand *h, size_t n, size_t i)
+{
+	struct cand x = h[i];
+
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, big = l;
+
+		if (l >= n)
+			break;
+		if (r < n && cand_cmp(&h[r], &h[l]) > 0)
+			big = r;
+		if (cand_cmp(&h[big], &x) <= 0)
+			break;
+		h[i] = h[big];
+		i = big;
+	}
+	h[i] = x;
+}
+
+static void
+heap_pop(struct src *s)
+{
+	s->bytes -= s->c[0].size;
+	s->c[0] = s->c[--s->n];
+	if (s->n > 0)
+		heap_down(s->c, s->n, 0);
+}
+
+static void
+src_offer(struct src *s, const struct cand *c)
+{
+	if (s->n < s->cap) {
+		s->c[s->n++] = *c;
+		s->bytes += c->size;
+		heap_up(s->c, s->n - 1);
+	} else if (cand_cmp(c, &s->c[0]) < 0) {
+		s->bytes -= s->c[0].size;
+		s->c[0] = *c;
+		s->bytes += c->size;
+		heap_down(s->c, s->n, 0);
+	} else
+		return;
+	/* Keep the fewest best candidates that still cover the bytes the
+	 * node could give. */
+	while (s->n > 1 && s->bytes - s->c[0].size >= s->cover)
+		heap_pop(s);
+}
+
+static int
+intern(const char **seen, size_t *n, const char *key)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(seen[i], key) == 0)
+			return (int)i;
+	seen[*n] = key;
+	return (int)(*n)++;
+}
+
+static int
+link_of(const struct pnode *a, const struct pnode *b)
+{
+	if (a->region != b->region)
+		return PLC_LINK_CROSS_REGION;
+	if (a->dc != b->dc)
+		return PLC_LINK_CROSS_DATACENTER;
+	if (a->dom[PLC_DOMAIN_RACK] != b->dom[PLC_DOMAIN_RACK])
+		return PLC_LINK_SAME_DATACENTER;
+	if (a->dom[PLC_DOMAIN_HOST] != b->dom[PLC_DOMAIN_HOST])
+		return PLC_LINK_SAME_RACK;
+	return PLC_LINK_SAME_HOST;
+}
+
+/* Gives each node its ids: region, datacenter, and a domain id per level
+ * that is unique across the whole path above it. */
+static int
+build_nodes(struct plc_planner *p, struct bl_err *err)
+{
+	const struct plc_cluster *cl = p->cl;
+	const char **seen;
+	char **keys;
+	size_t nseen, n = cl->n;
+	int rc = -1;
+
+	seen = calloc(n ? n : 1, sizeof(*seen));
+	keys = calloc(n ? n * 3 : 1, sizeof(*keys));
+	if (seen == NULL || keys == NULL) {
+		bl_err_set(err, BL_ENOMEM, "planner: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct plc_node *nd = &cl->nodes[i];
+
+		/* "\x1f" cannot appear in a sane name; it separates levels. */
+		if (asprintf(&keys[3 * i + 0], "%s\x1f%s\x1f%s\x1f%s",
+		    nd->region, nd->datacenter, nd->rack, nd->host) < 0 ||
+		    asprintf(&keys[3 * i + 1], "%s\x1f%s\x1f%s", nd->region,
+		    nd->datacenter, nd->rack) < 0 ||
+		    asprintf(&keys[3 * i + 2], "%s\x1f%s", nd->region,
+		    nd->datacenter) < 0) {
+			keys[3 * i + 0] = keys[3 * i + 1] = keys[3 * i + 2] =
+			    NULL;
+			bl_err_set(err, BL_ENOMEM, "planner: out of memory");
+			goto out;
+		}
+	}
+	for (int lvl = 0; lvl < 3; lvl++) {
+		nseen = 0;
+		for (size_t i = 0; i < n; i++)
+			p->nodes[i].dom[lvl] = intern(seen, &nseen,
+			    keys[3 * i + lvl]);
+	}
+	nseen = 0;
+	for (size_t i = 0; i < n; i++)
+		p->nodes[i].region = intern(seen, &nseen,
+		    cl->nodes[i].region);
+	nseen = 0;
+	for (size_t i = 0; i < n; i++)
+		p->nodes[i].dc = intern(seen, &nseen,
+		    cl->nodes[i].datacenter);
+	if (nseen > 64) {
+		bl_err_set(err, BL_ETOOBIG, "planner: more than 64 "
+		    "datacenters");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (keys != NULL)
+		for (size_t i = 0; i < 3 * n; i++)
+			free(keys[i]);
+	free(keys);
+	free(seen);
+	return rc;
+}
+
+struct plc_planner *
+plc_planner_new(const struct plc_cluster *cl,
+    const struct plc_planner_opts *o, struct bl_err *err)
+{
+	struct plc_planner *p;
+	size_t n = cl->n, per;
+
+	if (!(o->target >= 0) || !(o->threshold >= 0) ||
+	    !(o->max_fill >= 0 && o->max_fill <= 1) ||
+	    o->failure_domain < 0 || o->failure_domain > 2 ||
+	    !plc_gravity_weights_valid(&o->weights)) {
+		bl_err_set(err, BL_EINVAL, "planner: invalid options");
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		goto nomem;
+	p->cl = cl;
+	p->o = *o;
+	per = o->cand_per_source ? o->cand_per_source : PLC_CAND_PER_SOURCE;
+	/* One node never gives more moves than the whole budget. */
+	if (o->max_moves >= 0 && (uint64_t)o->max_moves + 16 < per)
+		per = (size_t)o->max_moves + 16;
+	p->nodes = calloc(n ? n : 1, sizeof(*p->nodes));
+	p->ids = calloc(n ? n : 1, sizeof(*p->ids));
+	p->weights = calloc(n ? n : 1, sizeof(*p->weights));
+	p->elig = calloc(n ? n : 1, sizeof(*p->elig));
+	p->deficit = calloc(n ? n : 1, sizeof(*p->deficit));
+	p->srcs = calloc(n ? n : 1, sizeof(*p->srcs));
+	if (p->nodes == NULL || p->ids == NULL || p->weights == NULL ||
+	    p->elig == NULL || p->deficit == NULL || p->srcs == NULL)
+		goto nomem;
+	if (build_nodes(p, err) < 0) {
+		plc_planner_free(p);
+		return NULL;
+	}
+	plc_cluster_fill_stats(cl, NULL, &p->before);
+	for (int k = 0; k < PLC_LINK_N; k++)
+		if (o->prices[k] > p->max_price)
+			p->max_price = o->prices[k];
+	for (size_t i = 0; i < n; i++) {
+		const struct plc_node *nd = &cl->nodes[i];
+		struct pnode *pn = &p->nodes[i];
+
+		pn->cap = nd->capacity_bytes;
+		pn->used = nd->used_bytes;
+		pn->fill_limit = (uint64_t)floor(o->max_fill *
+		    (double)nd->capacity_bytes);
+		pn->latency = nd->latency_ms;
+		pn->hid = plc_node_hash_id(nd->id);
+		pn->in = nd->state == PLC_NODE_IN && nd->reachable &&
+		    nd->capacity_bytes > 0;
+		pn->src = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pnode *pn = &p->nodes[i];
+		double excess;
+
+		/* The cheapest link to any node that could take data. */
+		pn->cheapest = -1;
+		for (size_t j = 0; j < n; j++) {
+			double price;
+
+			if (j == i || !p->nodes[j].in ||
+			    p->nodes[j].used >= p->nodes[j].fill_limit)
+				continue;
+			price = o->prices[link_of(pn, &p->nodes[j])];
+			if (pn->cheapest < 0 || price < pn->cheapest)
+				pn->cheapest = price;
+		}
+		if (pn->cheapest < 0)
+			pn->cheapest = p->max_price;
+		excess = (double)pn->used - p->before.mean * (double)pn->cap;
+		if (pn->in && excess > 0) {
+			struct src *s = &p->srcs[p->n_srcs];
+
+			pn->src = (int)p->n_srcs++;
+			s->node = (uint32_t)i;
+			s->cap = per;
+			s->cover = (uint64_t)(4 * excess) + 1;
+		}
+	}
+	if (p->n_srcs > 0) {
+		p->pool = calloc(p->n_srcs * per, sizeof(*p->pool));
+		if (p->pool == NULL)
+			goto nomem;
+		for (size_t s = 0; s < p->n_srcs; s++)
+			p->srcs[s].c = p->pool + s * per;
+	}
+	return p;
+nomem:
+	plc_planner_free(p);
+	bl_err_set(err, BL_ENOMEM, "planner: out of memory");
+	return NULL;
+}
+
+void
+plc_planner_free(struct plc_planner *p)
+{
+	if (p == NULL)
+		return;
+	free(p->nodes);
+	free(p->srcs);
+	free(p->pool);
+	free(p->ids);
+	free(p->weights);
+	free(p->elig);
+	free(p->deficit);
+	free(p);
+}
+
+int
+plc_planner_add(struct plc_planner *p, const struct plc_object *obj,
+    struct bl_err *err)
+{
+	struct plc_gravity_input gi;
+	struct cand c;
+
+	if (obj->ncopies == 0 || obj->ncopies > PLC_COPIES_MAX)
+		return bl_err_set(err, BL_EINVAL, "object: %zu copies, expected "
+		    "1 to %d", obj->ncopies, PLC_COPIES_MAX);
+	for (size_t i = 0; i < obj->ncopies; i++) {
+		if (obj->copies[i] >= p->cl->n)
+			return bl_err_set(err, BL_EINVAL, "object: copy %zu on "
+			    "unknown node index %u", i, obj->copies[i]);
+		for (size_t j = 0; j < i; j++)
+			if (obj->copies[j] == obj->copies[i])
+				return bl_err_set(err, BL_EINVAL, "object: two "
+				    "copies on node %s",
+				    p->cl->nodes[obj->copies[i]].id);
+	}
+	p->n_objects++;
+	memset(&c, 0, sizeof(c));
+	c.handle = obj->handle;
+	c.key = obj->key;
+	c.size = obj->size;
+	c.dcmask = obj->allowed_dcs;
+	c.pinned = obj->pinned != 0;
+	c.ncopies = (uint8_t)obj->ncopies;
+	memcpy(c.copies, obj->copies, obj->ncopies * sizeof(c.copies[0]));
+	gi.reads_per_hour = obj->reads_per_hour;
+	gi.max_price = p->max_price;
+	gi.pinned = c.pinned;
+	for (size_t i = 0; i < obj->ncopies; i++) {
+		const struct pnode *pn = &p->nodes[obj->copies[i]];
+
+		if (pn->src < 0)
+			continue;
+		p->n_candidates++;
+		gi.colocated = obj->colocated ? obj->colocated[i] : 0;
+		gi.cheapest_price = pn->cheapest;
+		gi.latency_ms = pn->latency;
+		c.gravity = plc_gravity_score(&p->o.weights, &gi, NULL);
+		if (c.gravity >= p->o.protection) {
+			p->n_protected++;
+			continue;
+		}
+		c.src_slot = (uint8_t)i;
+		src_offer(&p->srcs[pn->src], &c);
+	}
+	return 0;
+}
+
+/* The objects moved so far, by handle, with their copies as the plan
+ * leaves them, so that a second copy of the same object is judged
+ * against where the first one went. */
+struct mstate {
+	uint32_t	copies[PLC_COPIES_MAX];
+	uint8_t		ncopies;
+};
+
+struct hmap {
+	uint64_t	*k;	/* owns; handle + 1, 0 is empty */
+	size_t		*v;	/* owns; index into st */
+	size_t		 cap;
+	size_t		 n;
+	struct mstate	*st;	/* owns */
+	size_t		 st_cap;
+};
+
+static size_t
+hslot(uint64_t h, size_t cap)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (size_t)h & (cap - 1);
+}
+
+/* The state of handle h, or NULL. */
+static struct mstate *
+hmap_get(const struct hmap *m, uint64_t h)
+{
+	if (m->cap == 0)
+		return NULL;
+	for (size_t i = hslot(h, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (m->k[i] == 0)
+			return NULL;
+		if (m->k[i] == h + 1)
+			return &m->st[m->v[i]];
+	}
+}
+
+/* Records that handle h now has copies c. */
+static int
+hmap_put(struct hmap *m, uint64_t h, const uint32_t *c, size_t n)
+{
+	struct mstate *x = hmap_get(m, h);
+	size_t i;
+
+	if (x == NULL) {
+		if (2 * (m->n + 1) > m->cap) {
+			size_t nc = m->cap ? m->cap * 2 : 1024;
+			uint64_t *nk = calloc(nc, sizeof(*nk));
+			size_t *nv = calloc(nc, sizeof(*nv));
+
+			if (nk == NULL || nv == NULL) {
+				free(nk);
+				free(nv);
+				return -1;
+			}
+			for (size_t j = 0; j < m->cap; j++) {
+				if (m->k[j] == 0)
+					continue;
+				for (i = hslot(m->k[j] - 1, nc); nk[i] != 0;
+				    i = (i + 1) & (nc - 1))
+					;
+				nk[i] = m->k[j];
+				nv[i] = m->v[j];
+			}
+			free(m->k);
+			free(m->v);
+			m->k = nk;
+			m->v = nv;
+			m->cap = nc;
+		}
+		if (m->n == m->st_cap) {
+			size_t nc = m->st_cap ? m->st_cap * 2 : 1024;
+			struct mstate *ns = realloc(m->st, nc * sizeof(*ns));
+
+			if (ns == NULL)
+				return -1;
+			m->st = ns;
+			m->st_cap = nc;
+		}
+		for (i = hslot(h, m->cap); m->k[i] != 0;
+		    i = (i + 1) & (m->cap - 1))
+			;
+		m->k[i] = h + 1;
+		m->v[i] = m->n;
+		x = &m->st[m->n++];
+	}
+	memcpy(x->copies, c, n * sizeof(c[0]));
+	x->ncopies = (uint8_t)n;
+	return 0;
+}
+
+static void
+hmap_release(struct hmap *m)
+{
+	free(m->k);
+	free(m->v);
+	free(m->st);
+}
+
+static double
+fill(const struct pnode *pn)
+{
+	return (double)pn->used / (double)pn->cap;
+}
+
+/* The next source: the fullest in-node above the mean that still has
+ * candidates; NULL if none. */
+static struct src *
+pick_source(struct plc_planner *p, double mean)
+{
+	struct src *best = NULL;
+	double bu = 0;
+
+	for (size_t s = 0; s < p->n_srcs; s++) {
+		struct src *x = &p->srcs[s];
+		const struct pnode *pn = &p->nodes[x->node];
+		double u;
+
+		if (x->cur >= x->n)
+			continue;
+		u = fill(pn);
+		if (u <= mean)
+			continue;
+		if (best == NULL || u > bu) {
+			best = x;
+			bu = u;
+		}
+	}
+	return best;
+}
+
+static int
+push_move(struct plc_plan *plan, size_t *cap, const struct plc_move *m)
+{
+	if (plan->n_moves == *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		struct plc_move *nm = realloc(plan->moves, nc * sizeof(*nm));
+
+		if (nm == NULL)
+			return -1;
+		plan->moves = nm;
+		*cap = nc;
+	}
+	plan->moves[plan->n_moves++] = *m;
+	return 0;
+}
+
+/* Tries candidate c from node src. 1: moved, 0: skipped, -1: no memory. */
+static int
+try_move(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
+    uint32_t src, const struct cand *c, double mean)
+{
+	const struct plc_planner_opts *o = &p->o;
+	struct pnode *sn = &p->nodes[src];
+	int fd = o->failure_domain, budget_blocked = 0;
+	int others[PLC_COPIES_MAX];
+	size_t nothers = 0, ne = 0, k;
+	double excess, maxdef = 0;
+	struct plc_move m;
+	uint32_t x;
+
+	excess = (double)sn->used - mean * (double)sn->cap;
+	/* The move must bring the source closer to the mean. */
+	if (!((double)c->size < 2 * excess)) {
+		plan->n_overshoot++;
+		return 0;
+	}
+	if (o->max_egress_bytes >= 0 &&
+	    plan->bytes + c->size > (uint64_t)o->max_egress_bytes) {
+		plan->n_over_budget++;
+		return 0;
+	}
+	for (k = 0; k < c->ncopies; k++)
+		if (k != c->src_slot)
+			others[nothers++] = p->nodes[c->copies[k]].dom[fd];
+	for (uint32_t d = 0; d < p->cl->n; d++) {
+		const struct pnode *dn = &p->nodes[d];
+		double deficit, cost;
+
+		if (d == src || !dn->in)
+			continue;
+		for (k = 0; k < c->ncopies; k++)
+			if (c->copies[k] == d)
+				break;
+		if (k < c->ncopies)
+			continue;		/* holds a copy */
+		for (k = 0; k < nothers; k++)
+			if (others[k] == dn->dom[fd])
+				break;
+		if (k < nothers)
+			continue;		/* shares a failure domain */
+		if (c->pinned && !(c->dcmask & (1ull << dn->dc)))
+			continue;		/* datacenter not allowed */
+		if (dn->used + c->size > dn->fill_limit)
+			continue;		/* past max_fill */
+		deficit = mean * (double)dn->cap - (double)dn->used;
+		if (!((double)c->size < 2 * deficit))
+			continue;		/* would overshoot the mean */
+		cost = (double)c->size / GIB * o->prices[link_of(sn, dn)];
+		if (o->max_cost >= 0 && plan->cost + cost > o->max_cost) {
+			budget_blocked = 1;
+			continue;
+		}
+		p->elig[ne] = d;
+		p->ids[ne] = dn->hid;
+		p->deficit[ne] = deficit;
+		if (deficit > maxdef)
+			maxdef = deficit;
+		ne++;
+	}
+	if (ne == 0) {
+		if (budget_blocked)
+			plan->n_over_budget++;
+		else
+			plan->n_no_destination++;
+		return 0;
+	}
+	for (k = 0; k < ne; k++) {
+		double w = p->deficit[k] / maxdef * 65536.0;
+
+		p->weights[k] = w < 1 ? 1 : (uint32_t)w;
+	}
+	x = (uint32_t)(c->key ^ (c->key >> 32));
+	k = plc_crush_straw2_choose(p->ids, p->weights, ne, x, 0);
+	memset(&m, 0, sizeof(m));
+	m.handle = c->handle;
+	m.from = src;
+	m.to = p->elig[k];
+	m.bytes = c->size;
+	m.link = link_of(sn, &p->nodes[m.to]);
+	m.cost = (double)c->size / GIB * o->prices[m.link];
+	m.gravity = c->gravity;
+	m.reason = PLC_REASON_OVERFULL;
+	m.from_fill = fill(sn);
+	m.to_fill = fill(&p->nodes[m.to]);
+	if (push_move(plan, mcap, &m) < 0)
+		return -1;
+	sn->used -= c->size;
+	p->nodes[m.to].used += c->size;
+	plan->bytes += c->size;
+	plan->cost += m.cost;
+	return 1;
+}
+
+static void
+current_spread(const struct plc_planner *p, double *lo, double *hi)
+{
+	int first = 1;
+
+	*lo = *hi = 0;
+	for (size_t i = 0; i < p->cl->n; i++) {
+		const struct pnode *pn = &p->nodes[i];
+		double u;
+
+		if (p->cl->nodes[i].state != PLC_NODE_IN || pn->cap == 0)
+			continue;
+		u = fill(pn);
+		if (first || u < *lo)
+			*lo = u;
+		if (first || u > *hi)
+			*hi = u;
+		first = 0;
+	}
+}
+
+int
+plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
+    struct bl_err *err)
+{
+	struct hmap moved;
+	size_t mcap = 0;
+	double mean = p->before.mean;
+	uint64_t *used = NULL;
+	int rc = -1;
+
+	memset(plan, 0, sizeof(*plan));
+	memset(&moved, 0, sizeof(moved));
+	if (p->ran)
+		return bl_err_set(err, BL_ECONFLICT, "planner: already run");
+	p->ran = 1;
+	plan->before = p->before;
+	plan->threshold = p->o.threshold;
+	plan->target = p->o.target;
+	plan->max_moves = p->o.max_moves;
+	plan->max_egress_bytes = p->o.max_egress_bytes;
+	plan->max_cost = p->o.max_cost;
+	plan->quiet = p->o.quiet != 0;
+	plan->n_objects = p->n_objects;
+	plan->n_candidates = p->n_candidates;
+	plan->n_protected = p->n_protected;
+	for (size_t s = 0; s < p->n_srcs; s++)
+		qsort(p->srcs[s].c, p->srcs[s].n, sizeof(struct cand),
+		    cand_qsort_cmp);
+	if (p->before.n_in == 0)
+		plan->stop = PLC_STOP_NO_NODES;
+	else if (p->o.quiet)
+		plan->stop = PLC_STOP_QUIET;
+	else if (p->before.imbalance < p->o.threshold)
+		plan->stop = PLC_STOP_BELOW_THRESHOLD;
+	else {
+		struct src *s = NULL;
+		int dirty = 1;
+
+		/* The spread and the source only change when a move is made
+		 * or a source runs dry, so skips cost O(1) plus their own
+		 * checks. */
+		for (;;) {
+			struct cand c;
+			const struct mstate *ms;
+			double lo, hi;
+			int r;
+
+			if (dirty) {
+				current_spread(p, &lo, &hi);
+				if (hi - lo <= p->o.target) {
+					plan->stop = PLC_STOP_TARGET;
+					break;
+				}
+				s = pick_source(p, mean);
+				dirty = 0;
+			}
+			if (p->o.max_moves >= 0 &&
+			    plan->n_moves >= (uint64_t)p->o.max_moves) {
+				plan->stop = PLC_STOP_BUDGET_MOVES;
+				break;
+			}
+			if (s == NULL) {
+				plan->stop = PLC_STOP_NO_CANDIDATES;
+				break;
+			}
+			c = s->c[s->cur++];
+			if (s->cur >= s->n)
+				dirty = 1;
+			if ((ms = hmap_get(&moved, c.handle)) != NULL) {
+				/* Another copy moved: start from where the
+				 * plan has put the object. */
+				size_t k;
+
+				memcpy(c.copies, ms->copies,
+				    sizeof(c.copies));
+				c.ncopies = ms->ncopies;
+				for (k = 0; k < c.ncopies; k++)
+					if (c.copies[k] == s->node)
+						break;
+				if (k == c.ncopies) {
+					plan->n_already_moved++;
+					continue;
+				}
+				c.src_slot = (uint8_t)k;
+			}
+			r = try_move(p, plan, &mcap, s->node, &c, mean);
+			if (r == 1) {
+				c.copies[c.src_slot] =
+				    plan->moves[plan->n_moves - 1].to;
+				if (hmap_put(&moved, c.handle, c.copies,
+				    c.ncopies) < 0)
+					r = -1;
+			}
+			if (r < 0) {
+				bl_err_set(err, BL_ENOMEM, "planner: out of "
+				    "memory");
+				goto out;
+			}
+			if (r == 1)
+				dirty = 1;
+		}
+	}
+	if ((used = calloc(p->cl->n ? p->cl->n : 1, sizeof(*used))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "planner: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < p->cl->n; i++)
+		used[i] = p->nodes[i].used;
+	plc_cluster_fill_stats(p->cl, used, &plan->after);
+	rc = 0;
+out:
+	free(used);
+	hmap_release(&moved);
+	if (rc < 0)
+		plc_plan_release(plan);
+	return rc;
+}
+
+void
+plc_plan_release(struct plc_plan *plan)
+{
+	if (plan == NULL)
+		return;
+	free(plan->moves);
+	plan->moves = NULL;
+	plan->n_moves = 0;
+}
+
+const char *
+plc_stop_name(int stop)
+{
+	switch (stop) {
+	case PLC_STOP_BELOW_THRESHOLD:	return "below_threshold";
+	case PLC_STOP_TARGET:		return "target_reached";
+	case PLC_STOP_QUIET:		return "quiet_hours";
+	case PLC_STOP_BUDGET_MOVES:	return "move_budget_used";
+	case PLC_STOP_NO_CANDIDATES:	return "no_more_candidates";
+	case PLC_STOP_NO_NODES:		return "no_nodes_in";
+	}
+	return "unknown";
+}
+
+const char *
+plc_move_reason(const struct plc_move *m, double mean, char *buf, size_t len)
+{
+	snprintf(buf, len, "over-full: source fill %.3f, mean %.3f, "
+	    "destination fill %.3f", m->from_fill, mean, m->to_fill);
+	return buf;
+}
