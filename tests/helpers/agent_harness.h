@@ -1,0 +1,89 @@
+/* tests/helpers/agent_harness.h - real ballast-agent processes for tests.
+ *
+ * Agents run from $BALLAST_BIN (default "bin") on loopback ports, with
+ * their root, state and log in a private mkdtemp directory. Requests are
+ * made with libcurl and signed with lib/sign.h like a controller would.
+ */
+#ifndef THA_AGENT_HARNESS_H
+#define THA_AGENT_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#define THA_SECRET "test-secret-0123456789abcdef"
+
+struct tha_agent {
+	pid_t	pid;
+	int	port;
+	char	name[32];
+	char	dir[512];	/* the agent's own directory */
+	char	root[600];
+	char	state[600];
+	char	log[600];
+	char	url[64];	/* http://127.0.0.1:PORT */
+	char	*args[32];	/* owns: extra args, kept for restarts */
+	int	nargs;
+};
+
+enum tha_sign {
+	THA_UNSIGNED,
+	THA_SIGNED,
+	THA_BAD_SIGNATURE,
+	THA_STALE,
+};
+
+struct tha_resp {
+	long	 status;
+	char	*body;		/* owns: NUL-terminated */
+	size_t	 len;
+	char	*headers;	/* owns: raw header block */
+};
+
+/* A fresh directory for this test program (removed by tha_cleanup). */
+const char *tha_tmpdir(void);
+void	tha_cleanup(void);
+/* Starts an agent named name with extra "--flag value" pairs (NULL end).
+ * Waits until /v1/status answers. 0 or -1. */
+int	tha_agent_start(struct tha_agent *a, const char *name, ...);
+/* Starts it again with the same root, state, port and args. */
+int	tha_agent_restart(struct tha_agent *a, const char *const *more_args);
+/* SIGTERM and wait; returns the exit status, or -1. */
+int	tha_agent_stop(struct tha_agent *a);
+void	tha_agent_kill9(struct tha_agent *a);
+void	tha_agent_free(struct tha_agent *a);
+
+/* One request. target is the raw path (sent as is). */
+int	tha_request(const char *base, const char *method, const char *target,
+	    const char *body, size_t body_len, int sign, const char *header,
+	    struct tha_resp *r);
+void	tha_resp_free(struct tha_resp *r);
+/* The value of a response header (case-insensitive), copied into out. */
+int	tha_resp_header(const struct tha_resp *r, const char *name, char *out,
+	    size_t len);
+json_t	*tha_json(const struct tha_resp *r);
+
+void	tha_uuid(char out[37]);
+void	tha_md5_b64(const void *data, size_t len, char out[25]);
+/* Writes size random bytes as root/owner/id; returns the bytes (free). */
+unsigned char *tha_put_object(const char *root, const char *owner,
+	    const char *id, size_t size, char md5[25]);
+/* Reads a whole file; NULL if absent. */
+unsigned char *tha_read_file(const char *path, size_t *len);
+/* Counts "*.tmp.*" files under root/owner. */
+int	tha_count_tmp(const char *root, const char *owner);
+int	tha_exists(const char *path);
+
+/* POSTs an assignment; returns the HTTP status. */
+long	tha_post_assignment(const struct tha_agent *a, const char *body);
+/* Polls GET /v1/assignments/id until state is "complete" (max 60 s). */
+json_t	*tha_wait_complete(const struct tha_agent *a, const char *id);
+/* Builds a task JSON object. */
+json_t	*tha_task(const char *owner, const char *id, const char *md5,
+	    long long size, const char *source_url);
+/* Reads a numeric sample from /metrics ("name" or "name{labels}"). */
+double	tha_metric(const struct tha_agent *a, const char *sample);
+void	tha_sleep_ms(int ms);
+
+#endif
