@@ -41,6 +41,9 @@ struct bl_http_req {
 	int			 started;	/* headers seen */
 	int			 too_big;
 	int			 responded;
+	int			 suspended;	/* handler answers later */
+	unsigned int		 pend_status;	/* set by resume */
+	char			*pend_body;	/* owns: JSON to send */
 };
 
 static void srv_arm(struct bl_http_server *s);
@@ -83,6 +86,7 @@ req_free(struct bl_http_req *r)
 	free(r->target);
 	free(r->path);
 	free(r->body);
+	free(r->pend_body);
 	free(r);
 }
 
@@ -312,12 +316,22 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (r->responded)
 		return MHD_YES;
+	if (r->suspended) {
+		/* Called again after bl_http_req_resume_json_take(). */
+		if (r->pend_body == NULL)
+			return MHD_YES;
+		bl_http_respond(r, r->pend_status, "application/json",
+		    r->pend_body, strlen(r->pend_body));
+		return r->responded ? MHD_YES : MHD_NO;
+	}
 	if (r->too_big) {
 		bl_http_respond_error(r, 413, "too_large",
 		    "body is over the limit of %zu bytes", s->opts.max_body);
 		return r->responded ? MHD_YES : MHD_NO;
 	}
 	s->opts.handler(r, s->opts.arg);
+	if (r->suspended && !r->responded)
+		return MHD_YES;
 	if (!r->responded) {
 		log_warnx("http: %s %s: handler sent no response", method,
 		    r->path);
@@ -424,7 +438,8 @@ bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_SUSPEND_RESUME;
 
 	if (parse_listen(o->listen, &ss, &sslen, err) == -1)
 		return NULL;
@@ -505,4 +520,40 @@ int
 bl_http_server_port(const struct bl_http_server *s)
 {
 	return s->port;
+}
+
+int
+bl_http_req_suspend(struct bl_http_req *r)
+{
+	if (r->responded || r->suspended)
+		return -1;
+	r->suspended = 1;
+	MHD_suspend_connection(r->conn);
+	return 0;
+}
+
+int
+bl_http_req_resume_json_take(struct bl_http_req *r, unsigned int status,
+    json_t *json)
+{
+	struct bl_http_server *s = r->srv;
+	char *body = NULL;
+
+	if (json != NULL) {
+		body = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_decref(json);
+	}
+	if (body == NULL) {
+		body = strdup("{\"error\":{\"code\":\"internal\","
+		    "\"message\":\"out of memory\"}}");
+		status = 500;
+	}
+	r->pend_status = status;
+	r->pend_body = body;
+	MHD_resume_connection(r->conn);
+	/* Run MHD soon, from the loop: it calls on_access again. */
+	ev_timer_stop(s->loop, &s->timer);
+	ev_timer_set(&s->timer, 0., 0.);
+	ev_timer_start(s->loop, &s->timer);
+	return body == NULL ? -1 : 0;
 }

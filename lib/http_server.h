@@ -79,6 +79,17 @@ int	bl_http_respond_error(struct bl_http_req *r, unsigned int status,
 /* Sends len bytes of fd from off, zero-copy. Takes fd, even on failure. */
 int	bl_http_respond_fd_take(struct bl_http_req *r, unsigned int status,
 	    int fd, uint64_t off, uint64_t len);
+/* Async handlers. A handler that cannot answer at once calls
+ * bl_http_req_suspend() and returns; the request then lives on until it
+ * is answered with exactly one bl_http_req_resume_json_take() call, made
+ * later on the loop's thread. After that call the request belongs to the
+ * server again: touch nothing. Until then, the headers, path and body stay
+ * readable. 0 or -1 (already answered or suspended). */
+int	bl_http_req_suspend(struct bl_http_req *r);
+/* Answers a suspended request with json (taken, even on failure; NULL
+ * sends a 500) and resumes it. */
+int	bl_http_req_resume_json_take(struct bl_http_req *r,
+	    unsigned int status, json_t *json);
 /* 1 once a response was queued. */
 int	bl_http_req_responded(const struct bl_http_req *r);
 
