@@ -415,8 +415,7 @@ mig_job_action(PGconn *c, const char *id, const char *action,
 
 	if (strcmp(action, "pause") == 0)
 		sql = "UPDATE jobs SET state = 'paused', updated_at = now() "
-		    "WHERE id = $1 AND state IN ('running', 'setup', 'init') "
-		    "RETURNING id";
+		    "WHERE id = $1 AND state = 'running' RETURNING id";
 	else if (strcmp(action, "resume") == 0)
 		sql = "UPDATE jobs SET state = 'running', updated_at = now() "
 		    "WHERE id = $1 AND state = 'paused' RETURNING id";

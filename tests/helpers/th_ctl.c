@@ -108,6 +108,7 @@ th_ctl_start(struct th_ctl *c, const char *conninfo, const char *extra)
 	snprintf(c->url, sizeof(c->url), "http://127.0.0.1:%d", c->port);
 	snprintf(conf, sizeof(conf), "{\"listen\":\"127.0.0.1:%d\","
 	    "\"database\":\"%s\",\"secret_file\":\"%s\",\"log_level\":\"info\","
+	    "\"max_body_bytes\":1048576,"
 	    "\"tokens\":[{\"name\":\"ops\",\"token_file\":\"%s/op.token\","
 	    "\"role\":\"operator\"},{\"name\":\"grafana\",\"token_file\":"
 	    "\"%s/view.token\",\"role\":\"viewer\"}],"

@@ -69,6 +69,222 @@ counter(json_t *job, const char *name)
 	    "counters"), name));
 }
 
+
+static void
+throttle(struct tha_agent *a, long long bps)
+{
+	char body[64];
+	struct tha_resp r;
+
+	snprintf(body, sizeof(body), "{\"bytes_per_sec\":%lld}", bps);
+	assert_int_equal(tha_request(a->url, "PUT", "/v1/config/throttle",
+	    body, strlen(body), THA_SIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	tha_resp_free(&r);
+}
+
+static json_t *
+get_job(const char *id)
+{
+	char target[128];
+	json_t *j = NULL;
+
+	snprintf(target, sizeof(target), "/v1/jobs/%s", id);
+	assert_int_equal(th_ctl_req(&ctl, "GET", target, NULL, TH_VIEW_TOKEN,
+	    &j), 200);
+	return j;
+}
+
+/* Waits until the job has tasks handed to agents. */
+static void
+wait_assigned(const char *id)
+{
+	for (int i = 0; i < 600; i++) {
+		json_t *j = get_job(id);
+		long long a = counter(j, "assigned");
+
+		json_decref(j);
+		if (a > 0)
+			return;
+		tha_sleep_ms(20);
+	}
+	fail_msg("job %s: nothing assigned", id);
+}
+
+static int
+object_file_exists(const struct tha_agent *a, const char *id)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", a->root, OWNER, id);
+	return tha_exists(path);
+}
+
+static long long
+reason_count(json_t *job, const char *reason)
+{
+	return json_integer_value(json_object_get(json_object_get(job,
+	    "reasons"), reason));
+}
+
+static void
+test_engine__single_copy_object_moves_from_the_evacuated_node(void **state)
+{
+	int copies[1] = { 0 };
+	char id[37], ids[10 * 37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 10, 2048, copies, 1,
+	    ids, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "complete"), 10);
+	json_decref(job);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['n1.stor']"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__single_copy_object_is_skipped_when_its_node_is_down(
+    void **state)
+{
+	int one[1] = { 0 }, two[2] = { 0, 1 };
+	char id[37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 6, 2048, one, 1,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 6, 2048, two, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(tha_agent_stop(&ag[0]), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	/* The two-copy objects are read from n2; the single copies cannot
+	 * be read from anywhere. */
+	assert_int_equal(counter(job, "complete"), 6);
+	assert_int_equal(counter(job, "skipped"), 6);
+	assert_int_equal(reason_count(job, "source_unavailable"), 6);
+	json_decref(job);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['n1.stor']"), 6);
+	assert_int_equal(tha_agent_restart(&ag[0], NULL), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__agent_down_mid_job_fails_its_tasks_and_retry_completes(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], rid[37], body[256];
+	json_t *job = NULL;
+	long long failed;
+
+	(void)state;
+	reset();
+	/* Only n4 can take the copies: n1 is evacuated, n2 holds the other
+	 * copy, n3 is out. n4 is slow, and dies while it works. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 8192, copies, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[3], 8192);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	tha_agent_kill9(&ag[3]);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	failed = counter(job, "failed");
+	assert_true(failed > 0);
+	assert_int_equal(counter(job, "complete") + failed, 20);
+	assert_int_equal(reason_count(job, "destination_unreachable"), failed);
+	json_decref(job);
+	assert_int_equal(th_verify(&ctl), 0);
+
+	/* Back up, without the throttle: a retry job re-runs the failures. */
+	assert_int_equal(tha_agent_restart(&ag[3], NULL), 0);
+	throttle(&ag[3], 0);
+	snprintf(body, sizeof(body), "{\"action\":\"retry\",\"params\":"
+	    "{\"job\":\"%s\"}}", id);
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
+	    TH_OP_TOKEN, &job), 201);
+	snprintf(rid, sizeof(rid), "%s", json_string_value(json_object_get(job,
+	    "id")));
+	json_decref(job);
+	job = th_ctl_wait_job(&ctl, rid, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "total"), failed);
+	assert_int_equal(counter(job, "complete"), failed);
+	assert_string_equal(json_string_value(json_object_get(job, "parent")),
+	    id);
+	json_decref(job);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
+static void
+test_engine__concurrent_metadata_change_skips_and_removes_the_orphan(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], ids[12 * 37], sql[512];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 12, 8192, copies, 2,
+	    ids, OWNER), 0);
+	throttle(&ag[3], 16384);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	/* While n4 copies: six objects are rewritten (version bump), six
+	 * deleted. */
+	for (int i = 0; i < 12; i++) {
+		snprintf(sql, sizeof(sql), i % 2 ? "DELETE FROM objects WHERE "
+		    "id = '%s'" : "UPDATE objects SET version = version + 1 "
+		    "WHERE id = '%s'", ids + i * 37);
+		assert_int_equal(th_pg_sql(&pg, sql), 0);
+	}
+	job = th_ctl_wait_job(&ctl, id, 120);
+	throttle(&ag[3], 0);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "skipped"), 12);
+	assert_int_equal(reason_count(job, "metadata_changed"), 12);
+	assert_int_equal(counter(job, "complete"), 0);
+	json_decref(job);
+	/* Nothing was committed; the orphan copies on n4 are gone, the
+	 * listed copies on n1 and n2 are untouched. */
+	for (int i = 0; i < 12; i++) {
+		assert_false(object_file_exists(&ag[3], ids + i * 37));
+		assert_true(object_file_exists(&ag[0], ids + i * 37));
+	}
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n4.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
 static void
 test_engine__evacuation_moves_every_copy_and_keeps_the_invariant(
     void **state)
@@ -124,6 +340,14 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_engine__evacuation_moves_every_copy_and_keeps_the_invariant),
+		cmocka_unit_test(
+		    test_engine__single_copy_object_moves_from_the_evacuated_node),
+		cmocka_unit_test(
+		    test_engine__single_copy_object_is_skipped_when_its_node_is_down),
+		cmocka_unit_test(
+		    test_engine__agent_down_mid_job_fails_its_tasks_and_retry_completes),
+		cmocka_unit_test(
+		    test_engine__concurrent_metadata_change_skips_and_removes_the_orphan),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
