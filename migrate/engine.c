@@ -42,6 +42,7 @@ struct enode {
 	double		 weight;
 	uint64_t	 capacity, used;
 	int		 reachable;
+	double		 silent_s;	/* since last_seen; large if never */
 };
 
 struct mig_engine {
@@ -400,7 +401,8 @@ load_nodes(struct mig_engine *e)
 
 	nodes_clear(e);
 	if ((r = bl_pg_exec(e->db, "SELECT id, agent_url, region, datacenter,"
-	    " rack, host, state, weight, capacity_bytes, used_bytes FROM "
+	    " rack, host, state, weight, capacity_bytes, used_bytes, "
+	    "coalesce(extract(epoch FROM now() - last_seen), 1e9) FROM "
 	    "nodes ORDER BY id COLLATE \"C\"", 0, NULL, &err)) == NULL)
 		return db_fail(e, &err, "load nodes");
 	n = PQntuples(r);
@@ -426,6 +428,7 @@ load_nodes(struct mig_engine *e)
 		nd->weight = strtod(PQgetvalue(r, i, 7), NULL);
 		nd->capacity = strtoull(PQgetvalue(r, i, 8), NULL, 10);
 		nd->used = strtoull(PQgetvalue(r, i, 9), NULL, 10);
+		nd->silent_s = strtod(PQgetvalue(r, i, 10), NULL);
 		call_set(&calls[i], "GET", nd->url, "/v1/status", NULL);
 	}
 	e->nnodes = (size_t)n;
@@ -438,6 +441,7 @@ load_nodes(struct mig_engine *e)
 
 		nd->reachable = calls[i].status == 200 && json_is_object(j);
 		if (nd->reachable) {
+			nd->silent_s = 0;
 			nd->capacity = (uint64_t)json_integer_value(
 			    json_object_get(j, "capacity_bytes"));
 			nd->used = (uint64_t)json_integer_value(
@@ -874,6 +878,21 @@ dispatch(struct mig_engine *e)
 		int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
 		ssize_t k = node_find(e, dest);
 
+		if (k >= 0 && !e->nodes[k].reachable &&
+		    e->nodes[k].silent_s > (double)e->o.agent_timeout_s) {
+			/* The destination has been silent too long: its
+			 * waiting tasks fail (a retry job chooses again). */
+			const char *fp[2] = { job, dest };
+
+			if (bl_pg_run(e->db, "UPDATE job_tasks SET state = "
+			    "'failed', reason = 'destination_unreachable', "
+			    "updated_at = now() WHERE job = $1 AND dest = $2 AND"
+			    " state = 'unprocessed'", 2, fp, &err) == -1) {
+				db_fail(e, &err, "dispatch");
+				goto out;
+			}
+			continue;
+		}
 		if (k < 0 || !e->nodes[k].reachable)
 			continue;
 		while (waiting > 0) {

@@ -35,7 +35,8 @@ setup(void **state)
 	for (int i = 0; i < NAGENTS; i++)
 		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
 			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0)
+	if (th_ctl_start(&ctl, pg.conninfo, "\"max_inflight_per_node\":10,"
+	    "\"max_tasks_per_assignment\":5") != 0)
 		return -1;
 	return th_ctl_register(&ctl, ag, NAGENTS);
 }
@@ -334,6 +335,149 @@ test_engine__evacuation_moves_every_copy_and_keeps_the_invariant(
 	assert_int_equal(th_sql_ll(pg.conninfo, q), 0);
 }
 
+
+static void
+test_engine__kill9_of_ballastd_at_random_moments_loses_nothing(void **state)
+{
+	int copies[2] = { 0, 1 };
+	int kills = 0, jobs = 0;
+
+	(void)state;
+	reset();
+	srand(12345);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 600, 4096, copies,
+	    2, NULL, OWNER), 0);
+	/* Jobs of 60 objects from n1, one after the other; each is killed
+	 * at least once at a random moment, and must still complete. */
+	while (kills < 12) {
+		char id[37], q[256];
+		json_t *job;
+		int k = 0;
+
+		assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 60, id), 201);
+		jobs++;
+		do {
+			tha_sleep_ms(rand() % 700);
+			th_ctl_kill9(&ctl);
+			kills++;
+			k++;
+			assert_int_equal(th_ctl_restart(&ctl), 0);
+		} while (k < 2 && rand() % 2);
+		job = th_ctl_wait_job(&ctl, id, 180);
+		assert_non_null(job);
+		assert_string_equal(json_string_value(json_object_get(job,
+		    "state")), "complete");
+		assert_int_equal(counter(job, "total"), 60);
+		assert_int_equal(counter(job, "complete"), 60);
+		json_decref(job);
+		/* Each task was committed once: the version went up by one. */
+		snprintf(q, sizeof(q), "SELECT count(*) FROM objects o JOIN "
+		    "job_tasks t ON t.object = o.id AND t.job = '%s' WHERE "
+		    "o.version = t.version + 1 AND NOT ('n1.stor' = "
+		    "ANY(o.copies))", id);
+		assert_int_equal(th_sql_ll(pg.conninfo, q), 60);
+		assert_int_equal(th_verify(&ctl), 0);
+	}
+	assert_true(jobs >= 6);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies)"), 600 - jobs * 60);
+}
+
+static void
+test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], target[128], q[256];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[2], 16384);
+	throttle(&ag[3], 16384);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	snprintf(target, sizeof(target), "/v1/jobs/%s", id);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"pause\"}", TH_OP_TOKEN, &job), 200);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "paused");
+	json_decref(job);
+	/* Paused twice is a conflict; resume brings it back. */
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"pause\"}", TH_OP_TOKEN, NULL), 409);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"resume\"}", TH_OP_TOKEN, NULL), 200);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"cancel\"}", TH_OP_TOKEN, &job), 200);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "cancelled");
+	json_decref(job);
+	throttle(&ag[2], 0);
+	throttle(&ag[3], 0);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	/* What was in flight settled; nothing is left half-done. */
+	assert_int_equal(counter(job, "assigned"), 0);
+	assert_int_equal(counter(job, "copied"), 0);
+	assert_int_equal(counter(job, "unprocessed"), 0);
+	assert_int_equal(counter(job, "complete") + counter(job, "skipped") +
+	    counter(job, "failed"), 40);
+	assert_true(reason_count(job, "job_cancelled") > 0);
+	json_decref(job);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM objects o JOIN job_tasks t"
+	    " ON t.object = o.id AND t.job = '%s' WHERE t.state = 'complete' "
+	    "AND 'n1.stor' = ANY(o.copies)", id);
+	assert_int_equal(th_sql_ll(pg.conninfo, q), 0);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"resume\"}", TH_OP_TOKEN, NULL), 409);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__rebalance_plan_moves_and_deletes_sources_after_grace(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char ids[4 * 37], body[2048], id[37];
+	size_t bl = 0;
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 4, 4096, copies, 2,
+	    ids, OWNER), 0);
+	/* The plan moves the n1 copy of each object to n3, as `ballastctl
+	 * plan --json` would write it. */
+	bl += (size_t)snprintf(body + bl, sizeof(body) - bl, "{\"action\":"
+	    "\"rebalance\",\"params\":{\"plan\":{\"summary\":{},\"moves\":[");
+	for (int i = 0; i < 4; i++)
+		bl += (size_t)snprintf(body + bl, sizeof(body) - bl,
+		    "%s{\"object\":\"%s\",\"from\":\"n1.stor\",\"to\":"
+		    "\"n3.stor\",\"bytes\":4096}", i ? "," : "", ids + i * 37);
+	snprintf(body + bl, sizeof(body) - bl, "]}}}");
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
+	    TH_OP_TOKEN, &job), 201);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(job,
+	    "id")));
+	json_decref(job);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "complete"), 4);
+	json_decref(job);
+	for (int i = 0; i < 4; i++) {
+		/* Source deleted (grace 0 in tests), new copy in place. */
+		assert_false(object_file_exists(&ag[0], ids + i * 37));
+		assert_true(object_file_exists(&ag[2], ids + i * 37));
+	}
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['n3.stor', 'n2.stor']"), 4);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
 int
 main(void)
 {
@@ -348,6 +492,12 @@ main(void)
 		    test_engine__agent_down_mid_job_fails_its_tasks_and_retry_completes),
 		cmocka_unit_test(
 		    test_engine__concurrent_metadata_change_skips_and_removes_the_orphan),
+		cmocka_unit_test(
+		    test_engine__pause_resume_and_cancel_are_states_and_settle),
+		cmocka_unit_test(
+		    test_engine__rebalance_plan_moves_and_deletes_sources_after_grace),
+		cmocka_unit_test(
+		    test_engine__kill9_of_ballastd_at_random_moments_loses_nothing),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
