@@ -540,7 +540,8 @@ bl_http_req_resume_json_take(struct bl_http_req *r, unsigned int status,
 	char *body = NULL;
 
 	if (json != NULL) {
-		body = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		body = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII |
+		    JSON_ENCODE_ANY);
 		json_decref(json);
 	}
 	if (body == NULL) {

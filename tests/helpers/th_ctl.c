@@ -175,8 +175,8 @@ th_ctl_req(const struct th_ctl *c, const char *method, const char *target,
 	    0, THA_UNSIGNED, token ? hdr : NULL, &r) == -1)
 		return -1;
 	st = r.status;
-	if (out != NULL)
-		*out = tha_json(&r);
+	if (out != NULL && r.body != NULL)
+		*out = json_loadb(r.body, r.len, JSON_DECODE_ANY, NULL);
 	tha_resp_free(&r);
 	return st;
 }
