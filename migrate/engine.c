@@ -860,13 +860,21 @@ dispatch(struct mig_engine *e)
 	snprintf(age, sizeof(age), "%ld", e->o.max_assignment_age_s);
 	/* Per running job and destination: how many tasks wait, and whether
 	 * the oldest has waited long enough for a partial batch. */
+	/* A job's throttle bounds the bytes it hands to agents per second,
+	 * over a sliding window of THROTTLE_WINDOW seconds: column 5 is
+	 * what the window still allows (-1: no throttle). */
 	if ((cand = bl_pg_exec(e->db, "SELECT t.job, t.dest, count(*), "
-	    "bool_or(t.updated_at <= now() - make_interval(secs => $1::int))"
-	    " FROM job_tasks t JOIN jobs j ON j.id = t.job WHERE j.state = "
-	    "'running' AND t.state = 'unprocessed' AND t.dest IS NOT NULL "
-	    "AND t.pull_from IS NOT NULL GROUP BY t.job, t.dest, j.created_at"
-	    " ORDER BY j.created_at, t.dest", 1, (const char *[]){ age },
-	    &err)) == NULL) {
+	    "bool_or(t.updated_at <= now() - make_interval(secs => $1::int)),"
+	    " ceil(avg(t.size)), CASE WHEN j.throttle_bytes_per_sec > 0 THEN "
+	    "j.throttle_bytes_per_sec * 5 - coalesce((SELECT sum(x.size) FROM "
+	    "job_tasks x JOIN assignments a ON a.id = x.assignment WHERE x.job"
+	    " = t.job AND a.job = t.job AND a.posted_at > now() - interval "
+	    "'5 s'), 0) ELSE -1 END FROM job_tasks t JOIN jobs j ON j.id = "
+	    "t.job WHERE j.state = 'running' AND t.state = 'unprocessed' AND "
+	    "t.dest IS NOT NULL AND t.pull_from IS NOT NULL GROUP BY t.job, "
+	    "t.dest, j.created_at, j.throttle_bytes_per_sec ORDER BY "
+	    "j.created_at, t.dest", 1, (const char *[]){ age }, &err)) ==
+	    NULL) {
 		free(infl);
 		return db_fail(e, &err, "dispatch candidates");
 	}
@@ -876,6 +884,8 @@ dispatch(struct mig_engine *e)
 		const char *dest = PQgetvalue(cand, i, 1);
 		long waiting = strtol(PQgetvalue(cand, i, 2), NULL, 10);
 		int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
+		double avg = strtod(PQgetvalue(cand, i, 4), NULL);
+		double budget = strtod(PQgetvalue(cand, i, 5), NULL);
 		ssize_t k = node_find(e, dest);
 
 		if (k >= 0 && !e->nodes[k].reachable &&
@@ -907,6 +917,20 @@ dispatch(struct mig_engine *e)
 				take = e->o.max_tasks_per_assignment;
 			if (take > room)
 				take = room;
+			if (budget >= 0) {
+				/* Throttled: what the window allows, and at
+				 * least one task once it has room at all. */
+				long fit = avg > 0 ? (long)(budget / avg) : take;
+
+				if (budget <= 0)
+					break;
+				if (fit < 1)
+					fit = 1;
+				if (take > fit) {
+					take = fit;
+					old = 1;	/* post the partial batch */
+				}
+			}
 			if (take <= 0)
 				break;
 			/* A full batch goes now; a partial one only once its
@@ -975,6 +999,8 @@ dispatch(struct mig_engine *e)
 			PQclear(tr);
 			infl[k] += got;
 			waiting -= got;
+			if (budget >= 0)
+				budget -= avg * got;
 		}
 	}
 	rc = 0;

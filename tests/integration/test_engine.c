@@ -478,6 +478,43 @@ test_engine__rebalance_plan_moves_and_deletes_sources_after_grace(
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
+static void
+test_engine__throttle_bounds_what_a_job_hands_to_agents(void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], target[128];
+	json_t *job;
+	long long started;
+
+	(void)state;
+	reset();
+	/* One destination (n4): n3 is out, n2 holds the other copy. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	snprintf(target, sizeof(target), "/v1/jobs/%s", id);
+	/* 4 KiB/s: the 5 s window allows five 4 KiB tasks; before the PUT
+	 * lands, at most one round (10 in flight per node here) went out. */
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target, "{\"action\":"
+	    "\"set_throttle\",\"params\":{\"bytes_per_sec\":4096}}",
+	    TH_OP_TOKEN, NULL), 200);
+	tha_sleep_ms(2000);
+	job = get_job(id);
+	started = counter(job, "total") - counter(job, "unprocessed");
+	json_decref(job);
+	assert_true(started <= 10 + 5);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target, "{\"action\":"
+	    "\"set_throttle\",\"params\":0}", TH_OP_TOKEN, NULL), 200);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 40);
+	json_decref(job);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
 int
 main(void)
 {
@@ -496,6 +533,8 @@ main(void)
 		    test_engine__pause_resume_and_cancel_are_states_and_settle),
 		cmocka_unit_test(
 		    test_engine__rebalance_plan_moves_and_deletes_sources_after_grace),
+		cmocka_unit_test(
+		    test_engine__throttle_bounds_what_a_job_hands_to_agents),
 		cmocka_unit_test(
 		    test_engine__kill9_of_ballastd_at_random_moments_loses_nothing),
 	};
