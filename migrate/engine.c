@@ -1021,6 +1021,8 @@ out:
 
 /* --- 5: poll -------------------------------------------------------------- */
 
+#define MAX_ATTEMPTS "3"
+
 /* Records an agent's final answer for one assignment: per task copied or
  * failed with a reason; the assignment becomes agent_done. */
 static int
@@ -1058,10 +1060,18 @@ record_done(struct mig_engine *e, const char *aid, const char *job,
 	p[3] = arr_str(&states);
 	p[4] = arr_str(&reasons);
 	if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
-	    bl_pg_run(e->db, "UPDATE job_tasks t SET state = u.s, reason = u.r,"
-	    " updated_at = now() FROM unnest($3::uuid[], $4::text[], "
-	    "$5::text[]) AS u(o, s, r) WHERE t.job = $2 AND t.object = u.o AND "
-	    "t.assignment = $1 AND t.state = 'assigned'", 5, p, &err) == -1 ||
+	    /* A transient failure goes back to the queue, up to
+	     * MAX_ATTEMPTS in all; then it fails with its reason. */
+	    bl_pg_run(e->db, "UPDATE job_tasks t SET state = CASE WHEN u.s = "
+	    "'failed' AND t.attempts < " MAX_ATTEMPTS " AND u.r IN ("
+	    "'network_error', 'timeout', 'http_status', 'agent_busy', "
+	    "'source_other_error') THEN 'unprocessed' ELSE u.s END, reason = "
+	    "CASE WHEN u.s = 'failed' AND t.attempts < " MAX_ATTEMPTS " AND "
+	    "u.r IN ('network_error', 'timeout', 'http_status', 'agent_busy', "
+	    "'source_other_error') THEN NULL ELSE u.r END, updated_at = now() "
+	    "FROM unnest($3::uuid[], $4::text[], $5::text[]) AS u(o, s, r) "
+	    "WHERE t.job = $2 AND t.object = u.o AND t.assignment = $1 AND "
+	    "t.state = 'assigned'", 5, p, &err) == -1 ||
 	    /* Tasks the agent did not report (it should report all): failed. */
 	    bl_pg_run(e->db, "UPDATE job_tasks SET state = 'failed', reason = "
 	    "'assignment_mismatch', updated_at = now() WHERE assignment = $1 "

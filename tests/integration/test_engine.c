@@ -515,6 +515,37 @@ test_engine__throttle_bounds_what_a_job_hands_to_agents(void **state)
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
 }
 
+static void
+test_engine__two_evacuations_run_at_once(void **state)
+{
+	int a[2] = { 0, 2 }, b[2] = { 1, 3 };
+	char id1[37], id2[37];
+	json_t *j1, *j2;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, 4096, a, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, 4096, b, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id1), 201);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n2.stor", 0, id2), 201);
+	j1 = th_ctl_wait_job(&ctl, id1, 120);
+	j2 = th_ctl_wait_job(&ctl, id2, 120);
+	assert_non_null(j1);
+	assert_non_null(j2);
+	/* n1's copies go to n2 or n4 while n2 drains: whatever the order,
+	 * nothing lands on a draining node and every task ends somewhere. */
+	assert_int_equal(counter(j1, "complete") + counter(j1, "skipped"), 30);
+	assert_int_equal(counter(j2, "complete") + counter(j2, "skipped"), 30);
+	assert_true(counter(j1, "complete") > 0 && counter(j2, "complete") > 0);
+	json_decref(j1);
+	json_decref(j2);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies) AND 'n2.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
 int
 main(void)
 {
@@ -535,6 +566,7 @@ main(void)
 		    test_engine__rebalance_plan_moves_and_deletes_sources_after_grace),
 		cmocka_unit_test(
 		    test_engine__throttle_bounds_what_a_job_hands_to_agents),
+		cmocka_unit_test(test_engine__two_evacuations_run_at_once),
 		cmocka_unit_test(
 		    test_engine__kill9_of_ballastd_at_random_moments_loses_nothing),
 	};
