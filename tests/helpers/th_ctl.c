@@ -172,8 +172,10 @@ th_ctl_req(const struct th_ctl *c, const char *method, const char *target,
 	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token ?
 	    token : "");
 	if (tha_request(c->url, method, target, body, body ? strlen(body) :
-	    0, THA_UNSIGNED, token ? hdr : NULL, &r) == -1)
+	    0, THA_UNSIGNED, token ? hdr : NULL, &r) == -1) {
+		tha_resp_free(&r);
 		return -1;
+	}
 	st = r.status;
 	if (out != NULL && r.body != NULL)
 		*out = json_loadb(r.body, r.len, JSON_DECODE_ANY, NULL);
