@@ -441,11 +441,15 @@ load_nodes(struct mig_engine *e)
 
 		nd->reachable = calls[i].status == 200 && json_is_object(j);
 		if (nd->reachable) {
-			nd->silent_s = 0;
-			nd->capacity = (uint64_t)json_integer_value(
+			/* An agent's numbers are input: never negative. */
+			json_int_t cap = json_integer_value(
 			    json_object_get(j, "capacity_bytes"));
-			nd->used = (uint64_t)json_integer_value(
+			json_int_t use = json_integer_value(
 			    json_object_get(j, "used_bytes"));
+
+			nd->silent_s = 0;
+			nd->capacity = cap > 0 ? (uint64_t)cap : 0;
+			nd->used = use > 0 ? (uint64_t)use : 0;
 		}
 		arr_push(&ids, nd->id);
 		arr_push(&reach, nd->reachable ? "t" : "f");

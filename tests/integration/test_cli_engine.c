@@ -240,6 +240,84 @@ test_cli__import_then_verify_catches_a_damaged_copy(void **state)
 	    "'22222222-3333-4444-8555-666666666666'"), 0);
 }
 
+static void
+test_cli__evacuation_can_delete_sources_with_a_forward(void **state)
+{
+	int copies[2] = { 0, 1 };
+	char ids[3 * 37], id[37], target[128], loc[256], path[1200];
+	struct tha_resp r;
+	json_t *job;
+
+	(void)state;
+	/* The same cluster, a ballastd configured to delete what it
+	 * evacuates (grace 0 in tests). */
+	assert_int_equal(th_ctl_stop(&ctl), 0);
+	assert_int_equal(th_ctl_start(&ctl, pg.conninfo,
+	    "\"evacuate_deletes_source\":true"), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 3, 1500, copies, 2,
+	    ids, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "c1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 60);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	json_decref(job);
+	for (int i = 0; i < 3; i++) {
+		/* gone from c1, which now redirects readers to c3 */
+		snprintf(path, sizeof(path), "%s/%s/%s", ag[0].root, OWNER,
+		    ids + i * 37);
+		assert_false(tha_exists(path));
+		snprintf(target, sizeof(target), "/v1/objects/%s/%s", OWNER,
+		    ids + i * 37);
+		assert_int_equal(tha_request(ag[0].url, "GET", target, NULL, 0,
+		    THA_SIGNED, NULL, &r), 0);
+		assert_int_equal(r.status, 307);
+		assert_int_equal(tha_resp_header(&r, "Location", loc,
+		    sizeof(loc)), 0);
+		assert_non_null(strstr(loc, ag[2].url));
+		tha_resp_free(&r);
+	}
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['c3.stor', 'c2.stor']"), 3);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_cli__submit_runs_a_plan_file(void **state)
+{
+	int copies[2] = { 1, 2 };
+	char ids[2 * 37], plan[700], args[800], jid[64];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 2, 1000, copies, 2,
+	    ids, OWNER), 0);
+	snprintf(plan, sizeof(plan), "%s/plan.json", ctl.dir);
+	f = fopen(plan, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"summary\":{\"moves\":2},\"moves\":["
+	    "{\"object\":\"%s\",\"from\":\"c2.stor\",\"to\":\"c1.stor\","
+	    "\"bytes\":1000,\"cost\":0,\"gravity\":0.1,\"reason\":\"x\"},"
+	    "{\"object\":\"%s\",\"from\":\"c2.stor\",\"to\":\"c1.stor\","
+	    "\"bytes\":1000,\"cost\":0,\"gravity\":0.1,\"reason\":\"x\"}]}",
+	    ids, ids + 37);
+	fclose(f);
+	snprintf(args, sizeof(args), "job submit '%s'", plan);
+	assert_int_equal(ctlcmd("op.token", args), 0);
+	snprintf(jid, sizeof(jid), "%.36s", out);
+	snprintf(args, sizeof(args), "job watch %s", jid);
+	assert_int_equal(ctlcmd("view.token", args), 0);
+	assert_non_null(strstr(out, "complete=2"));
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['c1.stor', 'c3.stor']"), 2);
+	assert_int_equal(th_verify(&ctl), 0);
+	/* A plan file that is not JSON is a usage error. */
+	assert_int_equal(ctlcmd("op.token", "job submit /dev/null"), 2);
+}
+
 int
 main(void)
 {
@@ -249,6 +327,9 @@ main(void)
 		cmocka_unit_test(test_cli__job_commands_and_exit_codes),
 		cmocka_unit_test(
 		    test_cli__import_then_verify_catches_a_damaged_copy),
+		cmocka_unit_test(test_cli__submit_runs_a_plan_file),
+		cmocka_unit_test(
+		    test_cli__evacuation_can_delete_sources_with_a_forward),
 	};
 
 	return cmocka_run_group_tests_name("cli_engine", tests, setup,
