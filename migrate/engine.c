@@ -15,7 +15,7 @@
  * Every step reads its work from the database, so after kill -9 the next
  * process simply runs the next tick.
  */
-#include "migrate/engine.h"
+#include "migrate/engine_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,51 +34,7 @@
 #include "lib/uuid.h"
 #include "placement/planner.h"
 
-struct enode {
-	char		*id;		/* owns */
-	char		*url;		/* owns */
-	char		*region, *dc, *rack, *host;	/* owns */
-	int		 state;
-	double		 weight;
-	uint64_t	 capacity, used;
-	int		 reachable;
-	double		 silent_s;	/* since last_seen; large if never */
-};
-
-struct mig_engine {
-	struct mig_engine_opts	 o;
-	char			*conninfo;	/* owns */
-	void			*secret;	/* owns */
-	pthread_t		 th;
-	int			 started;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	int			 stop;		/* under mu */
-	int			 woken;		/* under mu */
-	atomic_int		 db_ok;
-	atomic_int		 committers;
-	PGconn			*db;		/* owns; engine thread only */
-	struct ev_loop		*loop;		/* owns */
-	struct bl_http_client	*http;		/* owns */
-	struct mig_commit_pool	*pool;		/* owns */
-	struct enode		*nodes;		/* owns; this tick's */
-	size_t			 nnodes;
-	int			 db_was_down;
-};
-
 /* --- agent calls, run in parallel ----------------------------------------- */
-
-struct call {
-	const char	*method;	/* borrows: static */
-	char		 url[512];
-	char		 target[256];
-	char		*body;		/* owns: request body or NULL */
-	long		 status;	/* 0: no answer */
-	int		 code;		/* BL_OK, BL_ENET, ... */
-	json_t		*json;		/* owns: parsed response body */
-	int		*pending;	/* borrows */
-	struct ev_loop	*loop;		/* borrows */
-};
 
 static void
 call_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
@@ -93,8 +49,8 @@ call_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
 		ev_break(c->loop, EVBREAK_ONE);
 }
 
-static void
-call_release(struct call *c, size_t n)
+void
+mig_call_release(struct call *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(c[i].body);
@@ -105,8 +61,8 @@ call_release(struct call *c, size_t n)
 }
 
 /* Prepares call c to base + target, signed. body is taken. */
-static void
-call_set(struct call *c, const char *method, const char *base,
+void
+mig_call_set(struct call *c, const char *method, const char *base,
     const char *target, char *body)
 {
 	size_t bl = strlen(base);
@@ -121,8 +77,8 @@ call_set(struct call *c, const char *method, const char *base,
 }
 
 /* Runs every call at once and returns when all have answered or failed. */
-static void
-calls_run(struct mig_engine *e, struct call *c, size_t n)
+void
+mig_calls_run(struct mig_engine *e, struct call *c, size_t n)
 {
 	int pending = 0;
 	struct bl_err err;
@@ -183,8 +139,8 @@ nodes_clear(struct mig_engine *e)
 	e->nnodes = 0;
 }
 
-static ssize_t
-node_find(const struct mig_engine *e, const char *id)
+ssize_t
+mig_node_find(const struct mig_engine *e, const char *id)
 {
 	size_t lo = 0, hi = e->nnodes;
 
@@ -239,20 +195,14 @@ arr_add(char **buf, size_t *len, size_t *cap, const char *s)
 	return 0;
 }
 
-/* An array literal of n values; "{}" when empty. Caller frees. */
-struct arr {
-	char	*buf;	/* owns */
-	size_t	 len, cap;
-};
-
-static int
-arr_push(struct arr *a, const char *s)
+int
+mig_arr_push(struct arr *a, const char *s)
 {
 	return arr_add(&a->buf, &a->len, &a->cap, s);
 }
 
-static const char *
-arr_str(struct arr *a)
+const char *
+mig_arr_str(struct arr *a)
 {
 	if (a->len == 0)
 		return "{}";
@@ -261,8 +211,8 @@ arr_str(struct arr *a)
 	return a->buf;
 }
 
-static void
-arr_free(struct arr *a)
+void
+mig_arr_free(struct arr *a)
 {
 	free(a->buf);
 	memset(a, 0, sizeof(*a));
@@ -300,7 +250,7 @@ parse_copies(const struct mig_engine *e, const char *v, int *out, size_t max)
 		if (*p == ',' || *p == '}') {
 			tok[tl] = '\0';
 			if (tl > 0 && n < max) {
-				ssize_t k = node_find(e, tok);
+				ssize_t k = mig_node_find(e, tok);
 
 				if (k >= 0)
 					out[n++] = (int)k;
@@ -345,8 +295,8 @@ parse_text_array(char *v, const char **out, size_t max)
 	return n;
 }
 
-static int
-db_fail(struct mig_engine *e, const struct bl_err *err, const char *what)
+int
+mig_db_fail(struct mig_engine *e, const struct bl_err *err, const char *what)
 {
 	log_warnx("engine: %s: %s", what, err->msg);
 	if (e->db != NULL && !bl_pg_ok(e->db)) {
@@ -404,7 +354,7 @@ load_nodes(struct mig_engine *e)
 	    " rack, host, state, weight, capacity_bytes, used_bytes, "
 	    "coalesce(extract(epoch FROM now() - last_seen), 1e9) FROM "
 	    "nodes ORDER BY id COLLATE \"C\"", 0, NULL, &err)) == NULL)
-		return db_fail(e, &err, "load nodes");
+		return mig_db_fail(e, &err, "load nodes");
 	n = PQntuples(r);
 	e->nodes = calloc(n ? (size_t)n : 1, sizeof(*e->nodes));
 	calls = calloc(n ? (size_t)n : 1, sizeof(*calls));
@@ -429,11 +379,11 @@ load_nodes(struct mig_engine *e)
 		nd->capacity = strtoull(PQgetvalue(r, i, 8), NULL, 10);
 		nd->used = strtoull(PQgetvalue(r, i, 9), NULL, 10);
 		nd->silent_s = strtod(PQgetvalue(r, i, 10), NULL);
-		call_set(&calls[i], "GET", nd->url, "/v1/status", NULL);
+		mig_call_set(&calls[i], "GET", nd->url, "/v1/status", NULL);
 	}
 	e->nnodes = (size_t)n;
 	PQclear(r);
-	calls_run(e, calls, (size_t)n);
+	mig_calls_run(e, calls, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		struct enode *nd = &e->nodes[i];
 		char num[32];
@@ -451,36 +401,36 @@ load_nodes(struct mig_engine *e)
 			nd->capacity = cap > 0 ? (uint64_t)cap : 0;
 			nd->used = use > 0 ? (uint64_t)use : 0;
 		}
-		arr_push(&ids, nd->id);
-		arr_push(&reach, nd->reachable ? "t" : "f");
+		mig_arr_push(&ids, nd->id);
+		mig_arr_push(&reach, nd->reachable ? "t" : "f");
 		snprintf(num, sizeof(num), "%llu",
 		    (unsigned long long)nd->capacity);
-		arr_push(&caps, num);
+		mig_arr_push(&caps, num);
 		snprintf(num, sizeof(num), "%llu",
 		    (unsigned long long)nd->used);
-		arr_push(&used, num);
+		mig_arr_push(&used, num);
 	}
-	call_release(calls, (size_t)n);
+	mig_call_release(calls, (size_t)n);
 	free(calls);
-	p[0] = arr_str(&ids);
-	p[1] = arr_str(&reach);
-	p[2] = arr_str(&caps);
-	p[3] = arr_str(&used);
+	p[0] = mig_arr_str(&ids);
+	p[1] = mig_arr_str(&reach);
+	p[2] = mig_arr_str(&caps);
+	p[3] = mig_arr_str(&used);
 	if (n > 0 && bl_pg_run(e->db, "UPDATE nodes n SET reachable = u.r, "
 	    "capacity_bytes = CASE WHEN u.r THEN u.c ELSE n.capacity_bytes "
 	    "END, used_bytes = CASE WHEN u.r THEN u.u ELSE n.used_bytes END, "
 	    "last_seen = CASE WHEN u.r THEN now() ELSE n.last_seen END FROM "
 	    "unnest($1::text[], $2::boolean[], $3::bigint[], $4::bigint[]) "
 	    "AS u(id, r, c, u) WHERE n.id = u.id", 4, p, &err) == -1) {
-		db_fail(e, &err, "update nodes");
+		mig_db_fail(e, &err, "update nodes");
 		goto out;
 	}
 	rc = 0;
 out:
-	arr_free(&ids);
-	arr_free(&reach);
-	arr_free(&caps);
-	arr_free(&used);
+	mig_arr_free(&ids);
+	mig_arr_free(&reach);
+	mig_arr_free(&caps);
+	mig_arr_free(&used);
 	return rc;
 }
 
@@ -500,7 +450,7 @@ root_kind(struct mig_engine *e, const char *id, char *kind, size_t len)
 
 		if ((r = bl_pg_exec(e->db, "SELECT kind, parent FROM jobs "
 		    "WHERE id = $1", 1, p, &err)) == NULL)
-			return db_fail(e, &err, "job kind");
+			return mig_db_fail(e, &err, "job kind");
 		if (PQntuples(r) == 0) {
 			PQclear(r);
 			return -1;
@@ -517,8 +467,8 @@ root_kind(struct mig_engine *e, const char *id, char *kind, size_t len)
 	return -1;
 }
 
-static int
-delete_source_for(struct mig_engine *e, const char *job)
+int
+mig_delete_source_for(struct mig_engine *e, const char *job)
 {
 	char kind[32];
 
@@ -541,7 +491,7 @@ job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
 	char *plan = NULL;
 
 	if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1)
-		return db_fail(e, &err, "setup");
+		return mig_db_fail(e, &err, "setup");
 	p[0] = id;
 	if (strcmp(kind, "evacuate") == 0) {
 		json_t *mo = json_object_get(params, "max_objects");
@@ -599,7 +549,7 @@ job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
 fail:
 	free(plan);
 	bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-	return db_fail(e, &err, "create tasks");
+	return mig_db_fail(e, &err, "create tasks");
 }
 
 #define SETUP_BATCH 2000
@@ -651,7 +601,7 @@ job_choose(struct mig_engine *e, const char *id)
 		    "job_tasks t LEFT JOIN objects o ON o.id = t.object WHERE "
 		    "t.job = $1 AND t.state = 'unprocessed' AND t.pull_from IS "
 		    "NULL ORDER BY t.object LIMIT 2000", 1, p, &err)) == NULL) {
-			db_fail(e, &err, "setup select");
+			mig_db_fail(e, &err, "setup select");
 			goto out;
 		}
 		n = PQntuples(r);
@@ -661,7 +611,7 @@ job_choose(struct mig_engine *e, const char *id)
 			const char *reason = NULL, *dst_id = NULL;
 			int copies[MAX_COPIES], pull, dst;
 			size_t nc;
-			ssize_t srci = node_find(e, src);
+			ssize_t srci = mig_node_find(e, src);
 			const char *dcs[16];
 			char *dcbuf = NULL;
 			struct mig_choice_in in;
@@ -684,7 +634,7 @@ job_choose(struct mig_engine *e, const char *id)
 			}
 			if (!PQgetisnull(r, i, 2)) {
 				/* A rebalance move: dest is the plan's. */
-				ssize_t d = node_find(e, PQgetvalue(r, i, 2));
+				ssize_t d = mig_node_find(e, PQgetvalue(r, i, 2));
 
 				for (size_t k = 0; k < nc; k++)
 					if ((ssize_t)copies[k] == d)
@@ -719,39 +669,39 @@ job_choose(struct mig_engine *e, const char *id)
 			if (dst >= 0)
 				dst_id = mn[dst].id;
 pulled:
-			arr_push(&objs, obj);
-			arr_push(&pulls, mn[pull].id);
-			arr_push(&dests, dst_id);
-			arr_push(&states, reason ? "skipped" : "unprocessed");
-			arr_push(&reasons, reason);
+			mig_arr_push(&objs, obj);
+			mig_arr_push(&pulls, mn[pull].id);
+			mig_arr_push(&dests, dst_id);
+			mig_arr_push(&states, reason ? "skipped" : "unprocessed");
+			mig_arr_push(&reasons, reason);
 			continue;
 decided:
-			arr_push(&objs, obj);
-			arr_push(&pulls, "");
-			arr_push(&dests, NULL);
-			arr_push(&states, "skipped");
-			arr_push(&reasons, reason);
+			mig_arr_push(&objs, obj);
+			mig_arr_push(&pulls, "");
+			mig_arr_push(&dests, NULL);
+			mig_arr_push(&states, "skipped");
+			mig_arr_push(&reasons, reason);
 		}
 		PQclear(r);
-		p[1] = arr_str(&objs);
-		p[2] = arr_str(&pulls);
-		p[3] = arr_str(&dests);
-		p[4] = arr_str(&states);
-		p[5] = arr_str(&reasons);
+		p[1] = mig_arr_str(&objs);
+		p[2] = mig_arr_str(&pulls);
+		p[3] = mig_arr_str(&dests);
+		p[4] = mig_arr_str(&states);
+		p[5] = mig_arr_str(&reasons);
 		if (n > 0 && bl_pg_run(e->db, "UPDATE job_tasks t SET "
 		    "pull_from = u.p, dest = coalesce(u.d, t.dest), state = "
 		    "u.s, reason = u.r, updated_at = now() FROM unnest("
 		    "$2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])"
 		    " AS u(o, p, d, s, r) WHERE t.job = $1 AND t.object = u.o "
 		    "AND t.state = 'unprocessed'", 6, p, &err) == -1) {
-			db_fail(e, &err, "setup update");
+			mig_db_fail(e, &err, "setup update");
 			n = -1;
 		}
-		arr_free(&objs);
-		arr_free(&pulls);
-		arr_free(&dests);
-		arr_free(&states);
-		arr_free(&reasons);
+		mig_arr_free(&objs);
+		mig_arr_free(&pulls);
+		mig_arr_free(&dests);
+		mig_arr_free(&states);
+		mig_arr_free(&reasons);
 		if (n < 0)
 			goto out;
 		if (n < SETUP_BATCH)
@@ -759,7 +709,7 @@ decided:
 	}
 	if (bl_pg_run(e->db, "UPDATE jobs SET state = 'running', updated_at = "
 	    "now() WHERE id = $1 AND state = 'setup'", 1, p, &err) == -1) {
-		db_fail(e, &err, "setup done");
+		mig_db_fail(e, &err, "setup done");
 		goto out;
 	}
 	rc = 0;
@@ -779,7 +729,7 @@ setup_jobs(struct mig_engine *e)
 	if ((r = bl_pg_exec(e->db, "SELECT id, kind, state, params FROM jobs "
 	    "WHERE state IN ('init', 'setup') ORDER BY created_at", 0, NULL,
 	    &err)) == NULL)
-		return db_fail(e, &err, "setup jobs");
+		return mig_db_fail(e, &err, "setup jobs");
 	n = PQntuples(r);
 	for (int i = 0; i < n; i++) {
 		const char *id = PQgetvalue(r, i, 0);
@@ -808,14 +758,14 @@ setup_jobs(struct mig_engine *e)
 
 /* --- 4: dispatch ---------------------------------------------------------- */
 
-static char *
-assignment_body(struct mig_engine *e, const char *aid, const PGresult *r)
+char *
+mig_assignment_body(struct mig_engine *e, const char *aid, const PGresult *r)
 {
 	json_t *tasks = json_array(), *root;
 	char *s;
 
 	for (int i = 0; i < PQntuples(r); i++) {
-		ssize_t k = node_find(e, PQgetvalue(r, i, 4));
+		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 4));
 
 		json_array_append_new(tasks, json_pack("{s:s,s:s,s:s,s:I,"
 		    "s:{s:s,s:s}}", "object_id", PQgetvalue(r, i, 0), "owner",
@@ -829,11 +779,6 @@ assignment_body(struct mig_engine *e, const char *aid, const PGresult *r)
 	json_decref(root);
 	return s;
 }
-
-struct inflight {
-	char	*dest;		/* borrows: e->nodes[].id */
-	long	 n;
-};
 
 static int
 dispatch(struct mig_engine *e)
@@ -852,10 +797,10 @@ dispatch(struct mig_engine *e)
 	if ((r = bl_pg_exec(e->db, "SELECT dest, count(*) FROM job_tasks "
 	    "WHERE state = 'assigned' GROUP BY dest", 0, NULL, &err)) == NULL) {
 		free(infl);
-		return db_fail(e, &err, "inflight");
+		return mig_db_fail(e, &err, "inflight");
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
-		ssize_t k = node_find(e, PQgetvalue(r, i, 0));
+		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 0));
 
 		if (k >= 0)
 			infl[k] = strtol(PQgetvalue(r, i, 1), NULL, 10);
@@ -880,7 +825,7 @@ dispatch(struct mig_engine *e)
 	    "j.created_at, t.dest", 1, (const char *[]){ age }, &err)) ==
 	    NULL) {
 		free(infl);
-		return db_fail(e, &err, "dispatch candidates");
+		return mig_db_fail(e, &err, "dispatch candidates");
 	}
 	snprintf(maxt, sizeof(maxt), "%ld", e->o.max_tasks_per_assignment);
 	for (int i = 0; i < PQntuples(cand); i++) {
@@ -890,7 +835,7 @@ dispatch(struct mig_engine *e)
 		int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
 		double avg = strtod(PQgetvalue(cand, i, 4), NULL);
 		double budget = strtod(PQgetvalue(cand, i, 5), NULL);
-		ssize_t k = node_find(e, dest);
+		ssize_t k = mig_node_find(e, dest);
 
 		if (k >= 0 && !e->nodes[k].reachable &&
 		    e->nodes[k].silent_s > (double)e->o.agent_timeout_s) {
@@ -902,7 +847,7 @@ dispatch(struct mig_engine *e)
 			    "'failed', reason = 'destination_unreachable', "
 			    "updated_at = now() WHERE job = $1 AND dest = $2 AND"
 			    " state = 'unprocessed'", 2, fp, &err) == -1) {
-				db_fail(e, &err, "dispatch");
+				mig_db_fail(e, &err, "dispatch");
 				goto out;
 			}
 			continue;
@@ -963,7 +908,7 @@ dispatch(struct mig_engine *e)
 			    "RETURNING t.object, t.owner, t.md5, t.size, "
 			    "t.pull_from", 4, p, &err)) == NULL) {
 				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-				db_fail(e, &err, "dispatch");
+				mig_db_fail(e, &err, "dispatch");
 				goto out;
 			}
 			got = PQntuples(tr);
@@ -976,7 +921,7 @@ dispatch(struct mig_engine *e)
 			    &err) == -1) {
 				PQclear(tr);
 				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-				db_fail(e, &err, "dispatch");
+				mig_db_fail(e, &err, "dispatch");
 				goto out;
 			}
 			if (got == 0) {
@@ -996,8 +941,8 @@ dispatch(struct mig_engine *e)
 				calls = ncs;
 				capcalls = nc;
 			}
-			call_set(&calls[ncalls++], "POST", e->nodes[k].url,
-			    "/v1/assignments", assignment_body(e, aid, tr));
+			mig_call_set(&calls[ncalls++], "POST", e->nodes[k].url,
+			    "/v1/assignments", mig_assignment_body(e, aid, tr));
 			log_debug("assignment id=%s job=%s dest=%s tasks=%d: "
 			    "posted", aid, job, dest, got);
 			PQclear(tr);
@@ -1012,390 +957,14 @@ out:
 	PQclear(cand);
 	/* POSTs of recorded assignments go out even after an error: the
 	 * poll would re-post them anyway. */
-	calls_run(e, calls, ncalls);
+	mig_calls_run(e, calls, ncalls);
 	for (size_t i = 0; i < ncalls; i++)
 		if (calls[i].status != 202)
 			log_warnx("assignment post to %s: status %ld", 
 			    calls[i].url, calls[i].status);
-	call_release(calls, ncalls);
+	mig_call_release(calls, ncalls);
 	free(calls);
 	free(infl);
-	return rc;
-}
-
-/* --- 5: poll -------------------------------------------------------------- */
-
-#define MAX_ATTEMPTS "3"
-
-/* Records an agent's final answer for one assignment: per task copied or
- * failed with a reason; the assignment becomes agent_done. */
-static int
-record_done(struct mig_engine *e, const char *aid, const char *job,
-    json_t *j)
-{
-	struct arr objs = { 0 }, states = { 0 }, reasons = { 0 };
-	struct bl_err err;
-	const char *p[5];
-	json_t *t;
-	size_t i;
-	int rc = 0;
-
-	json_array_foreach(json_object_get(j, "tasks"), i, t) {
-		const char *st = json_string_value(json_object_get(t,
-		    "status"));
-		const char *oid = json_string_value(json_object_get(t,
-		    "object_id"));
-
-		if (oid == NULL || !bl_uuid_valid(oid))
-			continue;
-		arr_push(&objs, oid);
-		if (st != NULL && strcmp(st, "complete") == 0) {
-			arr_push(&states, "copied");
-			arr_push(&reasons, NULL);
-		} else {
-			arr_push(&states, "failed");
-			arr_push(&reasons, mig_reason_from_agent(
-			    json_string_value(json_object_get(t, "reason"))));
-		}
-	}
-	p[0] = aid;
-	p[1] = job;
-	p[2] = arr_str(&objs);
-	p[3] = arr_str(&states);
-	p[4] = arr_str(&reasons);
-	if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
-	    /* A transient failure goes back to the queue, up to
-	     * MAX_ATTEMPTS in all; then it fails with its reason. */
-	    bl_pg_run(e->db, "UPDATE job_tasks t SET state = CASE WHEN u.s = "
-	    "'failed' AND t.attempts < " MAX_ATTEMPTS " AND u.r IN ("
-	    "'network_error', 'timeout', 'http_status', 'agent_busy', "
-	    "'source_other_error') THEN 'unprocessed' ELSE u.s END, reason = "
-	    "CASE WHEN u.s = 'failed' AND t.attempts < " MAX_ATTEMPTS " AND "
-	    "u.r IN ('network_error', 'timeout', 'http_status', 'agent_busy', "
-	    "'source_other_error') THEN NULL ELSE u.r END, updated_at = now() "
-	    "FROM unnest($3::uuid[], $4::text[], $5::text[]) AS u(o, s, r) "
-	    "WHERE t.job = $2 AND t.object = u.o AND t.assignment = $1 AND "
-	    "t.state = 'assigned'", 5, p, &err) == -1 ||
-	    /* Tasks the agent did not report (it should report all): failed. */
-	    bl_pg_run(e->db, "UPDATE job_tasks SET state = 'failed', reason = "
-	    "'assignment_mismatch', updated_at = now() WHERE assignment = $1 "
-	    "AND job = $2 AND state = 'assigned'", 2, p, &err) == -1 ||
-	    bl_pg_run(e->db, "UPDATE assignments SET state = 'agent_done', "
-	    "updated_at = now() WHERE id = $1 AND state = 'posted'", 1, p,
-	    &err) == -1 || bl_pg_run(e->db, "COMMIT", 0, NULL, &err) == -1) {
-		bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-		rc = db_fail(e, &err, "record assignment");
-	}
-	arr_free(&objs);
-	arr_free(&states);
-	arr_free(&reasons);
-	return rc;
-}
-
-static int
-poll_assignments(struct mig_engine *e)
-{
-	struct bl_err err;
-	PGresult *r;
-	struct call *calls, *reposts;
-	size_t nrepost = 0;
-	int n, rc = 0;
-	char tmo[24];
-	const char *p[1] = { tmo };
-
-	snprintf(tmo, sizeof(tmo), "%ld", e->o.agent_timeout_s);
-	if ((r = bl_pg_exec(e->db, "SELECT a.id, a.job, a.dest, a.updated_at "
-	    "< now() - make_interval(secs => $1::int) FROM assignments a WHERE"
-	    " a.state = 'posted' ORDER BY a.created_at LIMIT 2000", 1, p,
-	    &err)) == NULL)
-		return db_fail(e, &err, "poll");
-	n = PQntuples(r);
-	calls = calloc(n ? (size_t)n : 1, sizeof(*calls));
-	reposts = calloc(n ? (size_t)n : 1, sizeof(*calls));
-	if (calls == NULL || reposts == NULL) {
-		free(calls);
-		free(reposts);
-		PQclear(r);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		ssize_t k = node_find(e, PQgetvalue(r, i, 2));
-		char target[128];
-
-		snprintf(target, sizeof(target), "/v1/assignments/%s",
-		    PQgetvalue(r, i, 0));
-		call_set(&calls[i], "GET", k >= 0 ? e->nodes[k].url :
-		    "http://0.0.0.0:1", target, NULL);
-	}
-	calls_run(e, calls, (size_t)n);
-	for (int i = 0; i < n && rc == 0; i++) {
-		const char *aid = PQgetvalue(r, i, 0);
-		const char *job = PQgetvalue(r, i, 1);
-		int stale = strcmp(PQgetvalue(r, i, 3), "t") == 0;
-		const char *ap[2] = { aid, job };
-		const char *st = json_string_value(json_object_get(
-		    calls[i].json, "state"));
-
-		if (calls[i].status == 200 && st != NULL &&
-		    strcmp(st, "complete") == 0) {
-			rc = record_done(e, aid, job, calls[i].json);
-		} else if (calls[i].status == 200) {
-			/* Alive and working: note the contact. */
-			if (bl_pg_run(e->db, "UPDATE assignments SET updated_at"
-			    " = now() WHERE id = $1", 1, ap, &err) == -1)
-				rc = db_fail(e, &err, "poll touch");
-		} else if (calls[i].status == 404) {
-			/* The POST never arrived (we died before it, or it
-			 * failed): send it again; the id makes it
-			 * idempotent. */
-			PGresult *tr;
-			ssize_t k = node_find(e, PQgetvalue(r, i, 2));
-
-			if ((tr = bl_pg_exec(e->db, "SELECT object, owner, md5,"
-			    " size, pull_from FROM job_tasks WHERE assignment "
-			    "= $1 AND job = $2 AND state = 'assigned' ORDER BY "
-			    "object", 2, ap, &err)) == NULL) {
-				rc = db_fail(e, &err, "repost");
-				break;
-			}
-			if (PQntuples(tr) == 0) {
-				if (bl_pg_run(e->db, "UPDATE assignments SET "
-				    "state = 'processed', updated_at = now() "
-				    "WHERE id = $1", 1, ap, &err) == -1)
-					rc = db_fail(e, &err, "repost");
-			} else if (k >= 0) {
-				call_set(&reposts[nrepost++], "POST",
-				    e->nodes[k].url, "/v1/assignments",
-				    assignment_body(e, aid, tr));
-			}
-			PQclear(tr);
-		} else if (stale) {
-			/* No useful answer for agent_timeout_s: the
-			 * destination is unavailable. Its tasks fail one by
-			 * one (a retry job re-runs them). */
-			log_warnx("assignment id=%s dest=%s: no answer "
-			    "(status %ld), giving up", aid, PQgetvalue(r, i, 2),
-			    calls[i].status);
-			if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
-			    bl_pg_run(e->db, "UPDATE job_tasks SET state = "
-			    "'failed', reason = 'destination_unreachable', "
-			    "updated_at = now() WHERE assignment = $1 AND job "
-			    "= $2 AND state = 'assigned'", 2, ap, &err) == -1 ||
-			    bl_pg_run(e->db, "UPDATE assignments SET state = "
-			    "'agent_unavailable', updated_at = now() WHERE id "
-			    "= $1", 1, ap, &err) == -1 ||
-			    bl_pg_run(e->db, "COMMIT", 0, NULL, &err) == -1) {
-				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-				rc = db_fail(e, &err, "give up");
-			}
-		}
-	}
-	PQclear(r);
-	call_release(calls, (size_t)n);
-	free(calls);
-	calls_run(e, reposts, nrepost);
-	call_release(reposts, nrepost);
-	free(reposts);
-	return rc;
-}
-
-/* Completed assignments are deleted on the agent (garbage collection). */
-static int
-collect_assignments(struct mig_engine *e)
-{
-	struct bl_err err;
-	PGresult *r;
-	struct call *calls;
-	int n, rc = 0;
-
-	if ((r = bl_pg_exec(e->db, "SELECT id, dest FROM assignments WHERE "
-	    "state = 'agent_done' LIMIT 2000", 0, NULL, &err)) == NULL)
-		return db_fail(e, &err, "collect");
-	n = PQntuples(r);
-	if ((calls = calloc(n ? (size_t)n : 1, sizeof(*calls))) == NULL) {
-		PQclear(r);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		ssize_t k = node_find(e, PQgetvalue(r, i, 1));
-		char target[128];
-
-		snprintf(target, sizeof(target), "/v1/assignments/%s",
-		    PQgetvalue(r, i, 0));
-		call_set(&calls[i], "DELETE", k >= 0 ? e->nodes[k].url :
-		    "http://0.0.0.0:1", target, NULL);
-	}
-	calls_run(e, calls, (size_t)n);
-	for (int i = 0; i < n && rc == 0; i++) {
-		const char *p[1] = { PQgetvalue(r, i, 0) };
-
-		if (calls[i].status != 200 && calls[i].status != 404)
-			continue;
-		if (bl_pg_run(e->db, "UPDATE assignments SET state = "
-		    "'processed', updated_at = now() WHERE id = $1", 1, p,
-		    &err) == -1)
-			rc = db_fail(e, &err, "collect");
-	}
-	PQclear(r);
-	call_release(calls, (size_t)n);
-	free(calls);
-	return rc;
-}
-
-/* --- 6: commit ------------------------------------------------------------ */
-
-#define COMMIT_BATCH 500
-
-static int
-commit_copied(struct mig_engine *e)
-{
-	struct bl_err err;
-	PGresult *r;
-	const char *objs[COMMIT_BATCH];
-	char job[37] = "";
-	size_t nb = 0;
-	int n, del = 0, failed;
-	long committed;
-
-	if ((r = bl_pg_exec(e->db, "SELECT job, object FROM job_tasks WHERE "
-	    "state = 'copied' ORDER BY job, object LIMIT 50000", 0, NULL,
-	    &err)) == NULL)
-		return db_fail(e, &err, "commit select");
-	n = PQntuples(r);
-	for (int i = 0; i <= n; i++) {
-		const char *j = i < n ? PQgetvalue(r, i, 0) : "";
-
-		if (nb > 0 && (strcmp(j, job) != 0 || nb == COMMIT_BATCH)) {
-			mig_commit_pool_add(e->pool, job, objs, nb, del);
-			nb = 0;
-		}
-		if (i == n)
-			break;
-		if (strcmp(j, job) != 0) {
-			snprintf(job, sizeof(job), "%s", j);
-			del = delete_source_for(e, job);
-		}
-		objs[nb++] = PQgetvalue(r, i, 1);
-	}
-	failed = mig_commit_pool_wait(e->pool, &committed);
-	PQclear(r);
-	if (n > 0)
-		log_debug("engine: committed %ld of %d copied, %d batches "
-		    "failed", committed, n, failed);
-	return 0;
-}
-
-/* --- 7: cleanup ----------------------------------------------------------- */
-
-static int
-cleanup(struct mig_engine *e)
-{
-	struct bl_err err;
-	PGresult *r;
-	struct call *calls;
-	char grace[24];
-	const char *gp[1] = { grace };
-	int n, rc = 0;
-
-	snprintf(grace, sizeof(grace), "%ld", e->o.source_delete_grace_s);
-	/* Orphans: our new copy after a failed CAS. Sources: the old copy
-	 * of a committed move, after the grace period. Either is deleted
-	 * only when the metadata does not list that node now. */
-	if ((r = bl_pg_exec(e->db, "SELECT t.job, t.object, t.owner, t.md5, "
-	    "CASE WHEN t.cleanup = 'orphan' THEN t.dest ELSE t.source END, "
-	    "t.cleanup, coalesce((CASE WHEN t.cleanup = 'orphan' THEN t.dest "
-	    "ELSE t.source END) = ANY(o.copies), false), t.dest FROM job_tasks"
-	    " t LEFT JOIN objects o ON o.id = t.object WHERE (t.cleanup = "
-	    "'orphan') OR (t.cleanup = 'source' AND t.state = 'committed' AND "
-	    "t.committed_at <= now() - make_interval(secs => $1::int)) LIMIT "
-	    "1000", 1, gp, &err)) == NULL)
-		return db_fail(e, &err, "cleanup select");
-	n = PQntuples(r);
-	if ((calls = calloc(n ? (size_t)n : 1, sizeof(*calls))) == NULL) {
-		PQclear(r);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		ssize_t k = node_find(e, PQgetvalue(r, i, 4));
-		ssize_t d = node_find(e, PQgetvalue(r, i, 7));
-		int listed = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-		char target[128];
-		json_t *body;
-
-		if (listed || k < 0 || !e->nodes[k].reachable)
-			continue;
-		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
-		    PQgetvalue(r, i, 2), PQgetvalue(r, i, 1));
-		body = json_pack("{s:s}", "md5", PQgetvalue(r, i, 3));
-		if (strcmp(PQgetvalue(r, i, 5), "source") == 0 && d >= 0)
-			json_object_set_new(body, "forward_to",
-			    json_string(e->nodes[d].url));
-		call_set(&calls[i], "DELETE", e->nodes[k].url, target,
-		    json_dumps(body, JSON_COMPACT));
-		json_decref(body);
-	}
-	{
-		/* Only the prepared ones run: compact them. */
-		struct call *run = calloc(n ? (size_t)n : 1, sizeof(*run));
-		int *idx = calloc(n ? (size_t)n : 1, sizeof(int));
-		size_t m = 0;
-
-		if (run == NULL || idx == NULL) {
-			free(run);
-			free(idx);
-			call_release(calls, (size_t)n);
-			free(calls);
-			PQclear(r);
-			return -1;
-		}
-		for (int i = 0; i < n; i++)
-			if (calls[i].method != NULL) {
-				idx[m] = i;
-				run[m++] = calls[i];
-			}
-		calls_run(e, run, m);
-		for (int i = 0; i < n; i++)
-			calls[i].status = -1;
-		for (size_t q = 0; q < m; q++) {
-			calls[idx[q]].status = run[q].status;
-			json_decref(run[q].json);
-			run[q].json = NULL;
-		}
-		free(run);
-		free(idx);
-	}
-	for (int i = 0; i < n && rc == 0; i++) {
-		const char *p[3] = { PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		    NULL };
-		int src = strcmp(PQgetvalue(r, i, 5), "source") == 0;
-		int listed = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-		ssize_t k = node_find(e, PQgetvalue(r, i, 4));
-		long st = calls[i].status;
-		const char *outcome;
-
-		if (listed)
-			outcome = "done";	/* never delete a listed copy */
-		else if (st == 200 || st == 404)
-			outcome = "done";
-		else if (st == 409)
-			outcome = "left";	/* a different object: kept */
-		else if (src && (k < 0 || !e->nodes[k].reachable))
-			outcome = "left";	/* source gone: nothing to do */
-		else
-			continue;		/* try again next tick */
-		if (listed && src)
-			outcome = "left";
-		p[2] = outcome;
-		if (bl_pg_run(e->db, "UPDATE job_tasks SET cleanup = $3, state ="
-		    " CASE WHEN state = 'committed' THEN 'complete' ELSE state "
-		    "END, updated_at = now() WHERE job = $1 AND object = $2", 3,
-		    p, &err) == -1)
-			rc = db_fail(e, &err, "cleanup");
-	}
-	PQclear(r);
-	for (int i = 0; i < n; i++)
-		free(calls[i].body);
-	free(calls);
 	return rc;
 }
 
@@ -1427,7 +996,7 @@ finish_jobs(struct mig_engine *e)
 	    "coalesce(c.open, 0) = 0 THEN now() END, updated_at = now() FROM "
 	    "a LEFT JOIN c ON c.job = a.id WHERE j.id = a.id RETURNING j.id, "
 	    "j.state, j.finished_at IS NOT NULL", 0, NULL, &err)) == NULL)
-		return db_fail(e, &err, "finish");
+		return mig_db_fail(e, &err, "finish");
 	for (int i = 0; i < PQntuples(r); i++)
 		if (strcmp(PQgetvalue(r, i, 2), "t") == 0)
 			log_info("job id=%s: %s", PQgetvalue(r, i, 0),
@@ -1455,8 +1024,8 @@ tick(struct mig_engine *e)
 	}
 	atomic_store(&e->committers, mig_commit_pool_size(e->pool));
 	if (load_nodes(e) == -1 || setup_jobs(e) == -1 ||
-	    poll_assignments(e) == -1 || commit_copied(e) == -1 ||
-	    collect_assignments(e) == -1 || cleanup(e) == -1 ||
+	    mig_poll_assignments(e) == -1 || mig_commit_copied(e) == -1 ||
+	    mig_collect_assignments(e) == -1 || mig_cleanup(e) == -1 ||
 	    dispatch(e) == -1 || finish_jobs(e) == -1)
 		return;
 }
