@@ -13,7 +13,7 @@
  *   7. remove orphans and, after the grace period, source copies;
  *   8. recount jobs and finish the ones with nothing open.
  * Every step reads its work from the database, so after kill -9 the next
- * process simply runs the next tick.
+ * process simply runs the next tick. Steps 5-7 live in settle.c.
  */
 #include "migrate/engine_int.h"
 
