@@ -941,8 +941,9 @@ dispatch(struct mig_engine *e)
 				calls = ncs;
 				capcalls = nc;
 			}
-			mig_call_set(&calls[ncalls++], "POST", e->nodes[k].url,
+			mig_call_set(&calls[ncalls], "POST", e->nodes[k].url,
 			    "/v1/assignments", mig_assignment_body(e, aid, tr));
+			memcpy(calls[ncalls++].aid, aid, sizeof(aid));
 			log_debug("assignment id=%s job=%s dest=%s tasks=%d: "
 			    "posted", aid, job, dest, got);
 			PQclear(tr);
@@ -958,10 +959,8 @@ out:
 	/* POSTs of recorded assignments go out even after an error: the
 	 * poll would re-post them anyway. */
 	mig_calls_run(e, calls, ncalls);
-	for (size_t i = 0; i < ncalls; i++)
-		if (calls[i].status != 202)
-			log_warnx("assignment post to %s: status %ld", 
-			    calls[i].url, calls[i].status);
+	if (mig_posts_checked(e, calls, ncalls) == -1)
+		rc = -1;
 	mig_call_release(calls, ncalls);
 	free(calls);
 	free(infl);

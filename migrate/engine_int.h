@@ -59,6 +59,7 @@ struct call {
 	json_t		*json;		/* owns: parsed response body */
 	int		*pending;	/* borrows */
 	struct ev_loop	*loop;		/* borrows */
+	char		 aid[37];	/* the assignment a POST carries */
 };
 
 /* An array literal of n values; "{}" when empty. Caller frees. */
@@ -92,6 +93,12 @@ char	*mig_assignment_body(struct mig_engine *e, const char *aid,
 	    const PGresult *r);
 /* Whether the tasks of job owe a source deletion after their commit. */
 int	mig_delete_source_for(struct mig_engine *e, const char *job);
+
+/* After POSTs of assignments: an agent that refused one (4xx: invalid,
+ * conflict, too large) gets it marked "rejected" and its tasks fail with
+ * assignment_rejected, so that it is not posted again and again. */
+int	mig_posts_checked(struct mig_engine *e, const struct call *c,
+	    size_t n);
 
 /* settle.c: the steps that settle work in flight. 0 or -1. */
 int	mig_poll_assignments(struct mig_engine *e);

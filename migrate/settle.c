@@ -153,9 +153,10 @@ mig_poll_assignments(struct mig_engine *e)
 				    "WHERE id = $1", 1, ap, &err) == -1)
 					rc = mig_db_fail(e, &err, "repost");
 			} else if (k >= 0) {
-				mig_call_set(&reposts[nrepost++], "POST",
+				mig_call_set(&reposts[nrepost], "POST",
 				    e->nodes[k].url, "/v1/assignments",
 				    mig_assignment_body(e, aid, tr));
+				snprintf(reposts[nrepost++].aid, 37, "%s", aid);
 			}
 			PQclear(tr);
 		} else if (stale) {
@@ -183,6 +184,8 @@ mig_poll_assignments(struct mig_engine *e)
 	mig_call_release(calls, (size_t)n);
 	free(calls);
 	mig_calls_run(e, reposts, nrepost);
+	if (rc == 0)
+		rc = mig_posts_checked(e, reposts, nrepost);
 	mig_call_release(reposts, nrepost);
 	free(reposts);
 	return rc;
@@ -388,3 +391,38 @@ mig_cleanup(struct mig_engine *e)
 	return rc;
 }
 
+
+int
+mig_posts_checked(struct mig_engine *e, const struct call *c, size_t n)
+{
+	struct bl_err err;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p[1] = { c[i].aid };
+
+		if (c[i].status == 202)
+			continue;
+		if (c[i].status < 400 || c[i].status > 499 ||
+		    c[i].status == 408 || c[i].status == 429) {
+			/* No answer or a server error: the poll tries
+			 * again, and gives up after agent_timeout_s. */
+			log_warnx("assignment id=%s: post to %s: status %ld",
+			    c[i].aid, c[i].url, c[i].status);
+			continue;
+		}
+		log_warnx("assignment id=%s: %s refused it with status %ld",
+		    c[i].aid, c[i].url, c[i].status);
+		if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
+		    bl_pg_run(e->db, "UPDATE job_tasks SET state = 'failed', "
+		    "reason = 'assignment_rejected', updated_at = now() WHERE "
+		    "assignment = $1 AND state = 'assigned'", 1, p, &err) == -1 ||
+		    bl_pg_run(e->db, "UPDATE assignments SET state = 'rejected',"
+		    " updated_at = now() WHERE id = $1 AND state = 'posted'", 1,
+		    p, &err) == -1 ||
+		    bl_pg_run(e->db, "COMMIT", 0, NULL, &err) == -1) {
+			bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
+			return mig_db_fail(e, &err, "reject assignment");
+		}
+	}
+	return 0;
+}

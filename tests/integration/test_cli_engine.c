@@ -318,6 +318,38 @@ test_cli__submit_runs_a_plan_file(void **state)
 	assert_int_equal(ctlcmd("op.token", "job submit /dev/null"), 2);
 }
 
+static void
+test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once(
+    void **state)
+{
+	static const char *const small[] = { "--set", "max_tasks=1", NULL };
+	int copies[2] = { 0, 1 };
+	char id[37];
+	json_t *job;
+
+	(void)state;
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
+	/* c3 is the only destination, and takes one task per assignment. */
+	assert_int_equal(tha_agent_stop(&ag[2]), 0);
+	assert_int_equal(tha_agent_restart(&ag[2], small), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 3, 1000, copies, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "c1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 60);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    job, "reasons"), "assignment_rejected")), 3);
+	json_decref(job);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM "
+	    "assignments WHERE state = 'rejected'"), 1);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(tha_agent_stop(&ag[2]), 0);
+	assert_int_equal(tha_agent_restart(&ag[2], NULL), 0);
+}
+
 int
 main(void)
 {
@@ -330,6 +362,8 @@ main(void)
 		cmocka_unit_test(test_cli__submit_runs_a_plan_file),
 		cmocka_unit_test(
 		    test_cli__evacuation_can_delete_sources_with_a_forward),
+		cmocka_unit_test(
+		    test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once),
 	};
 
 	return cmocka_run_group_tests_name("cli_engine", tests, setup,
