@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -289,6 +290,31 @@ failed:
 	fail(k, db, &err);
 }
 
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads (set < 0) or sets the time before which workers do not try to
+ * connect again: while the database is down, requests get their 503 at
+ * once instead of after a connect timeout each. */
+static double
+retry_at(struct ctl *c, double set)
+{
+	double v;
+
+	pthread_mutex_lock(&c->mu);
+	if (set >= 0)
+		c->db_retry_at = set;
+	v = c->db_retry_at;
+	pthread_mutex_unlock(&c->mu);
+	return v;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -314,8 +340,10 @@ worker_main(void *arg)
 			PQfinish(db);
 			db = NULL;
 		}
-		if (db == NULL)
-			db = bl_pg_connect(c->cfg->database, 2, &err);
+		if (db == NULL && now_mono() >= retry_at(c, -1))
+			if ((db = bl_pg_connect(c->cfg->database, 2, &err)) ==
+			    NULL)
+				retry_at(c, now_mono() + 1.0);
 		if (db == NULL) {
 			k->status = 503;
 			k->resp = error_json("unavailable", "database "

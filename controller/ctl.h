@@ -77,6 +77,9 @@ struct ctl {
 	struct ctl_call		*queue, **queue_tail;	/* owns; under mu */
 	struct ctl_call		*done;		/* owns; under mu */
 	int			 stopping;	/* under mu */
+	double			 db_retry_at;	/* under mu: after a failed
+						   connect, 503 at once until
+						   this monotonic time */
 	pthread_t		*workers;	/* owns */
 	int			 nworkers;
 };
