@@ -379,7 +379,11 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 	for (k = list; k != NULL; k = next) {
 		next = k->next;
 		wake |= k->wake;
-		bl_http_req_resume_json_take(k->req, k->status, k->resp);
+		if (k->resp != NULL)
+			bl_http_respond_json_take(k->req, k->status, k->resp);
+		else
+			bl_http_respond_error(k->req, 500, "internal",
+			    "the request produced no answer");
 		k->resp = NULL;
 		call_free(k);
 	}
@@ -431,11 +435,7 @@ submit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 {
 	k->ctl = c;
 	k->req = req;
-	if (bl_http_req_suspend(req) == -1) {
-		bl_http_respond_error(req, 500, "internal", "cannot suspend");
-		call_free(k);
-		return;
-	}
+	bl_http_req_suspend(req);
 	pthread_mutex_lock(&c->mu);
 	k->next = NULL;
 	*c->queue_tail = k;

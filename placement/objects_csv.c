@@ -115,6 +115,28 @@ split_record(struct parser *p, char **fields, int maxf, size_t *lines,
 	return nf;
 }
 
+/* An MD5 as the metadata tier writes it: base64 of the 16 bytes, as in
+ * Content-MD5 ("1B2M2Y8AsgTpgAmY7PhCfg=="), or 32 hex digits. */
+static int
+md5_shape_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 32) {
+		for (size_t i = 0; i < n; i++)
+			if (!isxdigit((unsigned char)s[i]))
+				return 0;
+		return 1;
+	}
+	if (n != 24 || s[22] != '=' || s[23] != '=')
+		return 0;
+	for (size_t i = 0; i < 22; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/')
+			return 0;
+	/* The last character carries 2 bits of data: A, Q, g or w. */
+	return strchr("AQgw", s[21]) != NULL;
+}
+
 static int
 bad(struct parser *p, int f, struct bl_err *err, const char *why,
     const char *val)
@@ -163,16 +185,9 @@ parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
 	if ((r = parse_u64(f[F_SIZE], &row->size)) < 0)
 		return bad(p, F_SIZE, err, r == -2 ? "too large" :
 		    "expected a non-negative integer, got", f[F_SIZE]);
-	if (row->md5[0] != '\0') {
-		size_t n = strlen(row->md5);
-
-		for (size_t i = 0; i < n; i++)
-			if (!isxdigit((unsigned char)row->md5[i]))
-				n = 0;
-		if (n != 32)
-			return bad(p, F_MD5, err, "expected 32 hex digits, got",
-			    row->md5);
-	}
+	if (row->md5[0] != '\0' && !md5_shape_ok(row->md5))
+		return bad(p, F_MD5, err, "expected base64 Content-MD5 (24 "
+		    "characters) or 32 hex digits, got", row->md5);
 	if (f[F_READS][0] == '\0')
 		row->reads_per_hour = 0;
 	else {
@@ -276,7 +291,7 @@ plc_objects_csv_parse(const char *buf, size_t len,
 		if (nf != NFIELDS) {
 			bl_err_set(err, BL_EPARSE, "%s:%zu: field %s: expected "
 			    "%d fields, got %s%d", p.name, p.line,
-			    nf > NFIELDS ? "allowed_dcs" : field_names[nf - 1],
+			    nf > NFIELDS ? "allowed_dcs" : field_names[nf],
 			    NFIELDS, nf > NFIELDS ? "more than " : "",
 			    nf > NFIELDS ? NFIELDS : nf);
 			goto out;

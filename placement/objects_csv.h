@@ -22,7 +22,7 @@ struct plc_csv_row {
 	const char	*id;		/* NUL-terminated, non-empty */
 	size_t		 id_len;
 	const char	*owner;
-	const char	*md5;		/* "" or 32 hex digits */
+	const char	*md5;		/* "", base64 (24 chars) or 32 hex */
 	const char	*affinity;	/* "" when none */
 	uint64_t	 size;
 	double		 reads_per_hour;
