@@ -185,7 +185,9 @@ bl_http_respond_json_take(struct bl_http_req *r, unsigned int status,
 
 	if (json == NULL)
 		return -1;
-	s = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII);
+	/* ENCODE_ANY: Manta's POST /jobs answers with a bare string. */
+	s = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_ENCODE_ANY);
 	json_decref(json);
 	if (s == NULL)
 		return -1;
