@@ -9,6 +9,7 @@
  * PostgreSQL. A database that cannot be reached gives 503.
  */
 #include "controller/ctl.h"
+#include "controller/metrics.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ enum op {
 	OP_MANTA_LIST,
 	OP_MANTA_GET,
 	OP_MANTA_RETRY,
+	OP_METRICS,
 };
 
 struct ctl_call {
@@ -56,6 +58,8 @@ struct ctl_call {
 	json_t			*params;	/* owns */
 	unsigned int		 status;	/* answer */
 	json_t			*resp;		/* owns: answer */
+	char			*text;		/* owns: a text answer */
+	size_t			 text_len;
 	int			 wake;		/* wake the engine afterwards */
 };
 
@@ -66,6 +70,7 @@ call_free(struct ctl_call *k)
 		return;
 	json_decref(k->params);
 	json_decref(k->resp);
+	free(k->text);
 	free(k);
 }
 
@@ -164,6 +169,12 @@ run_call(struct ctl_call *k, PGconn *db)
 	bl_err_clear(&err);
 	k->status = 200;
 	switch (k->op) {
+	case OP_METRICS:
+		/* db may be NULL: the in-process metrics are still served. */
+		if ((k->text = ctl_metrics_scrape(k->ctl->metrics, db,
+		    &k->text_len, &err)) == NULL)
+			goto failed;
+		break;
 	case OP_STATUS:
 		j = json_pack("{s:s,s:b,s:b,s:i}", "version", CTL_VERSION,
 		    "database", 1, "engine_database",
@@ -344,7 +355,9 @@ worker_main(void *arg)
 			if ((db = bl_pg_connect(c->cfg->database, 2, &err)) ==
 			    NULL)
 				retry_at(c, now_mono() + 1.0);
-		if (db == NULL) {
+		if (db == NULL && k->op == OP_METRICS) {
+			run_call(k, NULL);
+		} else if (db == NULL) {
 			k->status = 503;
 			k->resp = error_json("unavailable", "database "
 			    "unreachable");
@@ -379,7 +392,10 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 	for (k = list; k != NULL; k = next) {
 		next = k->next;
 		wake |= k->wake;
-		if (k->resp != NULL)
+		if (k->text != NULL)
+			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
+			    " charset=utf-8", k->text, k->text_len);
+		else if (k->resp != NULL)
 			bl_http_respond_json_take(k->req, k->status, k->resp);
 		else
 			bl_http_respond_error(k->req, 500, "internal",
@@ -1035,6 +1051,20 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 	const struct ctl_token *t;
 	struct ctl_call *k;
 
+	/* Scraped without a token unless metrics_auth says otherwise. */
+	if (strcmp(bl_http_req_path(req), "/metrics") == 0 &&
+	    (!c->cfg->metrics_auth || authenticate(c, req) != NULL)) {
+		if (!method_is(req, "GET"))
+			return not_allowed(req, "GET");
+		if ((k = calloc(1, sizeof(*k))) == NULL) {
+			bl_http_respond_error(req, 503, "unavailable",
+			    "out of memory");
+			return;
+		}
+		k->op = OP_METRICS;
+		submit(c, req, k);
+		return;
+	}
 	if ((t = authenticate(c, req)) == NULL) {
 		bl_http_req_add_header(req, "WWW-Authenticate", "Bearer");
 		bl_http_respond_error(req, 401, "unauthorized", "missing or "

@@ -47,6 +47,7 @@ struct ctl_config {
 	long long	 poll_interval_ms;
 	long long	 source_delete_grace_s;
 	int		 evacuate_deletes_source;
+	int		 metrics_auth;	/* GET /metrics needs a token */
 	struct ctl_token *tokens;	/* owns */
 	size_t		 ntokens;
 	struct pol_policy policy;
@@ -65,12 +66,14 @@ void	ctl_config_print(const struct bl_cfg *c, const struct ctl_config *cfg,
 	    FILE *f);
 
 struct ctl_call;
+struct ctl_metrics;
 
 struct ctl {
 	struct ev_loop		*loop;		/* borrows */
 	struct ctl_config	*cfg;		/* borrows */
 	struct bl_http_server	*http;		/* owns */
 	struct mig_engine	*engine;	/* owns */
+	struct ctl_metrics	*metrics;	/* owns (controller/metrics.h) */
 	ev_async		 done_async;	/* workers -> loop */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;

@@ -17,6 +17,7 @@
 #include <ev.h>
 
 #include "controller/ctl.h"
+#include "controller/metrics.h"
 #include "lib/log.h"
 #include "lib/pg.h"
 #include "lib/sign.h"
@@ -152,6 +153,9 @@ main(int argc, char **argv)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.loop = loop;
 	ctl.cfg = &cfg;
+	if ((ctl.metrics = ctl_metrics_new()) == NULL)
+		fatalx("metrics: out of memory");
+	eo.metrics = ctl_metrics_registry(ctl.metrics);
 	if ((ctl.engine = mig_engine_new(&eo, &err)) == NULL)
 		fatalx("engine: %s", err.msg);
 	memset(secret, 0, secret_len);
@@ -165,6 +169,8 @@ main(int argc, char **argv)
 	ho.conn_timeout = 60;
 	ho.handler = ctl_api_handle;
 	ho.arg = &ctl;
+	ho.observe = ctl_metrics_http_observe;
+	ho.observe_arg = ctl.metrics;
 	if ((ctl.http = bl_http_server_new(loop, &ho, &err)) == NULL)
 		fatalx("http: %s", err.msg);
 	if (mig_engine_start(ctl.engine, &err) == -1)
@@ -181,6 +187,7 @@ main(int argc, char **argv)
 	ctl_api_stop(&ctl);
 	mig_engine_free(ctl.engine);
 	bl_http_server_free(ctl.http);
+	ctl_metrics_free(ctl.metrics);
 	ctl_config_release(&cfgt, &cfg);
 	log_info("stopped");
 	return 0;

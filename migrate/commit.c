@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/pg.h"
 
 /* $1 job, $2 objects, $3 delete_source. For every task of the batch still
@@ -124,8 +126,58 @@ struct mig_commit_pool {
 	int		 failed;	/* since the last wait */
 	long		 committed;	/* since the last wait */
 	int		 stop;
+	struct bl_metric *commits;	/* borrows: the registry's; NULL */
+	struct bl_metric *duration;	/* borrows: the registry's; NULL */
 	struct worker	 w[POOL_MAX];
 };
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+mig_commit_pool_instrument(struct mig_commit_pool *p, struct bl_metrics *m)
+{
+	static const char *const labels[] = { "result", NULL };
+	static const char *const results[] = { "committed", "error" };
+
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->commits = bl_metrics_counter(m, "ballast_metadata_commits_total",
+	    "Objects by metadata commit result: committed (the compare-and-swap "
+	    "won), error (the batch failed and is retried).",
+	    labels);
+	p->duration = bl_metrics_histogram(m,
+	    "ballast_metadata_commit_duration_seconds",
+	    "Time to commit one batch of objects' metadata.", NULL,
+	    bl_metrics_fast_seconds, bl_metrics_fast_seconds_len);
+	/* Every result from the start, so that rate() sees the first. */
+	for (size_t i = 0; i < 2; i++)
+		bl_metric_add(p->commits, &results[i], 0);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Counts one batch of n objects of which ok (or -1) were committed. */
+static void
+count_batch(struct bl_metric *commits, struct bl_metric *duration,
+    size_t n, long ok, double seconds)
+{
+	const char *committed[] = { "committed" };
+	const char *error[] = { "error" };
+
+	bl_metric_observe(duration, NULL, seconds);
+	if (ok < 0) {
+		bl_metric_add(commits, error, (double)n);
+		return;
+	}
+	bl_metric_add(commits, committed, (double)ok);
+}
 
 static void
 batch_free(struct batch *b)
@@ -149,6 +201,9 @@ worker_main(void *arg)
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct batch *b;
+		struct bl_metric *commits = p->commits;
+		struct bl_metric *duration = p->duration;
+		double t0;
 		long ok;
 
 		while (!p->stop && w->idx < p->target && p->head == NULL)
@@ -168,9 +223,11 @@ worker_main(void *arg)
 		}
 		if (db == NULL)
 			db = bl_pg_connect(p->conninfo, 5, &err);
+		t0 = mono_now();
 		ok = db == NULL ? -1 : mig_commit_batch(db, b->job,
 		    (const char *const *)b->objs, b->n, b->delete_source,
 		    &err);
+		count_batch(commits, duration, b->n, ok, mono_now() - t0);
 		if (ok < 0)
 			log_warnx("committer %d: %s", w->idx, err.msg);
 		batch_free(b);

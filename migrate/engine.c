@@ -1088,6 +1088,7 @@ mig_engine_new(const struct mig_engine_opts *o, struct bl_err *err)
 		mig_engine_free(e);
 		return NULL;
 	}
+	mig_commit_pool_instrument(e->pool, o->metrics);
 	atomic_store(&e->committers, (int)o->metadata_threads);
 	return e;
 }

@@ -24,6 +24,8 @@
 
 #include "lib/err.h"
 
+struct bl_metrics;
+
 /* --- reasons.c ------------------------------------------------------------ */
 
 /* Every reason a task can be skipped or failed with: Manta's list in
@@ -159,6 +161,9 @@ struct mig_engine_opts {
 	int		 evacuate_deletes_source;
 	double		 max_fill;
 	int		 failure_domain;	/* enum mig_domain */
+	struct bl_metrics *metrics;		/* borrows; NULL: none. Gets
+						   the metadata commit
+						   metrics (commit.c) */
 };
 
 struct mig_engine;
@@ -192,6 +197,12 @@ struct mig_commit_pool;
 struct mig_commit_pool *mig_commit_pool_new(const char *conninfo, int n,
 	    struct bl_err *err);
 void	mig_commit_pool_free(struct mig_commit_pool *p);	/* NULL ok */
+/* Registers ballast_metadata_commits_total{result} (objects: committed,
+ * or error when the batch's statement failed; it is tried again) and ballast_metadata_commit_duration_seconds (per batch) in m,
+ * and counts every batch from now on. Call before the first batch. m may
+ * be NULL: no metrics. */
+void	mig_commit_pool_instrument(struct mig_commit_pool *p,
+	    struct bl_metrics *m);
 /* Changes the number of committer threads (1..250). */
 int	mig_commit_pool_resize(struct mig_commit_pool *p, int n);
 int	mig_commit_pool_size(struct mig_commit_pool *p);

@@ -1,0 +1,333 @@
+/* tests/integration/test_metrics.c - GET /metrics of a real ballastd and
+ * real agents after a real evacuation: `promtool check metrics` (Debian's
+ * prometheus package) must be clean, and the values must be the ones the
+ * database and the API say. The control loop's families must be absent:
+ * nothing reports them yet, and a made-up 0 would be a lie. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/helpers/agent_harness.h"
+#include "tests/helpers/th_ctl.h"
+#include "tests/helpers/th_pg.h"
+
+#define NAGENTS 3
+#define NOBJ 8
+#define OBJSIZE 4096
+#define OWNER "0c0c0c0c-1111-4222-8333-444455556666"
+
+static struct th_pg pg;
+static struct tha_agent ag[NAGENTS];
+static struct th_ctl ctl;
+static char job_id[37];
+
+static int
+setup(void **state)
+{
+	static const char *const names[NAGENTS] = { "m1.stor", "m2.stor",
+	    "m3.stor" };
+	int copies[1] = { 0 };
+	json_t *job;
+	int ok;
+
+	(void)state;
+#define NEED(x) do {						\
+	if (!(x)) {							\
+		print_error("setup: %s failed\n", #x);			\
+		return -1;						\
+	}								\
+} while (0)
+	NEED(th_pg_start(&pg) == 0);
+	for (int i = 0; i < NAGENTS; i++)
+		NEED(tha_agent_start(&ag[i], names[i], NULL) == 0);
+	NEED(th_ctl_start(&ctl, pg.conninfo, NULL) ==
+	    0);
+	NEED(th_ctl_register(&ctl, ag, NAGENTS) == 0);
+	NEED(th_seed(pg.conninfo, ag, NAGENTS, NOBJ, OBJSIZE, copies, 1, NULL,
+	    OWNER) == 0);
+	NEED(th_ctl_evacuate(&ctl, "m1.stor", 0, job_id) == 201);
+	NEED((job = th_ctl_wait_job(&ctl, job_id, 120)) != NULL);
+#undef NEED
+	ok = strcmp(json_string_value(json_object_get(job, "state")),
+	    "complete") == 0;
+	json_decref(job);
+	return ok ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	int rc;
+
+	(void)state;
+	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
+	for (int i = 0; i < NAGENTS; i++) {
+		tha_agent_stop(&ag[i]);
+		tha_agent_free(&ag[i]);
+	}
+	th_pg_destroy(&pg);
+	tha_cleanup();
+	return rc;
+}
+
+/* GET base/metrics without credentials; the body (caller frees). */
+static char *
+scrape(const char *base)
+{
+	struct tha_resp r;
+	char ct[128];
+	char *body;
+
+	assert_int_equal(tha_request(base, "GET", "/metrics", NULL, 0,
+	    THA_UNSIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(tha_resp_header(&r, "Content-Type", ct, sizeof(ct)),
+	    0);
+	assert_non_null(strstr(ct, "text/plain"));
+	body = strdup(r.body);
+	tha_resp_free(&r);
+	return body;
+}
+
+/* Runs promtool check metrics on text; fails the test with its output
+ * unless it exits 0 and says nothing. */
+static void
+promtool_clean(const char *text, const char *what)
+{
+	char path[600], cmd[1400], out[4096];
+	FILE *f, *p;
+	size_t n;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s.prom", tha_tmpdir(), what);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' 2>&1", path);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	rc = pclose(p);
+	if (rc != 0 || n != 0)
+		fail_msg("%s: promtool check metrics (exit %d):\n%s", what,
+		    WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out);
+}
+
+/* The value of the sample line that starts with "sample " in text, or -1
+ * when there is none. */
+static double
+sample(const char *text, const char *s)
+{
+	size_t sl = strlen(s);
+
+	for (const char *p = text; p && *p; ) {
+		const char *eol = strchr(p, '\n');
+
+		if (strncmp(p, s, sl) == 0 && p[sl] == ' ')
+			return strtod(p + sl + 1, NULL);
+		p = eol ? eol + 1 : NULL;
+	}
+	return -1;
+}
+
+static void
+test_metrics__ballastd_exposition_passes_promtool(void **state)
+{
+	char *text;
+
+	(void)state;
+	text = scrape(ctl.url);
+	promtool_clean(text, "ballastd");
+	free(text);
+}
+
+static void
+test_metrics__agent_exposition_passes_promtool(void **state)
+{
+	char *text;
+
+	(void)state;
+	text = scrape(ag[1].url);
+	promtool_clean(text, "agent");
+	free(text);
+}
+
+static void
+test_metrics__jobs_tasks_and_bytes_match_the_finished_evacuation(
+    void **state)
+{
+	long long moved = th_sql_ll(pg.conninfo, "SELECT coalesce(sum(size), "
+	    "0) FROM job_tasks WHERE committed_at IS NOT NULL");
+	char *text;
+
+	(void)state;
+	text = scrape(ctl.url);
+	assert_true(sample(text,
+	    "ballast_jobs{kind=\"evacuate\",state=\"complete\"}") == 1);
+	assert_true(sample(text,
+	    "ballast_jobs{kind=\"evacuate\",state=\"failed\"}") == 0);
+	assert_true(moved == NOBJ * OBJSIZE);
+	assert_true(sample(text, "ballast_bytes_moved_total") == (double)moved);
+	assert_true(sample(text,
+	    "ballast_metadata_commits_total{result=\"committed\"}") == NOBJ);
+	assert_true(sample(text,
+	    "ballast_metadata_commit_duration_seconds_count") >= 1);
+	assert_true(sample(text, "ballast_backlog_bytes") == 0);
+	assert_true(sample(text, "ballast_eta_seconds") == 0);
+	/* The job is finished: no task of an unfinished job is left. */
+	assert_true(sample(text, "ballast_job_tasks{state=\"complete\"}") ==
+	    0);
+	assert_true(sample(text,
+	    "ballast_tasks_skipped_total{reason=\"md5_mismatch\"}") == 0);
+	free(text);
+}
+
+static void
+test_metrics__nodes_carry_their_datacenter_rack_and_usage(void **state)
+{
+	long long used = th_sql_ll(pg.conninfo, "SELECT used_bytes FROM nodes "
+	    "WHERE id = 'm2.stor'");
+	long long cap = th_sql_ll(pg.conninfo, "SELECT capacity_bytes FROM "
+	    "nodes WHERE id = 'm2.stor'");
+	char *text;
+	char s[256];
+	char rack[64];
+
+	(void)state;
+	text = scrape(ctl.url);
+	/* th_ctl_register puts every node in dc1, rack = its name. */
+	assert_non_null(strstr(text, "ballast_node_up{node=\"m2.stor\","
+	    "datacenter=\"dc1\""));
+	{
+		const char *p = strstr(text, "ballast_node_up{node=\"m2.stor\","
+		    "datacenter=\"dc1\",rack=\"");
+		const char *q;
+
+		assert_non_null(p);
+		p += strlen("ballast_node_up{node=\"m2.stor\",datacenter="
+		    "\"dc1\",rack=\"");
+		assert_non_null(q = strchr(p, '"'));
+		snprintf(rack, sizeof(rack), "%.*s", (int)(q - p), p);
+	}
+	snprintf(s, sizeof(s), "{node=\"m2.stor\",datacenter=\"dc1\",rack="
+	    "\"%s\"}", rack);
+	{
+		char name[300];
+
+		snprintf(name, sizeof(name), "ballast_node_up%s", s);
+		assert_true(sample(text, name) == 1);
+		snprintf(name, sizeof(name), "ballast_node_used_bytes%s", s);
+		assert_true(sample(text, name) == (double)used);
+		snprintf(name, sizeof(name), "ballast_node_capacity_bytes%s",
+		    s);
+		assert_true(sample(text, name) == (double)cap);
+		assert_true(cap > 0);
+		snprintf(name, sizeof(name),
+		    "ballast_node_utilization_ratio%s", s);
+		assert_true(sample(text, name) > 0);
+		assert_true(sample(text, name) - (double)used / (double)cap <
+		    1e-9);
+	}
+	free(text);
+}
+
+static void
+test_metrics__http_requests_are_counted_by_route_pattern_not_path(
+    void **state)
+{
+	char target[128], *text;
+	double before, after;
+	const char *s = "ballast_http_requests_total{route=\"/v1/jobs/{id}\","
+	    "code=\"200\"}";
+
+	(void)state;
+	text = scrape(ctl.url);
+	before = sample(text, s);
+	free(text);
+	snprintf(target, sizeof(target), "/v1/jobs/%s", job_id);
+	assert_int_equal(th_ctl_req(&ctl, "GET", target, NULL, TH_VIEW_TOKEN,
+	    NULL), 200);
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/nosuch", NULL,
+	    TH_VIEW_TOKEN, NULL), 404);
+	text = scrape(ctl.url);
+	after = sample(text, s);
+	assert_true(after == (before < 0 ? 0 : before) + 1);
+	assert_null(strstr(text, job_id));
+	assert_true(sample(text, "ballast_http_requests_total{route=\"other\","
+	    "code=\"404\"}") >= 1);
+	assert_true(sample(text, "ballast_http_request_duration_seconds_count"
+	    "{route=\"/v1/jobs/{id}\",code=\"200\"}") < 0);
+	assert_non_null(strstr(text, "ballast_http_request_duration_seconds_"
+	    "bucket{route=\"/v1/jobs/{id}\",le=\"+Inf\"}"));
+	free(text);
+}
+
+static void
+test_metrics__control_loop_families_are_absent_until_reported(
+    void **state)
+{
+	static const char *const absent[] = { "ballast_imbalance_ratio",
+	    "ballast_cycles_total", "ballast_leader", "ballast_budget_used",
+	    "ballast_quiet_hours_active", "ballast_controller_paused",
+	    "ballast_config_reloads_total", "ballast_planned_", NULL };
+	char *text;
+
+	(void)state;
+	text = scrape(ctl.url);
+	for (size_t i = 0; absent[i] != NULL; i++)
+		if (strstr(text, absent[i]) != NULL)
+			fail_msg("%s is exposed, but nothing measures it yet",
+			    absent[i]);
+	free(text);
+}
+
+static void
+test_metrics__served_without_the_database_and_without_its_families(
+    void **state)
+{
+	char *text;
+
+	(void)state;
+	assert_int_equal(th_pg_stop(&pg), 0);
+	text = scrape(ctl.url);
+	assert_null(strstr(text, "ballast_jobs{"));
+	assert_null(strstr(text, "ballast_node_up{"));
+	assert_non_null(strstr(text, "ballast_http_requests_total{"));
+	promtool_clean(text, "ballastd-nodb");
+	free(text);
+	assert_int_equal(th_pg_restart(&pg), 0);
+	for (int i = 0; i < 100; i++) {
+		text = scrape(ctl.url);
+		if (strstr(text, "ballast_jobs{") != NULL)
+			break;
+		free(text);
+		text = NULL;
+		tha_sleep_ms(100);
+	}
+	assert_non_null(text);
+	free(text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_metrics__ballastd_exposition_passes_promtool),
+		cmocka_unit_test(test_metrics__agent_exposition_passes_promtool),
+		cmocka_unit_test(test_metrics__jobs_tasks_and_bytes_match_the_finished_evacuation),
+		cmocka_unit_test(test_metrics__nodes_carry_their_datacenter_rack_and_usage),
+		cmocka_unit_test(test_metrics__http_requests_are_counted_by_route_pattern_not_path),
+		cmocka_unit_test(test_metrics__control_loop_families_are_absent_until_reported),
+		cmocka_unit_test(test_metrics__served_without_the_database_and_without_its_families),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
