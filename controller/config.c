@@ -257,3 +257,34 @@ ctl_config_print(const struct bl_cfg *c, const struct ctl_config *cfg,
 	    cfg->policy.max_fill, cfg->policy.failure_domain,
 	    cfg->policy_text ? "file" : "default");
 }
+
+void
+ctl_config_print_reference(FILE *f)
+{
+	fprintf(f,
+	    "## ballastd\n\n"
+	    "`ballastd --config FILE [--check-config] [--print-config]`\n\n"
+	    "One JSON file; `etc/ballast.json` is a commented example (keys "
+	    "starting with\n`//` are comments). A dotted key is written nested:"
+	    " `engine.metadata_threads`\nis `{\"engine\": "
+	    "{\"metadata_threads\": 10}}`. Unknown keys, wrong types and\n"
+	    "values out of range are refused with the key's path, and the exit "
+	    "code is 2.\n`--check-config` loads everything (tokens, secret, "
+	    "policy) and prints\n`FILE: ok`. `--print-config` prints every value"
+	    " in effect and where it came\nfrom; secrets and tokens are masked."
+	    "\n\n");
+	bl_cfg_print_reference(ctl_config_table, ctl_config_table_len, f);
+	fprintf(f,
+	    "\nTwo keys are not scalars:\n\n"
+	    "- `tokens` (required): `[{\"name\": N, \"token_file\": PATH, "
+	    "\"role\": \"viewer\"|\"operator\"}]`.\n"
+	    "  A token file holds one token of at least 16 characters. A viewer"
+	    " may read;\n  an operator may also change. Read at start-up "
+	    "(restart to rotate).\n"
+	    "- `policy`: the planner's policy object (docs/policy.md). The "
+	    "engine uses\n  `max_fill` and `failure_domain` for evacuation "
+	    "destinations.\n\n"
+	    "`engine.metadata_threads` also changes at run time, for every job,"
+	    " with\n`PUT /v1/jobs/{id}` `set_metadata_threads` (docs/api.md).\n"
+	    "\n");
+}

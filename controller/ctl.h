@@ -64,6 +64,8 @@ int	ctl_config_load(struct bl_cfg *c, struct ctl_config *cfg,
 void	ctl_config_release(struct bl_cfg *c, struct ctl_config *cfg);
 void	ctl_config_print(const struct bl_cfg *c, const struct ctl_config *cfg,
 	    FILE *f);
+/* Prints the Markdown reference of every key (docs/config.md). */
+void	ctl_config_print_reference(FILE *f);
 
 struct ctl_call;
 struct ctl_metrics;

@@ -1,6 +1,7 @@
 /* controller/main.c - ballastd: the HTTP API and the job engine.
  *
  *   ballastd --config FILE [--check-config] [--print-config]
+ *   ballastd --config-reference	(Markdown for docs/config.md)
  *
  * Start-up: load the config, read the cluster secret, apply the schema
  * migrations (under an advisory lock), start the engine thread and the
@@ -27,7 +28,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: ballastd --config FILE [--check-config] "
-	    "[--print-config]\n\nconfig keys:\n");
+	    "[--print-config]\n       ballastd --config-reference\n\n"
+	    "config keys:\n");
 	bl_cfg_print_help(ctl_config_table, ctl_config_table_len, f);
 	fprintf(f, "  tokens                   [{name, token_file, role: "
 	    "viewer|operator}]\n  policy                   the planner's "
@@ -69,6 +71,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "print-config", no_argument, NULL, 'P' },
+		{ "config-reference", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -91,6 +94,7 @@ main(int argc, char **argv)
 		case 'c': file = optarg; break;
 		case 'C': check = 1; break;
 		case 'P': print = 1; break;
+		case 'R': ctl_config_print_reference(stdout); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
