@@ -56,9 +56,11 @@ struct ctl_metrics_budget {
 };
 
 struct ctl_metrics_cycle {
-	const char	*outcome;	/* borrows: "planned", "balanced",
-					   "quiet_hours", "paused", "error"…
-					   a small fixed set */
+	const char	*outcome;	/* borrows: the cycles table's
+					   outcome (DESIGN 4): "idle",
+					   "quiet", "paused", "planned",
+					   "budget_exhausted",
+					   "not_leader", "error" */
 	double		 duration_s;	/* wall time of the cycle */
 	double		 imbalance;	/* ratio, as in /v1/status */
 	double		 threshold;	/* policy's, ratio */
