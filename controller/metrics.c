@@ -111,8 +111,8 @@ ctl_metrics_new(void)
 	    "Cost of the moves planned by control cycles.", NULL);
 	m->budget_used = bl_metrics_gauge(r, "ballast_budget_used_ratio",
 	    "Share of each budget the last cycle's plan used.", l_budget);
-	m->quiet = bl_metrics_gauge(r, "ballast_quiet_hours_active",
-	    "1 inside the policy's quiet hours.", NULL);
+	m->quiet = bl_metrics_gauge(r, "ballast_quiet_window_active",
+	    "1 inside one of the policy's quiet-hours windows.", NULL);
 	m->paused = bl_metrics_gauge(r, "ballast_controller_paused",
 	    "1 while an operator paused the controller.", NULL);
 	m->leader = bl_metrics_gauge(r, "ballast_leader",

@@ -9,6 +9,10 @@
  *  - reported by the control loop (controller/ loop, issue 6) through the
  *    ctl_metrics_cycle/leader/paused/config_reload calls below.
  *
+ * Names follow issue 7's list but for one: its "ballast_quiet_hours_active"
+ * fails `promtool check metrics` ("hours" is not a base unit), so the
+ * quiet-hours state is ballast_quiet_window_active (1 inside a window).
+ *
  * A family is exposed only once it has a value: until the control loop
  * calls ctl_metrics_cycle() there is no ballast_imbalance_ratio at all,
  * rather than a made-up 0. Every call here is thread-safe.
@@ -82,7 +86,7 @@ struct ctl_metrics_cycle {
  * ballast_cycle_duration_seconds, adds to ballast_planned_{moves,bytes,
  * cost}_total and sets ballast_imbalance_{ratio,threshold_ratio,
  * target_ratio}, ballast_budget_used_ratio{budget},
- * ballast_quiet_hours_active and ballast_controller_paused. */
+ * ballast_quiet_window_active and ballast_controller_paused. */
 void	ctl_metrics_cycle(struct ctl_metrics *m,
 	    const struct ctl_metrics_cycle *c);
 /* ballast_leader: called by leader election on every change (and once at

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "controller/metrics.h"
 #include "tests/helpers/agent_harness.h"
 #include "tests/helpers/th_ctl.h"
 #include "tests/helpers/th_pg.h"
@@ -276,7 +277,7 @@ test_metrics__control_loop_families_are_absent_until_reported(
 {
 	static const char *const absent[] = { "ballast_imbalance_ratio",
 	    "ballast_cycles_total", "ballast_leader", "ballast_budget_used",
-	    "ballast_quiet_hours_active", "ballast_controller_paused",
+	    "ballast_quiet_window_active", "ballast_controller_paused",
 	    "ballast_config_reloads_total", "ballast_planned_", NULL };
 	char *text;
 
@@ -287,6 +288,51 @@ test_metrics__control_loop_families_are_absent_until_reported(
 			fail_msg("%s is exposed, but nothing measures it yet",
 			    absent[i]);
 	free(text);
+}
+
+/* What the control loop will report passes promtool too, together with
+ * the database-backed families (read from the same database). */
+static void
+test_metrics__every_family_with_loop_values_passes_promtool(void **state)
+{
+	static const struct ctl_metrics_budget budgets[] = {
+		{ "moves", 0.25 }, { "bytes", 1.0 }, { "cost", 0 },
+	};
+	struct ctl_metrics *m = ctl_metrics_new();
+	struct ctl_metrics_cycle c;
+	struct bl_err err;
+	PGconn *db;
+	char *text;
+
+	(void)state;
+	assert_non_null(m);
+	memset(&c, 0, sizeof(c));
+	c.outcome = "planned";
+	c.duration_s = 0.7;
+	c.imbalance = 0.125;
+	c.threshold = 0.1;
+	c.target = 0.05;
+	c.planned_moves = 12;
+	c.planned_bytes = 1 << 20;
+	c.planned_cost = 0.01;
+	c.budgets = budgets;
+	c.nbudgets = 3;
+	c.measured = 1;
+	ctl_metrics_cycle(m, &c);
+	ctl_metrics_set_leader(m, 1);
+	ctl_metrics_set_paused(m, 0);
+	ctl_metrics_config_reload(m, 1);
+	assert_non_null(db = PQconnectdb(pg.conninfo));
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	assert_non_null(text = ctl_metrics_scrape(m, db, NULL, &err));
+	PQfinish(db);
+	assert_non_null(strstr(text, "ballast_jobs{kind=\"evacuate\","
+	    "state=\"complete\"} 1\n"));
+	assert_non_null(strstr(text, "ballast_budget_used_ratio{budget=\"cost\"}"
+	    " 0\n"));
+	promtool_clean(text, "ballastd-all");
+	free(text);
+	ctl_metrics_free(m);
 }
 
 static void
@@ -326,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_metrics__nodes_carry_their_datacenter_rack_and_usage),
 		cmocka_unit_test(test_metrics__http_requests_are_counted_by_route_pattern_not_path),
 		cmocka_unit_test(test_metrics__control_loop_families_are_absent_until_reported),
+		cmocka_unit_test(test_metrics__every_family_with_loop_values_passes_promtool),
 		cmocka_unit_test(test_metrics__served_without_the_database_and_without_its_families),
 	};
 
