@@ -201,8 +201,7 @@ worker_main(void *arg)
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct batch *b;
-		struct bl_metric *commits = p->commits;
-		struct bl_metric *duration = p->duration;
+		struct bl_metric *commits, *duration;
 		double t0;
 		long ok;
 
@@ -215,6 +214,8 @@ worker_main(void *arg)
 		if (p->head == NULL)
 			p->tail = &p->head;
 		p->busy++;
+		commits = p->commits;
+		duration = p->duration;
 		pthread_mutex_unlock(&p->mu);
 
 		if (db != NULL && !bl_pg_ok(db)) {
