@@ -270,8 +270,9 @@ ctl_config_print_reference(FILE *f)
 	    "{\"metadata_threads\": 10}}`. Unknown keys, wrong types and\n"
 	    "values out of range are refused with the key's path, and the exit "
 	    "code is 2.\n`--check-config` loads everything (tokens, secret, "
-	    "policy) and prints\n`FILE: ok`. `--print-config` prints every value"
-	    " in effect and where it came\nfrom; secrets and tokens are masked."
+	    "policy) and prints\n`FILE: ok`. `--print-config` prints every "
+	    "value in effect and where it came\nfrom; secrets and tokens are "
+	    "masked."
 	    "\n\n");
 	bl_cfg_print_reference(ctl_config_table, ctl_config_table_len, f);
 	fprintf(f,

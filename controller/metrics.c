@@ -14,6 +14,7 @@ struct ctl_metrics {
 	struct bl_metrics	*reg;		/* owns */
 	pthread_mutex_t		 scrape_mu;	/* one refresh at a time */
 
+	/* Every family below borrows: the registry owns it. */
 	/* HTTP */
 	struct bl_metric	*http_requests, *http_duration;
 	/* database-backed, refreshed at scrape time */
@@ -386,7 +387,7 @@ ctl_metrics_scrape(struct ctl_metrics *m, PGconn *db, size_t *len,
 	return text;
 }
 
-/* --- the control loop's ---------------------------------------------------- */
+/* --- the control loop's ------------------------------------------------- */
 
 void
 ctl_metrics_cycle(struct ctl_metrics *m, const struct ctl_metrics_cycle *c)

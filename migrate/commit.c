@@ -150,8 +150,8 @@ mig_commit_pool_instrument(struct mig_commit_pool *p, struct bl_metrics *m)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->commits = bl_metrics_counter(m, "ballast_metadata_commits_total",
-	    "Objects by metadata commit result: committed (the compare-and-swap "
-	    "won), error (the batch failed and is retried).",
+	    "Objects by metadata commit result: committed (the compare-and-"
+	    "swap won), error (the batch failed and is retried).",
 	    labels);
 	p->duration = bl_metrics_histogram(m,
 	    "ballast_metadata_commit_duration_seconds",
