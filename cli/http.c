@@ -150,3 +150,19 @@ cli_print_json(json_t *j)
 		free(s);
 	}
 }
+
+int
+cli_take_json(int *argc, char **argv)
+{
+	int o = 0, found = 0;
+
+	for (int i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			found = 1;
+		else
+			argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	*argc = o;
+	return found;
+}

@@ -27,5 +27,9 @@ int	cli_http_call(struct cli_http *h, const char *method,
  * 400/422, 1 for other errors, 0 below 400. Prints the error. */
 int	cli_http_exit(struct cli_http *h, int status);
 void	cli_print_json(json_t *j);
+/* Removes every "--json" from argv (keeping it NULL-terminated) and
+ * returns 1 if there was one: the command then prints the API's answer as
+ * JSON on stdout, and nothing else, with the same exit codes. */
+int	cli_take_json(int *argc, char **argv);
 
 #endif

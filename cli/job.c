@@ -31,7 +31,7 @@ simple(struct cli_http *h, const char *method, const char *target,
 }
 
 static int
-job_list(struct cli_http *h, int argc, char **argv)
+job_list(struct cli_http *h, int argc, char **argv, int json)
 {
 	char target[256] = "/v1/jobs?limit=1000";
 	json_t *out = NULL, *j;
@@ -45,7 +45,9 @@ job_list(struct cli_http *h, int argc, char **argv)
 	else if (argc != 1)
 		return cli_usage_error("usage: job list [--state STATE]");
 	st = cli_http_call(h, "GET", target, NULL, 0, NULL, &out);
-	if ((rc = cli_http_exit(h, st)) != CLI_OK) {
+	if ((rc = cli_http_exit(h, st)) != CLI_OK || json) {
+		if (rc == CLI_OK)
+			cli_print_json(json_object_get(out, "jobs"));
 		json_decref(out);
 		return rc;
 	}
@@ -71,7 +73,7 @@ job_list(struct cli_http *h, int argc, char **argv)
 }
 
 static int
-create(struct cli_http *h, json_t *body)
+create(struct cli_http *h, json_t *body, int json)
 {
 	char *s = json_dumps(body, JSON_COMPACT);
 	json_t *out = NULL;
@@ -83,7 +85,9 @@ create(struct cli_http *h, json_t *body)
 	st = cli_http_call(h, "POST", "/v1/jobs", s, strlen(s), NULL, &out);
 	free(s);
 	rc = cli_http_exit(h, st);
-	if (rc == CLI_OK)
+	if (rc == CLI_OK && json)
+		cli_print_json(out);
+	else if (rc == CLI_OK)
 		printf("%s\n", json_string_value(json_object_get(out, "id")));
 	json_decref(out);
 	return rc;
@@ -102,10 +106,10 @@ fmt_dur(double s, char *out, size_t len)
 
 /* Polls the job until it finishes. 0 complete, 1 failed or cancelled. */
 static int
-job_watch(struct cli_http *h, const char *id)
+job_watch(struct cli_http *h, const char *id, int json)
 {
 	char target[128], line[256], last[256] = "";
-	int tty = isatty(STDOUT_FILENO);
+	int tty = !json && isatty(STDOUT_FILENO);
 	struct timespec t0;
 	long long done0 = -1;
 
@@ -145,7 +149,9 @@ job_watch(struct cli_http *h, const char *id)
 		fin = strcmp(state, "complete") == 0 ||
 		    strcmp(state, "failed") == 0 ||
 		    strcmp(state, "cancelled") == 0;
-		if (tty) {
+		if (json) {
+			/* Only the finished job, below. */
+		} else if (tty) {
 			int w = (int)(pct / 100.0 * 30);
 
 			printf("\r[%.*s%*s] %5.1f%% %lld/%lld skipped=%lld "
@@ -169,6 +175,8 @@ job_watch(struct cli_http *h, const char *id)
 
 			if (tty)
 				putchar('\n');
+			if (json)
+				cli_print_json(out);
 			json_decref(out);
 			return ok ? CLI_OK : CLI_FAILED;
 		}
@@ -181,13 +189,14 @@ int
 cli_job_main(int argc, char **argv)
 {
 	struct cli_http h;
+	int json = cli_take_json(&argc, argv);
 	const char *sub = argc > 1 ? argv[1] : "";
 	char target[128];
 
 	if (cli_http_init(&h, NULL, NULL) == -1)
 		return CLI_USAGE;
 	if (strcmp(sub, "list") == 0)
-		return job_list(&h, argc - 1, argv + 1);
+		return job_list(&h, argc - 1, argv + 1, json);
 	if (strcmp(sub, "evacuate") == 0) {
 		json_t *p;
 
@@ -210,7 +219,7 @@ cli_job_main(int argc, char **argv)
 			json_object_set_new(p, "max_objects", json_integer(n));
 		}
 		return create(&h, json_pack("{s:s,s:o}", "action", "evacuate",
-		    "params", p));
+		    "params", p), json);
 	}
 	if (strcmp(sub, "submit") == 0) {
 		json_t *plan;
@@ -222,7 +231,7 @@ cli_job_main(int argc, char **argv)
 			return cli_usage_error("%s:%d: %s", argv[2], je.line,
 			    je.text);
 		return create(&h, json_pack("{s:s,s:{s:o}}", "action",
-		    "rebalance", "params", "plan", plan));
+		    "rebalance", "params", "plan", plan), json);
 	}
 	if (argc != 3 || (strcmp(sub, "get") != 0 && strcmp(sub, "retry") != 0
 	    && strcmp(sub, "pause") != 0 && strcmp(sub, "resume") != 0 &&
@@ -236,10 +245,10 @@ cli_job_main(int argc, char **argv)
 	if (strcmp(sub, "get") == 0)
 		return simple(&h, "GET", target, NULL, 1);
 	if (strcmp(sub, "watch") == 0)
-		return job_watch(&h, argv[2]);
+		return job_watch(&h, argv[2], json);
 	if (strcmp(sub, "retry") == 0)
 		return create(&h, json_pack("{s:s,s:{s:s}}", "action", "retry",
-		    "params", "job", argv[2]));
+		    "params", "job", argv[2]), json);
 	return simple(&h, "PUT", target, json_pack("{s:s}", "action", sub), 1);
 }
 
@@ -247,6 +256,7 @@ int
 cli_node_main(int argc, char **argv)
 {
 	struct cli_http h;
+	int json = cli_take_json(&argc, argv);
 	const char *sub = argc > 1 ? argv[1] : "";
 	char target[400];
 
@@ -258,7 +268,9 @@ cli_node_main(int argc, char **argv)
 		int st, rc;
 
 		st = cli_http_call(&h, "GET", "/v1/nodes", NULL, 0, NULL, &out);
-		if ((rc = cli_http_exit(&h, st)) != CLI_OK) {
+		if ((rc = cli_http_exit(&h, st)) != CLI_OK || json) {
+			if (rc == CLI_OK)
+				cli_print_json(json_object_get(out, "nodes"));
 			json_decref(out);
 			return rc;
 		}
@@ -321,6 +333,7 @@ cli_objects_main(int argc, char **argv)
 	char *buf = NULL;
 	size_t len = 0, cap = 0, n;
 	json_t *out = NULL;
+	int json = cli_take_json(&argc, argv);
 	int st, rc;
 
 	if (argc != 3 || strcmp(argv[1], "import") != 0)
@@ -349,7 +362,9 @@ cli_objects_main(int argc, char **argv)
 	    "text/csv", &out);
 	free(buf);
 	rc = cli_http_exit(&h, st);
-	if (rc == CLI_OK)
+	if (rc == CLI_OK && json)
+		cli_print_json(out);
+	else if (rc == CLI_OK)
 		printf("imported %lld objects\n", (long long)json_integer_value(
 		    json_object_get(out, "imported")));
 	json_decref(out);

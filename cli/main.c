@@ -49,6 +49,7 @@ usage(FILE *f)
 	fputs("\nballastctl COMMAND --help shows a command's options.\n"
 	    "exit codes: 0 ok, 1 failed result, 2 usage or bad input,\n"
 	    "3 server unreachable, 4 auth refused\n"
+	    "--json (anywhere on the line) prints the API's answer as JSON.\n"
 	    "API commands take --server URL (default $BALLAST_SERVER or "
 	    "http://127.0.0.1:8460)\nand --token-file FILE (default "
 	    "$BALLAST_TOKEN_FILE).\n", f);
@@ -82,6 +83,11 @@ int
 main(int argc, char **argv)
 {
 	argc = global_opts(argc, argv);
+	/* "ballastctl --json job list": --json belongs to the command. */
+	if (argc > 2 && strcmp(argv[1], "--json") == 0) {
+		argv[1] = argv[2];
+		argv[2] = (char *)"--json";
+	}
 	if (argc < 2)
 		return usage(stderr), CLI_USAGE;
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
