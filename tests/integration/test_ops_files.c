@@ -95,18 +95,27 @@ must_run(const char *what, const char *cmd)
 	free(out);
 }
 
+/* The file as a NUL-terminated string (tha_read_file leaves room for the
+ * NUL but does not write it). */
+static char *
+read_text(const char *path)
+{
+	size_t len;
+	unsigned char *s = tha_read_file(path, &len);
+
+	if (s == NULL)
+		fail_msg("%s: cannot read", path);
+	s[len] = '\0';
+	return (char *)s;
+}
+
 static char *
 slurp(const char *path)
 {
 	char full[2048];
-	size_t len;
-	unsigned char *s;
 
 	snprintf(full, sizeof(full), "%s/%s", root, path);
-	s = tha_read_file(full, &len);
-	if (s == NULL)
-		fail_msg("%s: cannot read", full);
-	return (char *)s;
+	return read_text(full);
 }
 
 /* --- Prometheus ----------------------------------------------------------- */
@@ -406,7 +415,6 @@ test_ops__make_install_puts_everything_under_destdir_and_prefix(
 	static const char *const bins[] = { "ballastd", "ballast-agent",
 	    "ballastctl", NULL };
 	char dest[1024], path[2048], *out, *unit;
-	size_t len;
 
 	(void)state;
 	snprintf(dest, sizeof(dest), "%s/destdir", tha_tmpdir());
@@ -431,7 +439,7 @@ test_ops__make_install_puts_everything_under_destdir_and_prefix(
 		snprintf(path, sizeof(path), "%s/usr/lib/systemd/system/%s",
 		    dest, u == 0 ? "ballastd.service" :
 		    "ballast-agent.service");
-		assert_non_null(unit = (char *)tha_read_file(path, &len));
+		unit = read_text(path);
 		assert_non_null(strstr(unit, u == 0 ?
 		    "ExecStart=/usr/bin/ballastd --config" :
 		    "ExecStart=/usr/bin/ballast-agent --config"));
