@@ -452,6 +452,17 @@ test_ops__make_install_puts_everything_under_destdir_and_prefix(
 			    "ReadWritePaths=/var/lib/ballast-agent"));
 		free(unit);
 	}
+	/* systemd itself accepts the units: installed under a prefix where
+	 * ExecStart exists, every directive must be known. */
+	if (run(&out, "make --no-print-directory -o all install "
+	    "PREFIX='%s/prefix' BINDIR='%s' >/dev/null && "
+	    "systemd-analyze verify --man=no "
+	    "'%s/prefix/lib/systemd/system/ballastd.service' "
+	    "'%s/prefix/lib/systemd/system/ballast-agent.service'",
+	    tha_tmpdir(), bindir, tha_tmpdir(), tha_tmpdir()) != 0 ||
+	    out[0] != '\0')
+		fail_msg("systemd-analyze verify:\n%s", out);
+	free(out);
 	/* The installed example configs are accepted by the binaries. */
 	if (run(&out, "'%s/usr/bin/ballast-agent' --config "
 	    "'%s/usr/share/ballast/examples/ballast-agent.json' "
