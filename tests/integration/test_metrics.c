@@ -338,6 +338,72 @@ test_metrics__every_family_with_loop_values_passes_promtool(void **state)
 }
 
 static void
+throttle(struct tha_agent *a, long long bps)
+{
+	char body[64];
+	struct tha_resp r;
+
+	snprintf(body, sizeof(body), "{\"bytes_per_sec\":%lld}", bps);
+	assert_int_equal(tha_request(a->url, "PUT", "/v1/config/throttle",
+	    body, strlen(body), THA_SIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	tha_resp_free(&r);
+}
+
+/* While a slowed-down evacuation runs, the backlog is the bytes still to
+ * copy and, once something was committed, the ETA is finite and positive;
+ * when it is done, both are 0. */
+static void
+test_metrics__backlog_and_eta_follow_a_running_job(void **state)
+{
+	int copies[1] = { 0 };
+	char id[37];
+	double max_backlog = 0, eta_seen = -1;
+	json_t *job;
+	int done = 0;
+
+	(void)state;
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 6, 8192, copies, 1,
+	    NULL, OWNER), 0);
+	throttle(&ag[1], 16384);
+	throttle(&ag[2], 16384);
+	assert_int_equal(th_ctl_evacuate(&ctl, "m1.stor", 0, id), 201);
+	for (int i = 0; i < 600 && !done; i++) {
+		char *text = scrape(ctl.url);
+		double b = sample(text, "ballast_backlog_bytes");
+		double e = sample(text, "ballast_eta_seconds");
+		char target[128];
+
+		if (b > max_backlog)
+			max_backlog = b;
+		if (b > 0 && e > 0)
+			eta_seen = e;
+		assert_true(b <= 6 * 8192);
+		free(text);
+		snprintf(target, sizeof(target), "/v1/jobs/%s", id);
+		assert_int_equal(th_ctl_req(&ctl, "GET", target, NULL,
+		    TH_VIEW_TOKEN, &job), 200);
+		done = strcmp(json_string_value(json_object_get(job, "state")),
+		    "complete") == 0;
+		json_decref(job);
+		tha_sleep_ms(50);
+	}
+	throttle(&ag[1], 0);
+	throttle(&ag[2], 0);
+	assert_true(done);
+	assert_true(max_backlog > 0);
+	assert_true(eta_seen > 0);
+	{
+		char *text = scrape(ctl.url);
+
+		assert_true(sample(text, "ballast_backlog_bytes") == 0);
+		assert_true(sample(text, "ballast_eta_seconds") == 0);
+		free(text);
+	}
+}
+
+static void
 test_metrics__served_without_the_database_and_without_its_families(
     void **state)
 {
@@ -404,6 +470,7 @@ main(void)
 		cmocka_unit_test(test_metrics__http_requests_are_counted_by_route_pattern_not_path),
 		cmocka_unit_test(test_metrics__control_loop_families_are_absent_until_reported),
 		cmocka_unit_test(test_metrics__every_family_with_loop_values_passes_promtool),
+		cmocka_unit_test(test_metrics__backlog_and_eta_follow_a_running_job),
 		cmocka_unit_test(test_metrics__served_without_the_database_and_without_its_families),
 		cmocka_unit_test(test_metrics__metrics_auth_requires_a_token),
 	};
