@@ -198,9 +198,9 @@ struct mig_commit_pool *mig_commit_pool_new(const char *conninfo, int n,
 	    struct bl_err *err);
 void	mig_commit_pool_free(struct mig_commit_pool *p);	/* NULL ok */
 /* Registers ballast_metadata_commits_total{result} (objects: committed,
- * or error when the batch's statement failed; it is tried again) and ballast_metadata_commit_duration_seconds (per batch) in m,
- * and counts every batch from now on. Call before the first batch. m may
- * be NULL: no metrics. */
+ * or error when the batch's statement failed; it is tried again) and
+ * ballast_metadata_commit_duration_seconds (per batch) in m, and counts
+ * every batch from now on. m may be NULL: no metrics. */
 void	mig_commit_pool_instrument(struct mig_commit_pool *p,
 	    struct bl_metrics *m);
 /* Changes the number of committer threads (1..250). */
