@@ -20,6 +20,8 @@ BUILD   ?= build
 BINDIR  ?= bin
 PREFIX  ?= /usr/local
 DESTDIR ?=
+DATADIR ?= $(PREFIX)/share
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC      ?= cc
 OPT     ?= -O2 -g
@@ -112,7 +114,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(ARCHIVES)
 include $(sort $(wildcard bench/*.mk tests/*.mk))
 
 # --- top-level targets ------------------------------------------------------
-.PHONY: all deps test check unit-test integration-test bench asan clean install
+.PHONY: all deps test check unit-test integration-test bench asan clean install docs
 
 deps:
 	@scripts/deps.sh
@@ -135,9 +137,42 @@ asan: deps
 		OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
+# Binaries; example configs, dashboards and Prometheus files under
+# $(DATADIR)/ballast (nothing in /etc is overwritten); systemd units with
+# their ExecStart pointed at $(PREFIX)/bin; the bash completion; the docs.
+SHARE_EXAMPLES := etc/ballast.json etc/ballast-agent.json
+SHARE_GRAFANA  := $(wildcard etc/grafana/*.json)
+SHARE_PROM     := $(wildcard etc/prometheus/*.yml)
+UNITS          := $(wildcard etc/systemd/*.service)
+DOCS           := $(wildcard docs/*.md)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/ballast/examples \
+		$(DESTDIR)$(DATADIR)/ballast/grafana \
+		$(DESTDIR)$(DATADIR)/ballast/prometheus \
+		$(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/doc/ballast
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(SHARE_EXAMPLES) $(DESTDIR)$(DATADIR)/ballast/examples/
+	install -m 0644 $(SHARE_GRAFANA) $(DESTDIR)$(DATADIR)/ballast/grafana/
+	install -m 0644 $(SHARE_PROM) $(DESTDIR)$(DATADIR)/ballast/prometheus/
+	for u in $(UNITS); do \
+		sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' \
+		    -e 's|/usr/local/share/|$(DATADIR)/|g' $$u \
+		    >$(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u).tmp && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u).tmp && \
+		mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u).tmp \
+		    $(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u) || exit 1; \
+	done
+	install -m 0644 etc/bash_completion.d/ballastctl \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/ballastctl
+	install -m 0644 $(DOCS) $(DESTDIR)$(DATADIR)/doc/ballast/
+
+# docs/config.md is generated from the config tables; a test compares.
+docs: all
+	scripts/gen-config-doc.sh $(BINDIR) >docs/config.md.tmp
+	mv docs/config.md.tmp docs/config.md
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BINDIR)

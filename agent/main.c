@@ -99,11 +99,29 @@ usage(FILE *f)
 	    "  --throttle BYTES_PER_SEC  0: no limit\n"
 	    "  --set KEY=VALUE           any config key\n"
 	    "  --print-config            print the config in effect and exit\n"
+	    "  --config-reference        print the keys as Markdown and exit\n"
 	    "  --help\n"
 	    "\n"
 	    "Load order: defaults, file, environment (BALLAST_AGENT_<KEY>),\n"
 	    "flags. Config keys:\n");
 	bl_cfg_print_help(agt_config_table, agt_config_table_len, f);
+}
+
+static void
+print_reference(FILE *f)
+{
+	fprintf(f,
+	    "## ballast-agent\n\n"
+	    "`ballast-agent [--config FILE] [--set KEY=VALUE]... [flags]`\n\n"
+	    "A flat JSON file (`etc/ballast-agent.json` is an example). Load "
+	    "order: these\ndefaults, the file, the environment "
+	    "(`BALLAST_AGENT_<KEY>`, e.g.\n`BALLAST_AGENT_MAX_TRANSFERS=16`), "
+	    "then flags (`--set KEY=VALUE` or the\nshort forms in `--help`). "
+	    "Unknown keys and values out of range are refused.\n"
+	    "`--print-config` shows each value and where it came from.\n\n");
+	bl_cfg_print_reference(agt_config_table, agt_config_table_len, f);
+	fprintf(f, "\n`throttle` also changes at run time with `PUT "
+	    "/v1/config/throttle` (docs/agent.md).\n");
 }
 
 static void
@@ -198,6 +216,7 @@ main(int argc, char **argv)
 		{ "throttle", required_argument, NULL, 't' },
 		{ "set", required_argument, NULL, 'S' },
 		{ "print-config", no_argument, NULL, 'P' },
+		{ "config-reference", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -237,6 +256,7 @@ main(int argc, char **argv)
 			flags[nflags++].value = eq + 1;
 			continue;
 		case 'P': print = 1; continue;
+		case 'R': print_reference(stdout); free(flags); return 0;
 		case 'h': usage(stdout); free(flags); return 0;
 		default: usage(stderr); free(flags); return 2;
 		}

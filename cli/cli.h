@@ -15,6 +15,10 @@ enum {
 
 int	cli_crush_main(int argc, char **argv);
 int	cli_plan_main(int argc, char **argv);
+int	cli_job_main(int argc, char **argv);
+int	cli_node_main(int argc, char **argv);
+int	cli_objects_main(int argc, char **argv);
+int	cli_verify_main(int argc, char **argv);
 
 /* Prints "ballastctl: <msg>" to stderr and returns CLI_USAGE. */
 int	cli_usage_error(const char *fmt, ...)

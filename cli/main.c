@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct command {
@@ -16,6 +17,14 @@ static const struct command commands[] = {
 	    "offline CRUSH tools: map inputs, compare two maps" },
 	{ "plan", cli_plan_main,
 	    "dry-run the rebalancing planner on cluster and object files" },
+	{ "job", cli_job_main,
+	    "jobs: list, get, evacuate, retry, pause, resume, cancel, watch, "
+	    "submit" },
+	{ "node", cli_node_main, "nodes: list, drain, set" },
+	{ "objects", cli_objects_main,
+	    "objects import FILE.csv: load the metadata tier" },
+	{ "verify", cli_verify_main,
+	    "check every listed copy on its agent, with its MD5" },
 };
 
 int
@@ -39,12 +48,46 @@ usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fputs("\nballastctl COMMAND --help shows a command's options.\n"
 	    "exit codes: 0 ok, 1 failed result, 2 usage or bad input,\n"
-	    "3 server unreachable, 4 auth refused\n", f);
+	    "3 server unreachable, 4 auth refused\n"
+	    "--json (anywhere on the line) prints the API's answer as JSON.\n"
+	    "API commands take --server URL (default $BALLAST_SERVER or "
+	    "http://127.0.0.1:8460)\nand --token-file FILE (default "
+	    "$BALLAST_TOKEN_FILE).\n", f);
+}
+
+/* Takes --server URL and --token-file F from anywhere on the line (before
+ * or after the command) into the environment the API commands read. */
+static int
+global_opts(int argc, char **argv)
+{
+	int o = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *env = NULL;
+
+		if (strcmp(argv[i], "--server") == 0)
+			env = "BALLAST_SERVER";
+		else if (strcmp(argv[i], "--token-file") == 0)
+			env = "BALLAST_TOKEN_FILE";
+		if (env != NULL && i + 1 < argc) {
+			setenv(env, argv[++i], 1);
+			continue;
+		}
+		argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	return o;
 }
 
 int
 main(int argc, char **argv)
 {
+	argc = global_opts(argc, argv);
+	/* "ballastctl --json job list": --json belongs to the command. */
+	if (argc > 2 && strcmp(argv[1], "--json") == 0) {
+		argv[1] = argv[2];
+		argv[2] = (char *)"--json";
+	}
 	if (argc < 2)
 		return usage(stderr), CLI_USAGE;
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -312,3 +312,51 @@ bl_cfg_print_help(const struct bl_cfg_opt *table, size_t n, FILE *f)
 		fprintf(f, "\n      %s\n", o->help ? o->help : "");
 	}
 }
+
+/* Text for a Markdown table cell: '|' would end the cell. */
+static void
+md_cell(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+void
+bl_cfg_print_reference(const struct bl_cfg_opt *table, size_t n, FILE *f)
+{
+	int any_reload = 0;
+
+	fprintf(f, "| key | type | default | bounds | reload | meaning |\n"
+	    "|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct bl_cfg_opt *o = &table[i];
+
+		fprintf(f, "| `%s` | %s | ", o->key,
+		    o->type == BL_CFG_INT ? "integer" :
+		    o->type == BL_CFG_BOOL ? "boolean" : "string");
+		if (o->def != NULL)
+			fprintf(f, "`%s`", o->def);
+		else
+			fprintf(f, "(unset)");
+		fprintf(f, " | ");
+		if (o->type == BL_CFG_INT)
+			fprintf(f, "%lld to %lld", o->min, o->max);
+		else if (o->type == BL_CFG_STR)
+			fprintf(f, "%lld to %lld bytes", o->min, o->max);
+		fprintf(f, " | %s | ", o->flags & BL_CFG_RELOAD ? "yes" :
+		    "restart");
+		md_cell(f, o->help ? o->help : "");
+		if (o->flags & BL_CFG_SECRET)
+			fprintf(f, " (masked in --print-config)");
+		fprintf(f, " |\n");
+		any_reload |= (o->flags & BL_CFG_RELOAD) != 0;
+	}
+	fprintf(f, "\n%s\n", any_reload ? "\"yes\": a reload (SIGHUP) applies "
+	    "the new value; \"restart\": it takes effect at the next start." :
+	    "No key here is applied by a reload yet: each takes effect at the "
+	    "next start.");
+}

@@ -25,6 +25,8 @@ enum bl_cfg_type {
 };
 
 #define BL_CFG_SECRET	0x1	/* print as "********" */
+#define BL_CFG_RELOAD	0x2	/* a reload (SIGHUP) applies it without a
+				   restart */
 
 enum bl_cfg_source {
 	BL_CFG_SRC_DEFAULT,
@@ -40,7 +42,7 @@ struct bl_cfg_opt {
 	size_t		 offset;	/* of the field in the config struct */
 	const char	*def;		/* borrows: static; NULL: unset string */
 	long long	 min, max;	/* INT bounds; STR: min/max length */
-	int		 flags;		/* BL_CFG_SECRET */
+	int		 flags;		/* BL_CFG_SECRET, BL_CFG_RELOAD */
 	const char	*help;		/* borrows: static */
 };
 
@@ -78,6 +80,10 @@ const struct bl_cfg_opt *bl_cfg_find(const struct bl_cfg *c, const char *key);
 void	bl_cfg_print(const struct bl_cfg *c, FILE *f);
 /* Prints the table as help text: key, type, default, bounds, help. */
 void	bl_cfg_print_help(const struct bl_cfg_opt *table, size_t n, FILE *f);
+/* Prints the table as Markdown for docs/config.md: a table of key, type,
+ * default, bounds, whether a reload applies it, and meaning. */
+void	bl_cfg_print_reference(const struct bl_cfg_opt *table, size_t n,
+	    FILE *f);
 const char *bl_cfg_source_name(int source);
 
 #endif

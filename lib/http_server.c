@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -55,7 +56,25 @@ struct bl_http_req {
 	bl_http_close_fn	 close_fn;
 	void			*close_arg;	/* borrows */
 	struct bl_http_req	*sprev, *snext;	/* borrows: srv->suspended */
+	double			 t0;		/* monotonic, request line */
 };
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+observe(struct bl_http_req *r, unsigned int status)
+{
+	if (r->srv->opts.observe != NULL)
+		r->srv->opts.observe(r, status, mono_now() - r->t0,
+		    r->srv->opts.observe_arg);
+}
 
 static void
 susp_unlink(struct bl_http_req *r)
@@ -82,6 +101,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		return NULL;
 	r->srv = cls;
 	r->conn = conn;
+	r->t0 = mono_now();
 	r->target = strdup(uri ? uri : "");
 	q = strchr(uri ? uri : "", '?');
 	r->path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri ? uri : "");
@@ -155,6 +175,7 @@ queue(struct bl_http_req *r, unsigned int status, struct MHD_Response *resp)
 		r->responded = 1;
 		MHD_resume_connection(r->conn);
 		srv_kick(r->srv);
+		observe(r, status);
 		return 0;
 	}
 	rc = MHD_queue_response(r->conn, status, resp);
@@ -162,6 +183,7 @@ queue(struct bl_http_req *r, unsigned int status, struct MHD_Response *resp)
 	if (rc != MHD_YES)
 		return -1;
 	r->responded = 1;
+	observe(r, status);
 	return 0;
 }
 
@@ -191,7 +213,9 @@ bl_http_respond_json_take(struct bl_http_req *r, unsigned int status,
 
 	if (json == NULL)
 		return -1;
-	s = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII);
+	/* ENCODE_ANY: Manta's POST /jobs answers with a bare string. */
+	s = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_ENCODE_ANY);
 	json_decref(json);
 	if (s == NULL)
 		return -1;

@@ -36,6 +36,11 @@ struct bl_http_server;
 struct bl_http_req;
 
 typedef void (*bl_http_handler_fn)(struct bl_http_req *req, void *arg);
+/* Called on the loop each time a response is queued: its status and the
+ * seconds since the request line arrived. For metrics; r is valid during
+ * the call only. */
+typedef void (*bl_http_observe_fn)(const struct bl_http_req *r,
+	    unsigned int status, double seconds, void *arg);
 
 struct bl_http_server_opts {
 	const char	*listen;	/* borrows: "HOST:PORT", "[V6]:PORT" */
@@ -48,6 +53,8 @@ struct bl_http_server_opts {
 	 * files are read once, in bl_http_server_new. */
 	const char	*tls_cert_file;	/* borrows: PEM certificate chain */
 	const char	*tls_key_file;	/* borrows: PEM private key */
+	bl_http_observe_fn observe;	/* NULL: none */
+	void		*observe_arg;	/* borrows: handed to observe */
 };
 
 /* Binds and starts serving on loop. NULL on error (also for a TLS option

@@ -74,6 +74,7 @@ static const char *const v1[] = {
 	"  bytes_total bigint NOT NULL DEFAULT 0,"
 	"  bytes_done  bigint NOT NULL DEFAULT 0,"
 	"  error       text,"
+	"  throttle_bytes_per_sec bigint NOT NULL DEFAULT 0,"
 	"  warnings    jsonb NOT NULL DEFAULT '[]',"
 	"  created_at  timestamptz NOT NULL DEFAULT now(),"
 	"  started_at  timestamptz,"
@@ -91,7 +92,8 @@ static const char *const v1[] = {
 	"  md5        text NOT NULL,"
 	"  size       bigint NOT NULL,"
 	"  version    bigint NOT NULL,"
-	"  source     text,"
+	"  source     text,"	/* the copy being replaced */
+	"  pull_from  text,"	/* the node the agent reads from */
 	"  dest       text,"
 	"  state      text NOT NULL DEFAULT 'unprocessed'"
 	"             CHECK (state IN ('unprocessed', 'assigned', 'copied',"
@@ -99,8 +101,18 @@ static const char *const v1[] = {
 	"  reason     text,"
 	"  assignment uuid,"
 	"  attempts   integer NOT NULL DEFAULT 0,"
+	/* Deletion still owed once the task settles: 'orphan' (our new
+	 * copy at dest after a failed CAS) or 'source' (the old copy after
+	 * the grace period); 'done' or NULL when nothing is owed. */
+	"  cleanup    text CHECK (cleanup IN ('orphan', 'source', 'done',"
+	"             'left')),"
+	"  committed_at timestamptz,"
 	"  updated_at timestamptz NOT NULL DEFAULT now(),"
 	"  PRIMARY KEY (job, object))",
+	"CREATE INDEX job_tasks_open ON job_tasks (state, dest)"
+	"  WHERE state IN ('unprocessed', 'assigned', 'copied', 'committed')",
+	"CREATE INDEX job_tasks_cleanup ON job_tasks (cleanup)"
+	"  WHERE cleanup IN ('orphan', 'source')",
 	"CREATE INDEX job_tasks_state ON job_tasks (job, state)",
 	"CREATE INDEX job_tasks_assignment ON job_tasks (assignment)"
 	"  WHERE assignment IS NOT NULL",
@@ -119,6 +131,11 @@ static const char *const v1[] = {
 	"  posted_at  timestamptz,"
 	"  updated_at timestamptz NOT NULL DEFAULT now())",
 	"CREATE INDEX assignments_open ON assignments (job, state)",
+
+	/* Run-time engine settings shared by every ballastd process. */
+	"CREATE TABLE engine_settings ("
+	"  key   text PRIMARY KEY,"
+	"  value bigint NOT NULL)",
 
 	/* Who did what through the API. */
 	"CREATE TABLE audit ("

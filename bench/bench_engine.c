@@ -1,0 +1,317 @@
+/* bench/bench_engine.c - make bench-engine.
+ *
+ * 1. Evacuation: 20,000 objects of 64 KiB, two copies each (n1 and one of
+ *    n2..n4; the second copy is a hard link of the first, to spare the
+ *    disk), four real agents, a real ballastd on a private PostgreSQL.
+ *    Timed from the POST to the job's "complete":
+ *      BENCH evacuate_objects_per_sec, BENCH evacuate_bytes_per_sec
+ * 2. Metadata commit: 20,000 "copied" tasks committed by the engine's
+ *    committer pool (mig_commit_pool, 10 threads, batches of 500: the CAS
+ *    UPDATE plus the task states), against a raw batched
+ *    UPDATE objects ... FROM unnest(...) of the same rows on one
+ *    connection, in the same run:
+ *      BENCH metadata_commits_per_sec, BENCH metadata_raw_commits_per_sec,
+ *      BENCH metadata_vs_raw_ratio (goal >= 0.5)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+
+#include "lib/pg.h"
+#include "migrate/engine.h"
+#include "tests/helpers/agent_harness.h"
+#include "tests/helpers/th_ctl.h"
+#include "tests/helpers/th_pg.h"
+
+#define NOBJ	20000
+#define OSIZE	65536
+#define BATCH	500
+#define OWNER	"0d0d0d0d-1111-4222-8333-444455556666"
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Everything the bench started, so that a failure stops it all. */
+static struct th_pg pg;
+static struct tha_agent ag[4];
+static struct th_ctl ctl;
+static int started_pg, started_agents;
+
+static void
+stop_all(void)
+{
+	th_ctl_kill9(&ctl);
+	for (int i = 0; i < started_agents; i++) {
+		tha_agent_stop(&ag[i]);
+		tha_agent_free(&ag[i]);
+	}
+	if (started_pg)
+		th_pg_destroy(&pg);
+	tha_cleanup();
+}
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "bench-engine: %s\n", what);
+	stop_all();
+	exit(1);
+}
+
+static void
+md5_b64(const unsigned char *d, size_t n, char out[25])
+{
+	unsigned char raw[16];
+	unsigned int l = 16;
+
+	EVP_Digest(d, n, raw, &l, EVP_md5(), NULL);
+	EVP_EncodeBlock((unsigned char *)out, raw, 16);
+}
+
+/* Writes the objects and lists them, 1,000 rows per INSERT. */
+static void
+seed(PGconn *db, struct tha_agent *a)
+{
+	unsigned char *buf = malloc(OSIZE);
+	char dir[1024], path[1200], link2[1200];
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+	char *ids = malloc(1000 * 40), *md5s = malloc(1000 * 30),
+	    *cps = malloc(1000 * 40);
+
+	for (int k = 0; k < 4; k++) {
+		snprintf(dir, sizeof(dir), "%s/%s", a[k].root, OWNER);
+		mkdir(dir, 0755);
+	}
+	for (int base = 0; base < NOBJ; base += 1000) {
+		size_t il = 0, ml = 0, cl = 0;
+		const char *p[3];
+		struct bl_err err;
+
+		ids[il++] = '{';
+		md5s[ml++] = '{';
+		cps[cl++] = '{';
+		for (int i = base; i < base + 1000; i++) {
+			char id[37], md5[25];
+			int other = 1 + i % 3;
+			FILE *f;
+
+			tha_uuid(id);
+			for (size_t q = 0; q < OSIZE / 8; q++) {
+				s ^= s << 13;
+				s ^= s >> 7;
+				s ^= s << 17;
+				memcpy(buf + q * 8, &s, 8);
+			}
+			md5_b64(buf, OSIZE, md5);
+			snprintf(path, sizeof(path), "%s/%s/%s", a[0].root,
+			    OWNER, id);
+			if ((f = fopen(path, "w")) == NULL ||
+			    fwrite(buf, 1, OSIZE, f) != OSIZE || fclose(f) != 0)
+				die("write object");
+			snprintf(link2, sizeof(link2), "%s/%s/%s",
+			    a[other].root, OWNER, id);
+			if (link(path, link2) != 0)
+				die("link object");
+			il += (size_t)sprintf(ids + il, "%s%s", i > base ?
+			    "," : "", id);
+			ml += (size_t)sprintf(md5s + ml, "%s%s", i > base ?
+			    "," : "", md5);
+			cl += (size_t)sprintf(cps + cl, "%s%s", i > base ?
+			    "," : "", a[other].name);
+		}
+		ids[il++] = '}';
+		ids[il] = '\0';
+		md5s[ml++] = '}';
+		md5s[ml] = '\0';
+		cps[cl++] = '}';
+		cps[cl] = '\0';
+		p[0] = ids;
+		p[1] = md5s;
+		p[2] = cps;
+		if (bl_pg_run(db, "INSERT INTO objects (id, owner, size, md5, "
+		    "copies) SELECT u.id, '" OWNER "', 65536, u.m, "
+		    "ARRAY['n1.stor', u.c] FROM unnest($1::uuid[], $2::text[], "
+		    "$3::text[]) AS u(id, m, c)", 3, p, &err) == -1)
+			die(err.msg);
+	}
+	free(buf);
+	free(ids);
+	free(md5s);
+	free(cps);
+}
+
+static void
+bench_evacuate(struct th_ctl *c, PGconn *db, struct tha_agent *a)
+{
+	char id[37];
+	double t0, t1;
+	json_t *job;
+	long long done, bytes;
+
+	seed(db, a);
+	t0 = now_s();
+	if (th_ctl_evacuate(c, "n1.stor", 0, id) != 201)
+		die("evacuate: POST failed");
+	if ((job = th_ctl_wait_job(c, id, 1800)) == NULL)
+		die("evacuate: job did not finish");
+	t1 = now_s();
+	done = json_integer_value(json_object_get(json_object_get(job,
+	    "counters"), "complete"));
+	bytes = json_integer_value(json_object_get(json_object_get(job,
+	    "counters"), "bytes_done"));
+	fprintf(stderr, "bench-engine: evacuation state=%s complete=%lld "
+	    "skipped=%lld failed=%lld seconds=%.2f\n",
+	    json_string_value(json_object_get(job, "state")), done,
+	    (long long)json_integer_value(json_object_get(json_object_get(job,
+	    "counters"), "skipped")),
+	    (long long)json_integer_value(json_object_get(json_object_get(job,
+	    "counters"), "failed")), t1 - t0);
+	if (done != NOBJ)
+		die("evacuate: not every object completed");
+	json_decref(job);
+	if (th_verify(c) != 0)
+		die("evacuate: the invariant does not hold");
+	printf("BENCH evacuate_objects_per_sec %.1f objects/s\n",
+	    (double)done / (t1 - t0));
+	printf("BENCH evacuate_bytes_per_sec %.0f bytes/s\n",
+	    (double)bytes / (t1 - t0));
+	fflush(stdout);
+}
+
+static void
+bench_commit(const char *conninfo, PGconn *db)
+{
+	const char job[] = "0e0e0e0e-1111-4222-8333-444455556666";
+	struct bl_err err;
+	struct mig_commit_pool *pool;
+	PGresult *r;
+	char **objs;
+	double t0, t1, t2, t3;
+	long committed = 0, raw = 0;
+
+	if (bl_pg_run(db, "INSERT INTO objects (id, owner, size, md5, copies)"
+	    " SELECT gen_random_uuid(), '" OWNER "', 65536, 'x', "
+	    "ARRAY['b1', 'b2'] FROM generate_series(1, 20000)", 0, NULL,
+	    &err) == -1 || bl_pg_run(db, "INSERT INTO jobs (id, kind, origin, "
+	    "state) VALUES ('0e0e0e0e-1111-4222-8333-444455556666', "
+	    "'evacuate', 'operator', 'running')", 0, NULL, &err) == -1 ||
+	    bl_pg_run(db, "INSERT INTO job_tasks (job, object, owner, md5, "
+	    "size, version, source, dest, state) SELECT "
+	    "'0e0e0e0e-1111-4222-8333-444455556666', id, owner, md5, size, "
+	    "version, 'b1', 'b3', 'copied' FROM objects WHERE copies = "
+	    "ARRAY['b1', 'b2']", 0, NULL, &err) == -1 ||
+	    bl_pg_run(db, "ANALYZE", 0, NULL, &err) == -1)
+		die(err.msg);
+	if ((r = bl_pg_exec(db, "SELECT object FROM job_tasks WHERE job = "
+	    "'0e0e0e0e-1111-4222-8333-444455556666' ORDER BY object", 0, NULL,
+	    &err)) == NULL)
+		die(err.msg);
+	objs = calloc(NOBJ, sizeof(char *));
+	for (int i = 0; i < NOBJ && i < PQntuples(r); i++)
+		objs[i] = strdup(PQgetvalue(r, i, 0));
+	PQclear(r);
+
+	/* The engine's path: pool of committers, CAS + task states. */
+	if ((pool = mig_commit_pool_new(conninfo, 10, &err)) == NULL)
+		die(err.msg);
+	t0 = now_s();
+	for (int i = 0; i < NOBJ; i += BATCH)
+		mig_commit_pool_add(pool, job, (const char *const *)objs + i,
+		    BATCH, 0);
+	if (mig_commit_pool_wait(pool, &committed) != 0)
+		die("commit: a batch failed");
+	t1 = now_s();
+	mig_commit_pool_free(pool);
+	if (committed != NOBJ)
+		die("commit: not every task committed");
+
+	/* Raw: the same rows, one connection, the same batch size, swapping
+	 * the copy back. */
+	t2 = now_s();
+	for (int i = 0; i < NOBJ; i += BATCH) {
+		char *arr = malloc(BATCH * 38 + 3), *p = arr;
+		char *src = malloc(BATCH * 4 + 3), *dst = malloc(BATCH * 4 + 3);
+		char *ps = src, *pd = dst;
+		const char *pp[3];
+
+		*p++ = '{';
+		*ps++ = '{';
+		*pd++ = '{';
+		for (int k = 0; k < BATCH; k++) {
+			p += sprintf(p, "%s%s", k ? "," : "", objs[i + k]);
+			ps += sprintf(ps, "%sb3", k ? "," : "");
+			pd += sprintf(pd, "%sb1", k ? "," : "");
+		}
+		strcpy(p, "}");
+		strcpy(ps, "}");
+		strcpy(pd, "}");
+		pp[0] = arr;
+		pp[1] = src;
+		pp[2] = dst;
+		if ((r = bl_pg_exec(db, "UPDATE objects o SET copies = "
+		    "array_replace(o.copies, u.src, u.dst), version = o.version "
+		    "+ 1 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS "
+		    "u(id, src, dst) WHERE o.id = u.id", 3, pp, &err)) == NULL)
+			die(err.msg);
+		raw += atol(PQcmdTuples(r));
+		PQclear(r);
+		free(arr);
+		free(src);
+		free(dst);
+	}
+	t3 = now_s();
+	for (int i = 0; i < NOBJ; i++)
+		free(objs[i]);
+	free(objs);
+	printf("BENCH metadata_commits_per_sec %.0f commits/s\n",
+	    (double)committed / (t1 - t0));
+	printf("BENCH metadata_raw_commits_per_sec %.0f commits/s\n",
+	    (double)raw / (t3 - t2));
+	printf("BENCH metadata_vs_raw_ratio %.3f ratio\n",
+	    ((double)committed / (t1 - t0)) / ((double)raw / (t3 - t2)));
+}
+
+int
+main(void)
+{
+	static const char *const names[4] = { "n1.stor", "n2.stor", "n3.stor",
+	    "n4.stor" };
+	struct bl_err err;
+	PGconn *db;
+
+	if (th_pg_start(&pg) != 0)
+		die("cannot start PostgreSQL");
+	started_pg = 1;
+	for (int i = 0; i < 4; i++) {
+		if (tha_agent_start(&ag[i], names[i], "--max-transfers", "16",
+		    NULL) != 0)
+			die("cannot start an agent");
+		started_agents++;
+	}
+	if (th_ctl_start(&ctl, pg.conninfo,
+	    "\"max_tasks_per_assignment\":200,\"max_inflight_per_node\":2000")
+	    != 0)
+		die("cannot start ballastd");
+	if (th_ctl_register(&ctl, ag, 4) != 0)
+		die("cannot register nodes");
+	if ((db = bl_pg_connect(pg.conninfo, 10, &err)) == NULL)
+		die(err.msg);
+	bench_evacuate(&ctl, db, ag);
+	th_ctl_stop(&ctl);
+	bench_commit(pg.conninfo, db);
+	PQfinish(db);
+	stop_all();
+	return 0;
+}

@@ -1,0 +1,168 @@
+/* cli/http.c - ballastctl's blocking HTTP calls to ballastd (libcurl easy)
+ * and the shared --server/--token-file handling. */
+#include "cli/http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+struct buf {
+	char	*p;	/* owns */
+	size_t	 n;
+};
+
+static size_t
+on_body(char *d, size_t sz, size_t nm, void *arg)
+{
+	struct buf *b = arg;
+	size_t n = sz * nm;
+	char *np = realloc(b->p, b->n + n + 1);
+
+	if (np == NULL)
+		return 0;
+	b->p = np;
+	memcpy(b->p + b->n, d, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+	return n;
+}
+
+int
+cli_http_init(struct cli_http *h, const char *server, const char *token_file)
+{
+	memset(h, 0, sizeof(*h));
+	if (server == NULL)
+		server = getenv("BALLAST_SERVER");
+	if (server == NULL)
+		server = "http://127.0.0.1:8460";
+	snprintf(h->server, sizeof(h->server), "%s", server);
+	while (strlen(h->server) > 0 && h->server[strlen(h->server) - 1] ==
+	    '/')
+		h->server[strlen(h->server) - 1] = '\0';
+	if (token_file == NULL)
+		token_file = getenv("BALLAST_TOKEN_FILE");
+	if (token_file != NULL) {
+		FILE *f = fopen(token_file, "r");
+		size_t n;
+
+		if (f == NULL) {
+			fprintf(stderr, "ballastctl: --token-file %s: cannot "
+			    "open\n", token_file);
+			return -1;
+		}
+		n = fread(h->token, 1, sizeof(h->token) - 1, f);
+		fclose(f);
+		while (n > 0 && isspace((unsigned char)h->token[n - 1]))
+			n--;
+		h->token[n] = '\0';
+	}
+	return 0;
+}
+
+int
+cli_http_call(struct cli_http *h, const char *method, const char *target,
+    const char *body, size_t len, const char *ctype, json_t **out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hd = NULL;
+	struct buf b = { NULL, 0 };
+	char url[1200], auth[600], ct[128];
+	long status = 0;
+	CURLcode rc;
+
+	*out = NULL;
+	if (c == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "%s%s", h->server, target);
+	if (h->token[0]) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    h->token);
+		hd = curl_slist_append(hd, auth);
+	}
+	snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype :
+	    "application/json");
+	hd = curl_slist_append(hd, ct);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	}
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	else
+		snprintf(h->error, sizeof(h->error), "%s: %s", url,
+		    curl_easy_strerror(rc));
+	curl_slist_free_all(hd);
+	curl_easy_cleanup(c);
+	if (b.p != NULL)
+		*out = json_loadb(b.p, b.n, JSON_DECODE_ANY, NULL);
+	free(b.p);
+	if (rc != CURLE_OK)
+		return -1;
+	if (status >= 400) {
+		const char *m = json_string_value(json_object_get(
+		    json_object_get(*out, "error"), "message"));
+
+		snprintf(h->error, sizeof(h->error), "%ld: %s", status,
+		    m ? m : "error");
+	}
+	return (int)status;
+}
+
+int
+cli_http_exit(struct cli_http *h, int status)
+{
+	if (status < 0) {
+		fprintf(stderr, "ballastctl: server unreachable: %s\n",
+		    h->error);
+		return CLI_UNREACHABLE;
+	}
+	if (status == 401 || status == 403) {
+		fprintf(stderr, "ballastctl: refused: %s\n", h->error);
+		return CLI_AUTH;
+	}
+	if (status >= 400) {
+		fprintf(stderr, "ballastctl: %s\n", h->error);
+		return status == 400 || status == 422 ? CLI_USAGE : CLI_FAILED;
+	}
+	return CLI_OK;
+}
+
+void
+cli_print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+}
+
+int
+cli_take_json(int *argc, char **argv)
+{
+	int o = 0, found = 0;
+
+	for (int i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			found = 1;
+		else
+			argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	*argc = o;
+	return found;
+}

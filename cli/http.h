@@ -1,0 +1,35 @@
+/* cli/http.h - ballastctl's client for ballastd's API. */
+#ifndef CLI_HTTP_H
+#define CLI_HTTP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+struct cli_http {
+	char	server[512];	/* base url, no trailing slash */
+	char	token[512];	/* bearer token; "" for none */
+	char	error[600];	/* the last failure, for messages */
+};
+
+/* server and token_file may be NULL: $BALLAST_SERVER (default
+ * http://127.0.0.1:8460) and $BALLAST_TOKEN_FILE. 0 or -1 (printed). */
+int	cli_http_init(struct cli_http *h, const char *server,
+	    const char *token_file);
+/* One request. Returns the HTTP status, or -1 when the server could not
+ * be reached. *out is the parsed body (or NULL); the caller decrefs. */
+int	cli_http_call(struct cli_http *h, const char *method,
+	    const char *target, const char *body, size_t len,
+	    const char *ctype, json_t **out);
+/* The exit code for a status: 3 unreachable, 4 for 401/403, 2 for
+ * 400/422, 1 for other errors, 0 below 400. Prints the error. */
+int	cli_http_exit(struct cli_http *h, int status);
+void	cli_print_json(json_t *j);
+/* Removes every "--json" from argv (keeping it NULL-terminated) and
+ * returns 1 if there was one: the command then prints the API's answer as
+ * JSON on stdout, and nothing else, with the same exit codes. */
+int	cli_take_json(int *argc, char **argv);
+
+#endif

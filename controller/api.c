@@ -1,0 +1,1076 @@
+/* controller/api.c - the HTTP API (docs/api.md).
+ *
+ * The handler runs on the loop: it authenticates (bearer tokens compared
+ * in constant time), routes, and checks everything it can without the
+ * database (400 malformed, 401, 403, 404 unknown route, 413 by the server,
+ * 422 bad params). Then it suspends the request and queues a struct
+ * ctl_call; an API worker with its own connection runs the database part
+ * and hands the answer back through done_async. The loop never waits for
+ * PostgreSQL. A database that cannot be reached gives 503.
+ */
+#include "controller/ctl.h"
+#include "controller/metrics.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/pg.h"
+#include "lib/uuid.h"
+
+enum op {
+	OP_STATUS,
+	OP_JOB_CREATE,
+	OP_JOB_LIST,
+	OP_JOB_GET,
+	OP_JOB_TASKS,
+	OP_JOB_ACTION,
+	OP_JOB_THREADS,
+	OP_JOB_THROTTLE,
+	OP_NODE_PUT,
+	OP_NODE_DRAIN,
+	OP_NODE_LIST,
+	OP_OBJECT_GET,
+	OP_IMPORT,
+	OP_MANTA_LIST,
+	OP_MANTA_GET,
+	OP_MANTA_RETRY,
+	OP_METRICS,
+};
+
+struct ctl_call {
+	struct ctl_call		*next;		/* owns (queue link) */
+	struct ctl		*ctl;		/* borrows */
+	struct bl_http_req	*req;		/* borrows until answered */
+	int			 op;
+	int			 manta;		/* answer in Manta's shape */
+	char			 who[128];	/* token name */
+	char			 id[256];	/* job, node or object id */
+	char			 arg[64];	/* action / kind / state */
+	char			 arg2[64];	/* kind filter */
+	long			 limit, offset;
+	long long		 num;
+	json_t			*params;	/* owns */
+	unsigned int		 status;	/* answer */
+	json_t			*resp;		/* owns: answer */
+	char			*text;		/* owns: a text answer */
+	size_t			 text_len;
+	int			 wake;		/* wake the engine afterwards */
+};
+
+static void
+call_free(struct ctl_call *k)
+{
+	if (k == NULL)
+		return;
+	json_decref(k->params);
+	json_decref(k->resp);
+	free(k->text);
+	free(k);
+}
+
+static json_t *
+error_json(const char *code, const char *msg)
+{
+	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
+	    msg);
+}
+
+/* --- worker side ---------------------------------------------------------- */
+
+static void
+fail(struct ctl_call *k, PGconn *db, const struct bl_err *err)
+{
+	unsigned int st;
+	const char *code;
+
+	switch (err->code) {
+	case BL_ENOENT:
+		st = 404, code = "not_found";
+		break;
+	case BL_EINVAL:
+	case BL_EPARSE:
+		st = 422, code = "invalid";
+		break;
+	case BL_ECONFLICT:
+		st = 409, code = "conflict";
+		break;
+	case BL_ETOOBIG:
+		st = 413, code = "too_large";
+		break;
+	case BL_EUNAVAIL:
+		st = 503, code = "unavailable";
+		break;
+	default:
+		if (db == NULL || !bl_pg_ok(db))
+			st = 503, code = "unavailable";
+		else
+			st = 500, code = "internal";
+		break;
+	}
+	if (st >= 500)
+		log_warnx("api: %s", err->msg);
+	k->status = st;
+	json_decref(k->resp);
+	k->resp = error_json(code, err->msg);
+}
+
+/* Manta's result counters from ours. */
+static json_t *
+manta_job(json_t *j)
+{
+	json_t *st = json_object_get(j, "task_states");
+	json_t *params = json_object_get(j, "params");
+	json_t *cfgp;
+#define N(s) (json_integer_value(json_object_get(st, s)))
+	json_int_t total = 0;
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(st, k, v)
+		total += json_integer_value(v);
+	cfgp = json_deep_copy(params);
+	if (json_object_get(cfgp, "from_node") != NULL) {
+		json_object_set(cfgp, "from_shark",
+		    json_object_get(cfgp, "from_node"));
+		json_object_del(cfgp, "from_node");
+	}
+	return json_pack("{s:s,s:{s:O,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
+	    "s:O,s:O}",
+	    "id", json_string_value(json_object_get(j, "id")),
+	    "config", "action", json_object_get(j, "kind"), "params", cfgp,
+	    "results",
+	    "Unprocessed", (json_int_t)N("unprocessed"),
+	    "Assigned", (json_int_t)N("assigned"),
+	    "Skipped", (json_int_t)N("skipped"),
+	    "Error", (json_int_t)N("failed"),
+	    "Post Processing", (json_int_t)(N("copied") + N("committed")),
+	    "Complete", (json_int_t)N("complete"),
+	    "Total", total,
+	    "state", json_object_get(j, "state"),
+	    "reasons", json_object_get(j, "reasons"));
+#undef N
+}
+
+static void
+run_call(struct ctl_call *k, PGconn *db)
+{
+	struct bl_err err;
+	json_t *j = NULL;
+	char id[37];
+	int created = 0;
+	long long rows = 0;
+
+	bl_err_clear(&err);
+	k->status = 200;
+	switch (k->op) {
+	case OP_METRICS:
+		/* db may be NULL: the in-process metrics are still served. */
+		if ((k->text = ctl_metrics_scrape(k->ctl->metrics, db,
+		    &k->text_len, &err)) == NULL)
+			goto failed;
+		break;
+	case OP_STATUS:
+		j = json_pack("{s:s,s:b,s:b,s:i}", "version", CTL_VERSION,
+		    "database", 1, "engine_database",
+		    mig_engine_db_ok(k->ctl->engine),
+		    "metadata_threads", mig_engine_committers(k->ctl->engine));
+		break;
+	case OP_JOB_CREATE:
+		if (mig_job_params_check(db, k->arg, k->params, &err) == -1 ||
+		    mig_job_create(db, k->arg, "operator", k->params,
+		    strcmp(k->arg, "retry") == 0 ? json_string_value(
+		    json_object_get(k->params, "job")) : NULL, k->who, id,
+		    &err) == -1)
+			goto failed;
+		k->status = 201;
+		k->wake = 1;
+		j = k->manta ? json_string(id) : json_pack("{s:s}", "id", id);
+		break;
+	case OP_MANTA_RETRY:
+		json_decref(k->params);
+		k->params = json_pack("{s:s}", "job", k->id);
+		if (mig_job_params_check(db, "retry", k->params, &err) == -1 ||
+		    mig_job_create(db, "retry", "operator", k->params, k->id,
+		    k->who, id, &err) == -1)
+			goto failed;
+		k->status = 201;
+		k->wake = 1;
+		j = json_string(id);
+		break;
+	case OP_JOB_LIST:
+	case OP_MANTA_LIST:
+		if ((j = mig_job_list(db, k->arg[0] ? k->arg : NULL,
+		    k->arg2[0] ? k->arg2 : NULL, k->limit, k->offset,
+		    &err)) == NULL)
+			goto failed;
+		if (k->op == OP_MANTA_LIST) {
+			json_t *arr = json_array(), *it;
+			size_t i;
+
+			json_array_foreach(j, i, it)
+				json_array_append_new(arr, json_pack(
+				    "{s:O,s:O,s:O}", "id", json_object_get(it,
+				    "id"), "action", json_object_get(it,
+				    "kind"), "state", json_object_get(it,
+				    "state")));
+			json_decref(j);
+			j = arr;
+		} else {
+			j = json_pack("{s:o,s:i,s:i}", "jobs", j, "limit",
+			    (int)k->limit, "offset", (int)k->offset);
+		}
+		break;
+	case OP_JOB_GET:
+	case OP_MANTA_GET:
+		if ((j = mig_job_get(db, k->id, &err)) == NULL)
+			goto failed;
+		if (k->op == OP_MANTA_GET) {
+			json_t *m = manta_job(j);
+
+			json_decref(j);
+			j = m;
+		}
+		break;
+	case OP_JOB_TASKS:
+		if ((j = mig_job_tasks(db, k->id, k->arg[0] ? k->arg : NULL,
+		    k->limit, k->offset, &err)) == NULL)
+			goto failed;
+		j = json_pack("{s:o}", "tasks", j);
+		break;
+	case OP_JOB_ACTION:
+		if (mig_job_action(db, k->id, k->arg, k->who, &err) == -1 ||
+		    (j = mig_job_get(db, k->id, &err)) == NULL)
+			goto failed;
+		k->wake = 1;
+		break;
+	case OP_JOB_THREADS:
+		if (mig_set_metadata_threads(db, k->id, (long)k->num, k->who,
+		    &err) == -1)
+			goto failed;
+		k->wake = 1;
+		j = json_pack("{s:s,s:I}", "id", k->id, "metadata_threads",
+		    (json_int_t)k->num);
+		break;
+	case OP_JOB_THROTTLE:
+		if (mig_set_throttle(db, k->id, k->num, k->who, &err) == -1)
+			goto failed;
+		j = json_pack("{s:s,s:I}", "id", k->id,
+		    "throttle_bytes_per_sec", (json_int_t)k->num);
+		break;
+	case OP_NODE_PUT:
+		if (mig_node_put(db, k->id, k->params, k->who, &created,
+		    &err) == -1)
+			goto failed;
+		k->status = created ? 201 : 200;
+		j = json_pack("{s:s,s:b}", "id", k->id, "created", created);
+		break;
+	case OP_NODE_DRAIN:
+		if (mig_node_drain(db, k->id, k->who, &err) == -1)
+			goto failed;
+		j = json_pack("{s:s,s:s}", "id", k->id, "state", "draining");
+		break;
+	case OP_NODE_LIST:
+		if ((j = mig_node_list(db, &err)) == NULL)
+			goto failed;
+		j = json_pack("{s:o}", "nodes", j);
+		break;
+	case OP_OBJECT_GET:
+		if ((j = mig_object_get(db, k->id, &err)) == NULL)
+			goto failed;
+		break;
+	case OP_IMPORT: {
+		size_t len;
+		const char *body = bl_http_req_body(k->req, &len);
+
+		if (mig_objects_import(db, body, len, k->who, &rows,
+		    &err) == -1)
+			goto failed;
+		j = json_pack("{s:I}", "imported", (json_int_t)rows);
+		break;
+	}
+	}
+	k->resp = j;
+	return;
+failed:
+	fail(k, db, &err);
+}
+
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads (set < 0) or sets the time before which workers do not try to
+ * connect again: while the database is down, requests get their 503 at
+ * once instead of after a connect timeout each. */
+static double
+retry_at(struct ctl *c, double set)
+{
+	double v;
+
+	pthread_mutex_lock(&c->mu);
+	if (set >= 0)
+		c->db_retry_at = set;
+	v = c->db_retry_at;
+	pthread_mutex_unlock(&c->mu);
+	return v;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct ctl *c = arg;
+	PGconn *db = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		struct ctl_call *k;
+		struct bl_err err;
+
+		while (c->queue == NULL && !c->stopping)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->queue == NULL)
+			break;
+		k = c->queue;
+		c->queue = k->next;
+		if (c->queue == NULL)
+			c->queue_tail = &c->queue;
+		pthread_mutex_unlock(&c->mu);
+
+		if (db != NULL && !bl_pg_ok(db)) {
+			PQfinish(db);
+			db = NULL;
+		}
+		if (db == NULL && now_mono() >= retry_at(c, -1))
+			if ((db = bl_pg_connect(c->cfg->database, 2, &err)) ==
+			    NULL)
+				retry_at(c, now_mono() + 1.0);
+		if (db == NULL && k->op == OP_METRICS) {
+			run_call(k, NULL);
+		} else if (db == NULL) {
+			k->status = 503;
+			k->resp = error_json("unavailable", "database "
+			    "unreachable");
+		} else {
+			run_call(k, db);
+		}
+
+		pthread_mutex_lock(&c->mu);
+		k->next = c->done;
+		c->done = k;
+		ev_async_send(c->loop, &c->done_async);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (db != NULL)
+		PQfinish(db);
+	return NULL;
+}
+
+/* On the loop: answers every finished call. */
+static void
+on_done(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct ctl *c = (struct ctl *)((char *)w -
+	    offsetof(struct ctl, done_async));
+	struct ctl_call *list, *k, *next;
+	int wake = 0;
+
+	pthread_mutex_lock(&c->mu);
+	list = c->done;
+	c->done = NULL;
+	pthread_mutex_unlock(&c->mu);
+	for (k = list; k != NULL; k = next) {
+		next = k->next;
+		wake |= k->wake;
+		if (k->text != NULL)
+			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
+			    " charset=utf-8", k->text, k->text_len);
+		else if (k->resp != NULL)
+			bl_http_respond_json_take(k->req, k->status, k->resp);
+		else
+			bl_http_respond_error(k->req, 500, "internal",
+			    "the request produced no answer");
+		k->resp = NULL;
+		call_free(k);
+	}
+	if (wake && c->engine != NULL)
+		mig_engine_wake(c->engine);
+}
+
+int
+ctl_api_start(struct ctl *c, struct bl_err *err)
+{
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->queue = NULL;
+	c->queue_tail = &c->queue;
+	ev_async_init(&c->done_async, on_done);
+	ev_async_start(c->loop, &c->done_async);
+	c->nworkers = (int)c->cfg->api_workers;
+	if ((c->workers = calloc((size_t)c->nworkers, sizeof(pthread_t))) ==
+	    NULL)
+		return bl_err_set(err, BL_ENOMEM, "api: out of memory");
+	for (int i = 0; i < c->nworkers; i++)
+		if (pthread_create(&c->workers[i], NULL, worker_main, c) != 0)
+			return bl_err_set(err, BL_EIO, "api: cannot start "
+			    "worker threads");
+	return 0;
+}
+
+void
+ctl_api_stop(struct ctl *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	for (int i = 0; i < c->nworkers; i++)
+		if (c->workers[i] != 0)
+			pthread_join(c->workers[i], NULL);
+	free(c->workers);
+	c->workers = NULL;
+	/* Answer what the workers finished. */
+	on_done(c->loop, &c->done_async, 0);
+	ev_async_stop(c->loop, &c->done_async);
+}
+
+/* --- loop side ------------------------------------------------------------ */
+
+static void
+submit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	k->ctl = c;
+	k->req = req;
+	bl_http_req_suspend(req);
+	pthread_mutex_lock(&c->mu);
+	k->next = NULL;
+	*c->queue_tail = k;
+	c->queue_tail = &k->next;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The token's entry, or NULL. Every token is compared, in constant time
+ * per token, so the time does not tell which one nearly matched. */
+static const struct ctl_token *
+authenticate(struct ctl *c, struct bl_http_req *req)
+{
+	const char *h = bl_http_req_header(req, "Authorization");
+	const struct ctl_token *found = NULL;
+	size_t len;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	len = strlen(h);
+	for (size_t i = 0; i < c->cfg->ntokens; i++) {
+		const struct ctl_token *t = &c->cfg->tokens[i];
+
+		if (t->len == len && CRYPTO_memcmp(t->token, h, len) == 0)
+			found = t;
+	}
+	return found;
+}
+
+static int
+node_id_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > 255)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* Reads "key=value" from the query string into out (no decoding: values
+ * are names and numbers). 1 found, 0 absent, -1 too long. */
+static int
+query_get(struct bl_http_req *req, const char *key, char *out, size_t len)
+{
+	const char *q = strchr(bl_http_req_target(req), '?');
+	size_t kl = strlen(key);
+
+	if (q == NULL)
+		return 0;
+	q++;
+	while (*q) {
+		const char *amp = strchr(q, '&');
+		size_t l = amp ? (size_t)(amp - q) : strlen(q);
+
+		if (l > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
+			if (l - kl - 1 >= len)
+				return -1;
+			memcpy(out, q + kl + 1, l - kl - 1);
+			out[l - kl - 1] = '\0';
+			return 1;
+		}
+		q += l;
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
+/* limit and offset from the query; 0 or an error answered. */
+static int
+paging(struct bl_http_req *req, struct ctl_call *k, long def_limit)
+{
+	char buf[32];
+	char *end;
+	int rc;
+
+	k->limit = def_limit;
+	k->offset = 0;
+	if ((rc = query_get(req, "limit", buf, sizeof(buf))) != 0) {
+		k->limit = rc == 1 ? strtol(buf, &end, 10) : -1;
+		if (rc == -1 || *end != '\0' || k->limit < 1 ||
+		    k->limit > 10000) {
+			bl_http_respond_error(req, 422, "invalid", "limit: want "
+			    "1-10000");
+			return -1;
+		}
+	}
+	if ((rc = query_get(req, "offset", buf, sizeof(buf))) != 0) {
+		k->offset = rc == 1 ? strtol(buf, &end, 10) : -1;
+		if (rc == -1 || *end != '\0' || k->offset < 0) {
+			bl_http_respond_error(req, 422, "invalid", "offset: "
+			    "want >= 0");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static json_t *
+parse_body(struct bl_http_req *req)
+{
+	size_t len;
+	const char *body = bl_http_req_body(req, &len);
+	struct bl_err err;
+	json_t *j;
+
+	if ((j = bl_json_parse(body, len, &err)) == NULL) {
+		bl_http_respond_error(req, 400, "malformed", "%s", err.msg);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		bl_http_respond_error(req, 400, "malformed", "body: expected "
+		    "a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+static int
+invalid(struct bl_http_req *req, const struct bl_err *err)
+{
+	bl_http_respond_error(req, 422, "invalid", "%s", err->msg);
+	return -1;
+}
+
+/* Validates a job creation body into k (kind in arg, params). Manta's
+ * evacuate spells from_node "from_shark". 0, or -1 when answered. */
+static int
+job_body(struct bl_http_req *req, struct ctl_call *k, int manta)
+{
+	static const char *const keys[] = { "action", "params", NULL };
+	struct bl_err err;
+	json_t *b, *params;
+	const char *action;
+	int rc = -1;
+
+	if ((b = parse_body(req)) == NULL)
+		return -1;
+	if (bl_json_check_keys(b, keys, "body", &err) == -1 ||
+	    (action = bl_json_str(b, "action", "body", &err)) == NULL) {
+		invalid(req, &err);
+		goto out;
+	}
+	params = json_object_get(b, "params");
+	if (!json_is_object(params)) {
+		bl_err_set(&err, BL_EINVAL, "body.params: expected an object");
+		invalid(req, &err);
+		goto out;
+	}
+	if (strcmp(action, "evacuate") == 0) {
+		static const char *const ek[] = { "from_node", "max_objects",
+		    NULL };
+		static const char *const mk[] = { "from_shark", "max_objects",
+		    NULL };
+		const char *node;
+		json_t *mo;
+
+		if (bl_json_check_keys(params, manta ? mk : ek, "body.params",
+		    &err) == -1 || (node = bl_json_str(params, manta ?
+		    "from_shark" : "from_node", "body.params", &err)) == NULL) {
+			invalid(req, &err);
+			goto out;
+		}
+		if (!node_id_valid(node, strlen(node))) {
+			bl_err_set(&err, BL_EINVAL, "body.params.from_node: "
+			    "not a node id");
+			invalid(req, &err);
+			goto out;
+		}
+		mo = json_object_get(params, "max_objects");
+		if (mo != NULL && !json_is_null(mo) && (!json_is_integer(mo) ||
+		    json_integer_value(mo) < 1)) {
+			bl_err_set(&err, BL_EINVAL, "body.params.max_objects: "
+			    "expected a positive integer (absent: all)");
+			invalid(req, &err);
+			goto out;
+		}
+		k->params = json_pack("{s:s}", "from_node", node);
+		if (mo != NULL && json_is_integer(mo))
+			json_object_set(k->params, "max_objects", mo);
+	} else if (strcmp(action, "retry") == 0 && !manta) {
+		static const char *const rk[] = { "job", NULL };
+		const char *job;
+
+		if (bl_json_check_keys(params, rk, "body.params", &err) == -1 ||
+		    (job = bl_json_str(params, "job", "body.params", &err)) ==
+		    NULL) {
+			invalid(req, &err);
+			goto out;
+		}
+		if (!bl_uuid_valid(job)) {
+			bl_http_respond_error(req, 400, "malformed",
+			    "body.params.job: not a canonical uuid");
+			goto out;
+		}
+		k->params = json_pack("{s:s}", "job", job);
+	} else if (strcmp(action, "rebalance") == 0 && !manta) {
+		static const char *const rk[] = { "plan", NULL };
+		json_t *plan = json_object_get(params, "plan"), *moves, *m;
+		size_t i;
+
+		if (bl_json_check_keys(params, rk, "body.params", &err) == -1) {
+			invalid(req, &err);
+			goto out;
+		}
+		moves = json_object_get(plan, "moves");
+		if (!json_is_object(plan) || !json_is_array(moves) ||
+		    json_array_size(moves) == 0) {
+			bl_err_set(&err, BL_EINVAL, "body.params.plan.moves: "
+			    "expected a non-empty array");
+			invalid(req, &err);
+			goto out;
+		}
+		json_array_foreach(moves, i, m) {
+			const char *o = json_string_value(json_object_get(m,
+			    "object"));
+			const char *f = json_string_value(json_object_get(m,
+			    "from"));
+			const char *t = json_string_value(json_object_get(m,
+			    "to"));
+
+			if (!bl_uuid_valid(o) || f == NULL || t == NULL ||
+			    !node_id_valid(f, strlen(f)) ||
+			    !node_id_valid(t, strlen(t)) || strcmp(f, t) == 0) {
+				bl_err_set(&err, BL_EINVAL, "body.params.plan."
+				    "moves[%zu]: want {object: uuid, from: "
+				    "node, to: another node}", i);
+				invalid(req, &err);
+				goto out;
+			}
+		}
+		k->params = json_pack("{s:{s:O}}", "plan", "moves", moves);
+	} else {
+		bl_err_set(&err, BL_EINVAL, "body.action: \"%s\" is not one of "
+		    "%s", action, manta ? "evacuate" :
+		    "evacuate, retry, rebalance");
+		invalid(req, &err);
+		goto out;
+	}
+	snprintf(k->arg, sizeof(k->arg), "%s", action);
+	rc = 0;
+out:
+	json_decref(b);
+	return rc;
+}
+
+/* PUT /v1/jobs/{id} and PUT /jobs/{uuid}. */
+static int
+job_update_body(struct bl_http_req *req, struct ctl_call *k)
+{
+	static const char *const keys[] = { "action", "params", NULL };
+	struct bl_err err;
+	json_t *b, *params;
+	const char *action;
+	int rc = -1;
+
+	if ((b = parse_body(req)) == NULL)
+		return -1;
+	if (bl_json_check_keys(b, keys, "body", &err) == -1 ||
+	    (action = bl_json_str(b, "action", "body", &err)) == NULL) {
+		invalid(req, &err);
+		goto out;
+	}
+	params = json_object_get(b, "params");
+	if (strcmp(action, "pause") == 0 || strcmp(action, "resume") == 0 ||
+	    strcmp(action, "cancel") == 0) {
+		k->op = OP_JOB_ACTION;
+		snprintf(k->arg, sizeof(k->arg), "%s", action);
+	} else if (strcmp(action, "set_metadata_threads") == 0) {
+		json_t *n = json_is_object(params) ?
+		    json_object_get(params, "threads") : params;
+
+		if (!json_is_integer(n) || json_integer_value(n) < 1 ||
+		    json_integer_value(n) > 250) {
+			bl_err_set(&err, BL_EINVAL, "body.params: metadata "
+			    "threads must be an integer within 1-250");
+			invalid(req, &err);
+			goto out;
+		}
+		k->op = OP_JOB_THREADS;
+		k->num = json_integer_value(n);
+	} else if (strcmp(action, "set_throttle") == 0) {
+		json_t *n = json_is_object(params) ? json_object_get(params,
+		    "bytes_per_sec") : params;
+
+		if (!json_is_integer(n) || json_integer_value(n) < 0) {
+			bl_err_set(&err, BL_EINVAL, "body.params: throttle must "
+			    "be an integer >= 0 (bytes per second; 0: none)");
+			invalid(req, &err);
+			goto out;
+		}
+		k->op = OP_JOB_THROTTLE;
+		k->num = json_integer_value(n);
+	} else {
+		bl_err_set(&err, BL_EINVAL, "body.action: \"%s\" is not one of "
+		    "pause, resume, cancel, set_metadata_threads, set_throttle",
+		    action);
+		invalid(req, &err);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(b);
+	return rc;
+}
+
+static int
+node_body(struct bl_http_req *req, struct ctl_call *k)
+{
+	static const char *const keys[] = { "region", "datacenter", "rack",
+	    "host", "agent_url", "weight", "capacity_bytes", "state", NULL };
+	struct bl_err err;
+	json_t *b;
+	const char *key;
+	json_t *v;
+
+	if ((b = parse_body(req)) == NULL)
+		return -1;
+	if (bl_json_check_keys(b, keys, "body", &err) == -1) {
+		json_decref(b);
+		return invalid(req, &err);
+	}
+	json_object_foreach(b, key, v) {
+		const char *why = NULL;
+
+		if (strcmp(key, "weight") == 0) {
+			if (!json_is_number(v) || json_number_value(v) < 0)
+				why = "expected a number >= 0";
+		} else if (strcmp(key, "capacity_bytes") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0)
+				why = "expected an integer >= 0";
+		} else if (!json_is_string(v)) {
+			why = "expected a string";
+		} else if (strcmp(key, "state") == 0) {
+			const char *s = json_string_value(v);
+
+			if (strcmp(s, "in") != 0 && strcmp(s, "draining") != 0
+			    && strcmp(s, "out") != 0)
+				why = "expected \"in\", \"draining\" or \"out\"";
+		} else if (strcmp(key, "agent_url") == 0) {
+			const char *s = json_string_value(v);
+
+			if ((strncmp(s, "http://", 7) != 0 &&
+			    strncmp(s, "https://", 8) != 0) || strlen(s) > 400
+			    || strpbrk(s, " \r\n") != NULL)
+				why = "expected an http:// or https:// url";
+		} else if (strlen(json_string_value(v)) > 255) {
+			why = "longer than 255 bytes";
+		}
+		if (why != NULL) {
+			bl_http_respond_error(req, 422, "invalid", "body.%s: %s",
+			    key, why);
+			json_decref(b);
+			return -1;
+		}
+	}
+	k->params = b;
+	return 0;
+}
+
+static struct ctl_call *
+call_new(int op, const struct ctl_token *t)
+{
+	struct ctl_call *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	k->op = op;
+	snprintf(k->who, sizeof(k->who), "%s", t->name);
+	return k;
+}
+
+static int
+method_is(struct bl_http_req *req, const char *m)
+{
+	return strcmp(bl_http_req_method(req), m) == 0;
+}
+
+static void
+not_allowed(struct bl_http_req *req, const char *allow)
+{
+	bl_http_req_add_header(req, "Allow", allow);
+	bl_http_respond_error(req, 405, "method_not_allowed", "%s not allowed "
+	    "here; use %s", bl_http_req_method(req), allow);
+}
+
+/* Routes the request. Returns the call to queue or NULL when answered. */
+static struct ctl_call *
+route(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t)
+{
+	const char *path = bl_http_req_path(req);
+	struct ctl_call *k = NULL;
+	int manta = 0, mutation;
+	const char *rest;
+	char seg[256];
+	size_t sl;
+
+	mutation = !method_is(req, "GET") && !method_is(req, "HEAD");
+	if (mutation && !t->operator) {
+		bl_http_respond_error(req, 403, "forbidden", "token \"%s\" is a "
+		    "viewer; %s needs an operator token", t->name,
+		    bl_http_req_method(req));
+		return NULL;
+	}
+#define NEW(op) do {							\
+	if ((k = call_new(op, t)) == NULL) {				\
+		bl_http_respond_error(req, 503, "unavailable",		\
+		    "out of memory");					\
+		return NULL;						\
+	}								\
+	k->manta = manta;						\
+} while (0)
+	if (strcmp(path, "/v1/status") == 0) {
+		if (!method_is(req, "GET"))
+			return not_allowed(req, "GET"), NULL;
+		NEW(OP_STATUS);
+		return k;
+	}
+	if (strcmp(path, "/jobs") == 0 || strncmp(path, "/jobs/", 6) == 0) {
+		manta = 1;
+		rest = path + 5;
+	} else if (strcmp(path, "/v1/jobs") == 0 ||
+	    strncmp(path, "/v1/jobs/", 9) == 0) {
+		rest = path + 8;
+	} else {
+		rest = NULL;
+	}
+	if (rest != NULL) {
+		const char *slash;
+
+		if (*rest == '\0') {
+			if (method_is(req, "GET")) {
+				char st[64] = "", kind[64] = "";
+
+				NEW(manta ? OP_MANTA_LIST : OP_JOB_LIST);
+				if (query_get(req, "state", st, sizeof(st)) ==
+				    -1 || (st[0] && !mig_job_state_valid(st)) ||
+				    query_get(req, "kind", kind, sizeof(kind))
+				    == -1 || (kind[0] && strcmp(kind,
+				    "evacuate") != 0 && strcmp(kind, "retry")
+				    != 0 && strcmp(kind, "rebalance") != 0)) {
+					bl_http_respond_error(req, 422,
+					    "invalid", "state or kind: unknown "
+					    "value");
+					call_free(k);
+					return NULL;
+				}
+				snprintf(k->arg, sizeof(k->arg), "%s", st);
+				snprintf(k->arg2, sizeof(k->arg2), "%s", kind);
+				if (paging(req, k, 100) == -1) {
+					call_free(k);
+					return NULL;
+				}
+				return k;
+			}
+			if (method_is(req, "POST")) {
+				NEW(OP_JOB_CREATE);
+				if (job_body(req, k, manta) == -1) {
+					call_free(k);
+					return NULL;
+				}
+				return k;
+			}
+			return not_allowed(req, "GET, POST"), NULL;
+		}
+		rest++;
+		slash = strchr(rest, '/');
+		sl = slash ? (size_t)(slash - rest) : strlen(rest);
+		if (!bl_uuid_valid_n(rest, sl) || sl != BL_UUID_LEN) {
+			bl_http_respond_error(req, 400, "malformed", "job id: "
+			    "not a canonical lowercase uuid");
+			return NULL;
+		}
+		memcpy(seg, rest, sl);
+		seg[sl] = '\0';
+		if (slash == NULL) {
+			if (method_is(req, "GET")) {
+				NEW(manta ? OP_MANTA_GET : OP_JOB_GET);
+			} else if (method_is(req, "PUT")) {
+				NEW(OP_JOB_ACTION);
+				if (job_update_body(req, k) == -1) {
+					call_free(k);
+					return NULL;
+				}
+			} else {
+				return not_allowed(req, "GET, PUT"), NULL;
+			}
+			snprintf(k->id, sizeof(k->id), "%s", seg);
+			return k;
+		}
+		if (strcmp(slash, "/tasks") == 0 && !manta) {
+			char st[64] = "";
+
+			if (!method_is(req, "GET"))
+				return not_allowed(req, "GET"), NULL;
+			NEW(OP_JOB_TASKS);
+			snprintf(k->id, sizeof(k->id), "%s", seg);
+			if (query_get(req, "state", st, sizeof(st)) == -1 ||
+			    (st[0] && !mig_task_state_valid(st))) {
+				bl_http_respond_error(req, 422, "invalid",
+				    "state: not a task state");
+				call_free(k);
+				return NULL;
+			}
+			snprintf(k->arg, sizeof(k->arg), "%s", st);
+			if (paging(req, k, 1000) == -1) {
+				call_free(k);
+				return NULL;
+			}
+			return k;
+		}
+		if (strcmp(slash, "/retry") == 0) {
+			if (!method_is(req, "POST"))
+				return not_allowed(req, "POST"), NULL;
+			NEW(OP_MANTA_RETRY);
+			snprintf(k->id, sizeof(k->id), "%s", seg);
+			return k;
+		}
+		bl_http_respond_error(req, 404, "not_found", "no route for %s",
+		    path);
+		return NULL;
+	}
+	if (strcmp(path, "/v1/nodes") == 0) {
+		if (!method_is(req, "GET"))
+			return not_allowed(req, "GET"), NULL;
+		NEW(OP_NODE_LIST);
+		return k;
+	}
+	if (strncmp(path, "/v1/nodes/", 10) == 0) {
+		const char *slash;
+
+		rest = path + 10;
+		slash = strchr(rest, '/');
+		sl = slash ? (size_t)(slash - rest) : strlen(rest);
+		if (!node_id_valid(rest, sl)) {
+			bl_http_respond_error(req, 400, "malformed", "node id: "
+			    "want 1-255 of [A-Za-z0-9._-]");
+			return NULL;
+		}
+		memcpy(seg, rest, sl);
+		seg[sl] = '\0';
+		if (slash == NULL) {
+			if (!method_is(req, "PUT"))
+				return not_allowed(req, "PUT"), NULL;
+			NEW(OP_NODE_PUT);
+			if (node_body(req, k) == -1) {
+				call_free(k);
+				return NULL;
+			}
+		} else if (strcmp(slash, "/drain") == 0) {
+			if (!method_is(req, "POST"))
+				return not_allowed(req, "POST"), NULL;
+			NEW(OP_NODE_DRAIN);
+		} else {
+			bl_http_respond_error(req, 404, "not_found", "no route "
+			    "for %s", path);
+			return NULL;
+		}
+		snprintf(k->id, sizeof(k->id), "%s", seg);
+		return k;
+	}
+	if (strcmp(path, "/v1/objects/import") == 0) {
+		if (!method_is(req, "POST"))
+			return not_allowed(req, "POST"), NULL;
+		NEW(OP_IMPORT);
+		return k;
+	}
+	if (strncmp(path, "/v1/objects/", 12) == 0) {
+		rest = path + 12;
+		if (!method_is(req, "GET"))
+			return not_allowed(req, "GET"), NULL;
+		if (!bl_uuid_valid(rest)) {
+			bl_http_respond_error(req, 400, "malformed", "object id:"
+			    " not a canonical lowercase uuid");
+			return NULL;
+		}
+		NEW(OP_OBJECT_GET);
+		snprintf(k->id, sizeof(k->id), "%s", rest);
+		return k;
+	}
+#undef NEW
+	bl_http_respond_error(req, 404, "not_found", "no route for %s %s",
+	    bl_http_req_method(req), path);
+	return NULL;
+}
+
+void
+ctl_api_handle(struct bl_http_req *req, void *arg)
+{
+	struct ctl *c = arg;
+	const struct ctl_token *t;
+	struct ctl_call *k;
+
+	/* Scraped without a token unless metrics_auth says otherwise. */
+	if (strcmp(bl_http_req_path(req), "/metrics") == 0 &&
+	    (!c->cfg->metrics_auth || authenticate(c, req) != NULL)) {
+		if (!method_is(req, "GET"))
+			return not_allowed(req, "GET");
+		if ((k = calloc(1, sizeof(*k))) == NULL) {
+			bl_http_respond_error(req, 503, "unavailable",
+			    "out of memory");
+			return;
+		}
+		k->op = OP_METRICS;
+		submit(c, req, k);
+		return;
+	}
+	if ((t = authenticate(c, req)) == NULL) {
+		bl_http_req_add_header(req, "WWW-Authenticate", "Bearer");
+		bl_http_respond_error(req, 401, "unauthorized", "missing or "
+		    "unknown bearer token");
+		return;
+	}
+	if ((k = route(c, req, t)) != NULL)
+		submit(c, req, k);
+}

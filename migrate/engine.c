@@ -1,0 +1,1150 @@
+/* migrate/engine.c - the job engine thread (DESIGN 7; docs/engine.md).
+ *
+ * One thread, one PostgreSQL connection, one libev loop that exists only to
+ * drive curl multi for the agent calls of a step. Each tick:
+ *   1. reconnect if needed (the database down pauses the engine);
+ *   2. probe every node's /v1/status in parallel;
+ *   3. set up new jobs: create their tasks, choose sources and
+ *      destinations;
+ *   4. dispatch: batch unprocessed tasks into assignments per destination,
+ *      record each one "posted", then POST it (in parallel);
+ *   5. poll posted assignments (in parallel); record per-task results;
+ *   6. commit copied tasks through the committer pool (CAS);
+ *   7. remove orphans and, after the grace period, source copies;
+ *   8. recount jobs and finish the ones with nothing open.
+ * Every step reads its work from the database, so after kill -9 the next
+ * process simply runs the next tick. Steps 5-7 live in settle.c.
+ */
+#include "migrate/engine_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "lib/http_client.h"
+#include "lib/log.h"
+#include "lib/pg.h"
+#include "lib/sign.h"
+#include "lib/uuid.h"
+#include "placement/planner.h"
+
+/* --- agent calls, run in parallel ----------------------------------------- */
+
+static void
+call_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
+{
+	struct call *c = arg;
+
+	c->status = r->status;
+	c->code = r->code;
+	if (r->body != NULL && r->body_len > 0)
+		c->json = json_loadb(r->body, r->body_len, 0, NULL);
+	if (--*c->pending == 0)
+		ev_break(c->loop, EVBREAK_ONE);
+}
+
+void
+mig_call_release(struct call *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].body);
+		json_decref(c[i].json);
+		c[i].body = NULL;
+		c[i].json = NULL;
+	}
+}
+
+/* Prepares call c to base + target, signed. body is taken. */
+void
+mig_call_set(struct call *c, const char *method, const char *base,
+    const char *target, char *body)
+{
+	size_t bl = strlen(base);
+
+	while (bl > 0 && base[bl - 1] == '/')
+		bl--;
+	memset(c, 0, sizeof(*c));
+	c->method = method;
+	snprintf(c->target, sizeof(c->target), "%s", target);
+	snprintf(c->url, sizeof(c->url), "%.*s%s", (int)bl, base, target);
+	c->body = body;
+}
+
+/* Runs every call at once and returns when all have answered or failed. */
+void
+mig_calls_run(struct mig_engine *e, struct call *c, size_t n)
+{
+	int pending = 0;
+	struct bl_err err;
+
+	for (size_t i = 0; i < n; i++) {
+		struct bl_http_xfer_opts o;
+		struct bl_sign_hdrs sh;
+		char hd[64], hs[128];
+		const char *hdrs[4];
+		size_t blen = c[i].body ? strlen(c[i].body) : 0;
+
+		c[i].pending = &pending;
+		c[i].loop = e->loop;
+		bl_sign_request(e->secret, e->o.secret_len, c[i].method,
+		    c[i].target, c[i].body, blen, time(NULL), &sh);
+		snprintf(hd, sizeof(hd), "%s: %s", BL_SIGN_HDR_DATE, sh.date);
+		snprintf(hs, sizeof(hs), "%s: %s", BL_SIGN_HDR_SIG,
+		    sh.signature);
+		hdrs[0] = hd;
+		hdrs[1] = hs;
+		hdrs[2] = "Content-Type: application/json";
+		hdrs[3] = NULL;
+		memset(&o, 0, sizeof(o));
+		o.method = c[i].method;
+		o.url = c[i].url;
+		o.headers = hdrs;
+		o.body = c[i].body;
+		o.body_len = blen;
+		o.connect_timeout_ms = 2000;
+		o.timeout_ms = e->o.agent_timeout_s * 1000;
+		o.done_fn = call_done;
+		o.arg = &c[i];
+		pending++;
+		if (bl_http_xfer_start(e->http, &o, &err) == NULL) {
+			pending--;
+			c[i].code = BL_ENET;
+		}
+	}
+	while (pending > 0)
+		ev_run(e->loop, 0);
+}
+
+/* --- helpers -------------------------------------------------------------- */
+
+static void
+nodes_clear(struct mig_engine *e)
+{
+	for (size_t i = 0; i < e->nnodes; i++) {
+		free(e->nodes[i].id);
+		free(e->nodes[i].url);
+		free(e->nodes[i].region);
+		free(e->nodes[i].dc);
+		free(e->nodes[i].rack);
+		free(e->nodes[i].host);
+	}
+	free(e->nodes);
+	e->nodes = NULL;
+	e->nnodes = 0;
+}
+
+ssize_t
+mig_node_find(const struct mig_engine *e, const char *id)
+{
+	size_t lo = 0, hi = e->nnodes;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(e->nodes[mid].id, id);
+
+		if (c == 0)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Appends s to a PostgreSQL array literal being built in *buf, quoted. */
+static int
+arr_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t need = *len + 2 * (s ? strlen(s) : 4) + 8;
+
+	if (need > *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		char *nb;
+
+		while (nc < need)
+			nc *= 2;
+		if ((nb = realloc(*buf, nc)) == NULL)
+			return -1;
+		*buf = nb;
+		*cap = nc;
+	}
+	if (*len == 0)
+		(*buf)[(*len)++] = '{';
+	else
+		(*buf)[(*len)++] = ',';
+	if (s == NULL) {
+		memcpy(*buf + *len, "NULL", 4);
+		*len += 4;
+	} else {
+		(*buf)[(*len)++] = '"';
+		for (const char *p = s; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				(*buf)[(*len)++] = '\\';
+			(*buf)[(*len)++] = *p;
+		}
+		(*buf)[(*len)++] = '"';
+	}
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+int
+mig_arr_push(struct arr *a, const char *s)
+{
+	return arr_add(&a->buf, &a->len, &a->cap, s);
+}
+
+const char *
+mig_arr_str(struct arr *a)
+{
+	if (a->len == 0)
+		return "{}";
+	a->buf[a->len] = '}';
+	a->buf[a->len + 1] = '\0';
+	return a->buf;
+}
+
+void
+mig_arr_free(struct arr *a)
+{
+	free(a->buf);
+	memset(a, 0, sizeof(*a));
+}
+
+/* arr_add leaves room for the closing brace: need includes +8. */
+
+/* Parses a PostgreSQL text[] value {a,b,"c d"} into node indexes; unknown
+ * nodes are left out. Returns the count. */
+static size_t
+parse_copies(const struct mig_engine *e, const char *v, int *out, size_t max)
+{
+	char tok[256];
+	size_t n = 0, tl = 0;
+	int q = 0;
+
+	if (v == NULL || *v != '{')
+		return 0;
+	for (const char *p = v + 1; *p; p++) {
+		if (q) {
+			if (*p == '\\' && p[1]) {
+				p++;
+			} else if (*p == '"') {
+				q = 0;
+				continue;
+			}
+			if (tl + 1 < sizeof(tok))
+				tok[tl++] = *p;
+			continue;
+		}
+		if (*p == '"') {
+			q = 1;
+			continue;
+		}
+		if (*p == ',' || *p == '}') {
+			tok[tl] = '\0';
+			if (tl > 0 && n < max) {
+				ssize_t k = mig_node_find(e, tok);
+
+				if (k >= 0)
+					out[n++] = (int)k;
+			}
+			tl = 0;
+			if (*p == '}')
+				break;
+			continue;
+		}
+		if (tl + 1 < sizeof(tok))
+			tok[tl++] = *p;
+	}
+	return n;
+}
+
+/* Splits {a,b} into borrowed strings inside buf (modified copy). */
+static size_t
+parse_text_array(char *v, const char **out, size_t max)
+{
+	size_t n = 0;
+	char *p, *s;
+
+	if (v == NULL || *v != '{')
+		return 0;
+	p = v + 1;
+	while (*p && *p != '}' && n < max) {
+		int q = *p == '"';
+
+		if (q)
+			p++;
+		s = p;
+		while (*p && (q ? *p != '"' : (*p != ',' && *p != '}')))
+			p++;
+		if (q && *p == '"')
+			*p++ = '\0';
+		if (*p == ',')
+			*p++ = '\0';
+		else if (*p == '}')
+			*p = '\0';
+		out[n++] = s;
+	}
+	return n;
+}
+
+int
+mig_db_fail(struct mig_engine *e, const struct bl_err *err, const char *what)
+{
+	log_warnx("engine: %s: %s", what, err->msg);
+	if (e->db != NULL && !bl_pg_ok(e->db)) {
+		PQfinish(e->db);
+		e->db = NULL;
+		atomic_store(&e->db_ok, 0);
+	}
+	return -1;
+}
+
+/* --- 1, 2: database and nodes --------------------------------------------- */
+
+static int
+ensure_db(struct mig_engine *e)
+{
+	struct bl_err err;
+
+	if (e->db != NULL && bl_pg_ok(e->db))
+		return 0;
+	if (e->db != NULL)
+		PQfinish(e->db);
+	if ((e->db = bl_pg_connect(e->conninfo, 3, &err)) == NULL) {
+		if (!e->db_was_down)
+			log_warnx("engine: database unreachable, pausing: %s",
+			    err.msg);
+		e->db_was_down = 1;
+		atomic_store(&e->db_ok, 0);
+		return -1;
+	}
+	if (e->db_was_down)
+		log_info("engine: database back, resuming");
+	e->db_was_down = 0;
+	atomic_store(&e->db_ok, 1);
+	return 0;
+}
+
+static char *
+dupv(const PGresult *r, int i, int k)
+{
+	return strdup(PQgetvalue(r, i, k));
+}
+
+static int
+load_nodes(struct mig_engine *e)
+{
+	struct bl_err err;
+	struct call *calls;
+	struct arr ids = { 0 }, reach = { 0 }, caps = { 0 }, used = { 0 };
+	const char *p[4];
+	PGresult *r;
+	int n, rc = -1;
+
+	nodes_clear(e);
+	if ((r = bl_pg_exec(e->db, "SELECT id, agent_url, region, datacenter,"
+	    " rack, host, state, weight, capacity_bytes, used_bytes, "
+	    "coalesce(extract(epoch FROM now() - last_seen), 1e9) FROM "
+	    "nodes ORDER BY id COLLATE \"C\"", 0, NULL, &err)) == NULL)
+		return mig_db_fail(e, &err, "load nodes");
+	n = PQntuples(r);
+	e->nodes = calloc(n ? (size_t)n : 1, sizeof(*e->nodes));
+	calls = calloc(n ? (size_t)n : 1, sizeof(*calls));
+	if (e->nodes == NULL || calls == NULL) {
+		PQclear(r);
+		free(calls);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct enode *nd = &e->nodes[i];
+		const char *st = PQgetvalue(r, i, 6);
+
+		nd->id = dupv(r, i, 0);
+		nd->url = dupv(r, i, 1);
+		nd->region = dupv(r, i, 2);
+		nd->dc = dupv(r, i, 3);
+		nd->rack = dupv(r, i, 4);
+		nd->host = dupv(r, i, 5);
+		nd->state = strcmp(st, "in") == 0 ? 0 :
+		    strcmp(st, "draining") == 0 ? 1 : 2;
+		nd->weight = strtod(PQgetvalue(r, i, 7), NULL);
+		nd->capacity = strtoull(PQgetvalue(r, i, 8), NULL, 10);
+		nd->used = strtoull(PQgetvalue(r, i, 9), NULL, 10);
+		nd->silent_s = strtod(PQgetvalue(r, i, 10), NULL);
+		mig_call_set(&calls[i], "GET", nd->url, "/v1/status", NULL);
+	}
+	e->nnodes = (size_t)n;
+	PQclear(r);
+	mig_calls_run(e, calls, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		struct enode *nd = &e->nodes[i];
+		char num[32];
+		json_t *j = calls[i].json;
+
+		nd->reachable = calls[i].status == 200 && json_is_object(j);
+		if (nd->reachable) {
+			/* An agent's numbers are input: never negative. */
+			json_int_t cap = json_integer_value(
+			    json_object_get(j, "capacity_bytes"));
+			json_int_t use = json_integer_value(
+			    json_object_get(j, "used_bytes"));
+
+			nd->silent_s = 0;
+			nd->capacity = cap > 0 ? (uint64_t)cap : 0;
+			nd->used = use > 0 ? (uint64_t)use : 0;
+		}
+		mig_arr_push(&ids, nd->id);
+		mig_arr_push(&reach, nd->reachable ? "t" : "f");
+		snprintf(num, sizeof(num), "%llu",
+		    (unsigned long long)nd->capacity);
+		mig_arr_push(&caps, num);
+		snprintf(num, sizeof(num), "%llu",
+		    (unsigned long long)nd->used);
+		mig_arr_push(&used, num);
+	}
+	mig_call_release(calls, (size_t)n);
+	free(calls);
+	p[0] = mig_arr_str(&ids);
+	p[1] = mig_arr_str(&reach);
+	p[2] = mig_arr_str(&caps);
+	p[3] = mig_arr_str(&used);
+	if (n > 0 && bl_pg_run(e->db, "UPDATE nodes n SET reachable = u.r, "
+	    "capacity_bytes = CASE WHEN u.r THEN u.c ELSE n.capacity_bytes "
+	    "END, used_bytes = CASE WHEN u.r THEN u.u ELSE n.used_bytes END, "
+	    "last_seen = CASE WHEN u.r THEN now() ELSE n.last_seen END FROM "
+	    "unnest($1::text[], $2::boolean[], $3::bigint[], $4::bigint[]) "
+	    "AS u(id, r, c, u) WHERE n.id = u.id", 4, p, &err) == -1) {
+		mig_db_fail(e, &err, "update nodes");
+		goto out;
+	}
+	rc = 0;
+out:
+	mig_arr_free(&ids);
+	mig_arr_free(&reach);
+	mig_arr_free(&caps);
+	mig_arr_free(&used);
+	return rc;
+}
+
+/* --- 3: job set-up -------------------------------------------------------- */
+
+/* The kind whose rules a job's tasks follow: a retry follows its parent's. */
+static int
+root_kind(struct mig_engine *e, const char *id, char *kind, size_t len)
+{
+	char cur[37];
+	struct bl_err err;
+
+	snprintf(cur, sizeof(cur), "%s", id);
+	for (int depth = 0; depth < 64; depth++) {
+		const char *p[1] = { cur };
+		PGresult *r;
+
+		if ((r = bl_pg_exec(e->db, "SELECT kind, parent FROM jobs "
+		    "WHERE id = $1", 1, p, &err)) == NULL)
+			return mig_db_fail(e, &err, "job kind");
+		if (PQntuples(r) == 0) {
+			PQclear(r);
+			return -1;
+		}
+		if (strcmp(PQgetvalue(r, 0, 0), "retry") != 0 ||
+		    PQgetisnull(r, 0, 1)) {
+			snprintf(kind, len, "%s", PQgetvalue(r, 0, 0));
+			PQclear(r);
+			return 0;
+		}
+		snprintf(cur, sizeof(cur), "%s", PQgetvalue(r, 0, 1));
+		PQclear(r);
+	}
+	return -1;
+}
+
+int
+mig_delete_source_for(struct mig_engine *e, const char *job)
+{
+	char kind[32];
+
+	if (root_kind(e, job, kind, sizeof(kind)) == -1)
+		return 0;
+	if (strcmp(kind, "rebalance") == 0)
+		return 1;
+	return e->o.evacuate_deletes_source;
+}
+
+/* init -> setup: creates the tasks and, for an evacuation, drains the
+ * node; one transaction, so it happens once. */
+static int
+job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
+    json_t *params)
+{
+	struct bl_err err;
+	const char *p[3];
+	char lim[32];
+	char *plan = NULL;
+
+	if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1)
+		return mig_db_fail(e, &err, "setup");
+	p[0] = id;
+	if (strcmp(kind, "evacuate") == 0) {
+		json_t *mo = json_object_get(params, "max_objects");
+
+		p[1] = json_string_value(json_object_get(params, "from_node"));
+		p[2] = NULL;
+		if (json_is_integer(mo)) {
+			snprintf(lim, sizeof(lim), "%lld",
+			    (long long)json_integer_value(mo));
+			p[2] = lim;
+		}
+		if (bl_pg_run(e->db, "UPDATE nodes SET state = 'draining', "
+		    "updated_at = now() WHERE id = $1 AND state = 'in'", 1,
+		    p + 1, &err) == -1 ||
+		    bl_pg_run(e->db, "INSERT INTO job_tasks (job, object, owner,"
+		    " md5, size, version, source) SELECT $1, id, owner, md5, "
+		    "size, version, $2 FROM objects WHERE copies @> ARRAY[$2] "
+		    "ORDER BY id LIMIT $3::bigint ON CONFLICT DO NOTHING", 3, p,
+		    &err) == -1)
+			goto fail;
+	} else if (strcmp(kind, "retry") == 0) {
+		p[1] = json_string_value(json_object_get(params, "job"));
+		/* Re-run the parent's skipped and failed tasks, from the
+		 * object's current metadata. dest is kept for a rebalance
+		 * move and chosen again for an evacuation. */
+		if (bl_pg_run(e->db, "INSERT INTO job_tasks (job, object, owner,"
+		    " md5, size, version, source, dest) SELECT $1, o.id, "
+		    "o.owner, o.md5, o.size, o.version, t.source, CASE WHEN "
+		    "(SELECT kind FROM jobs WHERE id = $2) = 'rebalance' THEN "
+		    "t.dest END FROM job_tasks t JOIN objects o ON o.id = "
+		    "t.object WHERE t.job = $2 AND t.state IN ('skipped', "
+		    "'failed') AND coalesce(t.reason, '') <> 'job_cancelled' "
+		    "ON CONFLICT DO NOTHING", 2, p, &err) == -1)
+			goto fail;
+	} else if (strcmp(kind, "rebalance") == 0) {
+		json_t *moves = json_object_get(json_object_get(params,
+		    "plan"), "moves");
+
+		plan = json_dumps(moves ? moves : json_array(), JSON_COMPACT);
+		p[1] = plan;
+		if (bl_pg_run(e->db, "INSERT INTO job_tasks (job, object, owner,"
+		    " md5, size, version, source, dest) SELECT $1, o.id, "
+		    "o.owner, o.md5, o.size, o.version, m.\"from\", m.\"to\" "
+		    "FROM jsonb_to_recordset($2::jsonb) AS m(object uuid, "
+		    "\"from\" text, \"to\" text) JOIN objects o ON o.id = "
+		    "m.object ON CONFLICT DO NOTHING", 2, p, &err) == -1)
+			goto fail;
+	}
+	if (bl_pg_run(e->db, "UPDATE jobs SET state = 'setup', started_at = "
+	    "now(), updated_at = now() WHERE id = $1 AND state = 'init'", 1, p,
+	    &err) == -1 || bl_pg_run(e->db, "COMMIT", 0, NULL, &err) == -1)
+		goto fail;
+	free(plan);
+	return 0;
+fail:
+	free(plan);
+	bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
+	return mig_db_fail(e, &err, "create tasks");
+}
+
+#define SETUP_BATCH 2000
+#define MAX_COPIES 16
+
+/* setup -> running: chooses the pull source and the destination of every
+ * task, in batches. A task with no valid choice is skipped with why. */
+static int
+job_choose(struct mig_engine *e, const char *id)
+{
+	struct bl_err err;
+	struct mig_node *mn;
+	void *scratch;
+	const char *p[6];
+	int rc = -1;
+
+	mn = calloc(e->nnodes ? e->nnodes : 1, sizeof(*mn));
+	scratch = calloc(e->nnodes ? e->nnodes * 3 : 3, 4);
+	if (mn == NULL || scratch == NULL) {
+		free(mn);
+		free(scratch);
+		return -1;
+	}
+	for (size_t i = 0; i < e->nnodes; i++) {
+		struct enode *nd = &e->nodes[i];
+
+		mn[i].id = nd->id;
+		mn[i].url = nd->url;
+		mn[i].region = nd->region;
+		mn[i].dc = nd->dc;
+		mn[i].rack = nd->rack;
+		mn[i].host = nd->host;
+		mn[i].state = nd->state;
+		mn[i].reachable = nd->reachable;
+		mn[i].capacity = nd->capacity;
+		mn[i].used = nd->used;
+		mn[i].weight = nd->weight;
+		mn[i].hash_id = plc_node_hash_id(nd->id);
+	}
+	p[0] = id;
+	for (;;) {
+		struct arr objs = { 0 }, pulls = { 0 }, dests = { 0 },
+		    states = { 0 }, reasons = { 0 };
+		PGresult *r;
+		int n;
+
+		if ((r = bl_pg_exec(e->db, "SELECT t.object, t.source, t.dest,"
+		    " t.size, o.copies, o.allowed_dcs, o.id IS NULL FROM "
+		    "job_tasks t LEFT JOIN objects o ON o.id = t.object WHERE "
+		    "t.job = $1 AND t.state = 'unprocessed' AND t.pull_from IS "
+		    "NULL ORDER BY t.object LIMIT 2000", 1, p, &err)) == NULL) {
+			mig_db_fail(e, &err, "setup select");
+			goto out;
+		}
+		n = PQntuples(r);
+		for (int i = 0; i < n; i++) {
+			const char *obj = PQgetvalue(r, i, 0);
+			const char *src = PQgetvalue(r, i, 1);
+			const char *reason = NULL, *dst_id = NULL;
+			int copies[MAX_COPIES], pull, dst;
+			size_t nc;
+			ssize_t srci = mig_node_find(e, src);
+			const char *dcs[16];
+			char *dcbuf = NULL;
+			struct mig_choice_in in;
+			int listed = 0;
+
+			nc = parse_copies(e, PQgetvalue(r, i, 4), copies,
+			    MAX_COPIES);
+			for (size_t k = 0; k < nc; k++)
+				if ((ssize_t)copies[k] == srci)
+					listed = 1;
+			if (strcmp(PQgetvalue(r, i, 6), "t") == 0 || !listed) {
+				reason = "metadata_changed";
+				goto decided;
+			}
+			pull = mig_choose_pull(mn, e->nnodes, copies, nc,
+			    (int)srci);
+			if (pull < 0) {
+				reason = "source_unavailable";
+				goto decided;
+			}
+			if (!PQgetisnull(r, i, 2)) {
+				/* A rebalance move: dest is the plan's. */
+				ssize_t d = mig_node_find(e, PQgetvalue(r, i, 2));
+
+				for (size_t k = 0; k < nc; k++)
+					if ((ssize_t)copies[k] == d)
+						reason =
+						    "object_already_on_dest_node";
+				if (reason == NULL && (d < 0 ||
+				    mn[d].state != 0))
+					reason = "destination_unreachable";
+				if (reason == NULL && !mn[d].reachable)
+					reason = "destination_unreachable";
+				if (reason == NULL)
+					dst_id = mn[d].id;
+				goto pulled;
+			}
+			memset(&in, 0, sizeof(in));
+			in.copies = copies;
+			in.ncopies = nc;
+			in.replaced = (int)srci;
+			in.size = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+			in.x = (uint32_t)(plc_object_key(obj, strlen(obj)) ^
+			    (plc_object_key(obj, strlen(obj)) >> 32));
+			if (!PQgetisnull(r, i, 5)) {
+				dcbuf = strdup(PQgetvalue(r, i, 5));
+				in.nallowed = parse_text_array(dcbuf, dcs, 16);
+				in.allowed_dcs = dcs;
+			}
+			in.max_fill = e->o.max_fill;
+			in.domain = e->o.failure_domain;
+			dst = mig_choose_dest(mn, e->nnodes, &in, scratch,
+			    &reason);
+			free(dcbuf);
+			if (dst >= 0)
+				dst_id = mn[dst].id;
+pulled:
+			mig_arr_push(&objs, obj);
+			mig_arr_push(&pulls, mn[pull].id);
+			mig_arr_push(&dests, dst_id);
+			mig_arr_push(&states, reason ? "skipped" : "unprocessed");
+			mig_arr_push(&reasons, reason);
+			continue;
+decided:
+			mig_arr_push(&objs, obj);
+			mig_arr_push(&pulls, "");
+			mig_arr_push(&dests, NULL);
+			mig_arr_push(&states, "skipped");
+			mig_arr_push(&reasons, reason);
+		}
+		PQclear(r);
+		p[1] = mig_arr_str(&objs);
+		p[2] = mig_arr_str(&pulls);
+		p[3] = mig_arr_str(&dests);
+		p[4] = mig_arr_str(&states);
+		p[5] = mig_arr_str(&reasons);
+		if (n > 0 && bl_pg_run(e->db, "UPDATE job_tasks t SET "
+		    "pull_from = u.p, dest = coalesce(u.d, t.dest), state = "
+		    "u.s, reason = u.r, updated_at = now() FROM unnest("
+		    "$2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])"
+		    " AS u(o, p, d, s, r) WHERE t.job = $1 AND t.object = u.o "
+		    "AND t.state = 'unprocessed'", 6, p, &err) == -1) {
+			mig_db_fail(e, &err, "setup update");
+			n = -1;
+		}
+		mig_arr_free(&objs);
+		mig_arr_free(&pulls);
+		mig_arr_free(&dests);
+		mig_arr_free(&states);
+		mig_arr_free(&reasons);
+		if (n < 0)
+			goto out;
+		if (n < SETUP_BATCH)
+			break;
+	}
+	if (bl_pg_run(e->db, "UPDATE jobs SET state = 'running', updated_at = "
+	    "now() WHERE id = $1 AND state = 'setup'", 1, p, &err) == -1) {
+		mig_db_fail(e, &err, "setup done");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(mn);
+	free(scratch);
+	return rc;
+}
+
+static int
+setup_jobs(struct mig_engine *e)
+{
+	struct bl_err err;
+	PGresult *r;
+	int n;
+
+	if ((r = bl_pg_exec(e->db, "SELECT id, kind, state, params FROM jobs "
+	    "WHERE state IN ('init', 'setup') ORDER BY created_at", 0, NULL,
+	    &err)) == NULL)
+		return mig_db_fail(e, &err, "setup jobs");
+	n = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		const char *id = PQgetvalue(r, i, 0);
+		json_t *params = json_loads(PQgetvalue(r, i, 3), 0, NULL);
+		int rc = 0;
+
+		if (strcmp(PQgetvalue(r, i, 2), "init") == 0) {
+			rc = job_create_tasks(e, id, PQgetvalue(r, i, 1),
+			    params);
+			if (rc == 0)
+				log_info("job id=%s: tasks created", id);
+		}
+		if (rc == 0)
+			rc = job_choose(e, id);
+		if (rc == 0)
+			log_info("job id=%s: running", id);
+		json_decref(params);
+		if (rc == -1) {
+			PQclear(r);
+			return -1;
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* --- 4: dispatch ---------------------------------------------------------- */
+
+char *
+mig_assignment_body(struct mig_engine *e, const char *aid, const PGresult *r)
+{
+	json_t *tasks = json_array(), *root;
+	char *s;
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 4));
+
+		json_array_append_new(tasks, json_pack("{s:s,s:s,s:s,s:I,"
+		    "s:{s:s,s:s}}", "object_id", PQgetvalue(r, i, 0), "owner",
+		    PQgetvalue(r, i, 1), "md5", PQgetvalue(r, i, 2), "size",
+		    (json_int_t)strtoll(PQgetvalue(r, i, 3), NULL, 10),
+		    "source", "node", PQgetvalue(r, i, 4), "url",
+		    k >= 0 ? e->nodes[k].url : "http://0.0.0.0:1"));
+	}
+	root = json_pack("{s:s,s:o}", "id", aid, "tasks", tasks);
+	s = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	return s;
+}
+
+static int
+dispatch(struct mig_engine *e)
+{
+	struct bl_err err;
+	PGresult *r, *cand;
+	long *infl;
+	struct call *calls = NULL;
+	size_t ncalls = 0, capcalls = 0;
+	char maxt[24], age[24];
+	int rc = -1;
+
+	infl = calloc(e->nnodes ? e->nnodes : 1, sizeof(long));
+	if (infl == NULL)
+		return -1;
+	if ((r = bl_pg_exec(e->db, "SELECT dest, count(*) FROM job_tasks "
+	    "WHERE state = 'assigned' GROUP BY dest", 0, NULL, &err)) == NULL) {
+		free(infl);
+		return mig_db_fail(e, &err, "inflight");
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 0));
+
+		if (k >= 0)
+			infl[k] = strtol(PQgetvalue(r, i, 1), NULL, 10);
+	}
+	PQclear(r);
+	snprintf(age, sizeof(age), "%ld", e->o.max_assignment_age_s);
+	/* Per running job and destination: how many tasks wait, and whether
+	 * the oldest has waited long enough for a partial batch. */
+	/* A job's throttle bounds the bytes it hands to agents per second,
+	 * over a sliding window of THROTTLE_WINDOW seconds: column 5 is
+	 * what the window still allows (-1: no throttle). */
+	if ((cand = bl_pg_exec(e->db, "SELECT t.job, t.dest, count(*), "
+	    "bool_or(t.updated_at <= now() - make_interval(secs => $1::int)),"
+	    " ceil(avg(t.size)), CASE WHEN j.throttle_bytes_per_sec > 0 THEN "
+	    "j.throttle_bytes_per_sec * 5 - coalesce((SELECT sum(x.size) FROM "
+	    "job_tasks x JOIN assignments a ON a.id = x.assignment WHERE x.job"
+	    " = t.job AND a.job = t.job AND a.posted_at > now() - interval "
+	    "'5 s'), 0) ELSE -1 END FROM job_tasks t JOIN jobs j ON j.id = "
+	    "t.job WHERE j.state = 'running' AND t.state = 'unprocessed' AND "
+	    "t.dest IS NOT NULL AND t.pull_from IS NOT NULL GROUP BY t.job, "
+	    "t.dest, j.created_at, j.throttle_bytes_per_sec ORDER BY "
+	    "j.created_at, t.dest", 1, (const char *[]){ age }, &err)) ==
+	    NULL) {
+		free(infl);
+		return mig_db_fail(e, &err, "dispatch candidates");
+	}
+	snprintf(maxt, sizeof(maxt), "%ld", e->o.max_tasks_per_assignment);
+	for (int i = 0; i < PQntuples(cand); i++) {
+		const char *job = PQgetvalue(cand, i, 0);
+		const char *dest = PQgetvalue(cand, i, 1);
+		long waiting = strtol(PQgetvalue(cand, i, 2), NULL, 10);
+		int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
+		double avg = strtod(PQgetvalue(cand, i, 4), NULL);
+		double budget = strtod(PQgetvalue(cand, i, 5), NULL);
+		ssize_t k = mig_node_find(e, dest);
+
+		if (k >= 0 && !e->nodes[k].reachable &&
+		    e->nodes[k].silent_s > (double)e->o.agent_timeout_s) {
+			/* The destination has been silent too long: its
+			 * waiting tasks fail (a retry job chooses again). */
+			const char *fp[2] = { job, dest };
+
+			if (bl_pg_run(e->db, "UPDATE job_tasks SET state = "
+			    "'failed', reason = 'destination_unreachable', "
+			    "updated_at = now() WHERE job = $1 AND dest = $2 AND"
+			    " state = 'unprocessed'", 2, fp, &err) == -1) {
+				mig_db_fail(e, &err, "dispatch");
+				goto out;
+			}
+			continue;
+		}
+		if (k < 0 || !e->nodes[k].reachable)
+			continue;
+		while (waiting > 0) {
+			long room = e->o.max_inflight_per_node - infl[k];
+			long take = waiting;
+			char aid[37], ntake[24];
+			const char *p[4];
+			PGresult *tr;
+			int got;
+
+			if (take > e->o.max_tasks_per_assignment)
+				take = e->o.max_tasks_per_assignment;
+			if (take > room)
+				take = room;
+			if (budget >= 0) {
+				/* Throttled: what the window allows, and at
+				 * least one task once it has room at all. */
+				long fit = avg > 0 ? (long)(budget / avg) : take;
+
+				if (budget <= 0)
+					break;
+				if (fit < 1)
+					fit = 1;
+				if (take > fit) {
+					take = fit;
+					old = 1;	/* post the partial batch */
+				}
+			}
+			if (take <= 0)
+				break;
+			/* A full batch goes now; a partial one only once its
+			 * oldest task has waited max_assignment_age_s. */
+			if (take < e->o.max_tasks_per_assignment && !old)
+				break;
+			bl_uuid_generate(aid);
+			snprintf(ntake, sizeof(ntake), "%ld", take);
+			p[0] = aid;
+			p[1] = job;
+			p[2] = dest;
+			p[3] = ntake;
+			if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
+			    bl_pg_run(e->db, "INSERT INTO assignments (id, job,"
+			    " dest, state, posted_at) VALUES ($1, $2, $3, "
+			    "'posted', now())", 3, p, &err) == -1 ||
+			    (tr = bl_pg_exec(e->db, "WITH pick AS (SELECT object"
+			    " FROM job_tasks WHERE job = $2 AND dest = $3 AND "
+			    "state = 'unprocessed' AND pull_from IS NOT NULL "
+			    "ORDER BY object LIMIT $4::int FOR UPDATE SKIP "
+			    "LOCKED) UPDATE job_tasks t SET state = 'assigned', "
+			    "assignment = $1, attempts = attempts + 1, "
+			    "updated_at = now() FROM pick WHERE t.job = $2 AND "
+			    "t.object = pick.object AND EXISTS (SELECT 1 FROM "
+			    "jobs WHERE id = $2 AND state = 'running') "
+			    "RETURNING t.object, t.owner, t.md5, t.size, "
+			    "t.pull_from", 4, p, &err)) == NULL) {
+				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
+				mig_db_fail(e, &err, "dispatch");
+				goto out;
+			}
+			got = PQntuples(tr);
+			snprintf(ntake, sizeof(ntake), "%d", got);
+			p[1] = ntake;
+			if (bl_pg_run(e->db, got > 0 ? "UPDATE assignments SET "
+			    "tasks = $2::int WHERE id = $1" : "DELETE FROM "
+			    "assignments WHERE id = $1 AND $2::int = 0", 2, p,
+			    &err) == -1 || bl_pg_run(e->db, "COMMIT", 0, NULL,
+			    &err) == -1) {
+				PQclear(tr);
+				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
+				mig_db_fail(e, &err, "dispatch");
+				goto out;
+			}
+			if (got == 0) {
+				PQclear(tr);
+				break;
+			}
+			/* Recorded "posted": now POST it. */
+			if (ncalls == capcalls) {
+				size_t nc = capcalls ? capcalls * 2 : 16;
+				struct call *ncs = realloc(calls,
+				    nc * sizeof(*calls));
+
+				if (ncs == NULL) {
+					PQclear(tr);
+					goto out;
+				}
+				calls = ncs;
+				capcalls = nc;
+			}
+			mig_call_set(&calls[ncalls], "POST", e->nodes[k].url,
+			    "/v1/assignments", mig_assignment_body(e, aid, tr));
+			memcpy(calls[ncalls++].aid, aid, sizeof(aid));
+			log_debug("assignment id=%s job=%s dest=%s tasks=%d: "
+			    "posted", aid, job, dest, got);
+			PQclear(tr);
+			infl[k] += got;
+			waiting -= got;
+			if (budget >= 0)
+				budget -= avg * got;
+		}
+	}
+	rc = 0;
+out:
+	PQclear(cand);
+	/* POSTs of recorded assignments go out even after an error: the
+	 * poll would re-post them anyway. */
+	mig_calls_run(e, calls, ncalls);
+	if (mig_posts_checked(e, calls, ncalls) == -1)
+		rc = -1;
+	mig_call_release(calls, ncalls);
+	free(calls);
+	free(infl);
+	return rc;
+}
+
+/* --- 8: finish ------------------------------------------------------------ */
+
+static int
+finish_jobs(struct mig_engine *e)
+{
+	struct bl_err err;
+	PGresult *r;
+
+	if ((r = bl_pg_exec(e->db, "WITH a AS (SELECT id FROM jobs WHERE "
+	    "state IN ('running', 'paused', 'cancelled') AND finished_at IS "
+	    "NULL), c AS (SELECT t.job, count(*) AS total, count(*) FILTER "
+	    "(WHERE t.state IN ('complete', 'committed')) AS complete, "
+	    "count(*) FILTER (WHERE t.state = 'skipped') AS skipped, count(*)"
+	    " FILTER (WHERE t.state = 'failed') AS failed, sum(t.size) AS "
+	    "bytes_total, coalesce(sum(t.size) FILTER (WHERE t.state IN "
+	    "('complete', 'committed')), 0) AS bytes_done, count(*) FILTER "
+	    "(WHERE t.state IN ('unprocessed', 'assigned', 'copied', "
+	    "'committed') OR t.cleanup = 'orphan') AS open FROM job_tasks t "
+	    "JOIN a ON a.id = t.job GROUP BY t.job) UPDATE jobs j SET "
+	    "total = coalesce(c.total, 0), complete = coalesce(c.complete, 0),"
+	    " skipped = coalesce(c.skipped, 0), failed = coalesce(c.failed, 0)"
+	    ", bytes_total = coalesce(c.bytes_total, 0), bytes_done = "
+	    "coalesce(c.bytes_done, 0), state = CASE WHEN j.state = 'running' "
+	    "AND coalesce(c.open, 0) = 0 THEN 'complete' ELSE j.state END, "
+	    "finished_at = CASE WHEN j.state IN ('running', 'cancelled') AND "
+	    "coalesce(c.open, 0) = 0 THEN now() END, updated_at = now() FROM "
+	    "a LEFT JOIN c ON c.job = a.id WHERE j.id = a.id RETURNING j.id, "
+	    "j.state, j.finished_at IS NOT NULL", 0, NULL, &err)) == NULL)
+		return mig_db_fail(e, &err, "finish");
+	for (int i = 0; i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 2), "t") == 0)
+			log_info("job id=%s: %s", PQgetvalue(r, i, 0),
+			    PQgetvalue(r, i, 1));
+	PQclear(r);
+	return 0;
+}
+
+/* --- the thread ----------------------------------------------------------- */
+
+static void
+tick(struct mig_engine *e)
+{
+	struct bl_err err;
+	long long want;
+
+	if (ensure_db(e) == -1)
+		return;
+	want = mig_setting_get(e->db, "metadata_threads",
+	    e->o.metadata_threads, &err);
+	if (want >= 1 && want <= 250 &&
+	    want != mig_commit_pool_size(e->pool)) {
+		mig_commit_pool_resize(e->pool, (int)want);
+		log_info("engine: metadata_threads=%lld", want);
+	}
+	atomic_store(&e->committers, mig_commit_pool_size(e->pool));
+	if (load_nodes(e) == -1 || setup_jobs(e) == -1 ||
+	    mig_poll_assignments(e) == -1 || mig_commit_copied(e) == -1 ||
+	    mig_collect_assignments(e) == -1 || mig_cleanup(e) == -1 ||
+	    dispatch(e) == -1 || finish_jobs(e) == -1)
+		return;
+}
+
+static void *
+engine_main(void *arg)
+{
+	struct mig_engine *e = arg;
+
+	pthread_mutex_lock(&e->mu);
+	while (!e->stop) {
+		struct timespec ts;
+
+		pthread_mutex_unlock(&e->mu);
+		tick(e);
+		pthread_mutex_lock(&e->mu);
+		if (e->stop)
+			break;
+		if (!e->woken) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += e->o.poll_interval_ms / 1000;
+			ts.tv_nsec += (e->o.poll_interval_ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+		}
+		e->woken = 0;
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+struct mig_engine *
+mig_engine_new(const struct mig_engine_opts *o, struct bl_err *err)
+{
+	struct mig_engine *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "engine: out of memory");
+		return NULL;
+	}
+	e->o = *o;
+	e->conninfo = strdup(o->conninfo);
+	e->secret = malloc(o->secret_len ? o->secret_len : 1);
+	if (e->conninfo == NULL || e->secret == NULL) {
+		mig_engine_free(e);
+		bl_err_set(err, BL_ENOMEM, "engine: out of memory");
+		return NULL;
+	}
+	memcpy(e->secret, o->secret, o->secret_len);
+	e->o.conninfo = e->conninfo;
+	e->o.secret = e->secret;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	if ((e->loop = ev_loop_new(EVFLAG_AUTO)) == NULL ||
+	    (e->http = bl_http_client_new(e->loop, err)) == NULL ||
+	    (e->pool = mig_commit_pool_new(e->conninfo,
+	    (int)o->metadata_threads, err)) == NULL) {
+		mig_engine_free(e);
+		return NULL;
+	}
+	mig_commit_pool_instrument(e->pool, o->metrics);
+	atomic_store(&e->committers, (int)o->metadata_threads);
+	return e;
+}
+
+int
+mig_engine_start(struct mig_engine *e, struct bl_err *err)
+{
+	if (pthread_create(&e->th, NULL, engine_main, e) != 0)
+		return bl_err_set(err, BL_EIO, "engine: cannot start thread");
+	e->started = 1;
+	return 0;
+}
+
+void
+mig_engine_wake(struct mig_engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	e->woken = 1;
+	pthread_cond_signal(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+void
+mig_engine_free(struct mig_engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->started) {
+		pthread_mutex_lock(&e->mu);
+		e->stop = 1;
+		pthread_cond_signal(&e->cv);
+		pthread_mutex_unlock(&e->mu);
+		pthread_join(e->th, NULL);
+	}
+	mig_commit_pool_free(e->pool);
+	bl_http_client_free(e->http);
+	if (e->loop != NULL)
+		ev_loop_destroy(e->loop);
+	if (e->db != NULL)
+		PQfinish(e->db);
+	nodes_clear(e);
+	if (e->secret != NULL)
+		memset(e->secret, 0, e->o.secret_len);
+	free(e->secret);
+	free(e->conninfo);
+	free(e);
+}
+
+int
+mig_engine_db_ok(const struct mig_engine *e)
+{
+	return atomic_load(&e->db_ok);
+}
+
+int
+mig_engine_committers(const struct mig_engine *e)
+{
+	return atomic_load(&e->committers);
+}

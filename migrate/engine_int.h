@@ -1,0 +1,109 @@
+/* migrate/engine_int.h - what engine.c and settle.c share (private to
+ * migrate/; the public interface is migrate/engine.h). */
+#ifndef MIG_ENGINE_INT_H
+#define MIG_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ev.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "lib/err.h"
+#include "lib/http_client.h"
+#include "migrate/engine.h"
+
+struct enode {
+	char		*id;		/* owns */
+	char		*url;		/* owns */
+	char		*region, *dc, *rack, *host;	/* owns */
+	int		 state;
+	double		 weight;
+	uint64_t	 capacity, used;
+	int		 reachable;
+	double		 silent_s;	/* since last_seen; large if never */
+};
+
+struct mig_engine {
+	struct mig_engine_opts	 o;
+	char			*conninfo;	/* owns */
+	void			*secret;	/* owns */
+	pthread_t		 th;
+	int			 started;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 stop;		/* under mu */
+	int			 woken;		/* under mu */
+	atomic_int		 db_ok;
+	atomic_int		 committers;
+	PGconn			*db;		/* owns; engine thread only */
+	struct ev_loop		*loop;		/* owns */
+	struct bl_http_client	*http;		/* owns */
+	struct mig_commit_pool	*pool;		/* owns */
+	struct enode		*nodes;		/* owns; this tick's */
+	size_t			 nnodes;
+	int			 db_was_down;
+};
+
+struct call {
+	const char	*method;	/* borrows: static */
+	char		 url[512];
+	char		 target[256];
+	char		*body;		/* owns: request body or NULL */
+	long		 status;	/* 0: no answer */
+	int		 code;		/* BL_OK, BL_ENET, ... */
+	json_t		*json;		/* owns: parsed response body */
+	int		*pending;	/* borrows */
+	struct ev_loop	*loop;		/* borrows */
+	char		 aid[37];	/* the assignment a POST carries */
+};
+
+/* An array literal of n values; "{}" when empty. Caller frees. */
+struct arr {
+	char	*buf;	/* owns */
+	size_t	 len, cap;
+};
+
+/* Agent calls: prepares c (body taken), runs n calls in parallel on the
+ * engine's loop until all answered, releases their bodies and answers. */
+void	mig_call_set(struct call *c, const char *method, const char *base,
+	    const char *target, char *body);
+void	mig_calls_run(struct mig_engine *e, struct call *c, size_t n);
+void	mig_call_release(struct call *c, size_t n);
+
+/* The index of node id in e->nodes (sorted), or -1. */
+ssize_t	mig_node_find(const struct mig_engine *e, const char *id);
+
+/* PostgreSQL array literals built for unnest() parameters. */
+int	mig_arr_push(struct arr *a, const char *s);	/* s NULL: NULL */
+const char *mig_arr_str(struct arr *a);	/* borrowed until the next push */
+void	mig_arr_free(struct arr *a);
+
+/* Logs a database failure of step what, drops a broken connection.
+ * Returns -1. */
+int	mig_db_fail(struct mig_engine *e, const struct bl_err *err,
+	    const char *what);
+/* The JSON body of assignment aid from task rows (object, owner, md5,
+ * size, pull_from). Caller frees. */
+char	*mig_assignment_body(struct mig_engine *e, const char *aid,
+	    const PGresult *r);
+/* Whether the tasks of job owe a source deletion after their commit. */
+int	mig_delete_source_for(struct mig_engine *e, const char *job);
+
+/* After POSTs of assignments: an agent that refused one (4xx: invalid,
+ * conflict, too large) gets it marked "rejected" and its tasks fail with
+ * assignment_rejected, so that it is not posted again and again. */
+int	mig_posts_checked(struct mig_engine *e, const struct call *c,
+	    size_t n);
+
+/* settle.c: the steps that settle work in flight. 0 or -1. */
+int	mig_poll_assignments(struct mig_engine *e);
+int	mig_collect_assignments(struct mig_engine *e);
+int	mig_commit_copied(struct mig_engine *e);
+int	mig_cleanup(struct mig_engine *e);
+
+#endif

@@ -1,0 +1,293 @@
+/* migrate/import.c - POST /v1/objects/import: the planner's objects CSV
+ * (placement/objects_csv.h) streamed into the metadata tier with COPY.
+ *
+ *   id,owner,size,md5,copies,reads_per_hour,affinity,allowed_dcs
+ *
+ * md5 may be 32 hex digits (converted) or a base64 Content-MD5. Every row
+ * is checked before anything is written; the whole import is one
+ * transaction. An existing object is updated and its version bumped, so
+ * running tasks see the change (metadata_changed).
+ */
+#include "migrate/engine.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "lib/pg.h"
+#include "lib/uuid.h"
+
+#define NFIELDS 8
+
+/* Splits one CSV line (quotes allowed) into fields, in place. Returns the
+ * number of fields or -1. */
+static int
+split(char *line, char **f, int max)
+{
+	int n = 0;
+	char *p = line, *w;
+
+	for (;;) {
+		if (n == max)
+			return -1;
+		if (*p == '"') {
+			f[n++] = w = ++p;
+			for (;;) {
+				if (*p == '\0')
+					return -1;
+				if (*p == '"' && p[1] == '"') {
+					*w++ = '"';
+					p += 2;
+				} else if (*p == '"') {
+					p++;
+					break;
+				} else {
+					*w++ = *p++;
+				}
+			}
+			*w = '\0';
+			if (*p != ',' && *p != '\0')
+				return -1;
+		} else {
+			f[n++] = p;
+			while (*p != ',' && *p != '\0')
+				p++;
+		}
+		if (*p == '\0')
+			break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+static int
+name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 255)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' &&
+		    *s != '_')
+			return 0;
+	return 1;
+}
+
+/* "a;b" -> "{a,b}" into out; 0, or -1 if a name is bad. */
+static int
+list_to_array(const char *in, char *out, size_t len, int allow_empty)
+{
+	char buf[4096], *tok, *save = NULL;
+	size_t o = 0;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	out[o++] = '{';
+	for (tok = strtok_r(buf, ";", &save); tok != NULL;
+	    tok = strtok_r(NULL, ";", &save)) {
+		if (!name_ok(tok) || o + strlen(tok) + 3 > len)
+			return -1;
+		if (n++ > 0)
+			out[o++] = ',';
+		memcpy(out + o, tok, strlen(tok));
+		o += strlen(tok);
+	}
+	out[o++] = '}';
+	out[o] = '\0';
+	return n == 0 && !allow_empty ? -1 : 0;
+}
+
+static int
+md5_norm(const char *in, char out[25])
+{
+	unsigned char raw[16];
+	size_t l = strlen(in);
+
+	if (l == 32) {
+		for (int i = 0; i < 16; i++) {
+			unsigned int b;
+
+			if (!isxdigit((unsigned char)in[2 * i]) ||
+			    !isxdigit((unsigned char)in[2 * i + 1]) ||
+			    sscanf(in + 2 * i, "%2x", &b) != 1)
+				return -1;
+			raw[i] = (unsigned char)b;
+		}
+		EVP_EncodeBlock((unsigned char *)out, raw, 16);
+		return 0;
+	}
+	if (l == 24 && in[22] == '=' && in[23] == '=') {
+		for (size_t i = 0; i < 22; i++)
+			if (!isalnum((unsigned char)in[i]) && in[i] != '+' &&
+			    in[i] != '/')
+				return -1;
+		memcpy(out, in, 25);
+		return 0;
+	}
+	return -1;
+}
+
+int
+mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
+    long long *rows, struct bl_err *err)
+{
+	char *buf, *line, *save = NULL;
+	char *out = NULL;
+	size_t olen = 0, ocap = 0;
+	long lineno = 0;
+	int rc = -1;
+	PGresult *r;
+
+	*rows = 0;
+	if ((buf = malloc(len + 1)) == NULL)
+		return bl_err_set(err, BL_ENOMEM, "import: out of memory");
+	memcpy(buf, csv, len);
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *f[NFIELDS + 1], md5[25], copies[4096], dcs[4096];
+		char row[12000];
+		char *end;
+		size_t l = strlen(line);
+		int n, rl;
+
+		lineno++;
+		if (l > 0 && line[l - 1] == '\r')
+			line[--l] = '\0';
+		if (lineno == 1) {
+			if (strncmp(line, "id,owner,size,md5,copies", 24) != 0) {
+				bl_err_set(err, BL_EINVAL, "import:1: want the "
+				    "header id,owner,size,md5,copies,"
+				    "reads_per_hour,affinity,allowed_dcs");
+				goto out;
+			}
+			continue;
+		}
+		if (l == 0)
+			continue;
+		if (strpbrk(line, "\t\\") != NULL ||
+		    (n = split(line, f, NFIELDS)) < 5) {
+			bl_err_set(err, BL_EINVAL, "import:%ld: want 5 to 8 "
+			    "fields, no tabs or backslashes", lineno);
+			goto out;
+		}
+		for (int i = n; i < NFIELDS; i++)
+			f[i] = "";
+		if (!bl_uuid_valid(f[0]) || !bl_uuid_valid(f[1])) {
+			bl_err_set(err, BL_EINVAL, "import:%ld: id and owner "
+			    "must be canonical uuids", lineno);
+			goto out;
+		}
+		if (strtoll(f[2], &end, 10) < 0 || *end != '\0' ||
+		    end == f[2]) {
+			bl_err_set(err, BL_EINVAL, "import:%ld: field size: "
+			    "want an integer >= 0", lineno);
+			goto out;
+		}
+		if (md5_norm(f[3], md5) == -1) {
+			bl_err_set(err, BL_EINVAL, "import:%ld: field md5: want "
+			    "32 hex digits or a base64 Content-MD5", lineno);
+			goto out;
+		}
+		if (list_to_array(f[4], copies, sizeof(copies), 0) == -1 ||
+		    list_to_array(f[7], dcs, sizeof(dcs), 1) == -1) {
+			bl_err_set(err, BL_EINVAL, "import:%ld: copies or "
+			    "allowed_dcs: want names separated by ';'", lineno);
+			goto out;
+		}
+		if (f[5][0] != '\0' && (strtod(f[5], &end) < 0 ||
+		    *end != '\0')) {
+			bl_err_set(err, BL_EINVAL, "import:%ld: field "
+			    "reads_per_hour: want a number >= 0", lineno);
+			goto out;
+		}
+		rl = snprintf(row, sizeof(row), "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s"
+		    "\n", f[0], f[1], f[2], md5, copies, f[5][0] ? f[5] : "0",
+		    f[6][0] ? f[6] : "\\N", strcmp(dcs, "{}") ? dcs : "\\N");
+		if (rl < 0 || (size_t)rl >= sizeof(row)) {
+			bl_err_set(err, BL_EINVAL, "import:%ld: row too long",
+			    lineno);
+			goto out;
+		}
+		if (olen + (size_t)rl + 1 > ocap) {
+			size_t nc = ocap ? ocap * 2 : 65536;
+			char *nb;
+
+			while (nc < olen + (size_t)rl + 1)
+				nc *= 2;
+			if ((nb = realloc(out, nc)) == NULL) {
+				bl_err_set(err, BL_ENOMEM, "import: out of "
+				    "memory");
+				goto out;
+			}
+			out = nb;
+			ocap = nc;
+		}
+		memcpy(out + olen, row, (size_t)rl);
+		olen += (size_t)rl;
+		(*rows)++;
+	}
+	if (bl_pg_run(c, "BEGIN", 0, NULL, err) == -1)
+		goto out;
+	if (bl_pg_run(c, "CREATE TEMP TABLE import_objects (id uuid, owner "
+	    "uuid, size bigint, md5 text, copies text[], reads_per_hour "
+	    "float8, affinity text, allowed_dcs text[]) ON COMMIT DROP", 0,
+	    NULL, err) == -1)
+		goto rollback;
+	r = PQexec(c, "COPY import_objects FROM STDIN");
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		bl_err_set(err, BL_EDB, "import: copy: %s",
+		    PQerrorMessage(c));
+		PQclear(r);
+		goto rollback;
+	}
+	PQclear(r);
+	if ((olen > 0 && PQputCopyData(c, out, (int)olen) != 1) ||
+	    PQputCopyEnd(c, NULL) != 1) {
+		bl_err_set(err, BL_EDB, "import: copy: %s", PQerrorMessage(c));
+		goto rollback;
+	}
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			bl_err_set(err, BL_EINVAL, "import: %s",
+			    PQresultErrorMessage(r));
+			PQclear(r);
+			while ((r = PQgetResult(c)) != NULL)
+				PQclear(r);
+			goto rollback;
+		}
+		PQclear(r);
+	}
+	if (bl_pg_run(c, "INSERT INTO objects AS o (id, owner, size, md5, "
+	    "copies, reads_per_hour, affinity, allowed_dcs) SELECT DISTINCT ON"
+	    " (id) id, owner, size, md5, copies, reads_per_hour, affinity, "
+	    "allowed_dcs FROM import_objects ON CONFLICT (id) DO UPDATE SET "
+	    "owner = EXCLUDED.owner, size = EXCLUDED.size, md5 = EXCLUDED.md5,"
+	    " copies = EXCLUDED.copies, reads_per_hour = "
+	    "EXCLUDED.reads_per_hour, affinity = EXCLUDED.affinity, "
+	    "allowed_dcs = EXCLUDED.allowed_dcs, version = o.version + 1", 0,
+	    NULL, err) == -1)
+		goto rollback;
+	{
+		char n[32];
+		const char *p[2] = { who, n };
+
+		snprintf(n, sizeof(n), "{\"rows\":%lld}", *rows);
+		if (bl_pg_run(c, "INSERT INTO audit (who, action, detail) "
+		    "VALUES ($1, 'objects_import', $2::jsonb)", 2, p,
+		    err) == -1)
+			goto rollback;
+	}
+	if (bl_pg_run(c, "COMMIT", 0, NULL, err) == -1)
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	bl_pg_run(c, "ROLLBACK", 0, NULL, NULL);
+out:
+	free(out);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,70 @@
+/* tests/helpers/th_ctl.h - a real ballastd for integration tests, with
+ * the cluster around it: agents (agent_harness.h) registered as nodes,
+ * objects written to the agents' roots and listed in the metadata tier,
+ * and the invariant verifier (bin/ballastctl verify).
+ */
+#ifndef TH_CTL_H
+#define TH_CTL_H
+
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "tests/helpers/agent_harness.h"
+
+#define TH_OP_TOKEN	"operator-token-0123456789abcdef"
+#define TH_VIEW_TOKEN	"viewer-token-0123456789abcdef01"
+
+struct th_ctl {
+	pid_t	pid;
+	int	port;
+	char	url[64];
+	char	dir[512];	/* config, tokens, log */
+	char	conf[600];
+	char	log[600];
+	char	secret[600];
+	char	conninfo[512];
+};
+
+/* Writes a config (engine_extra: extra JSON members of "engine", e.g.
+ * "\"poll_interval_ms\":100"; may be NULL) and starts ballastd; waits
+ * until /v1/status answers. 0 or -1. */
+int	th_ctl_start(struct th_ctl *c, const char *conninfo,
+	    const char *engine_extra);
+/* Starts it again with the same config and port. */
+int	th_ctl_restart(struct th_ctl *c);
+void	th_ctl_kill9(struct th_ctl *c);
+int	th_ctl_stop(struct th_ctl *c);
+
+/* One API call with token (NULL: none). Returns the status; *out (may be
+ * NULL) gets the parsed body. */
+long	th_ctl_req(const struct th_ctl *c, const char *method,
+	    const char *target, const char *body, const char *token,
+	    json_t **out);
+/* Polls the job until its state is one of complete, failed, cancelled
+ * (max timeout_s). Returns the job JSON or NULL. */
+json_t	*th_ctl_wait_job(const struct th_ctl *c, const char *id,
+	    int timeout_s);
+/* Creates an evacuate job; writes its id. Returns the HTTP status. */
+long	th_ctl_evacuate(const struct th_ctl *c, const char *node,
+	    long long max_objects, char id[37]);
+
+/* Registers agents as nodes (host = name, datacenter "dc1"). */
+int	th_ctl_register(const struct th_ctl *c, struct tha_agent *a, int n);
+
+/* Writes n objects of size bytes, each on the agents given by copies
+ * (indexes into a; ncopies of them, chosen round robin from first), and
+ * lists them in the objects table. ids receives the object ids (n * 37
+ * bytes, may be NULL). 0 or -1. */
+int	th_seed(const char *conninfo, struct tha_agent *a, int na, int n,
+	    size_t size, const int *copies, int ncopies, char *ids,
+	    const char *owner);
+
+/* Runs bin/ballastctl verify; returns its exit code (0: invariant holds). */
+int	th_verify(const struct th_ctl *c);
+
+/* Runs one SQL statement; returns the first value of the first row
+ * as a long long, or -1. */
+long long th_sql_ll(const char *conninfo, const char *sql);
+
+#endif

@@ -1,0 +1,371 @@
+/* tests/integration/test_cli_engine.c - ballastd's config checks and the
+ * ballastctl commands against a real ballastd: exit codes, watch, import,
+ * and the verifier catching a damaged copy. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "tests/helpers/agent_harness.h"
+#include "tests/helpers/th_ctl.h"
+#include "tests/helpers/th_pg.h"
+
+#define NAGENTS 3
+#define OWNER "0f0f0f0f-1111-4222-8333-444455556666"
+
+static struct th_pg pg;
+static struct tha_agent ag[NAGENTS];
+static struct th_ctl ctl;
+static char out[65536];
+
+static int
+setup(void **state)
+{
+	static const char *const names[NAGENTS] = { "c1.stor", "c2.stor",
+	    "c3.stor" };
+
+	(void)state;
+	if (th_pg_start(&pg) != 0)
+		return -1;
+	for (int i = 0; i < NAGENTS; i++)
+		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
+			return -1;
+	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0)
+		return -1;
+	return th_ctl_register(&ctl, ag, NAGENTS);
+}
+
+static int
+teardown(void **state)
+{
+	int rc;
+
+	(void)state;
+	/* A clean exit (0) also means no sanitizer report in ASan builds. */
+	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
+	for (int i = 0; i < NAGENTS; i++) {
+		tha_agent_stop(&ag[i]);
+		tha_agent_free(&ag[i]);
+	}
+	th_pg_destroy(&pg);
+	tha_cleanup();
+	return rc;
+}
+
+static const char *
+bin(void)
+{
+	return getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin";
+}
+
+/* Runs a shell command line; its stdout and stderr go to out. Returns
+ * the exit code. */
+static int
+run(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int
+ctlcmd(const char *token_file, const char *args)
+{
+	return run("'%s/ballastctl' --server %s --token-file '%s/%s' %s",
+	    bin(), ctl.url, ctl.dir, token_file, args);
+}
+
+static void
+write_conf(const char *path, const char *extra)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "{\"database\":\"%s\",\"secret_file\":\"%s\",\"tokens\":"
+	    "[{\"name\":\"ops\",\"token_file\":\"%s/op.token\",\"role\":"
+	    "\"operator\"}]%s}", pg.conninfo, ctl.secret, ctl.dir, extra);
+	fclose(f);
+}
+
+static void
+test_cli__ballastd_checks_its_config_and_names_bad_keys(void **state)
+{
+	char conf[700];
+
+	(void)state;
+	snprintf(conf, sizeof(conf), "%s/check.json", ctl.dir);
+	write_conf(conf, ",\"// note\":\"comments are keys with //\"");
+	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
+	    bin(), conf), 0);
+	assert_non_null(strstr(out, "ok"));
+	assert_int_equal(run("'%s/ballastd' --config '%s' --print-config",
+	    bin(), conf), 0);
+	assert_non_null(strstr(out, "engine.metadata_threads = 10  # default"));
+	assert_null(strstr(out, TH_OP_TOKEN));
+	write_conf(conf, ",\"engine\":{\"bogus\":1}");
+	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
+	    bin(), conf), 2);
+	assert_non_null(strstr(out, "engine.bogus"));
+	write_conf(conf, ",\"engine\":{\"metadata_threads\":251}");
+	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
+	    bin(), conf), 2);
+	assert_non_null(strstr(out, "engine.metadata_threads"));
+	write_conf(conf, ",\"listen_port\":1");
+	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
+	    bin(), conf), 2);
+	assert_non_null(strstr(out, "listen_port"));
+	write_conf(conf, ",\"policy\":{\"max_fill\":7}");
+	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
+	    bin(), conf), 2);
+	assert_non_null(strstr(out, "policy.max_fill"));
+}
+
+static void
+test_cli__job_commands_and_exit_codes(void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[64];
+
+	(void)state;
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 10, 2000, copies, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(ctlcmd("op.token", "job evacuate c1.stor "
+	    "--max-objects 4"), 0);
+	assert_int_equal(strlen(out), 37);
+	snprintf(id, sizeof(id), "%.36s", out);
+	/* watch, not a TTY: plain lines, exit 0 on complete */
+	assert_int_equal(ctlcmd("view.token", "job watch ") , 2);
+	{
+		char args[128];
+
+		snprintf(args, sizeof(args), "job watch %s", id);
+		assert_int_equal(ctlcmd("view.token", args), 0);
+		assert_non_null(strstr(out, "state=complete"));
+		assert_non_null(strstr(out, "complete=4"));
+		snprintf(args, sizeof(args), "job get %s", id);
+		assert_int_equal(ctlcmd("view.token", args), 0);
+		assert_non_null(strstr(out, "\"bytes_done\": 8000"));
+		/* a viewer may not pause: auth refused */
+		snprintf(args, sizeof(args), "job pause %s", id);
+		assert_int_equal(ctlcmd("view.token", args), 4);
+		/* an operator may, but the job is finished: failed result */
+		assert_int_equal(ctlcmd("op.token", args), 1);
+		snprintf(args, sizeof(args), "job retry %s", id);
+		assert_int_equal(ctlcmd("op.token", args), 0);
+	}
+	assert_int_equal(ctlcmd("view.token", "job list"), 0);
+	assert_non_null(strstr(out, "evacuate"));
+	assert_int_equal(ctlcmd("view.token", "node list"), 0);
+	assert_non_null(strstr(out, "c1.stor"));
+	assert_non_null(strstr(out, "draining"));
+	assert_int_equal(ctlcmd("op.token", "node set c1.stor state=in "
+	    "weight=2"), 0);
+	assert_int_equal(ctlcmd("op.token", "node drain c9.stor"), 1);
+	assert_int_equal(ctlcmd("op.token", "job evacuate nope.stor"), 2);
+	assert_int_equal(ctlcmd("op.token", "job frobnicate"), 2);
+	/* bad token: 4; nobody listening: 3 */
+	assert_int_equal(run("BALLAST_TOKEN_FILE=/dev/null '%s/ballastctl' "
+	    "--server %s job list", bin(), ctl.url), 4);
+	assert_int_equal(run("'%s/ballastctl' --server http://127.0.0.1:1 "
+	    "--token-file '%s/op.token' job list", bin(), ctl.dir), 3);
+}
+
+static void
+test_cli__import_then_verify_catches_a_damaged_copy(void **state)
+{
+	char csv[700], path[1200];
+	char md5[25];
+	unsigned char *data;
+	FILE *f;
+
+	(void)state;
+	/* One object with two copies, written for real, imported by CSV. */
+	data = tha_put_object(ag[1].root, OWNER,
+	    "22222222-3333-4444-8555-666666666666", 3000, md5);
+	assert_non_null(data);
+	snprintf(path, sizeof(path), "%s/%s", ag[2].root, OWNER);
+	(void)mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/22222222-3333-4444-8555-"
+	    "666666666666", ag[2].root, OWNER);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(data, 1, 3000, f);
+	fclose(f);
+	free(data);
+	snprintf(csv, sizeof(csv), "%s/objects.csv", ctl.dir);
+	f = fopen(csv, "w");
+	assert_non_null(f);
+	fprintf(f, "id,owner,size,md5,copies,reads_per_hour,affinity,"
+	    "allowed_dcs\n22222222-3333-4444-8555-666666666666,%s,3000,%s,"
+	    "c2.stor;c3.stor,0,,\n", OWNER, md5);
+	fclose(f);
+	{
+		char args[800];
+
+		snprintf(args, sizeof(args), "objects import '%s'", csv);
+		assert_int_equal(ctlcmd("op.token", args), 0);
+		assert_non_null(strstr(out, "imported 1 objects"));
+	}
+	assert_int_equal(th_verify(&ctl), 0);
+	/* Damage the copy on c3: the verifier must say so. */
+	f = fopen(path, "r+");
+	assert_non_null(f);
+	fputc('!', f);
+	fclose(f);
+	assert_int_equal(run("'%s/ballastctl' verify --database '%s' "
+	    "--secret-file '%s'", bin(), pg.conninfo, ctl.secret), 1);
+	assert_non_null(strstr(out, "c3.stor"));
+	assert_non_null(strstr(out, "md5"));
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects WHERE id = "
+	    "'22222222-3333-4444-8555-666666666666'"), 0);
+}
+
+static void
+test_cli__evacuation_can_delete_sources_with_a_forward(void **state)
+{
+	int copies[2] = { 0, 1 };
+	char ids[3 * 37], id[37], target[128], loc[256], path[1200];
+	struct tha_resp r;
+	json_t *job;
+
+	(void)state;
+	/* The same cluster, a ballastd configured to delete what it
+	 * evacuates (grace 0 in tests). */
+	assert_int_equal(th_ctl_stop(&ctl), 0);
+	assert_int_equal(th_ctl_start(&ctl, pg.conninfo,
+	    "\"evacuate_deletes_source\":true"), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 3, 1500, copies, 2,
+	    ids, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "c1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 60);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	json_decref(job);
+	for (int i = 0; i < 3; i++) {
+		/* gone from c1, which now redirects readers to c3 */
+		snprintf(path, sizeof(path), "%s/%s/%s", ag[0].root, OWNER,
+		    ids + i * 37);
+		assert_false(tha_exists(path));
+		snprintf(target, sizeof(target), "/v1/objects/%s/%s", OWNER,
+		    ids + i * 37);
+		assert_int_equal(tha_request(ag[0].url, "GET", target, NULL, 0,
+		    THA_SIGNED, NULL, &r), 0);
+		assert_int_equal(r.status, 307);
+		assert_int_equal(tha_resp_header(&r, "Location", loc,
+		    sizeof(loc)), 0);
+		assert_non_null(strstr(loc, ag[2].url));
+		tha_resp_free(&r);
+	}
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['c3.stor', 'c2.stor']"), 3);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_cli__submit_runs_a_plan_file(void **state)
+{
+	int copies[2] = { 1, 2 };
+	char ids[2 * 37], plan[700], args[800], jid[64];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 2, 1000, copies, 2,
+	    ids, OWNER), 0);
+	snprintf(plan, sizeof(plan), "%s/plan.json", ctl.dir);
+	f = fopen(plan, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"summary\":{\"moves\":2},\"moves\":["
+	    "{\"object\":\"%s\",\"from\":\"c2.stor\",\"to\":\"c1.stor\","
+	    "\"bytes\":1000,\"cost\":0,\"gravity\":0.1,\"reason\":\"x\"},"
+	    "{\"object\":\"%s\",\"from\":\"c2.stor\",\"to\":\"c1.stor\","
+	    "\"bytes\":1000,\"cost\":0,\"gravity\":0.1,\"reason\":\"x\"}]}",
+	    ids, ids + 37);
+	fclose(f);
+	snprintf(args, sizeof(args), "job submit '%s'", plan);
+	assert_int_equal(ctlcmd("op.token", args), 0);
+	snprintf(jid, sizeof(jid), "%.36s", out);
+	snprintf(args, sizeof(args), "job watch %s", jid);
+	assert_int_equal(ctlcmd("view.token", args), 0);
+	assert_non_null(strstr(out, "complete=2"));
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['c1.stor', 'c3.stor']"), 2);
+	assert_int_equal(th_verify(&ctl), 0);
+	/* A plan file that is not JSON is a usage error. */
+	assert_int_equal(ctlcmd("op.token", "job submit /dev/null"), 2);
+}
+
+static void
+test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once(
+    void **state)
+{
+	static const char *const small[] = { "--set", "max_tasks=1", NULL };
+	int copies[2] = { 0, 1 };
+	char id[37];
+	json_t *job;
+
+	(void)state;
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
+	/* c3 is the only destination, and takes one task per assignment. */
+	assert_int_equal(tha_agent_stop(&ag[2]), 0);
+	assert_int_equal(tha_agent_restart(&ag[2], small), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 3, 1000, copies, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "c1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 60);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    job, "reasons"), "assignment_rejected")), 3);
+	json_decref(job);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM "
+	    "assignments WHERE state = 'rejected'"), 1);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(tha_agent_stop(&ag[2]), 0);
+	assert_int_equal(tha_agent_restart(&ag[2], NULL), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_cli__ballastd_checks_its_config_and_names_bad_keys),
+		cmocka_unit_test(test_cli__job_commands_and_exit_codes),
+		cmocka_unit_test(
+		    test_cli__import_then_verify_catches_a_damaged_copy),
+		cmocka_unit_test(test_cli__submit_runs_a_plan_file),
+		cmocka_unit_test(
+		    test_cli__evacuation_can_delete_sources_with_a_forward),
+		cmocka_unit_test(
+		    test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once),
+	};
+
+	return cmocka_run_group_tests_name("cli_engine", tests, setup,
+	    teardown);
+}

@@ -1,0 +1,156 @@
+/* tests/integration/test_cli_json.c - ballastctl's --json on the API
+ * commands against a real ballastd: stdout is exactly one JSON document
+ * (the API's answer), errors go to stderr, and the exit codes are the
+ * usual ones. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/helpers/agent_harness.h"
+#include "tests/helpers/th_ctl.h"
+#include "tests/helpers/th_pg.h"
+
+#define NAGENTS 2
+#define OWNER "0d0d0d0d-1111-4222-8333-444455556666"
+
+static struct th_pg pg;
+static struct tha_agent ag[NAGENTS];
+static struct th_ctl ctl;
+
+static int
+setup(void **state)
+{
+	static const char *const names[NAGENTS] = { "j1.stor", "j2.stor" };
+	int copies[1] = { 0 };
+
+	(void)state;
+	if (th_pg_start(&pg) != 0)
+		return -1;
+	for (int i = 0; i < NAGENTS; i++)
+		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
+			return -1;
+	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0 ||
+	    th_ctl_register(&ctl, ag, NAGENTS) != 0)
+		return -1;
+	return th_seed(pg.conninfo, ag, NAGENTS, 4, 1024, copies, 1, NULL,
+	    OWNER);
+}
+
+static int
+teardown(void **state)
+{
+	int rc;
+
+	(void)state;
+	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
+	for (int i = 0; i < NAGENTS; i++) {
+		tha_agent_stop(&ag[i]);
+		tha_agent_free(&ag[i]);
+	}
+	th_pg_destroy(&pg);
+	tha_cleanup();
+	return rc;
+}
+
+/* Runs ballastctl with args against ctl; returns the exit code and the
+ * parsed stdout in *out (NULL when stdout was not one JSON document). */
+static int
+ctl_json(json_t **out, const char *args)
+{
+	const char *bin = getenv("BALLAST_BIN");
+	char cmd[2048], buf[65536];
+	json_error_t je;
+	FILE *p;
+	size_t n;
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
+	    "%s/op.token %s/ballastctl %s 2>/dev/null", ctl.url, ctl.dir,
+	    bin ? bin : "bin", args);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	rc = pclose(p);
+	*out = n > 0 ? json_loads(buf, 0, &je) : NULL;
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void
+test_cli_json__node_list_prints_the_nodes_array(void **state)
+{
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(ctl_json(&j, "node list --json"), 0);
+	assert_true(json_is_array(j));
+	assert_int_equal(json_array_size(j), NAGENTS);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(j, 0), "id")), "j1.stor");
+	json_decref(j);
+}
+
+static void
+test_cli_json__evacuate_watch_and_list_print_json_and_exit_zero(
+    void **state)
+{
+	json_t *j, *it;
+	char id[64], args[128];
+	size_t i;
+	int found = 0;
+
+	(void)state;
+	/* --json anywhere on the line. */
+	assert_int_equal(ctl_json(&j, "--json job evacuate j1.stor"), 0);
+	assert_non_null(j);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(j,
+	    "id")));
+	json_decref(j);
+	assert_int_equal(strlen(id), 36);
+	snprintf(args, sizeof(args), "job watch %s --json", id);
+	assert_int_equal(ctl_json(&j, args), 0);
+	assert_string_equal(json_string_value(json_object_get(j, "state")),
+	    "complete");
+	assert_string_equal(json_string_value(json_object_get(j, "id")), id);
+	json_decref(j);
+	assert_int_equal(ctl_json(&j, "job list --json --state complete"), 0);
+	assert_true(json_is_array(j));
+	json_array_foreach(j, i, it)
+		found |= strcmp(json_string_value(json_object_get(it, "id")),
+		    id) == 0;
+	assert_true(found);
+	json_decref(j);
+}
+
+static void
+test_cli_json__errors_keep_their_exit_codes_and_print_nothing(
+    void **state)
+{
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(ctl_json(&j, "job get --json "
+	    "00000000-0000-4000-8000-000000000000"), 1);
+	assert_null(j);
+	assert_int_equal(ctl_json(&j, "job evacuate --json no-such.stor"), 2);
+	assert_null(j);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli_json__node_list_prints_the_nodes_array),
+		cmocka_unit_test(test_cli_json__evacuate_watch_and_list_print_json_and_exit_zero),
+		cmocka_unit_test(test_cli_json__errors_keep_their_exit_codes_and_print_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,578 @@
+/* tests/integration/test_engine.c - the job engine end to end: a private
+ * PostgreSQL, four real agents with real files, a real ballastd. After
+ * each job the invariant verifier (ballastctl verify) must pass. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/helpers/agent_harness.h"
+#include "tests/helpers/th_ctl.h"
+#include "tests/helpers/th_pg.h"
+
+#define NAGENTS 4
+#define OWNER "0b0b0b0b-1111-4222-8333-444455556666"
+
+static struct th_pg pg;
+static struct tha_agent ag[NAGENTS];
+static struct th_ctl ctl;
+
+static int
+setup(void **state)
+{
+	static const char *const names[NAGENTS] = { "n1.stor", "n2.stor",
+	    "n3.stor", "n4.stor" };
+
+	(void)state;
+	if (th_pg_start(&pg) != 0)
+		return -1;
+	for (int i = 0; i < NAGENTS; i++)
+		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
+			return -1;
+	if (th_ctl_start(&ctl, pg.conninfo, "\"max_inflight_per_node\":10,"
+	    "\"max_tasks_per_assignment\":5") != 0)
+		return -1;
+	return th_ctl_register(&ctl, ag, NAGENTS);
+}
+
+static int
+teardown(void **state)
+{
+	int rc;
+
+	(void)state;
+	/* A clean exit (0) also means no sanitizer report in ASan builds. */
+	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
+	for (int i = 0; i < NAGENTS; i++) {
+		tha_agent_stop(&ag[i]);
+		tha_agent_free(&ag[i]);
+	}
+	th_pg_destroy(&pg);
+	tha_cleanup();
+	return rc;
+}
+
+/* Puts every node back in and every object off the test's way. */
+static void
+reset(void)
+{
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
+}
+
+static long long
+counter(json_t *job, const char *name)
+{
+	return json_integer_value(json_object_get(json_object_get(job,
+	    "counters"), name));
+}
+
+
+static void
+throttle(struct tha_agent *a, long long bps)
+{
+	char body[64];
+	struct tha_resp r;
+
+	snprintf(body, sizeof(body), "{\"bytes_per_sec\":%lld}", bps);
+	assert_int_equal(tha_request(a->url, "PUT", "/v1/config/throttle",
+	    body, strlen(body), THA_SIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	tha_resp_free(&r);
+}
+
+static json_t *
+get_job(const char *id)
+{
+	char target[128];
+	json_t *j = NULL;
+
+	snprintf(target, sizeof(target), "/v1/jobs/%s", id);
+	assert_int_equal(th_ctl_req(&ctl, "GET", target, NULL, TH_VIEW_TOKEN,
+	    &j), 200);
+	return j;
+}
+
+/* Waits until the job has tasks handed to agents. */
+static void
+wait_assigned(const char *id)
+{
+	for (int i = 0; i < 600; i++) {
+		json_t *j = get_job(id);
+		long long a = counter(j, "assigned");
+
+		json_decref(j);
+		if (a > 0)
+			return;
+		tha_sleep_ms(20);
+	}
+	fail_msg("job %s: nothing assigned", id);
+}
+
+static int
+object_file_exists(const struct tha_agent *a, const char *id)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", a->root, OWNER, id);
+	return tha_exists(path);
+}
+
+static long long
+reason_count(json_t *job, const char *reason)
+{
+	return json_integer_value(json_object_get(json_object_get(job,
+	    "reasons"), reason));
+}
+
+static void
+test_engine__single_copy_object_moves_from_the_evacuated_node(void **state)
+{
+	int copies[1] = { 0 };
+	char id[37], ids[10 * 37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 10, 2048, copies, 1,
+	    ids, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "complete"), 10);
+	json_decref(job);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['n1.stor']"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__single_copy_object_is_skipped_when_its_node_is_down(
+    void **state)
+{
+	int one[1] = { 0 }, two[2] = { 0, 1 };
+	char id[37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 6, 2048, one, 1,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 6, 2048, two, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(tha_agent_stop(&ag[0]), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	/* The two-copy objects are read from n2; the single copies cannot
+	 * be read from anywhere. */
+	assert_int_equal(counter(job, "complete"), 6);
+	assert_int_equal(counter(job, "skipped"), 6);
+	assert_int_equal(reason_count(job, "source_unavailable"), 6);
+	json_decref(job);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['n1.stor']"), 6);
+	assert_int_equal(tha_agent_restart(&ag[0], NULL), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__agent_down_mid_job_fails_its_tasks_and_retry_completes(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], rid[37], body[256];
+	json_t *job = NULL;
+	long long failed;
+
+	(void)state;
+	reset();
+	/* Only n4 can take the copies: n1 is evacuated, n2 holds the other
+	 * copy, n3 is out. n4 is slow, and dies while it works. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 8192, copies, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[3], 8192);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	tha_agent_kill9(&ag[3]);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	failed = counter(job, "failed");
+	assert_true(failed > 0);
+	assert_int_equal(counter(job, "complete") + failed, 20);
+	assert_int_equal(reason_count(job, "destination_unreachable"), failed);
+	json_decref(job);
+	assert_int_equal(th_verify(&ctl), 0);
+
+	/* Back up, without the throttle: a retry job re-runs the failures. */
+	assert_int_equal(tha_agent_restart(&ag[3], NULL), 0);
+	throttle(&ag[3], 0);
+	snprintf(body, sizeof(body), "{\"action\":\"retry\",\"params\":"
+	    "{\"job\":\"%s\"}}", id);
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
+	    TH_OP_TOKEN, &job), 201);
+	snprintf(rid, sizeof(rid), "%s", json_string_value(json_object_get(job,
+	    "id")));
+	json_decref(job);
+	job = th_ctl_wait_job(&ctl, rid, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "total"), failed);
+	assert_int_equal(counter(job, "complete"), failed);
+	assert_string_equal(json_string_value(json_object_get(job, "parent")),
+	    id);
+	json_decref(job);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
+static void
+test_engine__concurrent_metadata_change_skips_and_removes_the_orphan(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], ids[12 * 37], sql[512];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 12, 8192, copies, 2,
+	    ids, OWNER), 0);
+	throttle(&ag[3], 16384);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	/* While n4 copies: six objects are rewritten (version bump), six
+	 * deleted. */
+	for (int i = 0; i < 12; i++) {
+		snprintf(sql, sizeof(sql), i % 2 ? "DELETE FROM objects WHERE "
+		    "id = '%s'" : "UPDATE objects SET version = version + 1 "
+		    "WHERE id = '%s'", ids + i * 37);
+		assert_int_equal(th_pg_sql(&pg, sql), 0);
+	}
+	job = th_ctl_wait_job(&ctl, id, 120);
+	throttle(&ag[3], 0);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "skipped"), 12);
+	assert_int_equal(reason_count(job, "metadata_changed"), 12);
+	assert_int_equal(counter(job, "complete"), 0);
+	json_decref(job);
+	/* Nothing was committed; the orphan copies on n4 are gone, the
+	 * listed copies on n1 and n2 are untouched. */
+	for (int i = 0; i < 12; i++) {
+		assert_false(object_file_exists(&ag[3], ids + i * 37));
+		assert_true(object_file_exists(&ag[0], ids + i * 37));
+	}
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n4.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
+static void
+test_engine__evacuation_moves_every_copy_and_keeps_the_invariant(
+    void **state)
+{
+	/* 120 objects with two copies: n1 and one of n2..n4. */
+	int copies[2];
+	char id[37], q[256];
+	json_t *job;
+
+	(void)state;
+	reset();
+	for (int i = 0; i < 3; i++) {
+		copies[0] = 0;
+		copies[1] = 1 + i;
+		assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096,
+		    copies, 2, NULL, OWNER), 0);
+	}
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "total"), 120);
+	assert_int_equal(counter(job, "complete"), 120);
+	assert_int_equal(counter(job, "skipped"), 0);
+	assert_int_equal(counter(job, "bytes_done"), 120 * 4096);
+	json_decref(job);
+	/* The node drains itself, and no object lists it any more. */
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM nodes "
+	    "WHERE id = 'n1.stor' AND state = 'draining'"), 1);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE cardinality(copies) = 2 AND copies[1] <> copies[2]"), 120);
+	/* Every version was bumped exactly once. */
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE version = 2"), 120);
+	assert_int_equal(th_verify(&ctl), 0);
+	/* Evacuated data stays on the node by default. */
+	snprintf(q, sizeof(q), "SELECT count(*) FROM job_tasks WHERE job = "
+	    "'%s' AND cleanup IS NULL", id);
+	assert_int_equal(th_sql_ll(pg.conninfo, q), 120);
+	/* Completed assignments were collected on the agents. */
+	snprintf(q, sizeof(q), "SELECT count(*) FROM assignments WHERE job = "
+	    "'%s' AND state <> 'processed'", id);
+	assert_int_equal(th_sql_ll(pg.conninfo, q), 0);
+}
+
+
+static void
+test_engine__kill9_of_ballastd_at_random_moments_loses_nothing(void **state)
+{
+	int copies[2] = { 0, 1 };
+	int kills = 0, jobs = 0;
+
+	(void)state;
+	reset();
+	srand(12345);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 600, 4096, copies,
+	    2, NULL, OWNER), 0);
+	/* Jobs of 60 objects from n1, one after the other; each is killed
+	 * at least once at a random moment, and must still complete. */
+	while (kills < 12) {
+		char id[37], q[256];
+		json_t *job;
+		int k = 0;
+
+		assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 60, id), 201);
+		jobs++;
+		do {
+			tha_sleep_ms(rand() % 700);
+			th_ctl_kill9(&ctl);
+			kills++;
+			k++;
+			assert_int_equal(th_ctl_restart(&ctl), 0);
+		} while (k < 2 && rand() % 2);
+		job = th_ctl_wait_job(&ctl, id, 180);
+		assert_non_null(job);
+		assert_string_equal(json_string_value(json_object_get(job,
+		    "state")), "complete");
+		assert_int_equal(counter(job, "total"), 60);
+		assert_int_equal(counter(job, "complete"), 60);
+		json_decref(job);
+		/* Each task was committed once: the version went up by one. */
+		snprintf(q, sizeof(q), "SELECT count(*) FROM objects o JOIN "
+		    "job_tasks t ON t.object = o.id AND t.job = '%s' WHERE "
+		    "o.version = t.version + 1 AND NOT ('n1.stor' = "
+		    "ANY(o.copies))", id);
+		assert_int_equal(th_sql_ll(pg.conninfo, q), 60);
+		assert_int_equal(th_verify(&ctl), 0);
+	}
+	assert_true(jobs >= 6);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies)"), 600 - jobs * 60);
+}
+
+static void
+test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], target[128], q[256];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[2], 16384);
+	throttle(&ag[3], 16384);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	snprintf(target, sizeof(target), "/v1/jobs/%s", id);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"pause\"}", TH_OP_TOKEN, &job), 200);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "paused");
+	json_decref(job);
+	/* Paused twice is a conflict; resume brings it back. */
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"pause\"}", TH_OP_TOKEN, NULL), 409);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"resume\"}", TH_OP_TOKEN, NULL), 200);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"cancel\"}", TH_OP_TOKEN, &job), 200);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "cancelled");
+	json_decref(job);
+	throttle(&ag[2], 0);
+	throttle(&ag[3], 0);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	/* What was in flight settled; nothing is left half-done. */
+	assert_int_equal(counter(job, "assigned"), 0);
+	assert_int_equal(counter(job, "copied"), 0);
+	assert_int_equal(counter(job, "unprocessed"), 0);
+	assert_int_equal(counter(job, "complete") + counter(job, "skipped") +
+	    counter(job, "failed"), 40);
+	assert_true(reason_count(job, "job_cancelled") > 0);
+	json_decref(job);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM objects o JOIN job_tasks t"
+	    " ON t.object = o.id AND t.job = '%s' WHERE t.state = 'complete' "
+	    "AND 'n1.stor' = ANY(o.copies)", id);
+	assert_int_equal(th_sql_ll(pg.conninfo, q), 0);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
+	    "{\"action\":\"resume\"}", TH_OP_TOKEN, NULL), 409);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__rebalance_plan_moves_and_deletes_sources_after_grace(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char ids[4 * 37], body[2048], id[37];
+	size_t bl = 0;
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 4, 4096, copies, 2,
+	    ids, OWNER), 0);
+	/* The plan moves the n1 copy of each object to n3, as `ballastctl
+	 * plan --json` would write it. */
+	bl += (size_t)snprintf(body + bl, sizeof(body) - bl, "{\"action\":"
+	    "\"rebalance\",\"params\":{\"plan\":{\"summary\":{},\"moves\":[");
+	for (int i = 0; i < 4; i++)
+		bl += (size_t)snprintf(body + bl, sizeof(body) - bl,
+		    "%s{\"object\":\"%s\",\"from\":\"n1.stor\",\"to\":"
+		    "\"n3.stor\",\"bytes\":4096}", i ? "," : "", ids + i * 37);
+	snprintf(body + bl, sizeof(body) - bl, "]}}}");
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
+	    TH_OP_TOKEN, &job), 201);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(job,
+	    "id")));
+	json_decref(job);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "complete"), 4);
+	json_decref(job);
+	for (int i = 0; i < 4; i++) {
+		/* Source deleted (grace 0 in tests), new copy in place. */
+		assert_false(object_file_exists(&ag[0], ids + i * 37));
+		assert_true(object_file_exists(&ag[2], ids + i * 37));
+	}
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['n3.stor', 'n2.stor']"), 4);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__throttle_bounds_what_a_job_hands_to_agents(void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], target[128];
+	json_t *job;
+	long long started;
+
+	(void)state;
+	reset();
+	/* One destination (n4): n3 is out, n2 holds the other copy. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	snprintf(target, sizeof(target), "/v1/jobs/%s", id);
+	/* 4 KiB/s: the 5 s window allows five 4 KiB tasks; before the PUT
+	 * lands, at most one round (10 in flight per node here) went out. */
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target, "{\"action\":"
+	    "\"set_throttle\",\"params\":{\"bytes_per_sec\":4096}}",
+	    TH_OP_TOKEN, NULL), 200);
+	tha_sleep_ms(2000);
+	job = get_job(id);
+	started = counter(job, "total") - counter(job, "unprocessed");
+	json_decref(job);
+	assert_true(started <= 10 + 5);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", target, "{\"action\":"
+	    "\"set_throttle\",\"params\":0}", TH_OP_TOKEN, NULL), 200);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 40);
+	json_decref(job);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
+static void
+test_engine__two_evacuations_run_at_once(void **state)
+{
+	int a[2] = { 0, 2 }, b[2] = { 1, 3 };
+	char id1[37], id2[37];
+	json_t *j1, *j2;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, 4096, a, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, 4096, b, 2,
+	    NULL, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id1), 201);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n2.stor", 0, id2), 201);
+	j1 = th_ctl_wait_job(&ctl, id1, 120);
+	j2 = th_ctl_wait_job(&ctl, id2, 120);
+	assert_non_null(j1);
+	assert_non_null(j2);
+	/* n1's copies go to n2 or n4 while n2 drains: whatever the order,
+	 * nothing lands on a draining node and every task ends somewhere. */
+	assert_int_equal(counter(j1, "complete") + counter(j1, "skipped"), 30);
+	assert_int_equal(counter(j2, "complete") + counter(j2, "skipped"), 30);
+	assert_true(counter(j1, "complete") > 0 && counter(j2, "complete") > 0);
+	json_decref(j1);
+	json_decref(j2);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies) AND 'n2.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_engine__evacuation_moves_every_copy_and_keeps_the_invariant),
+		cmocka_unit_test(
+		    test_engine__single_copy_object_moves_from_the_evacuated_node),
+		cmocka_unit_test(
+		    test_engine__single_copy_object_is_skipped_when_its_node_is_down),
+		cmocka_unit_test(
+		    test_engine__agent_down_mid_job_fails_its_tasks_and_retry_completes),
+		cmocka_unit_test(
+		    test_engine__concurrent_metadata_change_skips_and_removes_the_orphan),
+		cmocka_unit_test(
+		    test_engine__pause_resume_and_cancel_are_states_and_settle),
+		cmocka_unit_test(
+		    test_engine__rebalance_plan_moves_and_deletes_sources_after_grace),
+		cmocka_unit_test(
+		    test_engine__throttle_bounds_what_a_job_hands_to_agents),
+		cmocka_unit_test(test_engine__two_evacuations_run_at_once),
+		cmocka_unit_test(
+		    test_engine__kill9_of_ballastd_at_random_moments_loses_nothing),
+	};
+
+	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
+}

@@ -1,0 +1,125 @@
+/* tests/unit/test_ctl_metrics.c - ballastd's metrics (controller/metrics.h):
+ * route patterns, and the control loop's reporting calls. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "controller/metrics.h"
+
+static void
+test_ctl_metrics__routes_are_patterns_and_ids_never_labels(void **state)
+{
+	assert_string_equal(ctl_metrics_route("/v1/jobs"), "/v1/jobs");
+	assert_string_equal(ctl_metrics_route(
+	    "/v1/jobs/3f2a0c1e-6b7d-4e8f-9a0b-1c2d3e4f5a6b"), "/v1/jobs/{id}");
+	assert_string_equal(ctl_metrics_route(
+	    "/v1/jobs/3f2a0c1e-6b7d-4e8f-9a0b-1c2d3e4f5a6b/tasks"),
+	    "/v1/jobs/{id}/tasks");
+	assert_string_equal(ctl_metrics_route("/v1/nodes/7.stor/drain"),
+	    "/v1/nodes/{id}/drain");
+	assert_string_equal(ctl_metrics_route("/jobs/x/retry"),
+	    "/jobs/{id}/retry");
+	assert_string_equal(ctl_metrics_route("/metrics"), "/metrics");
+	/* Anything else is one label value, whatever the path. */
+	assert_string_equal(ctl_metrics_route("/v1/jobs//tasks"), "other");
+	assert_string_equal(ctl_metrics_route("/v1/nodes/a/b/c"), "other");
+	assert_string_equal(ctl_metrics_route("/../etc/passwd"), "other");
+	assert_string_equal(ctl_metrics_route(""), "other");
+}
+
+static int
+has_line(const char *text, const char *line)
+{
+	size_t l = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)) != NULL; p += l)
+		if ((p == text || p[-1] == '\n') && p[l] == '\n')
+			return 1;
+	return 0;
+}
+
+static void
+test_ctl_metrics__loop_families_appear_only_once_reported(void **state)
+{
+	static const struct ctl_metrics_budget budgets[] = {
+		{ "moves", 0.5 }, { "bytes", 1.0 },
+	};
+	struct ctl_metrics *m = ctl_metrics_new();
+	struct ctl_metrics_cycle c;
+	struct bl_err err;
+	size_t len;
+	char *text;
+
+	assert_non_null(m);
+	text = ctl_metrics_scrape(m, NULL, &len, &err);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	assert_null(strstr(text, "ballast_imbalance"));
+	assert_null(strstr(text, "ballast_leader"));
+	/* Without a database, no database-backed family either. */
+	assert_null(strstr(text, "ballast_jobs"));
+	free(text);
+
+	memset(&c, 0, sizeof(c));
+	c.outcome = "planned";
+	c.duration_s = 2.0;
+	c.imbalance = 0.18;
+	c.threshold = 0.10;
+	c.target = 0.05;
+	c.planned_moves = 40;
+	c.planned_bytes = 4096;
+	c.planned_cost = 1.5;
+	c.budgets = budgets;
+	c.nbudgets = 2;
+	c.measured = 1;
+	ctl_metrics_cycle(m, &c);
+	c.outcome = "error";
+	c.measured = 0;
+	c.planned_moves = 2;
+	c.quiet_hours = 1;
+	ctl_metrics_cycle(m, &c);
+	ctl_metrics_set_leader(m, 1);
+	ctl_metrics_config_reload(m, 0);
+	text = ctl_metrics_scrape(m, NULL, NULL, &err);
+	assert_true(has_line(text, "ballast_imbalance_ratio 0.18"));
+	assert_true(has_line(text, "ballast_imbalance_threshold_ratio 0.1"));
+	assert_true(has_line(text, "ballast_imbalance_target_ratio 0.05"));
+	assert_true(has_line(text, "ballast_cycles_total{outcome=\"planned\"} 1"));
+	assert_true(has_line(text, "ballast_cycles_total{outcome=\"error\"} 1"));
+	assert_true(has_line(text, "ballast_cycle_duration_seconds_count 2"));
+	assert_true(has_line(text, "ballast_planned_moves_total 42"));
+	assert_true(has_line(text, "ballast_planned_bytes_total 8192"));
+	assert_true(has_line(text, "ballast_planned_cost_total 3"));
+	assert_true(has_line(text, "ballast_budget_used_ratio{budget=\"bytes\"} 1"));
+	assert_true(has_line(text, "ballast_quiet_window_active 1"));
+	assert_true(has_line(text, "ballast_controller_paused 0"));
+	assert_true(has_line(text, "ballast_leader 1"));
+	assert_true(has_line(text,
+	    "ballast_config_reloads_total{result=\"failure\"} 1"));
+	assert_true(has_line(text, "# TYPE ballast_cycle_duration_seconds "
+	    "histogram"));
+	free(text);
+	ctl_metrics_set_paused(m, 1);
+	ctl_metrics_set_leader(m, 0);
+	text = ctl_metrics_scrape(m, NULL, NULL, &err);
+	assert_true(has_line(text, "ballast_controller_paused 1"));
+	assert_true(has_line(text, "ballast_leader 0"));
+	free(text);
+	ctl_metrics_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ctl_metrics__routes_are_patterns_and_ids_never_labels),
+		cmocka_unit_test(test_ctl_metrics__loop_families_appear_only_once_reported),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
