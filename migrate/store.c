@@ -100,6 +100,28 @@ node_exists(PGconn *c, const char *id, struct bl_err *err)
 	return n > 0;
 }
 
+/* An evacuation of a node that another unfinished evacuation already
+ * works on is a conflict (BL_ECONFLICT). */
+static int
+evacuation_active(PGconn *c, const char *node, struct bl_err *err)
+{
+	const char *p[1] = { node };
+	PGresult *r;
+
+	if ((r = bl_pg_exec(c, "SELECT id FROM jobs WHERE kind = 'evacuate' "
+	    "AND state IN ('init', 'setup', 'running', 'paused') AND "
+	    "params->>'from_node' = $1 LIMIT 1", 1, p, err)) == NULL)
+		return -1;
+	if (PQntuples(r) > 0) {
+		bl_err_set(err, BL_ECONFLICT, "node id=%s: job id=%s is "
+		    "already evacuating it", node, PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 mig_job_params_check(PGconn *c, const char *kind, json_t *params,
     struct bl_err *err)
@@ -114,7 +136,7 @@ mig_job_params_check(PGconn *c, const char *kind, json_t *params,
 		if (rc == 0)
 			return bl_err_set(err, BL_EINVAL, "params.from_node: "
 			    "unknown node \"%s\"", node);
-		return 0;
+		return evacuation_active(c, node, err);
 	}
 	if (strcmp(kind, "retry") == 0) {
 		const char *job = json_string_value(json_object_get(params,

@@ -401,6 +401,8 @@ test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
 	throttle(&ag[3], 16384);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	wait_assigned(id);
+	/* A second evacuation of the same node conflicts. */
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, target), 409);
 	snprintf(target, sizeof(target), "/v1/jobs/%s", id);
 	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
 	    "{\"action\":\"pause\"}", TH_OP_TOKEN, &job), 200);
