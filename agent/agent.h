@@ -20,6 +20,7 @@
 #include "lib/err.h"
 #include "lib/http_client.h"
 #include "lib/http_server.h"
+#include "lib/workq.h"
 #include "lib/uuid.h"
 
 #define AGT_VERSION	"0.1.0"
@@ -48,6 +49,7 @@ struct agt_config {
 	long long	 stall_timeout;
 	long long	 shutdown_timeout;
 	long long	 access_max_entries;
+	long long	 scan_interval;
 	int		 auth_status;
 	int		 auth_metrics;
 };
@@ -67,7 +69,6 @@ enum agt_reason {
 	AGT_R_AGENT_FS_ERROR,
 	AGT_R_INSUFFICIENT_SPACE,
 	AGT_R_SOURCE_OTHER_ERROR,
-	AGT_R_SHUTDOWN,
 	AGT_R_COUNT,
 };
 
@@ -150,6 +151,13 @@ struct agt_task {
 	int			 running;
 	int			 paused;
 	int			 queued;
+	int			 finalizing;	/* on a worker thread */
+	int			 check_fd;	/* skip check: the final file */
+	int			 check_same;	/* skip check: MD5 matched */
+	int			 fin_errno;	/* worker's result */
+	const char		*fin_step;	/* borrows: static */
+	int			 fin_had_old;
+	long long		 fin_old_size;
 	long long		 got;
 	double			 started;
 	ev_timer		 retry;		/* backoff */
@@ -218,14 +226,21 @@ int	agt_store_forward_clear(struct agt_store *s, const char *owner,
 int	agt_obj_path(char *buf, size_t len, const char *root,
 	    const char *owner, const char *object_id);
 /* The MD5 of the open file fd (stat st): from its xattr when still valid
- * for that size and mtime, otherwise computed and recorded. 0 or -1. */
+ * for that size and mtime, otherwise computed and recorded. 0 or -1.
+ * Computing reads the whole file: call it on a worker, not the loop. */
 int	agt_obj_md5(int fd, const struct stat *st, unsigned char raw[16],
 	    struct bl_err *err);
+/* The MD5 from fd's xattr if it is valid for st; -1 (no I/O beyond the
+ * xattr read) otherwise. */
+int	agt_obj_md5_cached(int fd, const struct stat *st,
+	    unsigned char raw[16]);
 /* Records md5 in fd's xattr, valid for the file's current size/mtime. */
 int	agt_obj_md5_record(int fd, const unsigned char raw[16]);
-/* Walks root: removes stale "*.tmp.*" files and sums objects. */
-int	agt_obj_scan(const char *root, long long *bytes, long long *count,
-	    long long *tmp_removed, long long *tmp_failed, struct bl_err *err);
+/* Walks root and sums objects; with remove_tmp, removes "*.tmp.*" files
+ * (only at start-up, when none can be in use). */
+int	agt_obj_scan(const char *root, int remove_tmp, long long *bytes,
+	    long long *count, long long *tmp_removed, long long *tmp_failed,
+	    struct bl_err *err);
 /* fsync a directory. 0 or -1 (errno set). */
 int	agt_fsync_dir(const char *path);
 void	agt_md5_b64(const unsigned char raw[16], char out[25]);
@@ -242,6 +257,7 @@ struct agt {
 	size_t			 secret_len;
 	struct bl_http_server	*srv;		/* owns */
 	struct bl_http_client	*cli;		/* owns */
+	struct bl_workq		*wq;		/* owns: fsync and rename */
 	struct agt_store	*store;		/* owns */
 	struct agt_access	*access;	/* owns */
 	struct agt_metrics	 m;
@@ -262,11 +278,22 @@ struct agt {
 	ev_idle			 pump;
 	ev_timer		 flush;
 	ev_timer		 gc;
+	ev_timer		 rescan;
+	struct agt_scan		*scan;		/* owns */
 	ev_signal		 sigterm, sigint;
 	ev_timer		 deadline;
 	int			 stopping;
 	double			 started;
 };
+
+/* agent/scan.c: recounts used_bytes and objects on a worker thread, so
+ * files written or removed behind the agent's back are seen. */
+struct agt_scan;
+struct agt_scan *agt_scan_new(struct agt *g);
+/* Starts a recount unless one is running. */
+void	agt_scan_kick(struct agt_scan *s);
+/* Waits for a running recount and frees. NULL: no-op. */
+void	agt_scan_free(struct agt_scan *s);
 
 /* agent/xfer.c */
 int	agt_xfer_init(struct agt *g, struct bl_err *err);

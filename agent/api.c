@@ -295,16 +295,167 @@ parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 	return 1;
 }
 
+/* Hashing a file the agent has no valid MD5 xattr for (one written by
+ * someone else) reads all of it: that runs on a worker while the request
+ * waits, suspended. */
+struct md5_job {
+	struct agt		*g;		/* borrows */
+	struct bl_http_req	*req;		/* borrows; NULL once gone */
+	int			 fd;		/* owns */
+	struct stat		 st;
+	unsigned char		 raw[16];
+	int			 ok;
+	int			 is_delete;
+	unsigned char		 want[16];	/* DELETE: expected MD5 */
+	char			*fwd;		/* owns: DELETE forward_to */
+	char			 owner[BL_UUID_LEN + 1];
+	char			 oid[BL_UUID_LEN + 1];
+};
+
+static void serve_object(struct agt *g, struct bl_http_req *req, int fd,
+    const struct stat *st, const unsigned char raw[16], const char *owner,
+    const char *oid);
+static void delete_verified(struct agt *g, struct bl_http_req *req,
+    const struct stat *st, const unsigned char have[16],
+    const unsigned char want[16], const char *fwd, const char *owner,
+    const char *oid);
+
+static void
+md5_work(void *arg)
+{
+	struct md5_job *j = arg;
+
+	j->ok = agt_obj_md5(j->fd, &j->st, j->raw, NULL) == 0;
+}
+
+static void
+md5_req_gone(struct bl_http_req *r, void *arg)
+{
+	struct md5_job *j = arg;
+
+	j->req = NULL;
+}
+
+static void
+md5_done(void *arg)
+{
+	struct md5_job *j = arg;
+	int fd = j->fd;
+
+	if (j->req == NULL) {
+		close(fd);
+	} else if (!j->ok) {
+		close(fd);
+		bl_http_respond_error(j->req, 500, "io_error", "object %s/%s: "
+		    "cannot read", j->owner, j->oid);
+	} else if (j->is_delete) {
+		close(fd);
+		delete_verified(j->g, j->req, &j->st, j->raw, j->want, j->fwd,
+		    j->owner, j->oid);
+	} else {
+		serve_object(j->g, j->req, fd, &j->st, j->raw, j->owner,
+		    j->oid);
+	}
+	free(j->fwd);
+	free(j);
+}
+
+/* Continues with the file's MD5: at once when its xattr is valid, else
+ * after a worker computed it. Takes fd; takes job (may be NULL for a
+ * GET) in every case. */
+static void
+with_md5(struct agt *g, struct bl_http_req *req, int fd,
+    const struct stat *st, struct md5_job *j, const char *owner,
+    const char *oid)
+{
+	unsigned char raw[16];
+
+	if (agt_obj_md5_cached(fd, st, raw) == 0) {
+		if (j != NULL && j->is_delete) {
+			close(fd);
+			delete_verified(g, req, st, raw, j->want, j->fwd, owner,
+			    oid);
+		} else {
+			serve_object(g, req, fd, st, raw, owner, oid);
+		}
+		if (j != NULL)
+			free(j->fwd);
+		free(j);
+		return;
+	}
+	if (j == NULL && (j = calloc(1, sizeof(*j))) == NULL) {
+		close(fd);
+		bl_http_respond_error(req, 500, "out_of_memory", "out of memory");
+		return;
+	}
+	j->g = g;
+	j->req = req;
+	j->fd = fd;
+	j->st = *st;
+	memcpy(j->owner, owner, sizeof(j->owner));
+	memcpy(j->oid, oid, sizeof(j->oid));
+	if (bl_workq_submit(g->wq, md5_work, md5_done, j) == -1) {
+		close(fd);
+		free(j->fwd);
+		free(j);
+		bl_http_respond_error(req, 500, "out_of_memory", "out of memory");
+		return;
+	}
+	bl_http_req_suspend(req);
+	bl_http_req_on_close(req, md5_req_gone, j);
+}
+
+static void
+serve_object(struct agt *g, struct bl_http_req *req, int fd,
+    const struct stat *st, const unsigned char raw[16], const char *owner,
+    const char *oid)
+{
+	char b64[25], etag[40], num[64];
+	uint64_t off = 0, len;
+	int r;
+
+	agt_md5_b64(raw, b64);
+	etag[0] = '"';
+	for (int i = 0; i < 16; i++)
+		snprintf(etag + 1 + 2 * i, 3, "%02x", raw[i]);
+	etag[33] = '"';
+	etag[34] = '\0';
+	bl_http_req_add_header(req, "Content-MD5", b64);
+	bl_http_req_add_header(req, "ETag", etag);
+	bl_http_req_add_header(req, "Accept-Ranges", "bytes");
+	bl_http_req_add_header(req, "Content-Type",
+	    "application/octet-stream");
+	len = (uint64_t)st->st_size;
+	r = parse_range(bl_http_req_header(req, "Range"), len, &off, &len);
+	if (r == -1) {
+		close(fd);
+		snprintf(num, sizeof(num), "bytes */%lld",
+		    (long long)st->st_size);
+		bl_http_req_add_header(req, "Content-Range", num);
+		bl_http_respond_error(req, 416, "range_not_satisfiable",
+		    "object size is %lld", (long long)st->st_size);
+		return;
+	}
+	if (r == 1) {
+		snprintf(num, sizeof(num), "bytes %" PRIu64 "-%" PRIu64
+		    "/%lld", off, off + len - 1, (long long)st->st_size);
+		bl_http_req_add_header(req, "Content-Range", num);
+	}
+	/* A HEAD reads no bytes: only GETs count for gravity. */
+	if (!bl_http_req_is_head(req)) {
+		agt_access_count(g->access, owner, oid);
+		g->m.bytes_served += len;
+	}
+	bl_http_respond_fd_take(req, r == 1 ? 206 : 200, fd, off, len);
+}
+
 static void
 object_get(struct agt *g, struct bl_http_req *req, const char *owner,
     const char *oid)
 {
-	unsigned char raw[16];
-	char path[4096], b64[25], etag[40], num[64], *loc;
-	uint64_t off = 0, len;
+	char path[4096], *loc;
 	struct stat st;
-	struct bl_err err;
-	int fd, r;
+	int fd;
 
 	agt_obj_path(path, sizeof(path), g->cfg.root, owner, oid);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -333,42 +484,64 @@ object_get(struct agt *g, struct bl_http_req *req, const char *owner,
 		    "not a regular file", owner, oid);
 		return;
 	}
-	if (agt_obj_md5(fd, &st, raw, &err) == -1) {
-		close(fd);
-		bl_http_respond_error(req, 500, "io_error", "%s", err.msg);
+	with_md5(g, req, fd, &st, NULL, owner, oid);
+}
+
+static void
+delete_verified(struct agt *g, struct bl_http_req *req,
+    const struct stat *st, const unsigned char have[16],
+    const unsigned char want[16], const char *fwd, const char *owner,
+    const char *oid)
+{
+	char path[4096], dir[4096], b64[25], wb64[25];
+	struct bl_err err;
+
+	if (memcmp(have, want, 16) != 0) {
+		agt_md5_b64(have, b64);
+		agt_md5_b64(want, wb64);
+		bl_http_respond_error(req, 409, "md5_mismatch", "object %s/%s "
+		    "has md5 %s, not %s; kept", owner, oid, b64, wb64);
 		return;
 	}
-	agt_md5_b64(raw, b64);
-	etag[0] = '"';
-	for (int i = 0; i < 16; i++)
-		snprintf(etag + 1 + 2 * i, 3, "%02x", raw[i]);
-	etag[33] = '"';
-	etag[34] = '\0';
-	bl_http_req_add_header(req, "Content-MD5", b64);
-	bl_http_req_add_header(req, "ETag", etag);
-	bl_http_req_add_header(req, "Accept-Ranges", "bytes");
-	bl_http_req_add_header(req, "Content-Type",
-	    "application/octet-stream");
-	len = (uint64_t)st.st_size;
-	r = parse_range(bl_http_req_header(req, "Range"), len, &off, &len);
-	if (r == -1) {
-		close(fd);
-		snprintf(num, sizeof(num), "bytes */%lld",
-		    (long long)st.st_size);
-		bl_http_req_add_header(req, "Content-Range", num);
-		bl_http_respond_error(req, 416, "range_not_satisfiable",
-		    "object size is %lld", (long long)st.st_size);
+	agt_obj_path(path, sizeof(path), g->cfg.root, owner, oid);
+	agt_obj_path(dir, sizeof(dir), g->cfg.root, owner, NULL);
+	if (fwd != NULL) {
+		char *loc;
+		size_t fl = strlen(fwd);
+
+		if (asprintf(&loc, "%.*s/v1/objects/%s/%s",
+		    (int)(fl - (fwd[fl - 1] == '/')), fwd, owner, oid) == -1) {
+			bl_http_respond_error(req, 500, "out_of_memory",
+			    "out of memory");
+			return;
+		}
+		/* Recorded before the delete: a reader never finds neither
+		 * the file nor the forward. */
+		if (agt_store_forward_set(g->store, owner, oid, loc,
+		    ev_now(g->loop) + (double)g->cfg.forward_ttl, &err) == -1) {
+			free(loc);
+			bl_http_respond_error(req, 503, "database_error", "%s",
+			    err.msg);
+			return;
+		}
+		free(loc);
+	}
+	if (unlink(path) == -1 || agt_fsync_dir(dir) == -1) {
+		bl_http_respond_error(req, 500, "io_error", "object %s/%s: "
+		    "delete: %s", owner, oid, strerror(errno));
 		return;
 	}
-	if (r == 1) {
-		snprintf(num, sizeof(num), "bytes %" PRIu64 "-%" PRIu64
-		    "/%lld", off, off + len - 1, (long long)st.st_size);
-		bl_http_req_add_header(req, "Content-Range", num);
-	}
-	agt_access_count(g->access, owner, oid);
-	if (!bl_http_req_is_head(req))
-		g->m.bytes_served += len;
-	bl_http_respond_fd_take(req, r == 1 ? 206 : 200, fd, off, len);
+	g->used_bytes -= st->st_size;
+	g->objects--;
+	/* A file the last recount did not see yet. */
+	if (g->used_bytes < 0)
+		g->used_bytes = 0;
+	if (g->objects < 0)
+		g->objects = 0;
+	log_info("object %s/%s: deleted%s%s", owner, oid,
+	    fwd ? " forward_to=" : "", fwd ? fwd : "");
+	bl_http_respond_json_take(req, 200, json_pack("{s:s,s:s,s:b}",
+	    "owner", owner, "object_id", oid, "deleted", 1));
 }
 
 static void
@@ -376,11 +549,11 @@ object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
     const char *oid)
 {
 	static const char *const keys[] = { "md5", "forward_to", NULL };
-	unsigned char want[16], have[16];
-	char path[4096], dir[4096];
+	struct md5_job *j = NULL;
 	const char *body, *md5, *fwd = NULL;
 	struct bl_err err;
 	struct stat st;
+	char path[4096];
 	json_t *root;
 	size_t len;
 	int fd;
@@ -390,10 +563,15 @@ object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
 		bl_http_respond_error(req, 400, "malformed", "%s", err.msg);
 		return;
 	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		bl_http_respond_error(req, 500, "out_of_memory", "out of memory");
+		goto out;
+	}
+	j->is_delete = 1;
 	if (bl_json_check_keys(root, keys, "body", &err) == -1 ||
 	    (md5 = bl_json_str(root, "md5", "body", &err)) == NULL)
 		goto bad;
-	if (agt_md5_from_b64(md5, want) == -1) {
+	if (agt_md5_from_b64(md5, j->want) == -1) {
 		bl_err_set(&err, BL_EINVAL, "body.md5: not a base64 "
 		    "Content-MD5");
 		goto bad;
@@ -409,68 +587,35 @@ object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
 			    "http:// or https:// base url");
 			goto bad;
 		}
+		if ((j->fwd = strdup(fwd)) == NULL) {
+			bl_http_respond_error(req, 500, "out_of_memory",
+			    "out of memory");
+			goto out;
+		}
 	}
 	agt_obj_path(path, sizeof(path), g->cfg.root, owner, oid);
-	agt_obj_path(dir, sizeof(dir), g->cfg.root, owner, NULL);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
 		bl_http_respond_error(req, 404, "not_found", "object %s/%s: "
 		    "not here", owner, oid);
 		goto out;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    agt_obj_md5(fd, &st, have, &err) == -1) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		bl_http_respond_error(req, 500, "io_error", "object %s/%s: "
-		    "cannot read", owner, oid);
+		bl_http_respond_error(req, 404, "not_found", "object %s/%s: "
+		    "not a regular file", owner, oid);
 		goto out;
 	}
-	close(fd);
-	if (memcmp(have, want, 16) != 0) {
-		char b64[25];
-
-		agt_md5_b64(have, b64);
-		bl_http_respond_error(req, 409, "md5_mismatch", "object %s/%s "
-		    "has md5 %s, not %s; kept", owner, oid, b64, md5);
-		goto out;
-	}
-	if (fwd != NULL) {
-		char *loc;
-
-		if (asprintf(&loc, "%.*s/v1/objects/%s/%s",
-		    (int)(strlen(fwd) - (fwd[strlen(fwd) - 1] == '/')), fwd,
-		    owner, oid) == -1) {
-			bl_http_respond_error(req, 500, "out_of_memory",
-			    "out of memory");
-			goto out;
-		}
-		/* Recorded before the delete: a reader never finds neither
-		 * the file nor the forward. */
-		if (agt_store_forward_set(g->store, owner, oid, loc,
-		    ev_now(g->loop) + (double)g->cfg.forward_ttl, &err) == -1) {
-			free(loc);
-			bl_http_respond_error(req, 503, "database_error", "%s",
-			    err.msg);
-			goto out;
-		}
-		free(loc);
-	}
-	if (unlink(path) == -1 || agt_fsync_dir(dir) == -1) {
-		bl_http_respond_error(req, 500, "io_error", "object %s/%s: "
-		    "delete: %s", owner, oid, strerror(errno));
-		goto out;
-	}
-	g->used_bytes -= st.st_size;
-	g->objects--;
-	log_info("object %s/%s: deleted%s%s", owner, oid,
-	    fwd ? " forward_to=" : "", fwd ? fwd : "");
-	bl_http_respond_json_take(req, 200, json_pack("{s:s,s:s,s:b}",
-	    "owner", owner, "object_id", oid, "deleted", 1));
+	with_md5(g, req, fd, &st, j, owner, oid);
+	j = NULL;
 	goto out;
 bad:
 	bl_http_respond_error(req, 400, bl_err_code_name(err.code), "%s",
 	    err.msg);
 out:
+	if (j != NULL)
+		free(j->fwd);
+	free(j);
 	json_decref(root);
 }
 

@@ -66,6 +66,8 @@ const struct bl_cfg_opt agt_config_table[] = {
 	  3600, 0, "seconds SIGTERM waits for transfers in flight" },
 	{ "access_max_entries", BL_CFG_INT, OFF(access_max_entries), "50000",
 	  1, 10000000, 0, "distinct objects counted between /v1/access calls" },
+	{ "scan_interval", BL_CFG_INT, OFF(scan_interval), "300", 1, 86400, 0,
+	  "seconds between recounts of the bytes and objects under root" },
 	{ "auth_status", BL_CFG_BOOL, OFF(auth_status), "false", 0, 0, 0,
 	  "require a signature on GET /v1/status" },
 	{ "auth_metrics", BL_CFG_BOOL, OFF(auth_metrics), "false", 0, 0, 0,
@@ -141,6 +143,15 @@ on_gc(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
+on_rescan(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agt *g = (struct agt *)((char *)w - offsetof(struct agt,
+	    rescan));
+
+	agt_scan_kick(g->scan);
+}
+
+static void
 on_load(struct agt_assign *a, void *arg)
 {
 	struct agt *g = arg;
@@ -208,8 +219,8 @@ main(int argc, char **argv)
 			flags[nflags++].value = eq + 1;
 			continue;
 		case 'P': print = 1; continue;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); free(flags); return 0;
+		default: usage(stderr); free(flags); return 2;
 		}
 		flags[nflags].key = key;
 		flags[nflags++].value = optarg;
@@ -256,7 +267,7 @@ main(int argc, char **argv)
 		fatal("root dir=%s: statvfs", g.cfg.root);
 	g.capacity = g.cfg.capacity_bytes > 0 ? g.cfg.capacity_bytes :
 	    (long long)vfs.f_blocks * (long long)vfs.f_frsize;
-	if (agt_obj_scan(g.cfg.root, &g.used_bytes, &g.objects, &tmp_removed,
+	if (agt_obj_scan(g.cfg.root, 1, &g.used_bytes, &g.objects, &tmp_removed,
 	    &tmp_failed, &err) == -1)
 		fatalx("%s", err.msg);
 	g.m.cleanup_failures += (uint64_t)tmp_failed;
@@ -290,6 +301,11 @@ main(int argc, char **argv)
 		fatalx("%s", err.msg);
 	ev_timer_init(&g.gc, on_gc, 0., (double)g.cfg.gc_interval);
 	ev_timer_start(g.loop, &g.gc);
+	if ((g.scan = agt_scan_new(&g)) == NULL)
+		fatalx("scan: out of memory");
+	ev_timer_init(&g.rescan, on_rescan, (double)g.cfg.scan_interval,
+	    (double)g.cfg.scan_interval);
+	ev_timer_start(g.loop, &g.rescan);
 	ev_init(&g.deadline, on_deadline);
 	ev_signal_init(&g.sigterm, on_signal, SIGTERM);
 	ev_signal_init(&g.sigint, on_signal, SIGINT);
@@ -300,11 +316,15 @@ main(int argc, char **argv)
 	ev_run(g.loop, 0);
 
 	ev_timer_stop(g.loop, &g.gc);
+	ev_timer_stop(g.loop, &g.rescan);
+	agt_scan_free(g.scan);
 	ev_timer_stop(g.loop, &g.deadline);
 	ev_signal_stop(g.loop, &g.sigterm);
 	ev_signal_stop(g.loop, &g.sigint);
-	agt_xfer_release(&g);
+	/* The server first: no handler may run once the executor is gone. */
 	bl_http_server_free(g.srv);
+	g.srv = NULL;
+	agt_xfer_release(&g);
 	if (agt_store_flush(g.store, &err) == -1)
 		log_warnx("%s", err.msg);
 	agt_store_close(g.store);

@@ -16,7 +16,6 @@ static const char *const reason_names[AGT_R_COUNT] = {
 	[AGT_R_AGENT_FS_ERROR] = "agent_fs_error",
 	[AGT_R_INSUFFICIENT_SPACE] = "insufficient_space",
 	[AGT_R_SOURCE_OTHER_ERROR] = "source_other_error",
-	[AGT_R_SHUTDOWN] = "shutdown",
 };
 
 const char *
@@ -289,10 +288,10 @@ agt_access_take(struct agt_access *a, double now)
 		    "owner", e->key, (size_t)BL_UUID_LEN, "object_id",
 		    e->key + BL_UUID_LEN, (size_t)BL_UUID_LEN, "reads",
 		    (json_int_t)e->reads));
+		e->reads = 0;
 	}
 	out = json_pack("{s:f,s:f,s:I,s:o}", "since", a->since, "until", now,
 	    "dropped", (json_int_t)a->dropped, "objects", arr);
-	memset(a->tab, 0, a->cap * sizeof(*a->tab));
 	a->used = 0;
 	a->dropped = 0;
 	a->since = now;

@@ -78,24 +78,35 @@ agt_obj_md5_record(int fd, const unsigned char raw[16])
 }
 
 int
+agt_obj_md5_cached(int fd, const struct stat *st, unsigned char raw[16])
+{
+	char want[96], got[96], b64[25];
+	ssize_t n;
+
+	n = fgetxattr(fd, MD5_XATTR, got, sizeof(got) - 1);
+	if (n <= 24)
+		return -1;
+	got[n] = '\0';
+	memcpy(b64, got, 24);
+	b64[24] = '\0';
+	if (agt_md5_from_b64(b64, raw) == -1)
+		return -1;
+	xattr_value(st, raw, want, sizeof(want));
+	return strcmp(want, got) == 0 ? 0 : -1;
+}
+
+int
 agt_obj_md5(int fd, const struct stat *st, unsigned char raw[16],
     struct bl_err *err)
 {
-	char want[96], got[96], buf[65536];
+	char want[96], buf[65536];
 	EVP_MD_CTX *md;
 	ssize_t n;
 	off_t off = 0;
 	unsigned int len = 0;
 
-	n = fgetxattr(fd, MD5_XATTR, got, sizeof(got) - 1);
-	if (n > 24) {
-		got[n] = '\0';
-		if (agt_md5_from_b64(strndupa(got, 24), raw) == 0) {
-			xattr_value(st, raw, want, sizeof(want));
-			if (strcmp(want, got) == 0)
-				return 0;
-		}
-	}
+	if (agt_obj_md5_cached(fd, st, raw) == 0)
+		return 0;
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) {
 		EVP_MD_CTX_free(md);
@@ -149,8 +160,9 @@ is_tmp_name(const char *name)
 }
 
 int
-agt_obj_scan(const char *root, long long *bytes, long long *count,
-    long long *tmp_removed, long long *tmp_failed, struct bl_err *err)
+agt_obj_scan(const char *root, int remove_tmp, long long *bytes,
+    long long *count, long long *tmp_removed, long long *tmp_failed,
+    struct bl_err *err)
 {
 	DIR *top, *sub;
 	struct dirent *de, *se;
@@ -172,6 +184,8 @@ agt_obj_scan(const char *root, long long *bytes, long long *count,
 			struct stat st;
 
 			if (is_tmp_name(se->d_name)) {
+				if (!remove_tmp)
+					continue;
 				if (unlinkat(dirfd(sub), se->d_name, 0) == 0) {
 					(*tmp_removed)++;
 					removed = 1;

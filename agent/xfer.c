@@ -374,58 +374,106 @@ on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
 	return n;
 }
 
-/* fsync, compare, rename, fsync the directory. */
+/* On a worker thread: the blocking part of placing a verified file. It
+ * touches only t's fd, tmp path and fin_* fields, which the loop leaves
+ * alone while t->finalizing is set. */
+static void
+finish_work(void *arg)
+{
+	struct agt_task *t = arg;
+	char final[4096], dir[4096];
+	struct stat st;
+
+	t->fin_errno = 0;
+	t->fin_step = NULL;
+	agt_obj_path(final, sizeof(final), t->g->cfg.root, t->owner,
+	    t->object_id);
+	agt_obj_path(dir, sizeof(dir), t->g->cfg.root, t->owner, NULL);
+	(void)agt_obj_md5_record(t->fd, t->md5raw);
+	if (fsync(t->fd) == -1) {
+		t->fin_errno = errno;
+		t->fin_step = "fsync";
+		return;
+	}
+	if (close(t->fd) == -1) {
+		t->fd = -1;
+		t->fin_errno = errno;
+		t->fin_step = "close";
+		return;
+	}
+	t->fd = -1;
+	t->fin_had_old = lstat(final, &st) == 0 && S_ISREG(st.st_mode);
+	t->fin_old_size = t->fin_had_old ? (long long)st.st_size : 0;
+	if (rename(t->tmp_path, final) == -1) {
+		t->fin_errno = errno;
+		t->fin_step = "rename";
+		return;
+	}
+	free(t->tmp_path);
+	t->tmp_path = NULL;
+	if (agt_fsync_dir(dir) == -1) {
+		t->fin_errno = errno;
+		t->fin_step = "fsync dir";
+	}
+}
+
+/* Back on the loop: account for the placed file and end the task. */
+static void
+finish_done(void *arg)
+{
+	struct agt_task *t = arg;
+	struct agt *g = t->g;
+	int reason;
+
+	t->finalizing = 0;
+	if (t->fin_step != NULL) {
+		reason = t->fin_errno == ENOSPC || t->fin_errno == EDQUOT ?
+		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR;
+		log_warnx("assignment id=%s task=%d object=%s/%s: %s: %s",
+		    t->a->id, t->idx, t->owner, t->object_id, t->fin_step,
+		    strerror(t->fin_errno));
+		/* A failed directory fsync leaves a verified file whose name
+		 * may not be durable: it still counts, and a re-run finds
+		 * it. */
+		if (t->tmp_path != NULL) {
+			task_end(g, t, OUT_FAILED, reason, 0);
+			return;
+		}
+	}
+	if (t->fin_had_old)
+		g->used_bytes -= t->fin_old_size;
+	else
+		g->objects++;
+	g->used_bytes += t->size;
+	if (g->used_bytes < 0)
+		g->used_bytes = t->size;
+	(void)agt_store_forward_clear(g->store, t->owner, t->object_id, NULL);
+	agt_hist_observe(&g->m.download_duration,
+	    ev_now(g->loop) - t->started);
+	if (t->fin_step != NULL)
+		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
+	else
+		task_end(g, t, OUT_COMPLETE, 0, 0);
+}
+
+/* Compares size and MD5, then has a worker fsync, rename and fsync the
+ * directory. */
 static void
 task_finish_file(struct agt *g, struct agt_task *t)
 {
 	unsigned char got[16];
 	unsigned int len = 0;
-	char final[4096], dir[4096];
-	struct stat st;
-	int had_old, reason;
 
 	EVP_DigestFinal_ex(t->md, got, &len);
 	if (t->got != t->size || memcmp(got, t->md5raw, 16) != 0) {
 		task_end(g, t, OUT_FAILED, AGT_R_MD5_MISMATCH, 0);
 		return;
 	}
-	agt_obj_path(final, sizeof(final), g->cfg.root, t->owner,
-	    t->object_id);
-	agt_obj_path(dir, sizeof(dir), g->cfg.root, t->owner, NULL);
-	(void)agt_obj_md5_record(t->fd, got);
-	if (fsync(t->fd) == -1 || close(t->fd) == -1) {
-		reason = errno == ENOSPC || errno == EDQUOT ?
-		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR;
-		log_warn("task tmp=%s: fsync or close", t->tmp_path);
-		t->fd = -1;
-		task_end(g, t, OUT_FAILED, reason, 0);
-		return;
-	}
-	t->fd = -1;
-	had_old = lstat(final, &st) == 0 && S_ISREG(st.st_mode);
-	if (rename(t->tmp_path, final) == -1) {
-		log_warn("task tmp=%s: rename to %s", t->tmp_path, final);
+	t->finalizing = 1;
+	if (bl_workq_submit(g->wq, finish_work, finish_done, t) == -1) {
+		t->finalizing = 0;
 		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
-		return;
 	}
-	free(t->tmp_path);
-	t->tmp_path = NULL;
-	if (agt_fsync_dir(dir) == -1) {
-		/* The file is in place and verified but its name may not be
-		 * durable: report it, and let a re-run find it. */
-		log_warn("dir=%s: fsync", dir);
-		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
-		return;
-	}
-	if (had_old)
-		g->used_bytes -= st.st_size;
-	else
-		g->objects++;
-	g->used_bytes += t->size;
-	(void)agt_store_forward_clear(g->store, t->owner, t->object_id, NULL);
-	agt_hist_observe(&g->m.download_duration,
-	    ev_now(g->loop) - t->started);
-	task_end(g, t, OUT_COMPLETE, 0, 0);
 }
 
 static void
@@ -466,35 +514,43 @@ on_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
 	task_finish_file(g, t);
 }
 
-/* 1 if the final file is already there with the right MD5. */
-static int
-already_placed(struct agt *g, struct agt_task *t, const char *final)
+static void task_download(struct agt *g, struct agt_task *t);
+
+/* On a worker: hash the existing final file (no valid xattr). */
+static void
+check_work(void *arg)
 {
+	struct agt_task *t = arg;
 	unsigned char raw[16];
 	struct stat st;
-	int fd, same = 0;
 
-	fd = open(final, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size == t->size && agt_obj_md5(fd, &st, raw, NULL) == 0 &&
-	    memcmp(raw, t->md5raw, 16) == 0)
-		same = 1;
-	close(fd);
-	return same;
+	t->check_same = fstat(t->check_fd, &st) == 0 &&
+	    st.st_size == t->size &&
+	    agt_obj_md5(t->check_fd, &st, raw, NULL) == 0 &&
+	    memcmp(raw, t->md5raw, 16) == 0;
+	close(t->check_fd);
+	t->check_fd = -1;
+}
+
+static void
+check_done(void *arg)
+{
+	struct agt_task *t = arg;
+
+	t->finalizing = 0;
+	if (t->check_same)
+		task_end(t->g, t, OUT_SKIPPED, 0, 0);
+	else if (t->g->stopping)
+		task_end(t->g, t, OUT_REQUEUE, 0, 0);
+	else
+		task_download(t->g, t);
 }
 
 static void
 task_start(struct agt *g, struct agt_task *t)
 {
-	char final[4096], dir[4096], path[128], url[4096];
-	char hdate[64], hsig[128];
-	const char *hdrs[3];
-	struct bl_sign_hdrs sh;
-	struct bl_http_xfer_opts o;
-	struct bl_err err;
-	size_t ul;
+	char final[4096], dir[4096];
+	int fd;
 
 	t->attempts++;
 	t->running = 1;
@@ -510,10 +566,52 @@ task_start(struct agt *g, struct agt_task *t)
 		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
 		return;
 	}
-	if (already_placed(g, t, final)) {
-		task_end(g, t, OUT_SKIPPED, 0, 0);
-		return;
+	/* Skip if the final file is already there with the right MD5. */
+	if ((fd = open(final, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		unsigned char raw[16];
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size == t->size) {
+			if (agt_obj_md5_cached(fd, &st, raw) == 0) {
+				close(fd);
+				if (memcmp(raw, t->md5raw, 16) == 0) {
+					task_end(g, t, OUT_SKIPPED, 0, 0);
+					return;
+				}
+			} else {
+				/* Hashing may take long: off the loop. */
+				t->check_fd = fd;
+				t->finalizing = 1;
+				if (bl_workq_submit(g->wq, check_work,
+				    check_done, t) == 0)
+					return;
+				t->finalizing = 0;
+				t->check_fd = -1;
+				close(fd);
+			}
+		} else {
+			close(fd);
+		}
 	}
+	task_download(g, t);
+}
+
+/* The download proper: quota, directory, tmp file, signed GET. */
+static void
+task_download(struct agt *g, struct agt_task *t)
+{
+	char final[4096], dir[4096], path[128], url[4096];
+	char hdate[64], hsig[128];
+	const char *hdrs[3];
+	struct bl_sign_hdrs sh;
+	struct bl_http_xfer_opts o;
+	struct bl_err err;
+	size_t ul;
+
+	agt_obj_path(final, sizeof(final), g->cfg.root, t->owner,
+	    t->object_id);
+	agt_obj_path(dir, sizeof(dir), g->cfg.root, t->owner, NULL);
 	/* reserved already holds this task's size. */
 	if (g->capacity - g->used_bytes - g->reserved < 0) {
 		task_end(g, t, OUT_FAILED, AGT_R_INSUFFICIENT_SPACE, 0);
@@ -612,6 +710,7 @@ agt_xfer_add(struct agt *g, struct agt_assign *a)
 		t->g = g;
 		t->a = a;
 		t->fd = -1;
+		t->check_fd = -1;
 		ev_init(&t->retry, on_retry);
 		if (t->status == AGT_T_PENDING) {
 			a->npending++;
@@ -628,7 +727,12 @@ agt_xfer_add(struct agt *g, struct agt_assign *a)
 int
 agt_xfer_init(struct agt *g, struct bl_err *err)
 {
+	int threads = g->cfg.max_transfers < 32 ? (int)g->cfg.max_transfers :
+	    32;
+
 	if ((g->cli = bl_http_client_new(g->loop, err)) == NULL)
+		return -1;
+	if ((g->wq = bl_workq_new(g->loop, threads, err)) == NULL)
 		return -1;
 	ev_idle_init(&g->pump, on_pump);
 	ev_init(&g->refill, on_refill);
@@ -656,7 +760,7 @@ agt_xfer_abort(struct agt *g)
 		for (int i = 0; i < a->ntasks; i++) {
 			struct agt_task *t = &a->tasks[i];
 
-			if (t->running) {
+			if (t->running && !t->finalizing) {
 				/* The attempt did not finish: not counted. */
 				t->attempts--;
 				task_end(g, t, OUT_REQUEUE, 0, 0);
@@ -670,6 +774,10 @@ agt_xfer_release(struct agt *g)
 {
 	struct agt_assign *a, *next;
 
+	/* Finish any fsync/rename in flight first; their outcomes are
+	 * recorded (workq reports them here). */
+	bl_workq_free(g->wq);
+	g->wq = NULL;
 	for (a = g->assigns; a != NULL; a = a->next)
 		for (int i = 0; i < a->ntasks; i++) {
 			task_release(g, &a->tasks[i]);

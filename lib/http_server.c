@@ -22,6 +22,8 @@ struct bl_http_server {
 	struct bl_http_server_opts opts;
 	int			 port;
 	int			 running;	/* inside MHD_run */
+	int			 closing;	/* in bl_http_server_free */
+	struct bl_http_req	*suspended;	/* borrows: list */
 };
 
 struct hdr {
@@ -41,12 +43,28 @@ struct bl_http_req {
 	int			 started;	/* headers seen */
 	int			 too_big;
 	int			 responded;
-	int			 suspended;	/* handler answers later */
-	unsigned int		 pend_status;	/* set by resume */
-	char			*pend_body;	/* owns: JSON to send */
+	int			 suspended;
+	struct MHD_Response	*pending;	/* owns: answer after resume */
+	unsigned int		 pending_status;
+	bl_http_close_fn	 close_fn;
+	void			*close_arg;	/* borrows */
+	struct bl_http_req	*sprev, *snext;	/* borrows: srv->suspended */
 };
 
+static void
+susp_unlink(struct bl_http_req *r)
+{
+	if (r->sprev != NULL)
+		r->sprev->snext = r->snext;
+	else if (r->srv->suspended == r)
+		r->srv->suspended = r->snext;
+	if (r->snext != NULL)
+		r->snext->sprev = r->sprev;
+	r->sprev = r->snext = NULL;
+}
+
 static void srv_arm(struct bl_http_server *s);
+static void srv_kick(struct bl_http_server *s);
 
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -77,6 +95,13 @@ req_free(struct bl_http_req *r)
 
 	if (r == NULL)
 		return;
+	if (r->suspended) {
+		susp_unlink(r);
+		if (r->close_fn != NULL)
+			r->close_fn(r, r->close_arg);
+	}
+	if (r->pending != NULL)
+		MHD_destroy_response(r->pending);
 	for (h = r->hdrs; h != NULL; h = n) {
 		n = h->next;
 		free(h->name);
@@ -86,7 +111,6 @@ req_free(struct bl_http_req *r)
 	free(r->target);
 	free(r->path);
 	free(r->body);
-	free(r->pend_body);
 	free(r);
 }
 
@@ -115,6 +139,18 @@ queue(struct bl_http_req *r, unsigned int status, struct MHD_Response *resp)
 		return -1;
 	for (h = r->hdrs; h != NULL; h = h->next)
 		MHD_add_response_header(resp, h->name, h->value);
+	if (r->suspended) {
+		/* Answered later, from the loop: MHD queues it when it calls
+		 * on_access again after the resume. */
+		r->pending = resp;
+		r->pending_status = status;
+		r->suspended = 0;
+		susp_unlink(r);
+		r->responded = 1;
+		MHD_resume_connection(r->conn);
+		srv_kick(r->srv);
+		return 0;
+	}
 	rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	if (rc != MHD_YES)
@@ -314,23 +350,25 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (r->responded)
-		return MHD_YES;
-	if (r->suspended) {
-		/* Called again after bl_http_req_resume_json_take(). */
-		if (r->pend_body == NULL)
-			return MHD_YES;
-		bl_http_respond(r, r->pend_status, "application/json",
-		    r->pend_body, strlen(r->pend_body));
-		return r->responded ? MHD_YES : MHD_NO;
+	if (s->closing && r->pending == NULL)
+		return MHD_NO;		/* no new work while the server stops */
+	if (r->pending != NULL) {
+		enum MHD_Result rc;
+
+		rc = MHD_queue_response(conn, r->pending_status, r->pending);
+		MHD_destroy_response(r->pending);
+		r->pending = NULL;
+		return rc;
 	}
+	if (r->responded || r->suspended)
+		return MHD_YES;
 	if (r->too_big) {
 		bl_http_respond_error(r, 413, "too_large",
 		    "body is over the limit of %zu bytes", s->opts.max_body);
 		return r->responded ? MHD_YES : MHD_NO;
 	}
 	s->opts.handler(r, s->opts.arg);
-	if (r->suspended && !r->responded)
+	if (r->suspended)
 		return MHD_YES;
 	if (!r->responded) {
 		log_warnx("http: %s %s: handler sent no response", method,
@@ -374,6 +412,36 @@ srv_arm(struct bl_http_server *s)
 		ev_timer_set(&s->timer, (double)ms / 1000.0, 0.);
 		ev_timer_start(s->loop, &s->timer);
 	}
+}
+
+/* MHD has work to do outside of its fds (a resumed connection): run it
+ * from the loop soon. */
+static void
+srv_kick(struct bl_http_server *s)
+{
+	ev_timer_stop(s->loop, &s->timer);
+	ev_timer_set(&s->timer, 0., 0.);
+	ev_timer_start(s->loop, &s->timer);
+}
+
+void
+bl_http_req_suspend(struct bl_http_req *r)
+{
+	if (r->responded || r->suspended)
+		return;
+	r->suspended = 1;
+	r->snext = r->srv->suspended;
+	if (r->snext != NULL)
+		r->snext->sprev = r;
+	r->srv->suspended = r;
+	MHD_suspend_connection(r->conn);
+}
+
+void
+bl_http_req_on_close(struct bl_http_req *r, bl_http_close_fn fn, void *arg)
+{
+	r->close_fn = fn;
+	r->close_arg = arg;
 }
 
 static void
@@ -510,6 +578,24 @@ bl_http_server_free(struct bl_http_server *s)
 {
 	if (s == NULL)
 		return;
+	s->closing = 1;
+	/* MHD refuses to stop with suspended connections: tell their owners
+	 * and answer them 503 first. */
+	while (s->suspended != NULL) {
+		struct bl_http_req *r = s->suspended;
+		bl_http_close_fn fn = r->close_fn;
+
+		r->close_fn = NULL;
+		if (fn != NULL)
+			fn(r, r->close_arg);
+		if (bl_http_respond_error(r, 503, "unavailable",
+		    "server stopping") == -1) {
+			susp_unlink(r);
+			r->suspended = 0;
+			MHD_resume_connection(r->conn);
+		}
+	}
+	MHD_run(s->mhd);
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->timer);
 	MHD_stop_daemon(s->mhd);
@@ -520,41 +606,4 @@ int
 bl_http_server_port(const struct bl_http_server *s)
 {
 	return s->port;
-}
-
-int
-bl_http_req_suspend(struct bl_http_req *r)
-{
-	if (r->responded || r->suspended)
-		return -1;
-	r->suspended = 1;
-	MHD_suspend_connection(r->conn);
-	return 0;
-}
-
-int
-bl_http_req_resume_json_take(struct bl_http_req *r, unsigned int status,
-    json_t *json)
-{
-	struct bl_http_server *s = r->srv;
-	char *body = NULL;
-
-	if (json != NULL) {
-		body = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII |
-		    JSON_ENCODE_ANY);
-		json_decref(json);
-	}
-	if (body == NULL) {
-		body = strdup("{\"error\":{\"code\":\"internal\","
-		    "\"message\":\"out of memory\"}}");
-		status = 500;
-	}
-	r->pend_status = status;
-	r->pend_body = body;
-	MHD_resume_connection(r->conn);
-	/* Run MHD soon, from the loop: it calls on_access again. */
-	ev_timer_stop(s->loop, &s->timer);
-	ev_timer_set(&s->timer, 0., 0.);
-	ev_timer_start(s->loop, &s->timer);
-	return body == NULL ? -1 : 0;
 }

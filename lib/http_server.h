@@ -11,6 +11,13 @@
  * it returns; if it does not, the client gets 500. The request, and every
  * pointer it hands out, lives until the handler returns.
  *
+ * Async handlers: a handler may instead call bl_http_req_suspend() and
+ * return. The connection then waits (MHD suspends it) until the
+ * application calls one bl_http_respond*() from the loop later; that
+ * resumes it. The request stays valid until then, unless the server is
+ * freed first: the close callback (bl_http_req_on_close) then tells the
+ * application to drop its pointer.
+ *
  * Paths are not percent-decoded: bl_http_req_path() is the raw path as
  * sent, so "%2f" stays "%2f" and can be refused by the application.
  */
@@ -79,18 +86,14 @@ int	bl_http_respond_error(struct bl_http_req *r, unsigned int status,
 /* Sends len bytes of fd from off, zero-copy. Takes fd, even on failure. */
 int	bl_http_respond_fd_take(struct bl_http_req *r, unsigned int status,
 	    int fd, uint64_t off, uint64_t len);
-/* Async handlers. A handler that cannot answer at once calls
- * bl_http_req_suspend() and returns; the request then lives on until it
- * is answered with exactly one bl_http_req_resume_json_take() call, made
- * later on the loop's thread. After that call the request belongs to the
- * server again: touch nothing. Until then, the headers, path and body stay
- * readable. 0 or -1 (already answered or suspended). */
-int	bl_http_req_suspend(struct bl_http_req *r);
-/* Answers a suspended request with json (taken, even on failure; NULL
- * sends a 500) and resumes it. */
-int	bl_http_req_resume_json_take(struct bl_http_req *r,
-	    unsigned int status, json_t *json);
 /* 1 once a response was queued. */
 int	bl_http_req_responded(const struct bl_http_req *r);
+
+typedef void (*bl_http_close_fn)(struct bl_http_req *r, void *arg);
+/* Inside the handler: answer later. See the top of this file. */
+void	bl_http_req_suspend(struct bl_http_req *r);
+/* Called if the request goes away while suspended (fn may be NULL). */
+void	bl_http_req_on_close(struct bl_http_req *r, bl_http_close_fn fn,
+	    void *arg);
 
 #endif

@@ -501,3 +501,35 @@ tha_metric(const struct tha_agent *a, const char *sample)
 	tha_resp_free(&r);
 	return v;
 }
+
+void
+tha_tree_usage(const char *root, long long *bytes, long long *count)
+{
+	struct dirent *de, *se;
+	char path[1024], f[2048];
+	DIR *d, *sd;
+
+	*bytes = *count = 0;
+	if ((d = opendir(root)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!bl_uuid_valid(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+		if ((sd = opendir(path)) == NULL)
+			continue;
+		while ((se = readdir(sd)) != NULL) {
+			struct stat st;
+
+			if (!bl_uuid_valid(se->d_name))
+				continue;
+			snprintf(f, sizeof(f), "%s/%s", path, se->d_name);
+			if (lstat(f, &st) == 0 && S_ISREG(st.st_mode)) {
+				*bytes += st.st_size;
+				(*count)++;
+			}
+		}
+		closedir(sd);
+	}
+	closedir(d);
+}

@@ -74,6 +74,8 @@ unsigned char *tha_read_file(const char *path, size_t *len);
 /* Counts "*.tmp.*" files under root/owner. */
 int	tha_count_tmp(const char *root, const char *owner);
 int	tha_exists(const char *path);
+/* Sums the regular files at root/<owner>/<id> that are not tmp files. */
+void	tha_tree_usage(const char *root, long long *bytes, long long *count);
 
 /* POSTs an assignment; returns the HTTP status. */
 long	tha_post_assignment(const struct tha_agent *a, const char *body);

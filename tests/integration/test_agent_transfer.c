@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -25,8 +29,8 @@ group_setup(void **state)
 	if (tha_agent_start(&src, "src", NULL) == -1)
 		return -1;
 	if (tha_agent_start(&dst, "dst", "--set", "retries=1", "--set",
-	    "retry_base_ms=20", "--set", "connect_timeout_ms=2000", NULL) ==
-	    -1)
+	    "retry_base_ms=20", "--set", "connect_timeout_ms=2000", "--set",
+	    "stall_timeout=1", NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -155,6 +159,39 @@ test_agent_transfer__rerun_under_new_id_skips_existing(void **state)
 }
 
 static void
+test_agent_transfer__file_written_by_others_with_right_md5_is_skipped(
+    void **state)
+{
+	char owner[37], id[37], md5[25], other[25], aid[37];
+	unsigned char *data;
+	json_t *res;
+	char *body;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	/* The same bytes on both sides, written without the agent (no MD5
+	 * xattr): the agent hashes the local file and skips. */
+	data = tha_put_object(src.root, owner, id, 300000, md5);
+	free(data);
+	data = tha_put_object(dst.root, owner, id, 300000, other);
+	assert_string_not_equal(md5, other);	/* random: differ */
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id, other,
+	    300000, src.url)));
+	/* The source has different bytes; only a skip can complete this. */
+	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	res = tha_wait_complete(&dst, aid);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "complete");
+	assert_true(json_is_true(json_object_get(json_array_get(
+	    json_object_get(res, "tasks"), 0), "skipped")));
+	assert_same_file(dst.root, owner, id, data, 300000);
+	json_decref(res);
+	free(body);
+	free(data);
+}
+
+static void
 test_agent_transfer__missing_object_fails_with_http_status_404(void **state)
 {
 	char owner[37], id[37], aid[37];
@@ -248,6 +285,73 @@ test_agent_transfer__source_down_is_network_error(void **state)
 }
 
 static void
+test_agent_transfer__silent_source_is_timeout(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	char owner[37], id[37], aid[37], url[64];
+	json_t *res;
+	char *body;
+	int lfd;
+
+	/* A source that accepts connections and never answers. */
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	getsockname(lfd, (struct sockaddr *)&sin, &sl);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sin.sin_port));
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id,
+	    "1B2M2Y8AsgTpgAmY7PhCfg==", 10, url)));
+	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	res = tha_wait_complete(&dst, aid);
+	close(lfd);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "failed");
+	assert_string_equal(task_field(res, 0, "reason"), "timeout");
+	assert_int_equal(tha_count_tmp(dst.root, owner), 0);
+	json_decref(res);
+	free(body);
+}
+
+static void
+test_agent_transfer__over_quota_is_insufficient_space(void **state)
+{
+	char owner[37], id[37], md5[25], aid[37], path[1024];
+	struct tha_agent a;
+	unsigned char *data;
+	json_t *res;
+	char *body;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(src.root, owner, id, 5000, md5);
+	assert_int_equal(tha_agent_start(&a, "quota", "--capacity-bytes",
+	    "4096", NULL), 0);
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5, 5000,
+	    src.url)));
+	assert_int_equal(tha_post_assignment(&a, body), 202);
+	res = tha_wait_complete(&a, aid);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "failed");
+	assert_string_equal(task_field(res, 0, "reason"),
+	    "insufficient_space");
+	snprintf(path, sizeof(path), "%s/%s/%s", a.root, owner, id);
+	assert_false(tha_exists(path));
+	assert_int_equal(tha_agent_stop(&a), 0);
+	tha_agent_free(&a);
+	json_decref(res);
+	free(body);
+	free(data);
+}
+
+static void
 test_agent_transfer__one_bad_task_does_not_fail_the_others(void **state)
 {
 	char owner[37], good[37], missing[37], md5[25], aid[37];
@@ -327,6 +431,95 @@ test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 	assert_int_equal(tha_count_tmp(slow.root, owner), 0);
 	assert_int_equal(tha_agent_stop(&slow), 0);
 	tha_agent_free(&slow);
+	json_decref(res);
+	free(body);
+	free(data);
+}
+
+static void
+test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes(void **state)
+{
+	char owner[37], id[37], md5[25], aid[37], path[1024];
+	const char *unthrottled[] = { "--throttle", "0", NULL };
+	unsigned char *data;
+	struct tha_agent a;
+	json_t *res;
+	char *body;
+	int seen = 0;
+	const size_t size = 6 * 1024 * 1024;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(src.root, owner, id, size, md5);
+	/* No grace period: the transfer in flight is cut at SIGTERM. */
+	assert_int_equal(tha_agent_start(&a, "term", "--throttle", "1048576",
+	    "--set", "shutdown_timeout=0", NULL), 0);
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5,
+	    (long long)size, src.url)));
+	assert_int_equal(tha_post_assignment(&a, body), 202);
+	for (int i = 0; i < 400 && !seen; i++) {
+		seen = tha_count_tmp(a.root, owner) > 0;
+		if (!seen)
+			tha_sleep_ms(25);
+	}
+	assert_true(seen);
+	assert_int_equal(tha_agent_stop(&a), 0);
+	snprintf(path, sizeof(path), "%s/%s/%s", a.root, owner, id);
+	assert_false(tha_exists(path));
+	/* The cut transfer removed its own tmp file. */
+	assert_int_equal(tha_count_tmp(a.root, owner), 0);
+	assert_int_equal(tha_agent_restart(&a, unthrottled), 0);
+	res = tha_wait_complete(&a, aid);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "complete");
+	assert_same_file(a.root, owner, id, data, size);
+	assert_int_equal(tha_agent_stop(&a), 0);
+	tha_agent_free(&a);
+	json_decref(res);
+	free(body);
+	free(data);
+}
+
+static void
+test_agent_transfer__sigterm_lets_the_transfer_in_flight_finish(void **state)
+{
+	char owner[37], id[37], md5[25], aid[37];
+	unsigned char *data;
+	struct tha_agent a;
+	json_t *res;
+	char *body;
+	int seen = 0;
+	const size_t size = 2 * 1024 * 1024;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(src.root, owner, id, size, md5);
+	assert_int_equal(tha_agent_start(&a, "grace", "--throttle", "1048576",
+	    "--set", "shutdown_timeout=60", NULL), 0);
+	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5,
+	    (long long)size, src.url)));
+	assert_int_equal(tha_post_assignment(&a, body), 202);
+	for (int i = 0; i < 400 && !seen; i++) {
+		seen = tha_count_tmp(a.root, owner) > 0;
+		if (!seen)
+			tha_sleep_ms(25);
+	}
+	assert_true(seen);
+	/* The stop waits for the download, which completes before exit. */
+	assert_int_equal(tha_agent_stop(&a), 0);
+	assert_same_file(a.root, owner, id, data, size);
+	assert_int_equal(tha_count_tmp(a.root, owner), 0);
+	assert_int_equal(tha_agent_restart(&a, NULL), 0);
+	res = tha_wait_complete(&a, aid);
+	assert_non_null(res);
+	assert_string_equal(task_field(res, 0, "status"), "complete");
+	/* Recorded before exit: no second attempt was needed. */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(res, "tasks"), 0), "attempts")), 1);
+	assert_int_equal(tha_agent_stop(&a), 0);
+	tha_agent_free(&a);
 	json_decref(res);
 	free(body);
 	free(data);
@@ -443,15 +636,24 @@ main(void)
 		cmocka_unit_test(
 		    test_agent_transfer__rerun_under_new_id_skips_existing),
 		cmocka_unit_test(
+		    test_agent_transfer__file_written_by_others_with_right_md5_is_skipped),
+		cmocka_unit_test(
 		    test_agent_transfer__missing_object_fails_with_http_status_404),
 		cmocka_unit_test(
 		    test_agent_transfer__corrupt_source_is_md5_mismatch_and_leaves_no_file),
 		cmocka_unit_test(
 		    test_agent_transfer__source_down_is_network_error),
+		cmocka_unit_test(test_agent_transfer__silent_source_is_timeout),
+		cmocka_unit_test(
+		    test_agent_transfer__over_quota_is_insufficient_space),
 		cmocka_unit_test(
 		    test_agent_transfer__one_bad_task_does_not_fail_the_others),
 		cmocka_unit_test(
 		    test_agent_transfer__kill9_mid_transfer_then_restart_resumes),
+		cmocka_unit_test(
+		    test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes),
+		cmocka_unit_test(
+		    test_agent_transfer__sigterm_lets_the_transfer_in_flight_finish),
 		cmocka_unit_test(
 		    test_agent_transfer__startup_removes_stale_tmp_files),
 		cmocka_unit_test(

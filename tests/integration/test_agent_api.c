@@ -1,0 +1,526 @@
+/* tests/integration/test_agent_api.c - the agent's HTTP API, end to end.
+ *
+ * One real agent on loopback with real files; each test uses fresh ids.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <regex.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "tests/helpers/agent_harness.h"
+
+static struct tha_agent ag, peer;
+
+static int
+group_setup(void **state)
+{
+	if (tha_agent_start(&peer, "peer", NULL) == -1)
+		return -1;
+	return tha_agent_start(&ag, "api", "--set", "max_tasks=50", "--set",
+	    "max_body=1048576", "--set", "scan_interval=1", NULL);
+}
+
+static int
+group_teardown(void **state)
+{
+	int a = tha_agent_stop(&ag), b = tha_agent_stop(&peer);
+
+	tha_agent_free(&ag);
+	tha_agent_free(&peer);
+	tha_cleanup();
+	return a == 0 && b == 0 ? 0 : -1;
+}
+
+static long
+req(const char *method, const char *target, const char *body, int sign,
+    const char *header, json_t **json)
+{
+	struct tha_resp r;
+	long st;
+
+	tha_request(ag.url, method, target, body, body ? strlen(body) : 0,
+	    sign, header, &r);
+	st = r.status;
+	if (json != NULL)
+		*json = tha_json(&r);
+	tha_resp_free(&r);
+	return st;
+}
+
+/* Waits until the agent's used_bytes matches the files under its root
+ * (the recount runs every second in this agent). */
+static long long
+synced_used_bytes(void)
+{
+	long long bytes, count, used = -1;
+
+	tha_tree_usage(ag.root, &bytes, &count);
+	for (int i = 0; i < 200 && used != bytes; i++) {
+		used = (long long)tha_metric(&ag, "ballast_agent_used_bytes");
+		if (used != bytes)
+			tha_sleep_ms(50);
+	}
+	assert_int_equal(used, bytes);
+	return used;
+}
+
+static const char *
+error_code(json_t *j)
+{
+	return json_string_value(json_object_get(json_object_get(j, "error"),
+	    "code"));
+}
+
+static char *
+one_task_body(const char *aid, const char *owner, const char *id,
+    const char *md5, long long size, const char *url)
+{
+	json_t *j = json_pack("{s:s,s:[o]}", "id", aid, "tasks",
+	    tha_task(owner, id, md5, size, url));
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	return s;
+}
+
+static void
+test_agent_api__same_assignment_twice_is_202_different_body_is_409(
+    void **state)
+{
+	char owner[37], id[37], md5[25], aid[37];
+	unsigned char *data;
+	char *body, *other;
+	json_t *a, *b;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(peer.root, owner, id, 1234, md5);
+	body = one_task_body(aid, owner, id, md5, 1234, peer.url);
+	other = one_task_body(aid, owner, id, md5, 1235, peer.url);
+	assert_int_equal(req("POST", "/v1/assignments", body, THA_SIGNED,
+	    NULL, &a), 202);
+	assert_true(json_is_true(json_object_get(a, "created")));
+	assert_int_equal(req("POST", "/v1/assignments", body, THA_SIGNED,
+	    NULL, &b), 202);
+	assert_true(json_is_false(json_object_get(b, "created")));
+	json_decref(a);
+	json_decref(b);
+	assert_int_equal(req("POST", "/v1/assignments", other, THA_SIGNED,
+	    NULL, &a), 409);
+	assert_string_equal(error_code(a), "conflict");
+	json_decref(a);
+	json_decref(tha_wait_complete(&ag, aid));
+	/* The same body keeps answering 202 after completion. */
+	assert_int_equal(req("POST", "/v1/assignments", body, THA_SIGNED,
+	    NULL, NULL), 202);
+	free(body);
+	free(other);
+	free(data);
+}
+
+static void
+test_agent_api__delete_assignment_unknown_then_complete(void **state)
+{
+	char owner[37], id[37], md5[25], aid[37], target[128];
+	unsigned char *data;
+	char *body;
+	json_t *j;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	snprintf(target, sizeof(target), "/v1/assignments/%s", aid);
+	assert_int_equal(req("DELETE", target, NULL, THA_SIGNED, NULL, &j),
+	    404);
+	assert_string_equal(error_code(j), "not_found");
+	json_decref(j);
+	data = tha_put_object(peer.root, owner, id, 10, md5);
+	body = one_task_body(aid, owner, id, md5, 10, peer.url);
+	assert_int_equal(req("POST", "/v1/assignments", body, THA_SIGNED,
+	    NULL, NULL), 202);
+	json_decref(tha_wait_complete(&ag, aid));
+	assert_int_equal(req("DELETE", target, NULL, THA_SIGNED, NULL, NULL),
+	    200);
+	assert_int_equal(req("GET", target, NULL, THA_SIGNED, NULL, NULL),
+	    404);
+	free(body);
+	free(data);
+}
+
+static void
+test_agent_api__traversal_and_malformed_ids_are_400(void **state)
+{
+	static const char *const bad[] = {
+		"/v1/objects/../../etc/passwd",
+		"/v1/objects/..%2f..%2fetc/passwd",
+		"/v1/objects/11111111-2222-4333-8444-555555555555/..",
+		"/v1/objects/11111111-2222-4333-8444-555555555555%2f"
+		    "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+		"/v1/objects/11111111-2222-4333-8444-555555555555/"
+		    "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE",
+		"/v1/objects/11111111-2222-4333-8444-555555555555/"
+		    "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/x",
+		"/v1/objects/11111111-2222-4333-8444-555555555555/"
+		    "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee%00",
+		"/v1/objects/11111111-2222-4333-8444-555555555555/"
+		    "%2e%2e%2f%2e%2e%2fxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		"/v1/objects/x/y",
+		"/v1/objects//",
+		"/v1/assignments/not-a-uuid",
+		"/v1/assignments/..%2f..%2fstate.db",
+	};
+	json_t *j;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		long st = req("GET", bad[i], NULL, THA_SIGNED, NULL, &j);
+
+		if (st != 400)
+			fail_msg("GET %s answered %ld, want 400", bad[i], st);
+		assert_string_equal(error_code(j), "invalid");
+		json_decref(j);
+	}
+	/* A malformed id in a body is refused as well. */
+	assert_int_equal(req("POST", "/v1/assignments", "{\"id\":\"../x\","
+	    "\"tasks\":[]}", THA_SIGNED, NULL, NULL), 400);
+	assert_int_equal(req("POST", "/v1/assignments",
+	    "{\"id\":\"11111111-2222-4333-8444-555555555555\",\"tasks\":[{"
+	    "\"object_id\":\"../../etc\",\"owner\":"
+	    "\"11111111-2222-4333-8444-555555555555\",\"md5\":"
+	    "\"1B2M2Y8AsgTpgAmY7PhCfg==\",\"size\":1,\"source\":{\"node\":"
+	    "\"a\",\"url\":\"http://127.0.0.1:1\"}}]}", THA_SIGNED, NULL,
+	    NULL), 400);
+}
+
+static void
+test_agent_api__unsigned_bad_and_stale_signatures_are_401(void **state)
+{
+	char owner[37], id[37], md5[25], target[128];
+	unsigned char *data;
+	json_t *j;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	data = tha_put_object(ag.root, owner, id, 100, md5);
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", owner, id);
+	assert_int_equal(req("GET", target, NULL, THA_UNSIGNED, NULL, &j),
+	    401);
+	assert_string_equal(error_code(j), "unauthorized");
+	json_decref(j);
+	assert_int_equal(req("GET", target, NULL, THA_BAD_SIGNATURE, NULL,
+	    NULL), 401);
+	assert_int_equal(req("GET", target, NULL, THA_STALE, NULL, NULL), 401);
+	assert_int_equal(req("GET", "/v1/access", NULL, THA_UNSIGNED, NULL,
+	    NULL), 401);
+	assert_int_equal(req("POST", "/v1/assignments", "{}", THA_UNSIGNED,
+	    NULL, NULL), 401);
+	assert_int_equal(req("DELETE", target, "{}", THA_BAD_SIGNATURE, NULL,
+	    NULL), 401);
+	/* Status and metrics are open by default. */
+	assert_int_equal(req("GET", "/v1/status", NULL, THA_UNSIGNED, NULL,
+	    NULL), 200);
+	assert_int_equal(req("GET", "/metrics", NULL, THA_UNSIGNED, NULL,
+	    NULL), 200);
+	/* The same request, well signed, is served. */
+	assert_int_equal(req("GET", target, NULL, THA_SIGNED, NULL, NULL),
+	    200);
+	assert_true(tha_metric(&ag, "ballast_agent_http_unauthorized_total")
+	    >= 6);
+	free(data);
+}
+
+static void
+test_agent_api__body_limits_413_422_and_malformed_json_400(void **state)
+{
+	size_t big = 2 * 1024 * 1024;
+	char *body = malloc(big + 1);
+	json_t *j, *tasks = json_array(), *root;
+	char aid[37], owner[37], id[37];
+	char *s;
+
+	memset(body, ' ', big);
+	body[0] = '{';
+	body[big - 1] = '}';
+	body[big] = '\0';
+	assert_int_equal(req("POST", "/v1/assignments", body, THA_SIGNED,
+	    NULL, &j), 413);
+	assert_string_equal(error_code(j), "too_large");
+	json_decref(j);
+	free(body);
+
+	tha_uuid(aid);
+	tha_uuid(owner);
+	for (int i = 0; i < 51; i++) {
+		tha_uuid(id);
+		json_array_append_new(tasks, tha_task(owner, id,
+		    "1B2M2Y8AsgTpgAmY7PhCfg==", 0, peer.url));
+	}
+	root = json_pack("{s:s,s:o}", "id", aid, "tasks", tasks);
+	s = json_dumps(root, JSON_COMPACT);
+	assert_int_equal(req("POST", "/v1/assignments", s, THA_SIGNED, NULL,
+	    &j), 422);
+	json_decref(j);
+	free(s);
+	json_decref(root);
+
+	assert_int_equal(req("POST", "/v1/assignments", "{\"id\": [1,",
+	    THA_SIGNED, NULL, &j), 400);
+	assert_string_equal(error_code(j), "malformed");
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_object_get(j, "error"), "message")), "line"));
+	json_decref(j);
+	/* Unknown keys are refused, with their path. */
+	assert_int_equal(req("POST", "/v1/assignments", "{\"id\":"
+	    "\"11111111-2222-4333-8444-555555555555\",\"tasks\":[],"
+	    "\"extra\":1}", THA_SIGNED, NULL, &j), 400);
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_object_get(j, "error"), "message")), "body.extra"));
+	json_decref(j);
+}
+
+static void
+test_agent_api__object_get_head_range_and_access_counts(void **state)
+{
+	char owner[37], id[37], md5[25], target[128], hv[128];
+	unsigned char *data;
+	struct tha_resp r;
+	json_t *j, *objs;
+	int found = 0;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	data = tha_put_object(ag.root, owner, id, 10000, md5);
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", owner, id);
+	/* Drain earlier counts. */
+	req("GET", "/v1/access", NULL, THA_SIGNED, NULL, NULL);
+
+	tha_request(ag.url, "GET", target, NULL, 0, THA_SIGNED, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, 10000);
+	assert_memory_equal(r.body, data, 10000);
+	assert_int_equal(tha_resp_header(&r, "Content-MD5", hv, sizeof(hv)),
+	    0);
+	assert_string_equal(hv, md5);
+	assert_int_equal(tha_resp_header(&r, "ETag", hv, sizeof(hv)), 0);
+	assert_int_equal(strlen(hv), 34);
+	assert_int_equal(tha_resp_header(&r, "Content-Length", hv,
+	    sizeof(hv)), 0);
+	assert_string_equal(hv, "10000");
+	tha_resp_free(&r);
+
+	tha_request(ag.url, "HEAD", target, NULL, 0, THA_SIGNED, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, 0);
+	assert_int_equal(tha_resp_header(&r, "Content-Length", hv,
+	    sizeof(hv)), 0);
+	assert_string_equal(hv, "10000");
+	tha_resp_free(&r);
+
+	tha_request(ag.url, "GET", target, NULL, 0, THA_SIGNED,
+	    "Range: bytes=100-199", &r);
+	assert_int_equal(r.status, 206);
+	assert_int_equal(r.len, 100);
+	assert_memory_equal(r.body, data + 100, 100);
+	tha_resp_free(&r);
+
+	assert_int_equal(req("GET", "/v1/access", NULL, THA_SIGNED, NULL, &j),
+	    200);
+	objs = json_object_get(j, "objects");
+	for (size_t i = 0; i < json_array_size(objs); i++) {
+		json_t *o = json_array_get(objs, i);
+
+		if (strcmp(json_string_value(json_object_get(o, "object_id")),
+		    id) == 0) {
+			found = 1;
+			assert_string_equal(json_string_value(json_object_get(
+			    o, "owner")), owner);
+			/* Two GETs; the HEAD is not a read. */
+			assert_int_equal(json_integer_value(json_object_get(o,
+			    "reads")), 2);
+		}
+	}
+	assert_true(found);
+	json_decref(j);
+	/* Counts are "since the last call". */
+	assert_int_equal(req("GET", "/v1/access", NULL, THA_SIGNED, NULL, &j),
+	    200);
+	assert_int_equal(json_array_size(json_object_get(j, "objects")), 0);
+	json_decref(j);
+	free(data);
+}
+
+static void
+test_agent_api__delete_with_wrong_md5_is_409_and_keeps_the_file(
+    void **state)
+{
+	char owner[37], id[37], md5[25], target[128], path[1024], body[256];
+	unsigned char *data;
+	double used;
+	json_t *j;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	data = tha_put_object(ag.root, owner, id, 5000, md5);
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", owner, id);
+	snprintf(path, sizeof(path), "%s/%s/%s", ag.root, owner, id);
+	snprintf(body, sizeof(body), "{\"md5\":\"%s\"}",
+	    "1B2M2Y8AsgTpgAmY7PhCfg==");
+	assert_int_equal(req("DELETE", target, body, THA_SIGNED, NULL, &j),
+	    409);
+	assert_string_equal(error_code(j), "md5_mismatch");
+	json_decref(j);
+	assert_true(tha_exists(path));
+	used = (double)synced_used_bytes();
+	snprintf(body, sizeof(body), "{\"md5\":\"%s\"}", md5);
+	assert_int_equal(req("DELETE", target, body, THA_SIGNED, NULL, NULL),
+	    200);
+	assert_false(tha_exists(path));
+	assert_true(tha_metric(&ag, "ballast_agent_used_bytes") == used - 5000);
+	assert_int_equal(req("GET", target, NULL, THA_SIGNED, NULL, NULL),
+	    404);
+	free(data);
+}
+
+static void
+test_agent_api__deleted_object_with_forward_answers_307(void **state)
+{
+	char owner[37], id[37], md5[25], target[128], body[256], want[256];
+	char loc[256];
+	unsigned char *data;
+	struct tha_resp r;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	data = tha_put_object(ag.root, owner, id, 3000, md5);
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", owner, id);
+	snprintf(body, sizeof(body), "{\"md5\":\"%s\",\"forward_to\":\"%s\"}",
+	    md5, peer.url);
+	assert_int_equal(req("DELETE", target, body, THA_SIGNED, NULL, NULL),
+	    200);
+	tha_request(ag.url, "GET", target, NULL, 0, THA_SIGNED, NULL, &r);
+	assert_int_equal(r.status, 307);
+	assert_int_equal(tha_resp_header(&r, "Location", loc, sizeof(loc)), 0);
+	snprintf(want, sizeof(want), "%s%s", peer.url, target);
+	assert_string_equal(loc, want);
+	tha_resp_free(&r);
+	free(data);
+}
+
+static void
+test_agent_api__status_and_metrics_report_the_node(void **state)
+{
+	static const char *const names[] = {
+		"ballast_agent_bytes_transferred_total",
+		"ballast_agent_tasks_total{status=\"complete\"}",
+		"ballast_agent_errors_total{reason=\"md5_mismatch\"}",
+		"ballast_agent_errors_total{reason=\"network_error\"}",
+		"ballast_agent_assignments_completed_total",
+		"ballast_agent_assignment_duration_seconds_count",
+		"ballast_agent_download_duration_seconds_bucket{le=\"+Inf\"}",
+		"ballast_agent_cleanup_failures_total",
+		"ballast_agent_inflight_transfers",
+		"ballast_agent_used_bytes",
+		"ballast_agent_capacity_bytes",
+		"ballast_agent_bytes_served_total",
+	};
+	struct tha_resp r;
+	regex_t sample, meta;
+	json_t *j;
+
+	assert_int_equal(regcomp(&sample, "^[a-zA-Z_:][a-zA-Z0-9_:]*"
+	    "(\\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\\})? "
+	    "-?[0-9][0-9.e+-]*$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&meta, "^# (HELP [a-z_]+ .+|TYPE [a-z_]+ "
+	    "(counter|gauge|histogram))$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(req("GET", "/v1/status", NULL, THA_UNSIGNED, NULL,
+	    &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "node_id")),
+	    "api");
+	assert_true(json_integer_value(json_object_get(j, "capacity_bytes"))
+	    > 0);
+	assert_true(json_is_integer(json_object_get(j, "used_bytes")));
+	assert_true(json_is_integer(json_object_get(j, "objects")));
+	assert_true(json_is_integer(json_object_get(j, "inflight_transfers")));
+	assert_non_null(json_object_get(j, "version"));
+	assert_non_null(json_object_get(j, "uptime_seconds"));
+	json_decref(j);
+	/* used_bytes is the bytes of objects under root, files written by
+	 * others included (the recount sees them). */
+	{
+		char owner[37], id[37], md5[25];
+		long long bytes, count, used = -1, objects = -1;
+
+		tha_uuid(owner);
+		tha_uuid(id);
+		free(tha_put_object(ag.root, owner, id, 7777, md5));
+		tha_tree_usage(ag.root, &bytes, &count);
+		for (int i = 0; i < 200; i++) {
+			req("GET", "/v1/status", NULL, THA_UNSIGNED, NULL, &j);
+			used = json_integer_value(json_object_get(j,
+			    "used_bytes"));
+			objects = json_integer_value(json_object_get(j,
+			    "objects"));
+			json_decref(j);
+			if (used == bytes && objects == count)
+				break;
+			tha_sleep_ms(50);
+		}
+		assert_int_equal(used, bytes);
+		assert_int_equal(objects, count);
+		assert_true(bytes >= 7777);
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (tha_metric(&ag, names[i]) < 0)
+			fail_msg("metric %s missing", names[i]);
+	/* Text format: every sample line is "name[{labels}] value". */
+	tha_request(ag.url, "GET", "/metrics", NULL, 0, THA_UNSIGNED, NULL,
+	    &r);
+	for (char *p = r.body; p && *p; ) {
+		char *eol = strchr(p, '\n');
+
+		assert_non_null(eol);
+		*eol = '\0';
+		if (p[0] != '#' && regexec(&sample, p, 0, NULL, 0) != 0)
+			fail_msg("bad metrics line: %s", p);
+		if (p[0] == '#' && regexec(&meta, p, 0, NULL, 0) != 0)
+			fail_msg("bad metrics comment: %s", p);
+		p = eol + 1;
+	}
+	tha_resp_free(&r);
+	regfree(&sample);
+	regfree(&meta);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_agent_api__same_assignment_twice_is_202_different_body_is_409),
+		cmocka_unit_test(
+		    test_agent_api__delete_assignment_unknown_then_complete),
+		cmocka_unit_test(
+		    test_agent_api__traversal_and_malformed_ids_are_400),
+		cmocka_unit_test(
+		    test_agent_api__unsigned_bad_and_stale_signatures_are_401),
+		cmocka_unit_test(
+		    test_agent_api__body_limits_413_422_and_malformed_json_400),
+		cmocka_unit_test(
+		    test_agent_api__object_get_head_range_and_access_counts),
+		cmocka_unit_test(
+		    test_agent_api__delete_with_wrong_md5_is_409_and_keeps_the_file),
+		cmocka_unit_test(
+		    test_agent_api__deleted_object_with_forward_answers_307),
+		cmocka_unit_test(
+		    test_agent_api__status_and_metrics_report_the_node),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
