@@ -6,6 +6,7 @@
 #   make DEV=1      warnings become errors
 #   make asan       build and run the tests under ASan and UBSan
 #   make deps       install the Debian packages the build needs
+#   make fuzz       run every libFuzzer harness for FUZZ_SECONDS (default 60)
 #
 # Each area may add a fragment (bench/*.mk, tests/*.mk) that appends to
 # BENCHES or TEST_DEPS; the rules for modules, binaries and tests are here.
@@ -97,6 +98,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJ) $(ARCHIVES)
 
 GOLDEN ?= $(abspath ../shared/golden)
 TEST_DEPS :=
+TEST_PROGS :=
 
 # --- benchmarks -------------------------------------------------------------
 BENCH_SRC := $(wildcard bench/bench_*.c)
@@ -119,7 +121,8 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(TEST_DEPS)
 	@BALLAST_BIN=$(abspath $(BINDIR)) BALLAST_GOLDEN=$(GOLDEN) \
 		BALLAST_SCRIPTS=$(abspath scripts) \
-		scripts/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)
+		BALLAST_FUZZ_CORPUS=$(abspath tests/fuzz/corpus) \
+		scripts/run-tests.sh $(UNIT_BIN) $(INTEG_BIN) $(TEST_PROGS)
 
 check: test
 
@@ -137,6 +140,6 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf $(BUILD) build-asan $(BINDIR)
+	rm -rf $(BUILD) build-asan build-fuzz $(BINDIR)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

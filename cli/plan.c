@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,34 +339,167 @@ coloc_build(struct coloc *c, const struct objs *o)
 	return 0;
 }
 
-/* The line of the first "key" in text, for a JSON path's last key; 0 if
- * it cannot be found. */
-static int
-line_of_path(const char *text, const char *msg)
-{
-	char key[128], pat[132];
-	const char *colon = strstr(msg, ": "), *dot, *at;
-	size_t n;
-	int line = 1;
+/* Finding the line of a JSON path such as "policy.quiet_hours[1].start"
+ * in a file: jansson keeps no positions, so a small scanner walks the text,
+ * builds each value's path and remembers the line of the longest prefix of
+ * the wanted path that it meets. */
+struct jscan {
+	const char	*p;
+	const char	*end;
+	int		 line;
+	const char	*want;		/* borrows */
+	size_t		 best;		/* length of the best prefix matched */
+	int		 best_line;
+	int		 depth;
+};
 
-	if (colon == NULL)
+static void
+js_ws(struct jscan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\n' || *s->p == '\r')) {
+		if (*s->p == '\n')
+			s->line++;
+		s->p++;
+	}
+}
+
+/* Copies a string's raw bytes (escapes kept as they are) into buf. */
+static int
+js_string(struct jscan *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (s->p >= s->end || *s->p != '"')
+		return -1;
+	s->p++;
+	while (s->p < s->end && *s->p != '"') {
+		if (*s->p == '\\' && s->p + 1 < s->end) {
+			if (n + 1 < len)
+				buf[n++] = *s->p;
+			s->p++;
+		}
+		if (*s->p == '\n')
+			s->line++;
+		if (n + 1 < len)
+			buf[n++] = *s->p;
+		s->p++;
+	}
+	if (s->p >= s->end)
+		return -1;
+	s->p++;
+	buf[n] = '\0';
+	return 0;
+}
+
+static void
+js_note(struct jscan *s, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n > s->best && strncmp(s->want, path, n) == 0 &&
+	    (s->want[n] == '\0' || s->want[n] == '.' || s->want[n] == '[')) {
+		s->best = n;
+		s->best_line = s->line;
+	}
+}
+
+static int
+js_value(struct jscan *s, const char *path)
+{
+	char sub[512], key[256];
+
+	js_ws(s);
+	if (s->p >= s->end || ++s->depth > 64)
+		return -1;
+	js_note(s, path);
+	if (*s->p == '{') {
+		s->p++;
+		js_ws(s);
+		if (s->p < s->end && *s->p == '}') {
+			s->p++;
+			s->depth--;
+			return 0;
+		}
+		for (;;) {
+			js_ws(s);
+			if (js_string(s, key, sizeof(key)) < 0)
+				return -1;
+			js_ws(s);
+			if (s->p >= s->end || *s->p++ != ':')
+				return -1;
+			snprintf(sub, sizeof(sub), "%s%s%s", path,
+			    path[0] ? "." : "", key);
+			if (js_value(s, sub) < 0)
+				return -1;
+			js_ws(s);
+			if (s->p < s->end && *s->p == ',') {
+				s->p++;
+				continue;
+			}
+			if (s->p < s->end && *s->p == '}') {
+				s->p++;
+				break;
+			}
+			return -1;
+		}
+	} else if (*s->p == '[') {
+		s->p++;
+		js_ws(s);
+		if (s->p < s->end && *s->p == ']') {
+			s->p++;
+			s->depth--;
+			return 0;
+		}
+		for (size_t i = 0;; i++) {
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+			if (js_value(s, sub) < 0)
+				return -1;
+			js_ws(s);
+			if (s->p < s->end && *s->p == ',') {
+				s->p++;
+				continue;
+			}
+			if (s->p < s->end && *s->p == ']') {
+				s->p++;
+				break;
+			}
+			return -1;
+		}
+	} else if (*s->p == '"') {
+		if (js_string(s, key, sizeof(key)) < 0)
+			return -1;
+	} else {
+		while (s->p < s->end && *s->p != ',' && *s->p != '}' &&
+		    *s->p != ']' && *s->p != ' ' && *s->p != '\n' &&
+		    *s->p != '\t' && *s->p != '\r')
+			s->p++;
+	}
+	s->depth--;
+	return 0;
+}
+
+/* The line of the JSON path at the start of msg ("PATH: reason") in text,
+ * whose root value is called root; 0 if unknown. */
+static int
+json_line_of(const char *text, size_t len, const char *root,
+    const char *msg)
+{
+	struct jscan s;
+	const char *colon = strstr(msg, ": ");
+	char want[512];
+
+	if (colon == NULL || (size_t)(colon - msg) >= sizeof(want))
 		return 0;
-	for (dot = colon; dot > msg && dot[-1] != '.'; dot--)
-		;
-	n = (size_t)(colon - dot);
-	if (dot == msg || n == 0 || n >= sizeof(key))
-		return 0;
-	memcpy(key, dot, n);
-	key[n] = '\0';
-	if ((at = strchr(key, '[')) != NULL)
-		key[at - key] = '\0';
-	snprintf(pat, sizeof(pat), "\"%s\"", key);
-	if ((at = strstr(text, pat)) == NULL)
-		return 0;
-	for (const char *p = text; p < at; p++)
-		if (*p == '\n')
-			line++;
-	return line;
+	memcpy(want, msg, (size_t)(colon - msg));
+	want[colon - msg] = '\0';
+	memset(&s, 0, sizeof(s));
+	s.p = text;
+	s.end = text + len;
+	s.line = 1;
+	s.want = want;
+	js_value(&s, root);
+	return s.best_line;
 }
 
 static int
@@ -395,7 +529,8 @@ load_policy(const char *path, int preset, struct pol_policy *pol)
 	json_decref(root);
 	if (pol_parse_json(inner ? inner : text, inner ? strlen(inner) : len,
 	    "policy", preset, &tz, pol, &err) < 0) {
-		line = line_of_path(text, err.msg);
+		/* In a wrapped file the path from the root is the same. */
+		line = json_line_of(text, len, inner ? "" : "policy", err.msg);
 		if (line > 0)
 			cli_usage_error("plan: %s:%d: %s", path, line, err.msg);
 		else
@@ -566,6 +701,7 @@ cli_plan_main(int argc, char **argv)
 	struct plc_plan plan;
 	struct objs o;
 	struct coloc co = { NULL, NULL, 0 };
+	uint32_t *caps = NULL;
 	struct bl_err err;
 	char *text = NULL;
 	size_t len;
@@ -607,10 +743,23 @@ cli_plan_main(int argc, char **argv)
 			return cli_usage_error("plan: --now: %s", err.msg);
 	} else
 		now = time(NULL);
-	if ((cl = plc_cluster_load_file(cluster_path, &err)) == NULL) {
+	if (read_all(cluster_path, &text, &len, &err) < 0) {
 		cli_usage_error("plan: %s", err.msg);
 		goto out;
 	}
+	if ((cl = plc_cluster_from_json(text, len, NULL, &err)) == NULL) {
+		int line = err.code == BL_EPARSE ? 0 :
+		    json_line_of(text, len, "", err.msg);
+
+		if (line > 0)
+			cli_usage_error("plan: %s:%d: %s", cluster_path, line,
+			    err.msg);
+		else
+			cli_usage_error("plan: %s: %s", cluster_path, err.msg);
+		goto out;
+	}
+	free(text);
+	text = NULL;
 	if (policy_path != NULL) {
 		if (load_policy(policy_path, preset, &pol) != CLI_OK)
 			goto out;
@@ -651,9 +800,16 @@ cli_plan_main(int argc, char **argv)
 	opts.max_egress_bytes = pol.max_egress_bytes_per_cycle;
 	opts.max_cost = pol.max_cost_per_cycle;
 	opts.quiet = quiet;
-	/* Offline, every object is at hand: keep enough candidates per node
-	 * for the plan to reach its target in one go. */
-	opts.cand_per_source = o.n < 65536 ? (o.n ? o.n : 1) : 65536;
+	/* Offline, every object is at hand: a node keeps as many candidates
+	 * as it holds copies, so the plan can reach its target in one go. */
+	if ((caps = calloc(cl->n ? cl->n : 1, sizeof(*caps))) == NULL) {
+		cli_usage_error("plan: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < o.copies_len; i++)
+		caps[o.copies[i]]++;
+	opts.cand_per_source = SIZE_MAX;
+	opts.cand_caps = caps;
 	if ((pl = plc_planner_new(cl, &opts, &err)) == NULL) {
 		cli_usage_error("plan: %s", err.msg);
 		goto out;
@@ -694,6 +850,7 @@ cli_plan_main(int argc, char **argv)
 out:
 	plc_plan_release(&plan);
 	plc_planner_free(pl);
+	free(caps);
 	free(co.k);
 	free(co.v);
 	objs_release(&o);

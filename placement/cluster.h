@@ -65,12 +65,14 @@ struct plc_fill_stats {
 	double		 max;
 	double		 imbalance;	/* max - min */
 	double		 stddev;	/* population stddev of used/capacity */
-	uint64_t	 min_bytes;	/* sum of max(0, used - capacity * mean) */
+	/* sum of max(0, used - capacity * mean) */
+	uint64_t	 min_bytes;
 };
 
 /* An empty cluster (no nodes, failure domain host). NULL: out of memory. */
 struct plc_cluster	*plc_cluster_new(void);
-void			 plc_cluster_free(struct plc_cluster *cl); /* NULL: no-op */
+/* NULL: no-op */
+void			 plc_cluster_free(struct plc_cluster *cl);
 
 /* Index of the node with that id, or -1 if none. Nodes must be sorted by
  * id (plc_cluster_sort()). */

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#define PFX(name)	((name) ? (name) : "cluster"), ((name) ? ": " : ": ")
+#define PFX(name)	((name) ? (name) : ""), ((name) ? ": " : "")
 
 static int
 get_str(json_t *o, const char *key, int required, char **out,
@@ -131,7 +131,7 @@ plc_cluster_from_json(const char *text, size_t len, const char *name,
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		bl_err_set(err, BL_EINVAL, "%s%s(root): expected an object",
+		bl_err_set(err, BL_EINVAL, "%s%sroot: expected an object",
 		    PFX(name));
 		goto fail;
 	}

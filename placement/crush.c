@@ -120,12 +120,6 @@ plc_crush_set_tunables(struct plc_crush *c, const struct plc_crush_tunables *t)
 	c->tun = *t;
 }
 
-void
-plc_crush_get_tunables(const struct plc_crush *c, struct plc_crush_tunables *t)
-{
-	*t = c->tun;
-}
-
 /* Grows a pointer array to hold index idx; new slots are NULL. */
 static int
 grow_ptrs(void ***arr, int *len, int idx)
@@ -547,20 +541,6 @@ plc_crush_find_type(const struct plc_crush *c, const char *name)
 	return -1;
 }
 
-int
-plc_crush_find_item(const struct plc_crush *c, const char *name, int *found)
-{
-	*found = 1;
-	for (int i = 0; i < c->max_devices; i++)
-		if (c->devices[i] && strcmp(c->devices[i], name) == 0)
-			return i;
-	for (int i = 0; i < c->max_buckets; i++)
-		if (c->buckets[i] && strcmp(c->buckets[i]->name, name) == 0)
-			return -1 - i;
-	*found = 0;
-	return 0;
-}
-
 const char *
 plc_crush_item_name(const struct plc_crush *c, int id)
 {
@@ -593,21 +573,6 @@ plc_crush_item_weight(const struct plc_crush *c, int id)
 		for (uint32_t j = 0; j < b->size; j++)
 			if (b->items[j] == id)
 				return b->weights[j];
-	}
-	return 0;
-}
-
-int
-plc_crush_device_linked(const struct plc_crush *c, int id)
-{
-	for (int i = 0; i < c->max_buckets; i++) {
-		struct crush_bucket *b = c->buckets[i];
-
-		if (b == NULL)
-			continue;
-		for (uint32_t j = 0; j < b->size; j++)
-			if (b->items[j] == id)
-				return 1;
 	}
 	return 0;
 }

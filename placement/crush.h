@@ -98,8 +98,6 @@ void			 plc_crush_free(struct plc_crush *c);   /* NULL: no-op */
 
 void	plc_crush_set_tunables(struct plc_crush *c,
 	    const struct plc_crush_tunables *t);
-void	plc_crush_get_tunables(const struct plc_crush *c,
-	    struct plc_crush_tunables *t);
 
 /* Declares device id (>= 0). Devices must be declared before use. */
 int	plc_crush_add_device(struct plc_crush *c, int id, const char *name,
@@ -130,17 +128,13 @@ int	plc_crush_finalize(struct plc_crush *c, struct bl_err *err);
 int		 plc_crush_find_rule(const struct plc_crush *c, const char *name);
 /* Type id by name; -1 if none. */
 int		 plc_crush_find_type(const struct plc_crush *c, const char *name);
-/* Item id by name (device or bucket); 0 and *found = 0 if none. */
-int		 plc_crush_find_item(const struct plc_crush *c, const char *name,
-		    int *found);
 /* Name of item id; NULL if none. Borrowed for the life of c. */
 const char	*plc_crush_item_name(const struct plc_crush *c, int id);
 /* One more than the highest device id. */
 int		 plc_crush_max_devices(const struct plc_crush *c);
-/* Weight (16.16) of item id within its parent bucket; 0 if unlinked. */
+/* Weight (16.16) of item id in the first bucket that holds it; 0 if
+ * none does. */
 uint32_t	 plc_crush_item_weight(const struct plc_crush *c, int id);
-/* Whether device id appears in some bucket. */
-int		 plc_crush_device_linked(const struct plc_crush *c, int id);
 
 /* --- mapping ------------------------------------------------------------- */
 

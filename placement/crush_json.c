@@ -30,6 +30,9 @@ static const char *const rule_keys[] = {
 static const char *const step_keys[] = {
 	"op", "item", "item_name", "num", "type", NULL
 };
+/* Ceph's dumper writes the steps it has no name for (set_chooseleaf_vary_r
+ * and friends) as raw opcodes. */
+static const char *const raw_step_keys[] = { "opcode", "arg1", "arg2", NULL };
 static const char *const tunable_keys[] = {
 	"choose_local_tries", "choose_local_fallback_tries",
 	"choose_total_tries", "chooseleaf_descend_once", "chooseleaf_vary_r",
@@ -404,6 +407,38 @@ parse_op(const char *s, int *choose)
 	return -1;
 }
 
+/* {"opcode": N, "arg1": A, "arg2": B}: only the set_* opcodes, whose
+ * arguments are plain numbers; the others have names in Ceph's dumps. */
+static int
+load_raw_step(struct loader *ld, json_t *s, const char *path,
+    struct plc_crush_step *st)
+{
+	long long op, a1, a2;
+
+	if (check_keys(ld, s, path, raw_step_keys) < 0 ||
+	    need_int(ld, s, path, "opcode", 0, 255, &op) < 0 ||
+	    need_int(ld, s, path, "arg1", -1000, 1000, &a1) < 0 ||
+	    need_int(ld, s, path, "arg2", -1000, 1000, &a2) < 0)
+		return -1;
+	switch (op) {
+	case PLC_CRUSH_NOOP:
+	case PLC_CRUSH_SET_CHOOSE_TRIES:
+	case PLC_CRUSH_SET_CHOOSELEAF_TRIES:
+	case PLC_CRUSH_SET_CHOOSE_LOCAL_TRIES:
+	case PLC_CRUSH_SET_CHOOSE_LOCAL_FALLBACK_TRIES:
+	case PLC_CRUSH_SET_CHOOSELEAF_VARY_R:
+	case PLC_CRUSH_SET_CHOOSELEAF_STABLE:
+		break;
+	default:
+		return bl_err_set(ld->err, BL_EINVAL, "%s.opcode: %lld is not a "
+		    "known set_* opcode", path, op);
+	}
+	st->op = (int)op;
+	st->arg1 = (int)a1;
+	st->arg2 = (int)a2;
+	return 0;
+}
+
 static int
 load_step(struct loader *ld, json_t *s, const char *path,
     struct plc_crush_step *st)
@@ -415,6 +450,8 @@ load_step(struct loader *ld, json_t *s, const char *path,
 	if (!json_is_object(s))
 		return bl_err_set(ld->err, BL_EINVAL, "%s: expected an object",
 		    path);
+	if (json_object_get(s, "opcode") != NULL)
+		return load_raw_step(ld, s, path, st);
 	if (check_keys(ld, s, path, step_keys) < 0 ||
 	    (op_s = need(ld, s, path, "op", JSON_STRING)) == NULL)
 		return -1;

@@ -35,7 +35,8 @@ enum plc_gravity_preset {
 struct plc_gravity_input {
 	double	reads_per_hour;		/* >= 0 */
 	double	colocated;		/* n, see above */
-	double	cheapest_price;		/* per GiB, of the cheapest valid move */
+	/* per GiB, of the cheapest valid move */
+	double	cheapest_price;
 	double	max_price;		/* per GiB, the highest link price */
 	double	latency_ms;		/* < 0: unknown */
 	int	pinned;			/* allowed_dcs is not empty */

@@ -276,7 +276,7 @@ plc_objects_csv_parse(const char *buf, size_t len,
 		if (nf != NFIELDS) {
 			bl_err_set(err, BL_EPARSE, "%s:%zu: field %s: expected "
 			    "%d fields, got %s%d", p.name, p.line,
-			    nf > NFIELDS ? "allowed_dcs" : field_names[nf - 1],
+			    nf > NFIELDS ? "allowed_dcs" : field_names[nf],
 			    NFIELDS, nf > NFIELDS ? "more than " : "",
 			    nf > NFIELDS ? NFIELDS : nf);
 			goto out;

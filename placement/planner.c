@@ -116,14 +116,17 @@ plc_planner_opts_init(struct plc_planner_opts *o)
 	o->max_cost = -1;
 }
 
-/* -1 if a is better (moves first) than b. Lower gravity first, then the
- * object key, then the handle: a total order, so the result does not
- * depend on the order objects arrive in. */
+/* -1 if a is better (moves first) than b. Lower gravity first; at equal
+ * gravity the bigger object (more balance per move), then the object key,
+ * then the handle: a total order, so the result does not depend on the
+ * order objects arrive in. */
 static int
 cand_cmp(const struct cand *a, const struct cand *b)
 {
 	if (a->gravity != b->gravity)
 		return a->gravity < b->gravity ? -1 : 1;
+	if (a->size != b->size)
+		return a->size > b->size ? -1 : 1;
 	if (a->key != b->key)
 		return a->key < b->key ? -1 : 1;
 	if (a->handle != b->handle)
@@ -293,7 +296,7 @@ plc_planner_new(const struct plc_cluster *cl,
     const struct plc_planner_opts *o, struct bl_err *err)
 {
 	struct plc_planner *p;
-	size_t n = cl->n, per;
+	size_t n = cl->n, per, pool = 0;
 
 	if (!(o->target >= 0) || !(o->threshold >= 0) ||
 	    !(o->max_fill >= 0 && o->max_fill <= 1) ||
@@ -307,9 +310,10 @@ plc_planner_new(const struct plc_cluster *cl,
 	p->cl = cl;
 	p->o = *o;
 	per = o->cand_per_source ? o->cand_per_source : PLC_CAND_PER_SOURCE;
-	/* One node never gives more moves than the whole budget. */
-	if (o->max_moves >= 0 && (uint64_t)o->max_moves + 16 < per)
-		per = (size_t)o->max_moves + 16;
+	/* One node never gives more moves than the whole budget; keep twice
+	 * that, for the candidates that find no destination. */
+	if (o->max_moves >= 0 && 2 * (uint64_t)o->max_moves + 64 < per)
+		per = 2 * (size_t)o->max_moves + 64;
 	p->nodes = calloc(n ? n : 1, sizeof(*p->nodes));
 	p->ids = calloc(n ? n : 1, sizeof(*p->ids));
 	p->weights = calloc(n ? n : 1, sizeof(*p->weights));
@@ -366,15 +370,20 @@ plc_planner_new(const struct plc_cluster *cl,
 			pn->src = (int)p->n_srcs++;
 			s->node = (uint32_t)i;
 			s->cap = per;
+			if (o->cand_caps != NULL && o->cand_caps[i] < per)
+				s->cap = o->cand_caps[i] ? o->cand_caps[i] : 1;
 			s->cover = (uint64_t)(4 * excess) + 1;
+			pool += s->cap;
 		}
 	}
 	if (p->n_srcs > 0) {
-		p->pool = calloc(p->n_srcs * per, sizeof(*p->pool));
-		if (p->pool == NULL)
+		if ((p->pool = calloc(pool, sizeof(*p->pool))) == NULL)
 			goto nomem;
-		for (size_t s = 0; s < p->n_srcs; s++)
-			p->srcs[s].c = p->pool + s * per;
+		pool = 0;
+		for (size_t s = 0; s < p->n_srcs; s++) {
+			p->srcs[s].c = p->pool + pool;
+			pool += p->srcs[s].cap;
+		}
 	}
 	return p;
 nomem:
@@ -419,6 +428,8 @@ plc_planner_add(struct plc_planner *p, const struct plc_object *obj,
 				    p->cl->nodes[obj->copies[i]].id);
 	}
 	p->n_objects++;
+	if (obj->size == 0)
+		return 0;	/* moving it changes nothing */
 	memset(&c, 0, sizeof(c));
 	c.handle = obj->handle;
 	c.key = obj->key;
@@ -780,7 +791,9 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 				break;
 			}
 			if (s == NULL) {
-				plan->stop = PLC_STOP_NO_CANDIDATES;
+				plan->stop = plan->n_over_budget > 0 ?
+				    PLC_STOP_BUDGET_BYTES_COST :
+				    PLC_STOP_NO_CANDIDATES;
 				break;
 			}
 			c = s->c[s->cur++];
@@ -856,6 +869,7 @@ plc_stop_name(int stop)
 	case PLC_STOP_BUDGET_MOVES:	return "move_budget_used";
 	case PLC_STOP_NO_CANDIDATES:	return "no_more_candidates";
 	case PLC_STOP_NO_NODES:		return "no_nodes_in";
+	case PLC_STOP_BUDGET_BYTES_COST: return "byte_or_cost_budget_used";
 	}
 	return "unknown";
 }

@@ -36,6 +36,10 @@ struct plc_planner_opts {
 	int64_t		max_egress_bytes;	/* < 0: unlimited */
 	double		max_cost;	/* < 0: unlimited */
 	size_t		cand_per_source;	/* 0: PLC_CAND_PER_SOURCE */
+	/* Per node index, the candidates to keep for that node instead of
+	 * cand_per_source (e.g. the copies it holds, when the caller knows
+	 * them); NULL: none. Borrowed for plc_planner_new() only. */
+	const uint32_t	*cand_caps;
 	int		quiet;		/* inside quiet hours: plan nothing */
 };
 
@@ -79,6 +83,8 @@ enum plc_stop {
 	PLC_STOP_BUDGET_MOVES,		/* the move budget is used up */
 	PLC_STOP_NO_CANDIDATES,		/* every candidate was tried */
 	PLC_STOP_NO_NODES,		/* no node is "in" */
+	PLC_STOP_BUDGET_BYTES_COST,	/* candidates were left, but none fit
+					   the egress-bytes or cost budget */
 };
 
 struct plc_plan {
@@ -101,8 +107,10 @@ struct plc_plan {
 	uint64_t		 n_protected;	/* gravity >= protection */
 	uint64_t		 n_no_destination;	/* no eligible node */
 	uint64_t		 n_over_budget;	/* would pass bytes or cost */
-	uint64_t		 n_overshoot;	/* too big for the source's excess */
-	uint64_t		 n_already_moved;	/* that copy had moved already */
+	/* too big for the source's excess */
+	uint64_t		 n_overshoot;
+	/* that copy had moved already */
+	uint64_t		 n_already_moved;
 };
 
 /* The stable 64-bit key of an object id: FNV-1a 64 over its bytes. Its low

@@ -43,10 +43,12 @@ struct pol_policy {
 	double		target_imbalance;	/* threshold * 0.5 unless set */
 	int64_t		max_concurrent_migrations;
 	int64_t		max_moves_per_cycle;	/* POL_UNLIMITED: none */
-	int64_t		max_egress_bytes_per_cycle;	/* POL_UNLIMITED: none */
+	/* POL_UNLIMITED: none */
+	int64_t		max_egress_bytes_per_cycle;
 	double		max_cost_per_cycle;	/* < 0: none */
 	double		gravity_protection_threshold;
-	int		gravity_preset;		/* plc_gravity_preset, -1: custom */
+	/* plc_gravity_preset, -1: custom */
+	int		gravity_preset;
 	struct plc_gravity_weights gravity_weights;
 	double		egress_prices_per_gib[PLC_LINK_N];
 	int64_t		throttle_bytes_per_sec;

@@ -1,8 +1,9 @@
 #!/bin/sh
-# Installs the Debian packages in scripts/debian-packages.txt that are missing.
+# Installs the Debian packages in a list (default
+# scripts/debian-packages.txt) that are missing.
 # As root it runs apt-get; otherwise it prints the command and fails.
 set -eu
-list="$(dirname "$0")/debian-packages.txt"
+list=${1:-"$(dirname "$0")/debian-packages.txt"}
 missing=""
 for p in $(grep -v '^#' "$list" | sed 's/[[:space:]]*$//' | grep -v '^$'); do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

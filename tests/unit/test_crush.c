@@ -366,6 +366,10 @@ static const struct bad_case bad_cases[] = {
 	    TUN ",\"choose_args\":{\"1\":[]}}", "choose_args" },
 	{ "{\"devices\":[{\"id\":\"zero\",\"name\":\"osd.0\"}]}",
 	    "devices[0].id: expected an integer" },
+	{ "{" DEV2 TYPES "\"buckets\":[" ROOT(I0 "," I1, 131072) "],"
+	    "\"rules\":[{\"rule_id\":0,\"rule_name\":\"r\",\"steps\":[{"
+	    "\"opcode\":99,\"arg1\":0,\"arg2\":0}]}]" TUN "}",
+	    "rules[0].steps[0].opcode: 99 is not a known set_* opcode" },
 };
 
 static void

@@ -525,6 +525,54 @@ test_planner__lowest_gravity_leaves_a_source_first(void **state)
 }
 
 static void
+test_planner__a_zero_cost_budget_uses_free_links_only(void **state)
+{
+	struct world *w = world_new(131, 4, 5000, 3, 0, 1);
+	struct plc_planner_opts o;
+	struct plc_plan plan;
+
+	unbounded(&o);
+	o.max_cost = 0;
+	plan_world(w, &o, NULL, &plan);
+	assert_true(plan.n_moves > 0);
+	for (size_t i = 0; i < plan.n_moves; i++) {
+		const struct plc_move *m = &plan.moves[i];
+
+		assert_true(m->cost == 0);
+		assert_string_equal(w->cl->nodes[m->from].datacenter,
+		    w->cl->nodes[m->to].datacenter);
+	}
+	assert_true(plan.cost == 0);
+	plc_plan_release(&plan);
+	world_free(w);
+}
+
+static void
+test_planner__a_balanced_cluster_stays_put_for_ten_cycles(void **state)
+{
+	struct world *w = world_new(141, 2, 6000, 3, 0, 1);
+	struct plc_planner_opts o;
+	struct plc_plan plan;
+
+	unbounded(&o);
+	o.cand_per_source = w->nobj;
+	plan_world(w, &o, NULL, &plan);
+	assert_true(plan.n_moves > 0);
+	assert_int_equal(plan.stop, PLC_STOP_TARGET);
+	apply_moves(w, &plan);
+	plc_plan_release(&plan);
+	/* Hysteresis: below the threshold, nothing moves, cycle after
+	 * cycle. */
+	for (int cycle = 0; cycle < 10; cycle++) {
+		plan_world(w, &o, NULL, &plan);
+		assert_int_equal(plan.n_moves, 0);
+		assert_int_equal(plan.stop, PLC_STOP_BELOW_THRESHOLD);
+		plc_plan_release(&plan);
+	}
+	world_free(w);
+}
+
+static void
 test_planner__quiet_hours_plan_nothing(void **state)
 {
 	struct world *w = world_new(101, 2, 3000, 3, 0, 1);
@@ -635,6 +683,8 @@ main(void)
 		cmocka_unit_test(test_planner__no_destination_is_pushed_past_max_fill),
 		cmocka_unit_test(test_planner__the_output_is_deterministic_whatever_the_order),
 		cmocka_unit_test(test_planner__lowest_gravity_leaves_a_source_first),
+		cmocka_unit_test(test_planner__a_zero_cost_budget_uses_free_links_only),
+		cmocka_unit_test(test_planner__a_balanced_cluster_stays_put_for_ten_cycles),
 		cmocka_unit_test(test_planner__quiet_hours_plan_nothing),
 		cmocka_unit_test(test_planner__imbalance_counts_in_nodes_only),
 		cmocka_unit_test(test_planner__min_bytes_is_the_excess_over_the_mean),

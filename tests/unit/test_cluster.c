@@ -1,0 +1,253 @@
+/* tests/unit/test_cluster.c - the cluster map loader, link classes and
+ * the objects CSV loader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "placement/cluster.h"
+#include "placement/objects_csv.h"
+
+static const char *const good =
+    "{\"failure_domain\":\"rack\",\"nodes\":["
+    "{\"id\":\"b\",\"region\":\"eu\",\"datacenter\":\"par\",\"rack\":\"r1\","
+    "\"host\":\"h1\",\"capacity_bytes\":1000,\"used_bytes\":500,"
+    "\"state\":\"in\",\"latency_ms\":4},"
+    "{\"id\":\"a\",\"region\":\"eu\",\"datacenter\":\"par\",\"rack\":\"r1\","
+    "\"host\":\"h1\",\"capacity_bytes\":1000,\"used_bytes\":100,"
+    "\"state\":\"draining\",\"weight\":2.5},"
+    "{\"id\":\"c\",\"region\":\"eu\",\"datacenter\":\"ams\",\"rack\":\"r1\","
+    "\"host\":\"h9\",\"capacity_bytes\":2000,\"used_bytes\":0,"
+    "\"state\":\"out\"},"
+    "{\"id\":\"d\",\"region\":\"us\",\"datacenter\":\"nyc\",\"rack\":\"r2\","
+    "\"host\":\"h2\",\"capacity_bytes\":1000,\"used_bytes\":900,"
+    "\"state\":\"in\"}]}";
+
+static struct plc_cluster *
+load(const char *json, struct bl_err *err)
+{
+	bl_err_clear(err);
+	return plc_cluster_from_json(json, strlen(json), "c.json", err);
+}
+
+static void
+test_cluster__loads_nodes_sorted_by_id_with_defaults(void **state)
+{
+	struct bl_err err;
+	struct plc_cluster *cl = load(good, &err);
+
+	assert_non_null(cl);
+	assert_int_equal(cl->n, 4);
+	assert_int_equal(cl->failure_domain, PLC_DOMAIN_RACK);
+	assert_string_equal(cl->nodes[0].id, "a");
+	assert_string_equal(cl->nodes[3].id, "d");
+	assert_int_equal(plc_cluster_find(cl, "c"), 2);
+	assert_int_equal(plc_cluster_find(cl, "zz"), -1);
+	assert_int_equal(cl->nodes[0].state, PLC_NODE_DRAINING);
+	assert_true(cl->nodes[0].weight == 2.5);
+	assert_true(cl->nodes[1].latency_ms == 4);
+	assert_true(cl->nodes[0].latency_ms < 0);	/* unknown */
+	assert_int_equal(cl->nodes[2].state, PLC_NODE_OUT);
+	plc_cluster_free(cl);
+}
+
+static void
+test_cluster__link_classes_follow_the_hierarchy(void **state)
+{
+	struct bl_err err;
+	struct plc_cluster *cl = load(good, &err);
+	const char *dcs[4];
+
+	assert_non_null(cl);
+	assert_int_equal(plc_link_class(&cl->nodes[0], &cl->nodes[1]),
+	    PLC_LINK_SAME_HOST);
+	assert_int_equal(plc_link_class(&cl->nodes[0], &cl->nodes[2]),
+	    PLC_LINK_CROSS_DATACENTER);
+	assert_int_equal(plc_link_class(&cl->nodes[0], &cl->nodes[3]),
+	    PLC_LINK_CROSS_REGION);
+	assert_int_equal(plc_cluster_dcs(cl, dcs, 4), 3);
+	assert_string_equal(dcs[0], "par");
+	assert_string_equal(dcs[1], "ams");
+	assert_string_equal(dcs[2], "nyc");
+	plc_cluster_free(cl);
+}
+
+static void
+test_cluster__fill_stats_count_in_nodes_only(void **state)
+{
+	struct bl_err err;
+	struct plc_cluster *cl = load(good, &err);
+	struct plc_fill_stats st;
+
+	plc_cluster_fill_stats(cl, NULL, &st);
+	/* in: b (0.5) and d (0.9). */
+	assert_int_equal(st.n_in, 2);
+	assert_true(st.min == 0.5 && st.max == 0.9);
+	assert_true(st.mean == 0.7);
+	assert_int_equal(st.min_bytes, 200);	/* d: 900 - 700 */
+	plc_cluster_free(cl);
+}
+
+struct bad_case {
+	const char	*json;
+	const char	*msg;
+};
+
+static void
+test_cluster__bad_maps_name_the_file_and_path(void **state)
+{
+	static const struct bad_case c[] = {
+		{ "{\"nodes\":[{\"id\":\"a\"}]}",
+		  "c.json: nodes[0].region: missing" },
+		{ "{\"nodes\":{}}", "c.json: nodes: expected an array" },
+		{ "{\"failure_domain\":\"zone\",\"nodes\":[]}",
+		  "c.json: failure_domain: expected \"host\", \"rack\" or "
+		  "\"datacenter\"" },
+		{ "{\"nodes\":[{\"id\":\"a\",\"region\":\"r\",\"datacenter\":\"d\","
+		  "\"rack\":\"k\",\"host\":\"h\",\"capacity_bytes\":-1,"
+		  "\"used_bytes\":0,\"state\":\"in\"}]}",
+		  "c.json: nodes[0].capacity_bytes: expected an integer >= 1" },
+		{ "{\"nodes\":[{\"id\":\"a\",\"region\":\"r\",\"datacenter\":\"d\","
+		  "\"rack\":\"k\",\"host\":\"h\",\"capacity_bytes\":10,"
+		  "\"used_bytes\":0,\"state\":\"up\"}]}",
+		  "c.json: nodes[0].state: expected \"in\", \"draining\" or "
+		  "\"out\", got \"up\"" },
+		{ "{\"nodes\":[{\"id\":\"a\",\"region\":\"r\",\"datacenter\":\"d\","
+		  "\"rack\":\"k\",\"host\":\"h\",\"capacity_bytes\":10,"
+		  "\"used_bytes\":0,\"state\":\"in\"},{\"id\":\"a\",\"region\":"
+		  "\"r\",\"datacenter\":\"d\",\"rack\":\"k\",\"host\":\"h\","
+		  "\"capacity_bytes\":10,\"used_bytes\":0,\"state\":\"in\"}]}",
+		  "c.json: nodes: node id=a: duplicate id" },
+	};
+	struct bl_err err;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_null(load(c[i].json, &err));
+		if (strcmp(err.msg, c[i].msg) != 0)
+			fail_msg("expected: %s\ngot:      %s", c[i].msg,
+			    err.msg);
+	}
+	assert_null(load("{\"nodes\":[\n", &err));
+	assert_int_equal(err.code, BL_EPARSE);
+	assert_non_null(strstr(err.msg, "c.json: line"));
+}
+
+struct rows {
+	size_t			n;
+	struct plc_csv_row	last;
+	char			last_id[64];
+	uint64_t		total;
+};
+
+static int
+collect(const struct plc_csv_row *r, void *arg, struct bl_err *err)
+{
+	struct rows *x = arg;
+
+	x->n++;
+	x->last = *r;
+	snprintf(x->last_id, sizeof(x->last_id), "%s", r->id);
+	x->total += r->size;
+	return 0;
+}
+
+#define HDR "id,owner,size,md5,copies,reads_per_hour,affinity,allowed_dcs\n"
+
+static int
+csv(const char *text, struct rows *r, struct bl_err *err)
+{
+	struct plc_cluster *cl = load(good, err);
+	int rc;
+
+	assert_non_null(cl);
+	memset(r, 0, sizeof(*r));
+	bl_err_clear(err);
+	rc = plc_objects_csv_parse(text, strlen(text), cl, "o.csv", collect,
+	    r, err);
+	plc_cluster_free(cl);
+	return rc;
+}
+
+static void
+test_cluster__csv_rows_parse_with_lists_and_quotes(void **state)
+{
+	struct rows r;
+	struct bl_err err;
+
+	assert_int_equal(csv(HDR
+	    "o1,alice,100,d41d8cd98f00b204e9800998ecf8427e,b;d,12.5,g1,\n"
+	    "\r\n"
+	    "\"o,2\",bob,200,,d,,,par;nyc\r\n", &r, &err), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.total, 300);
+	assert_string_equal(r.last_id, "o,2");
+	assert_int_equal(r.last.line, 4);
+	assert_int_equal(r.last.ncopies, 1);
+	assert_int_equal(r.last.copies[0], 3);		/* "d" */
+	assert_true(r.last.pinned);
+	assert_true(r.last.allowed_dcs == ((1u << 0) | (1u << 2)));
+	assert_int_equal(csv(HDR, &r, &err), 0);	/* no rows */
+	assert_int_equal(r.n, 0);
+}
+
+static void
+test_cluster__bad_csv_rows_name_file_line_and_field(void **state)
+{
+	static const struct bad_case c[] = {
+		{ HDR "o1,a,-5,,b,0,,\n",
+		  "o.csv:2: field size: negative size \"-5\"" },
+		{ HDR "o1,a,5,,b,0,,\no2,a,x,,b,0,,\n",
+		  "o.csv:3: field size: expected a non-negative integer, got "
+		  "\"x\"" },
+		{ HDR "o1,a,5,,b;zz,0,,\n",
+		  "o.csv:2: field copies: unknown node \"zz\"" },
+		{ HDR "o1,a,5,,b;b,0,,\n",
+		  "o.csv:2: field copies: node given twice \"b\"" },
+		{ HDR "o1,a,5,,,0,,\n", "o.csv:2: field copies: empty" },
+		{ HDR "o1,a,5,,b,0,\n",
+		  "o.csv:2: field allowed_dcs: expected 8 fields, got 7" },
+		{ HDR "o1,a,5,,b,0,,,x\n",
+		  "o.csv:2: field allowed_dcs: expected 8 fields, got more "
+		  "than 8" },
+		{ HDR "o1,a,5,xyz,b,0,,\n",
+		  "o.csv:2: field md5: expected 32 hex digits, got \"xyz\"" },
+		{ HDR "o1,a,5,,b,lots,,\n",
+		  "o.csv:2: field reads_per_hour: expected a number, got "
+		  "\"lots\"" },
+		{ HDR "o1,a,5,,b,-1,,\n",
+		  "o.csv:2: field reads_per_hour: negative value \"-1\"" },
+		{ HDR ",a,5,,b,0,,\n", "o.csv:2: field id: empty" },
+		{ HDR "\"o1,a,5,,b,0,,\n",
+		  "o.csv:2: field id: unterminated quote" },
+		{ "id,size\n", "o.csv:1: header: expected \"id,owner,size,md5,"
+		  "copies,reads_per_hour,affinity,allowed_dcs\"" },
+	};
+	struct rows r;
+	struct bl_err err;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_int_equal(csv(c[i].json, &r, &err), -1);
+		if (strcmp(err.msg, c[i].msg) != 0)
+			fail_msg("expected: %s\ngot:      %s", c[i].msg,
+			    err.msg);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cluster__loads_nodes_sorted_by_id_with_defaults),
+		cmocka_unit_test(test_cluster__link_classes_follow_the_hierarchy),
+		cmocka_unit_test(test_cluster__fill_stats_count_in_nodes_only),
+		cmocka_unit_test(test_cluster__bad_maps_name_the_file_and_path),
+		cmocka_unit_test(test_cluster__csv_rows_parse_with_lists_and_quotes),
+		cmocka_unit_test(test_cluster__bad_csv_rows_name_file_line_and_field),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
