@@ -363,6 +363,22 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* Answers a suspended request (which resumes it) with any JSON value:
+ * Manta's create and retry answer a bare string. */
+static void
+answer(struct bl_http_req *req, unsigned int status, const json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_ENCODE_ANY) : NULL;
+
+	if (s == NULL) {
+		bl_http_respond_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	bl_http_respond(req, status, "application/json", s, strlen(s));
+	free(s);
+}
+
 /* On the loop: answers every finished call. */
 static void
 on_done(struct ev_loop *loop, ev_async *w, int revents)
@@ -379,8 +395,7 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 	for (k = list; k != NULL; k = next) {
 		next = k->next;
 		wake |= k->wake;
-		bl_http_req_resume_json_take(k->req, k->status, k->resp);
-		k->resp = NULL;
+		answer(k->req, k->status, k->resp);
 		call_free(k);
 	}
 	if (wake && c->engine != NULL)
@@ -431,11 +446,7 @@ submit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 {
 	k->ctl = c;
 	k->req = req;
-	if (bl_http_req_suspend(req) == -1) {
-		bl_http_respond_error(req, 500, "internal", "cannot suspend");
-		call_free(k);
-		return;
-	}
+	bl_http_req_suspend(req);
 	pthread_mutex_lock(&c->mu);
 	k->next = NULL;
 	*c->queue_tail = k;
