@@ -727,7 +727,10 @@ setup_jobs(struct mig_engine *e)
 	int n;
 
 	if ((r = bl_pg_exec(e->db, "SELECT id, kind, state, params FROM jobs "
-	    "WHERE state IN ('init', 'setup') ORDER BY created_at", 0, NULL,
+	    "WHERE state IN ('init', 'setup') OR (state = 'running' AND "
+	    "EXISTS (SELECT 1 FROM job_tasks t WHERE t.job = jobs.id AND "
+	    "t.state = 'unprocessed' AND t.pull_from IS NULL)) ORDER BY "
+	    "created_at", 0, NULL,
 	    &err)) == NULL)
 		return mig_db_fail(e, &err, "setup jobs");
 	n = PQntuples(r);
@@ -744,7 +747,7 @@ setup_jobs(struct mig_engine *e)
 		}
 		if (rc == 0)
 			rc = job_choose(e, id);
-		if (rc == 0)
+		if (rc == 0 && strcmp(PQgetvalue(r, i, 2), "running") != 0)
 			log_info("job id=%s: running", id);
 		json_decref(params);
 		if (rc == -1) {
@@ -837,6 +840,22 @@ dispatch(struct mig_engine *e)
 		double budget = strtod(PQgetvalue(cand, i, 5), NULL);
 		ssize_t k = mig_node_find(e, dest);
 
+		if (k < 0 || e->nodes[k].state != 0) {
+			/* The destination was drained (or removed) after
+			 * the choice: choose again (the next setup pass);
+			 * a plan's move keeps its node and is skipped. */
+			const char *fp[2] = { job, dest };
+
+			if (bl_pg_run(e->db, "UPDATE job_tasks t SET pull_from "
+			    "= NULL, dest = CASE WHEN j.kind = 'rebalance' THEN "
+			    "t.dest END, updated_at = now() FROM jobs j WHERE "
+			    "j.id = t.job AND t.job = $1 AND t.dest = $2 AND "
+			    "t.state = 'unprocessed'", 2, fp, &err) == -1) {
+				mig_db_fail(e, &err, "dispatch");
+				goto out;
+			}
+			continue;
+		}
 		if (k >= 0 && !e->nodes[k].reachable &&
 		    e->nodes[k].silent_s > (double)e->o.agent_timeout_s) {
 			/* The destination has been silent too long: its

@@ -551,6 +551,42 @@ test_engine__two_evacuations_run_at_once(void **state)
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
+static void
+test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], q[256];
+	json_t *job;
+
+	(void)state;
+	reset();
+	/* n4 is the only destination at first, and slow. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[3], 16384);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	/* The operator drains n4 and brings n3 back: what was not handed
+	 * to n4 yet goes to n3 instead. */
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/nodes/n4.stor/drain",
+	    NULL, TH_OP_TOKEN, NULL), 200);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", "/v1/nodes/n3.stor",
+	    "{\"state\":\"in\"}", TH_OP_TOKEN, NULL), 200);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	throttle(&ag[3], 0);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 30);
+	json_decref(job);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM job_tasks WHERE job = "
+	    "'%s' AND dest = 'n3.stor'", id);
+	assert_true(th_sql_ll(pg.conninfo, q) > 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
 int
 main(void)
 {
@@ -572,6 +608,8 @@ main(void)
 		cmocka_unit_test(
 		    test_engine__throttle_bounds_what_a_job_hands_to_agents),
 		cmocka_unit_test(test_engine__two_evacuations_run_at_once),
+		cmocka_unit_test(
+		    test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted),
 		cmocka_unit_test(
 		    test_engine__kill9_of_ballastd_at_random_moments_loses_nothing),
 	};
