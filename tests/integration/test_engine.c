@@ -180,6 +180,26 @@ test_engine__single_copy_object_is_skipped_when_its_node_is_down(
 	assert_int_equal(counter(job, "skipped"), 6);
 	assert_int_equal(reason_count(job, "source_unavailable"), 6);
 	json_decref(job);
+	/* Each skip's reason is there per task. */
+	{
+		char target[160];
+		json_t *t, *tasks = NULL;
+		size_t i;
+
+		snprintf(target, sizeof(target), "/v1/jobs/%s/tasks?state="
+		    "skipped&limit=100", id);
+		assert_int_equal(th_ctl_req(&ctl, "GET", target, NULL,
+		    TH_VIEW_TOKEN, &tasks), 200);
+		assert_int_equal(json_array_size(json_object_get(tasks,
+		    "tasks")), 6);
+		json_array_foreach(json_object_get(tasks, "tasks"), i, t) {
+			assert_string_equal(json_string_value(json_object_get(t,
+			    "reason")), "source_unavailable");
+			assert_string_equal(json_string_value(json_object_get(t,
+			    "source")), "n1.stor");
+		}
+		json_decref(tasks);
+	}
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
 	    "WHERE copies = ARRAY['n1.stor']"), 6);
 	assert_int_equal(tha_agent_restart(&ag[0], NULL), 0);
