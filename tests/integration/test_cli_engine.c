@@ -162,6 +162,14 @@ test_cli__job_commands_and_exit_codes(void **state)
 		assert_int_equal(ctlcmd("view.token", args), 0);
 		assert_non_null(strstr(out, "state=complete"));
 		assert_non_null(strstr(out, "complete=4"));
+		/* On a TTY (script(1) gives one): a progress bar, rate and
+		 * ETA, redrawn in place. */
+		assert_int_equal(run("script -qec \"'%s/ballastctl' --server "
+		    "%s --token-file '%s/view.token' job watch %s\" /dev/null",
+		    bin(), ctl.url, ctl.dir, id), 0);
+		assert_non_null(strstr(out, "\r["));
+		assert_non_null(strstr(out, "100.0%"));
+		assert_non_null(strstr(out, "obj/s ETA"));
 		snprintf(args, sizeof(args), "job get %s", id);
 		assert_int_equal(ctlcmd("view.token", args), 0);
 		assert_non_null(strstr(out, "\"bytes_done\": 8000"));
