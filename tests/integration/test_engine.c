@@ -607,6 +607,36 @@ test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted(
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
 }
 
+static void
+test_engine__database_restart_mid_job_pauses_and_resumes_the_engine(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[2], 32768);
+	throttle(&ag[3], 32768);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	assert_int_equal(th_pg_stop(&pg), 0);
+	tha_sleep_ms(1500);
+	assert_int_equal(th_pg_restart(&pg), 0);
+	throttle(&ag[2], 0);
+	throttle(&ag[3], 0);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "complete"), 40);
+	json_decref(job);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
 int
 main(void)
 {
@@ -628,6 +658,8 @@ main(void)
 		cmocka_unit_test(
 		    test_engine__throttle_bounds_what_a_job_hands_to_agents),
 		cmocka_unit_test(test_engine__two_evacuations_run_at_once),
+		cmocka_unit_test(
+		    test_engine__database_restart_mid_job_pauses_and_resumes_the_engine),
 		cmocka_unit_test(
 		    test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted),
 		cmocka_unit_test(
