@@ -69,6 +69,7 @@ struct ctl_call;
 struct ctl {
 	struct ev_loop		*loop;		/* borrows */
 	struct ctl_config	*cfg;		/* borrows */
+	const char		*file;		/* borrows: argv */
 	struct bl_http_server	*http;		/* owns */
 	struct mig_engine	*engine;	/* owns */
 	ev_async		 done_async;	/* workers -> loop */

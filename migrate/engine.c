@@ -1057,6 +1057,18 @@ engine_main(void *arg)
 	while (!e->stop) {
 		struct timespec ts;
 
+		if (e->has_pending) {
+			const char *ci = e->o.conninfo;
+			const void *sec = e->o.secret;
+			size_t sl = e->o.secret_len;
+
+			e->o = e->pending;
+			e->o.conninfo = ci;
+			e->o.secret = sec;
+			e->o.secret_len = sl;
+			e->has_pending = 0;
+			log_info("engine: new settings in force");
+		}
 		pthread_mutex_unlock(&e->mu);
 		tick(e);
 		pthread_mutex_lock(&e->mu);
@@ -1118,6 +1130,19 @@ mig_engine_start(struct mig_engine *e, struct bl_err *err)
 		return bl_err_set(err, BL_EIO, "engine: cannot start thread");
 	e->started = 1;
 	return 0;
+}
+
+void
+mig_engine_set_opts(struct mig_engine *e, const struct mig_engine_opts *o)
+{
+	pthread_mutex_lock(&e->mu);
+	e->pending = *o;
+	e->pending.conninfo = NULL;
+	e->pending.secret = NULL;
+	e->has_pending = 1;
+	e->woken = 1;
+	pthread_cond_signal(&e->cv);
+	pthread_mutex_unlock(&e->mu);
 }
 
 void

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,75 @@ test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once(
 	assert_int_equal(tha_agent_restart(&ag[2], NULL), 0);
 }
 
+static void
+put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *
+get_file(const char *path)
+{
+	size_t n;
+	char *p = (char *)tha_read_file(path, &n);
+
+	assert_non_null(p);
+	p[n] = '\0';
+	return p;
+}
+
+/* Waits until token gets status on GET /v1/jobs. */
+static void
+wait_token(const char *token, long status)
+{
+	for (int i = 0; i < 100; i++) {
+		if (th_ctl_req(&ctl, "GET", "/v1/jobs", NULL, token, NULL) ==
+		    status)
+			return;
+		tha_sleep_ms(50);
+	}
+	fail_msg("token %s never got %ld", token, status);
+}
+
+static void
+test_cli__sighup_reloads_tokens_and_keeps_a_bad_file_out(void **state)
+{
+	static const char fresh[] = "fresh-operator-token-0123456789";
+	char tok[700];
+	char *conf;
+
+	(void)state;
+	snprintf(tok, sizeof(tok), "%s/op.token", ctl.dir);
+	conf = get_file(ctl.conf);
+	put_file(tok, fresh);
+	kill(ctl.pid, SIGHUP);
+	wait_token(fresh, 200);
+	wait_token(TH_OP_TOKEN, 401);
+	/* A broken file: refused, the running config stays. */
+	put_file(ctl.conf, "{\"listen\":");
+	kill(ctl.pid, SIGHUP);
+	tha_sleep_ms(300);
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs", NULL, fresh,
+	    NULL), 200);
+	/* An unknown key too. */
+	put_file(ctl.conf, "{\"bogus\":1}");
+	kill(ctl.pid, SIGUSR1);
+	tha_sleep_ms(300);
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs", NULL, fresh,
+	    NULL), 200);
+	/* Back as it was. */
+	put_file(ctl.conf, conf);
+	put_file(tok, TH_OP_TOKEN "\n");
+	kill(ctl.pid, SIGHUP);
+	wait_token(TH_OP_TOKEN, 200);
+	wait_token(fresh, 401);
+	free(conf);
+}
+
 int
 main(void)
 {
@@ -365,6 +435,8 @@ main(void)
 		cmocka_unit_test(
 		    test_cli__ballastd_checks_its_config_and_names_bad_keys),
 		cmocka_unit_test(test_cli__job_commands_and_exit_codes),
+		cmocka_unit_test(
+		    test_cli__sighup_reloads_tokens_and_keeps_a_bad_file_out),
 		cmocka_unit_test(
 		    test_cli__import_then_verify_catches_a_damaged_copy),
 		cmocka_unit_test(test_cli__submit_runs_a_plan_file),
