@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <openssl/evp.h>
+
 #include "tests/helpers/agent_harness.h"
 #include "tests/helpers/th_ctl.h"
 #include "tests/helpers/th_pg.h"
@@ -428,6 +430,80 @@ test_cli__sighup_reloads_tokens_and_keeps_a_bad_file_out(void **state)
 	free(conf);
 }
 
+static void
+test_cli__inventory_import_then_plan_then_submit(void **state)
+{
+	char dir[700], path[800], args[2600], jid[64];
+	FILE *f;
+	json_t *plan;
+	size_t nmoves;
+
+	(void)state;
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
+	snprintf(dir, sizeof(dir), "%s", ctl.dir);
+	/* 20 objects of 4000 bytes, all on c1: the inventory, as CSV. */
+	snprintf(path, sizeof(path), "%s/inventory.csv", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "id,owner,size,md5,copies,reads_per_hour,affinity,"
+	    "allowed_dcs\n");
+	for (int i = 0; i < 20; i++) {
+		unsigned char *data, raw[16];
+		unsigned int rl = 16;
+		char id[37], b64[25], hex[33];
+
+		tha_uuid(id);
+		data = tha_put_object(ag[0].root, OWNER, id, 4000, b64);
+		assert_non_null(data);
+		EVP_Digest(data, 4000, raw, &rl, EVP_md5(), NULL);
+		for (int k = 0; k < 16; k++)
+			snprintf(hex + 2 * k, 3, "%02x", raw[k]);
+		free(data);
+		fprintf(f, "%s,%s,4000,%s,c1.stor,0,,\n", id, OWNER, hex);
+	}
+	fclose(f);
+	snprintf(args, sizeof(args), "objects import '%s'", path);
+	assert_int_equal(ctlcmd("op.token", args), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	/* The cluster as the planner sees it: c1 is full, c2 and c3 not. */
+	snprintf(path, sizeof(path), "%s/cluster.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"failure_domain\":\"host\",\"nodes\":["
+	    "{\"id\":\"c1.stor\",\"region\":\"r1\",\"datacenter\":\"dc1\","
+	    "\"rack\":\"rack0\",\"host\":\"c1.stor\",\"capacity_bytes\":100000,"
+	    "\"used_bytes\":80000,\"state\":\"in\"},"
+	    "{\"id\":\"c2.stor\",\"region\":\"r1\",\"datacenter\":\"dc1\","
+	    "\"rack\":\"rack1\",\"host\":\"c2.stor\",\"capacity_bytes\":100000,"
+	    "\"used_bytes\":10000,\"state\":\"in\"},"
+	    "{\"id\":\"c3.stor\",\"region\":\"r1\",\"datacenter\":\"dc1\","
+	    "\"rack\":\"rack2\",\"host\":\"c3.stor\",\"capacity_bytes\":100000,"
+	    "\"used_bytes\":10000,\"state\":\"in\"}]}");
+	fclose(f);
+	/* Review: the plan, as a file. */
+	assert_int_equal(run("'%s/ballastctl' plan --cluster '%s/cluster.json' "
+	    "--objects '%s/inventory.csv' --json > '%s/plan.json'", bin(), dir,
+	    dir, dir), 0);
+	snprintf(path, sizeof(path), "%s/plan.json", dir);
+	plan = json_load_file(path, 0, NULL);
+	assert_non_null(plan);
+	nmoves = json_array_size(json_object_get(plan, "moves"));
+	json_decref(plan);
+	assert_true(nmoves > 0 && nmoves < 20);
+	/* Run: submit it, watch it. */
+	snprintf(args, sizeof(args), "job submit '%s'", path);
+	assert_int_equal(ctlcmd("op.token", args), 0);
+	snprintf(jid, sizeof(jid), "%.36s", out);
+	snprintf(args, sizeof(args), "job watch %s", jid);
+	assert_int_equal(ctlcmd("view.token", args), 0);
+	snprintf(args, sizeof(args), "complete=%zu ", nmoves);
+	assert_non_null(strstr(out, args));
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['c1.stor']"), (long long)(20 - nmoves));
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
 int
 main(void)
 {
@@ -444,6 +520,8 @@ main(void)
 		    test_cli__evacuation_can_delete_sources_with_a_forward),
 		cmocka_unit_test(
 		    test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once),
+		cmocka_unit_test(
+		    test_cli__inventory_import_then_plan_then_submit),
 	};
 
 	return cmocka_run_group_tests_name("cli_engine", tests, setup,
