@@ -480,7 +480,8 @@ mig_delete_source_for(struct mig_engine *e, const char *job)
 }
 
 /* init -> setup: creates the tasks and, for an evacuation, drains the
- * node; one transaction, so it happens once. */
+ * node; one transaction, so it happens once. Returns 0, 1 when the job was
+ * marked failed (its params do not work), or -1 (database trouble). */
 static int
 job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
     json_t *params)
@@ -549,6 +550,18 @@ job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
 fail:
 	free(plan);
 	bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
+	if (e->db != NULL && bl_pg_ok(e->db)) {
+		/* The database answered and refused: the job itself is bad
+		 * (a plan that does not parse, say). It fails, with why;
+		 * the other jobs go on. */
+		const char *fp[2] = { id, err.msg };
+
+		log_warnx("job id=%s: set-up failed: %s", id, err.msg);
+		if (bl_pg_run(e->db, "UPDATE jobs SET state = 'failed', error ="
+		    " $2, finished_at = now(), updated_at = now() WHERE id = $1"
+		    " AND state = 'init'", 2, fp, &err) == 0)
+			return 1;
+	}
 	return mig_db_fail(e, &err, "create tasks");
 }
 
@@ -744,6 +757,10 @@ setup_jobs(struct mig_engine *e)
 			    params);
 			if (rc == 0)
 				log_info("job id=%s: tasks created", id);
+		}
+		if (rc == 1) {
+			json_decref(params);
+			continue;	/* failed, recorded */
 		}
 		if (rc == 0)
 			rc = job_choose(e, id);

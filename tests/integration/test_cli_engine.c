@@ -504,6 +504,38 @@ test_cli__inventory_import_then_plan_then_submit(void **state)
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
+static void
+test_cli__a_job_whose_params_do_not_work_fails_and_watch_says_so(
+    void **state)
+{
+	static const char bad[] = "0a0a0a0a-1111-4222-8333-444455556666";
+	char args[128];
+	json_t *job = NULL;
+
+	(void)state;
+	/* Written behind the API's back: a plan whose moves are not a list.
+	 * The engine must fail that job, say why, and go on. */
+	assert_int_equal(th_sql_run(pg.conninfo, "INSERT INTO jobs (id, kind, "
+	    "origin, state, params) VALUES ('0a0a0a0a-1111-4222-8333-444455556666', "
+	    "'rebalance', 'operator', 'init', '{\"plan\":{\"moves\":"
+	    "{\"not\":\"a list\"}}}')"), 0);
+	snprintf(args, sizeof(args), "job watch %s", bad);
+	assert_int_equal(ctlcmd("view.token", args), 1);
+	assert_non_null(strstr(out, "state=failed"));
+	snprintf(args, sizeof(args), "/v1/jobs/%s", bad);
+	assert_int_equal(th_ctl_req(&ctl, "GET", args, NULL, TH_VIEW_TOKEN,
+	    &job), 200);
+	assert_non_null(strstr(json_string_value(json_object_get(job,
+	    "error")), "non-array"));
+	json_decref(job);
+	/* The engine goes on with other work. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(ctlcmd("op.token", "job evacuate c2.stor "
+	    "--max-objects 1"), 0);
+	snprintf(args, sizeof(args), "job watch %.36s", out);
+	assert_int_equal(ctlcmd("view.token", args), 0);
+}
+
 int
 main(void)
 {
@@ -522,6 +554,8 @@ main(void)
 		    test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once),
 		cmocka_unit_test(
 		    test_cli__inventory_import_then_plan_then_submit),
+		cmocka_unit_test(
+		    test_cli__a_job_whose_params_do_not_work_fails_and_watch_says_so),
 	};
 
 	return cmocka_run_group_tests_name("cli_engine", tests, setup,
