@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/helpers/agent_harness.h"
@@ -367,7 +368,16 @@ test_engine__kill9_of_ballastd_at_random_moments_loses_nothing(void **state)
 
 	(void)state;
 	reset();
-	srand(12345);
+	{
+		/* Different moments each run; the seed is printed so that a
+		 * failing run can be replayed (BALLAST_SEED). */
+		const char *env = getenv("BALLAST_SEED");
+		unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) :
+		    (unsigned)time(NULL);
+
+		fprintf(stderr, "kill9 test: BALLAST_SEED=%u\n", seed);
+		srand(seed);
+	}
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 600, 4096, copies,
 	    2, NULL, OWNER), 0);
 	/* Jobs of 60 objects from n1, one after the other; each is killed
