@@ -524,8 +524,7 @@ job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
 		    "(SELECT kind FROM jobs WHERE id = $2) = 'rebalance' THEN "
 		    "t.dest END FROM job_tasks t JOIN objects o ON o.id = "
 		    "t.object WHERE t.job = $2 AND t.state IN ('skipped', "
-		    "'failed') AND coalesce(t.reason, '') <> 'job_cancelled' "
-		    "ON CONFLICT DO NOTHING", 2, p, &err) == -1)
+		    "'failed') ON CONFLICT DO NOTHING", 2, p, &err) == -1)
 			goto fail;
 	} else if (strcmp(kind, "rebalance") == 0) {
 		json_t *moves = json_object_get(json_object_get(params,
