@@ -468,6 +468,26 @@ test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
 	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
 	    "{\"action\":\"resume\"}", TH_OP_TOKEN, NULL), 409);
 	assert_int_equal(th_verify(&ctl), 0);
+	/* A retry picks up what the cancel left. */
+	{
+		char body[160], rid[37];
+
+		snprintf(body, sizeof(body), "{\"action\":\"retry\","
+		    "\"params\":{\"job\":\"%s\"}}", id);
+		assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
+		    TH_OP_TOKEN, &job), 201);
+		snprintf(rid, sizeof(rid), "%s", json_string_value(
+		    json_object_get(job, "id")));
+		json_decref(job);
+		job = th_ctl_wait_job(&ctl, rid, 120);
+		assert_non_null(job);
+		assert_string_equal(json_string_value(json_object_get(job,
+		    "state")), "complete");
+		json_decref(job);
+	}
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
 }
 
 static void
