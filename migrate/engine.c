@@ -1004,15 +1004,32 @@ out:
 
 /* --- 8: finish ------------------------------------------------------------ */
 
+#define RECOUNT_S 5.0
+
 static int
 finish_jobs(struct mig_engine *e)
 {
 	struct bl_err err;
 	PGresult *r;
 
-	if ((r = bl_pg_exec(e->db, "WITH a AS (SELECT id FROM jobs WHERE "
+	struct timespec ts;
+	double now;
+	const char *p[1];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	/* Every job with nothing open is finished now, with exact counts.
+	 * The others get their counters recounted every RECOUNT_S only:
+	 * that scan reads every task of the job. */
+	p[0] = now - e->last_recount >= RECOUNT_S ? "true" : "false";
+	if (*p[0] == 't')
+		e->last_recount = now;
+	if ((r = bl_pg_exec(e->db, "WITH a AS (SELECT id FROM jobs j WHERE "
 	    "state IN ('running', 'paused', 'cancelled') AND finished_at IS "
-	    "NULL), c AS (SELECT t.job, count(*) AS total, count(*) FILTER "
+	    "NULL AND ($1::boolean OR (NOT EXISTS (SELECT 1 FROM job_tasks t "
+	    "WHERE t.job = j.id AND t.state IN ('unprocessed', 'assigned', "
+	    "'copied', 'committed')) AND NOT EXISTS (SELECT 1 FROM job_tasks "
+	    "t WHERE t.job = j.id AND t.cleanup = 'orphan')))), c AS (SELECT t.job, count(*) AS total, count(*) FILTER "
 	    "(WHERE t.state IN ('complete', 'committed')) AS complete, "
 	    "count(*) FILTER (WHERE t.state = 'skipped') AS skipped, count(*)"
 	    " FILTER (WHERE t.state = 'failed') AS failed, sum(t.size) AS "
@@ -1029,7 +1046,7 @@ finish_jobs(struct mig_engine *e)
 	    "finished_at = CASE WHEN j.state IN ('running', 'cancelled') AND "
 	    "coalesce(c.open, 0) = 0 THEN now() END, updated_at = now() FROM "
 	    "a LEFT JOIN c ON c.job = a.id WHERE j.id = a.id RETURNING j.id, "
-	    "j.state, j.finished_at IS NOT NULL", 0, NULL, &err)) == NULL)
+	    "j.state, j.finished_at IS NOT NULL", 1, p, &err)) == NULL)
 		return mig_db_fail(e, &err, "finish");
 	for (int i = 0; i < PQntuples(r); i++)
 		if (strcmp(PQgetvalue(r, i, 2), "t") == 0)
