@@ -221,8 +221,14 @@ col_json(const PGresult *r, int row, int col)
 	return j ? j : json_null();
 }
 
-#define JOB_COLS "id, kind, origin, state, params, parent, error, " \
-	"warnings, to_char(created_at AT TIME ZONE 'UTC', " \
+#define JOB_COLS JOB_COLS_P("params")
+/* A plan's moves can be a million entries: the list shows their count. */
+#define JOB_COLS_LIST JOB_COLS_P("CASE WHEN jsonb_typeof(params->'plan'->" \
+	"'moves') = 'array' THEN jsonb_set(params, '{plan,moves}', " \
+	"to_jsonb(jsonb_array_length(params->'plan'->'moves'))) ELSE " \
+	"params END")
+#define JOB_COLS_P(params) "id, kind, origin, state, " params ", parent, " \
+	"error, warnings, to_char(created_at AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), to_char(started_at AT TIME " \
 	"ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), to_char(" \
 	"updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')" \
@@ -339,7 +345,7 @@ mig_job_list(PGconn *c, const char *state, const char *kind, long limit,
 
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	snprintf(off, sizeof(off), "%ld", offset);
-	if ((r = bl_pg_exec(c, "SELECT " JOB_COLS ", total, complete, "
+	if ((r = bl_pg_exec(c, "SELECT " JOB_COLS_LIST ", total, complete, "
 	    "skipped, failed, bytes_total, bytes_done FROM jobs WHERE "
 	    "($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR "
 	    "kind = $2) ORDER BY created_at DESC, id LIMIT $3 OFFSET $4", 4,

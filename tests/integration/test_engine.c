@@ -530,6 +530,13 @@ test_engine__rebalance_plan_moves_and_deletes_sources_after_grace(
 	}
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
 	    "WHERE copies = ARRAY['n3.stor', 'n2.stor']"), 4);
+	/* The job list shows a plan's size, not its moves. */
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs?kind=rebalance",
+	    NULL, TH_VIEW_TOKEN, &job), 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(json_array_get(json_object_get(job, "jobs"), 0),
+	    "params"), "plan"), "moves")), 4);
+	json_decref(job);
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
