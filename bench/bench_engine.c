@@ -6,7 +6,8 @@
  *    Timed from the POST to the job's "complete":
  *      BENCH evacuate_objects_per_sec, BENCH evacuate_bytes_per_sec
  * 2. Metadata commit: 20,000 "copied" tasks committed by the engine's
- *    committer pool (mig_commit_pool, 10 threads, batches of 500: the CAS
+ *    committer pool (mig_commit_pool, 10 threads unless
+ *    $BENCH_METADATA_THREADS says otherwise, batches of 500: the CAS
  *    UPDATE plus the task states), against a raw batched
  *    UPDATE objects ... FROM unnest(...) of the same rows on one
  *    connection, in the same run:
@@ -200,6 +201,8 @@ bench_commit(const char *conninfo, PGconn *db)
 	char **objs;
 	double t0, t1, t2, t3;
 	long committed = 0, raw = 0;
+	int threads = getenv("BENCH_METADATA_THREADS") ?
+	    atoi(getenv("BENCH_METADATA_THREADS")) : 10;
 
 	if (bl_pg_run(db, "INSERT INTO objects (id, owner, size, md5, copies)"
 	    " SELECT gen_random_uuid(), '" OWNER "', 65536, 'x', "
@@ -224,7 +227,7 @@ bench_commit(const char *conninfo, PGconn *db)
 	PQclear(r);
 
 	/* The engine's path: pool of committers, CAS + task states. */
-	if ((pool = mig_commit_pool_new(conninfo, 10, &err)) == NULL)
+	if ((pool = mig_commit_pool_new(conninfo, threads, &err)) == NULL)
 		die(err.msg);
 	t0 = now_s();
 	for (int i = 0; i < NOBJ; i += BATCH)
@@ -275,6 +278,8 @@ bench_commit(const char *conninfo, PGconn *db)
 	for (int i = 0; i < NOBJ; i++)
 		free(objs[i]);
 	free(objs);
+	fprintf(stderr, "bench-engine: metadata_threads=%d batch=%d\n",
+	    threads, BATCH);
 	printf("BENCH metadata_commits_per_sec %.0f commits/s\n",
 	    (double)committed / (t1 - t0));
 	printf("BENCH metadata_raw_commits_per_sec %.0f commits/s\n",

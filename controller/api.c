@@ -376,6 +376,22 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* Answers a suspended request (which resumes it) with any JSON value:
+ * Manta's create and retry answer a bare string. */
+static void
+answer(struct bl_http_req *req, unsigned int status, const json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_ENCODE_ANY) : NULL;
+
+	if (s == NULL) {
+		bl_http_respond_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	bl_http_respond(req, status, "application/json", s, strlen(s));
+	free(s);
+}
+
 /* On the loop: answers every finished call. */
 static void
 on_done(struct ev_loop *loop, ev_async *w, int revents)
@@ -395,12 +411,8 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 		if (k->text != NULL)
 			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
 			    " charset=utf-8", k->text, k->text_len);
-		else if (k->resp != NULL)
-			bl_http_respond_json_take(k->req, k->status, k->resp);
 		else
-			bl_http_respond_error(k->req, 500, "internal",
-			    "the request produced no answer");
-		k->resp = NULL;
+			answer(k->req, k->status, k->resp);
 		call_free(k);
 	}
 	if (wake && c->engine != NULL)

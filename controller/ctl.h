@@ -73,6 +73,7 @@ struct ctl_metrics;
 struct ctl {
 	struct ev_loop		*loop;		/* borrows */
 	struct ctl_config	*cfg;		/* borrows */
+	const char		*file;		/* borrows: argv */
 	struct bl_http_server	*http;		/* owns */
 	struct mig_engine	*engine;	/* owns */
 	struct ctl_metrics	*metrics;	/* owns (controller/metrics.h) */

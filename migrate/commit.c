@@ -21,12 +21,13 @@
  * in "copied": replace source by dest in copies and bump version, only
  * where the version is the one the task was made with, the source is still
  * listed and dest is not. Tasks whose object changed or vanished are
- * skipped (metadata_changed) and owe the removal of their orphan copy. */
+ * skipped (metadata_changed) and owe the removal of their orphan copy.
+ * No row locks beyond the UPDATEs': a task is in one batch at a time (one
+ * engine hands them out), and "copied" tasks change only here. */
 static const char COMMIT_SQL[] =
 	"WITH t AS ("
 	"  SELECT object, version, source, dest FROM job_tasks"
-	"  WHERE job = $1 AND object = ANY($2::uuid[]) AND state = 'copied'"
-	"  FOR UPDATE),"
+	"  WHERE job = $1 AND object = ANY($2::uuid[]) AND state = 'copied'),"
 	" upd AS ("
 	"  UPDATE objects o SET copies = array_replace(o.copies, t.source,"
 	"    t.dest), version = o.version + 1"
@@ -42,7 +43,7 @@ static const char COMMIT_SQL[] =
 	"  committed_at = CASE WHEN upd.id IS NOT NULL THEN now() END,"
 	"  updated_at = now()"
 	" FROM t LEFT JOIN upd ON upd.id = t.object"
-	" WHERE jt.job = $1 AND jt.object = t.object"
+	" WHERE jt.job = $1 AND jt.object = t.object AND jt.state = 'copied'"
 	" RETURNING upd.id IS NOT NULL";
 
 /* Builds a PostgreSQL array literal {a,b,c} of uuids (no quoting needed:

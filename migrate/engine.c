@@ -480,7 +480,8 @@ mig_delete_source_for(struct mig_engine *e, const char *job)
 }
 
 /* init -> setup: creates the tasks and, for an evacuation, drains the
- * node; one transaction, so it happens once. */
+ * node; one transaction, so it happens once. Returns 0, 1 when the job was
+ * marked failed (its params do not work), or -1 (database trouble). */
 static int
 job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
     json_t *params)
@@ -523,8 +524,7 @@ job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
 		    "(SELECT kind FROM jobs WHERE id = $2) = 'rebalance' THEN "
 		    "t.dest END FROM job_tasks t JOIN objects o ON o.id = "
 		    "t.object WHERE t.job = $2 AND t.state IN ('skipped', "
-		    "'failed') AND coalesce(t.reason, '') <> 'job_cancelled' "
-		    "ON CONFLICT DO NOTHING", 2, p, &err) == -1)
+		    "'failed') ON CONFLICT DO NOTHING", 2, p, &err) == -1)
 			goto fail;
 	} else if (strcmp(kind, "rebalance") == 0) {
 		json_t *moves = json_object_get(json_object_get(params,
@@ -549,6 +549,18 @@ job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
 fail:
 	free(plan);
 	bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
+	if (e->db != NULL && bl_pg_ok(e->db)) {
+		/* The database answered and refused: the job itself is bad
+		 * (a plan that does not parse, say). It fails, with why;
+		 * the other jobs go on. */
+		const char *fp[2] = { id, err.msg };
+
+		log_warnx("job id=%s: set-up failed: %s", id, err.msg);
+		if (bl_pg_run(e->db, "UPDATE jobs SET state = 'failed', error ="
+		    " $2, finished_at = now(), updated_at = now() WHERE id = $1"
+		    " AND state = 'init'", 2, fp, &err) == 0)
+			return 1;
+	}
 	return mig_db_fail(e, &err, "create tasks");
 }
 
@@ -727,7 +739,10 @@ setup_jobs(struct mig_engine *e)
 	int n;
 
 	if ((r = bl_pg_exec(e->db, "SELECT id, kind, state, params FROM jobs "
-	    "WHERE state IN ('init', 'setup') ORDER BY created_at", 0, NULL,
+	    "WHERE state IN ('init', 'setup') OR (state = 'running' AND "
+	    "EXISTS (SELECT 1 FROM job_tasks t WHERE t.job = jobs.id AND "
+	    "t.state = 'unprocessed' AND t.pull_from IS NULL)) ORDER BY "
+	    "created_at", 0, NULL,
 	    &err)) == NULL)
 		return mig_db_fail(e, &err, "setup jobs");
 	n = PQntuples(r);
@@ -742,9 +757,13 @@ setup_jobs(struct mig_engine *e)
 			if (rc == 0)
 				log_info("job id=%s: tasks created", id);
 		}
+		if (rc == 1) {
+			json_decref(params);
+			continue;	/* failed, recorded */
+		}
 		if (rc == 0)
 			rc = job_choose(e, id);
-		if (rc == 0)
+		if (rc == 0 && strcmp(PQgetvalue(r, i, 2), "running") != 0)
 			log_info("job id=%s: running", id);
 		json_decref(params);
 		if (rc == -1) {
@@ -837,6 +856,22 @@ dispatch(struct mig_engine *e)
 		double budget = strtod(PQgetvalue(cand, i, 5), NULL);
 		ssize_t k = mig_node_find(e, dest);
 
+		if (k < 0 || e->nodes[k].state != 0) {
+			/* The destination was drained (or removed) after
+			 * the choice: choose again (the next setup pass);
+			 * a plan's move keeps its node and is skipped. */
+			const char *fp[2] = { job, dest };
+
+			if (bl_pg_run(e->db, "UPDATE job_tasks t SET pull_from "
+			    "= NULL, dest = CASE WHEN j.kind = 'rebalance' THEN "
+			    "t.dest END, updated_at = now() FROM jobs j WHERE "
+			    "j.id = t.job AND t.job = $1 AND t.dest = $2 AND "
+			    "t.state = 'unprocessed'", 2, fp, &err) == -1) {
+				mig_db_fail(e, &err, "dispatch");
+				goto out;
+			}
+			continue;
+		}
 		if (k >= 0 && !e->nodes[k].reachable &&
 		    e->nodes[k].silent_s > (double)e->o.agent_timeout_s) {
 			/* The destination has been silent too long: its
@@ -969,15 +1004,32 @@ out:
 
 /* --- 8: finish ------------------------------------------------------------ */
 
+#define RECOUNT_S 5.0
+
 static int
 finish_jobs(struct mig_engine *e)
 {
 	struct bl_err err;
 	PGresult *r;
 
-	if ((r = bl_pg_exec(e->db, "WITH a AS (SELECT id FROM jobs WHERE "
+	struct timespec ts;
+	double now;
+	const char *p[1];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	/* Every job with nothing open is finished now, with exact counts.
+	 * The others get their counters recounted every RECOUNT_S only:
+	 * that scan reads every task of the job. */
+	p[0] = now - e->last_recount >= RECOUNT_S ? "true" : "false";
+	if (*p[0] == 't')
+		e->last_recount = now;
+	if ((r = bl_pg_exec(e->db, "WITH a AS (SELECT id FROM jobs j WHERE "
 	    "state IN ('running', 'paused', 'cancelled') AND finished_at IS "
-	    "NULL), c AS (SELECT t.job, count(*) AS total, count(*) FILTER "
+	    "NULL AND ($1::boolean OR (NOT EXISTS (SELECT 1 FROM job_tasks t "
+	    "WHERE t.job = j.id AND t.state IN ('unprocessed', 'assigned', "
+	    "'copied', 'committed')) AND NOT EXISTS (SELECT 1 FROM job_tasks "
+	    "t WHERE t.job = j.id AND t.cleanup = 'orphan')))), c AS (SELECT t.job, count(*) AS total, count(*) FILTER "
 	    "(WHERE t.state IN ('complete', 'committed')) AS complete, "
 	    "count(*) FILTER (WHERE t.state = 'skipped') AS skipped, count(*)"
 	    " FILTER (WHERE t.state = 'failed') AS failed, sum(t.size) AS "
@@ -994,7 +1046,7 @@ finish_jobs(struct mig_engine *e)
 	    "finished_at = CASE WHEN j.state IN ('running', 'cancelled') AND "
 	    "coalesce(c.open, 0) = 0 THEN now() END, updated_at = now() FROM "
 	    "a LEFT JOIN c ON c.job = a.id WHERE j.id = a.id RETURNING j.id, "
-	    "j.state, j.finished_at IS NOT NULL", 0, NULL, &err)) == NULL)
+	    "j.state, j.finished_at IS NOT NULL", 1, p, &err)) == NULL)
 		return mig_db_fail(e, &err, "finish");
 	for (int i = 0; i < PQntuples(r); i++)
 		if (strcmp(PQgetvalue(r, i, 2), "t") == 0)
@@ -1038,6 +1090,18 @@ engine_main(void *arg)
 	while (!e->stop) {
 		struct timespec ts;
 
+		if (e->has_pending) {
+			const char *ci = e->o.conninfo;
+			const void *sec = e->o.secret;
+			size_t sl = e->o.secret_len;
+
+			e->o = e->pending;
+			e->o.conninfo = ci;
+			e->o.secret = sec;
+			e->o.secret_len = sl;
+			e->has_pending = 0;
+			log_info("engine: new settings in force");
+		}
 		pthread_mutex_unlock(&e->mu);
 		tick(e);
 		pthread_mutex_lock(&e->mu);
@@ -1100,6 +1164,19 @@ mig_engine_start(struct mig_engine *e, struct bl_err *err)
 		return bl_err_set(err, BL_EIO, "engine: cannot start thread");
 	e->started = 1;
 	return 0;
+}
+
+void
+mig_engine_set_opts(struct mig_engine *e, const struct mig_engine_opts *o)
+{
+	pthread_mutex_lock(&e->mu);
+	e->pending = *o;
+	e->pending.conninfo = NULL;
+	e->pending.secret = NULL;
+	e->has_pending = 1;
+	e->woken = 1;
+	pthread_cond_signal(&e->cv);
+	pthread_mutex_unlock(&e->mu);
 }
 
 void

@@ -175,6 +175,10 @@ int	mig_engine_start(struct mig_engine *e, struct bl_err *err);
 /* Asks the engine to look at the jobs now (a job was created or
  * changed). Thread-safe. */
 void	mig_engine_wake(struct mig_engine *e);
+/* Takes new tunables (a config reload): every field but conninfo and
+ * secret. They apply from the next tick. Thread-safe. */
+void	mig_engine_set_opts(struct mig_engine *e,
+	    const struct mig_engine_opts *o);
 /* Stops the thread and the committers; NULL: no-op. */
 void	mig_engine_free(struct mig_engine *e);
 /* 1 while the engine reaches the database. Thread-safe. */

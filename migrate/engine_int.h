@@ -38,6 +38,9 @@ struct mig_engine {
 	pthread_cond_t		 cv;
 	int			 stop;		/* under mu */
 	int			 woken;		/* under mu */
+	struct mig_engine_opts	 pending;	/* under mu: from a reload */
+	int			 has_pending;	/* under mu */
+	double			 last_recount;	/* monotonic s; engine thread */
 	atomic_int		 db_ok;
 	atomic_int		 committers;
 	PGconn			*db;		/* owns; engine thread only */

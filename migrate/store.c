@@ -100,6 +100,28 @@ node_exists(PGconn *c, const char *id, struct bl_err *err)
 	return n > 0;
 }
 
+/* An evacuation of a node that another unfinished evacuation already
+ * works on is a conflict (BL_ECONFLICT). */
+static int
+evacuation_active(PGconn *c, const char *node, struct bl_err *err)
+{
+	const char *p[1] = { node };
+	PGresult *r;
+
+	if ((r = bl_pg_exec(c, "SELECT id FROM jobs WHERE kind = 'evacuate' "
+	    "AND state IN ('init', 'setup', 'running', 'paused') AND "
+	    "params->>'from_node' = $1 LIMIT 1", 1, p, err)) == NULL)
+		return -1;
+	if (PQntuples(r) > 0) {
+		bl_err_set(err, BL_ECONFLICT, "node id=%s: job id=%s is "
+		    "already evacuating it", node, PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 mig_job_params_check(PGconn *c, const char *kind, json_t *params,
     struct bl_err *err)
@@ -114,7 +136,7 @@ mig_job_params_check(PGconn *c, const char *kind, json_t *params,
 		if (rc == 0)
 			return bl_err_set(err, BL_EINVAL, "params.from_node: "
 			    "unknown node \"%s\"", node);
-		return 0;
+		return evacuation_active(c, node, err);
 	}
 	if (strcmp(kind, "retry") == 0) {
 		const char *job = json_string_value(json_object_get(params,
@@ -199,8 +221,14 @@ col_json(const PGresult *r, int row, int col)
 	return j ? j : json_null();
 }
 
-#define JOB_COLS "id, kind, origin, state, params, parent, error, " \
-	"warnings, to_char(created_at AT TIME ZONE 'UTC', " \
+#define JOB_COLS JOB_COLS_P("params")
+/* A plan's moves can be a million entries: the list shows their count. */
+#define JOB_COLS_LIST JOB_COLS_P("CASE WHEN jsonb_typeof(params->'plan'->" \
+	"'moves') = 'array' THEN jsonb_set(params, '{plan,moves}', " \
+	"to_jsonb(jsonb_array_length(params->'plan'->'moves'))) ELSE " \
+	"params END")
+#define JOB_COLS_P(params) "id, kind, origin, state, " params ", parent, " \
+	"error, warnings, to_char(created_at AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), to_char(started_at AT TIME " \
 	"ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), to_char(" \
 	"updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')" \
@@ -317,7 +345,7 @@ mig_job_list(PGconn *c, const char *state, const char *kind, long limit,
 
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	snprintf(off, sizeof(off), "%ld", offset);
-	if ((r = bl_pg_exec(c, "SELECT " JOB_COLS ", total, complete, "
+	if ((r = bl_pg_exec(c, "SELECT " JOB_COLS_LIST ", total, complete, "
 	    "skipped, failed, bytes_total, bytes_done FROM jobs WHERE "
 	    "($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR "
 	    "kind = $2) ORDER BY created_at DESC, id LIMIT $3 OFFSET $4", 4,

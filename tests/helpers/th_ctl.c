@@ -359,3 +359,21 @@ th_sql_ll(const char *conninfo, const char *sql)
 	PQfinish(db);
 	return v;
 }
+
+int
+th_sql_run(const char *conninfo, const char *sql)
+{
+	PGconn *db = PQconnectdb(conninfo);
+	int rc = -1;
+	PGresult *r;
+
+	if (PQstatus(db) == CONNECTION_OK) {
+		r = PQexec(db, sql);
+		if (PQresultStatus(r) == PGRES_COMMAND_OK ||
+		    PQresultStatus(r) == PGRES_TUPLES_OK)
+			rc = 0;
+		PQclear(r);
+	}
+	PQfinish(db);
+	return rc;
+}

@@ -67,4 +67,7 @@ int	th_verify(const struct th_ctl *c);
  * as a long long, or -1. */
 long long th_sql_ll(const char *conninfo, const char *sql);
 
+/* Runs one SQL statement through libpq (no shell quoting); 0 or -1. */
+int	th_sql_run(const char *conninfo, const char *sql);
+
 #endif

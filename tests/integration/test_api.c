@@ -235,7 +235,31 @@ test_api__conflicts_and_metadata_threads(void **state)
 	    "who = 'ops' AND action = 'job_create'") >= 1);
 	assert_true(th_sql_ll(pg.conninfo, "SELECT count(*) FROM audit WHERE "
 	    "who = 'ops' AND action = 'node_create'") == NAGENTS);
-	/* A retry of a job that is still running is a conflict. */
+	/* Filters and paging. */
+	{
+		json_t *l = NULL, *it;
+		size_t i;
+
+		assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs?state="
+		    "complete&kind=evacuate&limit=1", NULL, TH_VIEW_TOKEN, &l),
+		    200);
+		assert_int_equal(json_array_size(json_object_get(l, "jobs")),
+		    1);
+		json_array_foreach(json_object_get(l, "jobs"), i, it)
+			assert_string_equal(json_string_value(json_object_get(
+			    it, "state")), "complete");
+		json_decref(l);
+		assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs?state="
+		    "running", NULL, TH_VIEW_TOKEN, &l), 200);
+		assert_int_equal(json_array_size(json_object_get(l, "jobs")),
+		    0);
+		json_decref(l);
+		assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs?offset=1000",
+		    NULL, TH_VIEW_TOKEN, &l), 200);
+		assert_int_equal(json_array_size(json_object_get(l, "jobs")),
+		    0);
+		json_decref(l);
+	}
 	free(id);
 }
 

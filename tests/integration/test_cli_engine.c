@@ -7,11 +7,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <openssl/evp.h>
 
 #include "tests/helpers/agent_harness.h"
 #include "tests/helpers/th_ctl.h"
@@ -162,6 +165,14 @@ test_cli__job_commands_and_exit_codes(void **state)
 		assert_int_equal(ctlcmd("view.token", args), 0);
 		assert_non_null(strstr(out, "state=complete"));
 		assert_non_null(strstr(out, "complete=4"));
+		/* On a TTY (script(1) gives one): a progress bar, rate and
+		 * ETA, redrawn in place. */
+		assert_int_equal(run("script -qec \"'%s/ballastctl' --server "
+		    "%s --token-file '%s/view.token' job watch %s\" /dev/null",
+		    bin(), ctl.url, ctl.dir, id), 0);
+		assert_non_null(strstr(out, "\r["));
+		assert_non_null(strstr(out, "100.0%"));
+		assert_non_null(strstr(out, "obj/s ETA"));
 		snprintf(args, sizeof(args), "job get %s", id);
 		assert_int_equal(ctlcmd("view.token", args), 0);
 		assert_non_null(strstr(out, "\"bytes_done\": 8000"));
@@ -350,6 +361,181 @@ test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once(
 	assert_int_equal(tha_agent_restart(&ag[2], NULL), 0);
 }
 
+static void
+put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *
+get_file(const char *path)
+{
+	size_t n;
+	char *p = (char *)tha_read_file(path, &n);
+
+	assert_non_null(p);
+	p[n] = '\0';
+	return p;
+}
+
+/* Waits until token gets status on GET /v1/jobs. */
+static void
+wait_token(const char *token, long status)
+{
+	for (int i = 0; i < 100; i++) {
+		if (th_ctl_req(&ctl, "GET", "/v1/jobs", NULL, token, NULL) ==
+		    status)
+			return;
+		tha_sleep_ms(50);
+	}
+	fail_msg("token %s never got %ld", token, status);
+}
+
+static void
+test_cli__sighup_reloads_tokens_and_keeps_a_bad_file_out(void **state)
+{
+	static const char fresh[] = "fresh-operator-token-0123456789";
+	char tok[700];
+	char *conf;
+
+	(void)state;
+	snprintf(tok, sizeof(tok), "%s/op.token", ctl.dir);
+	conf = get_file(ctl.conf);
+	put_file(tok, fresh);
+	kill(ctl.pid, SIGHUP);
+	wait_token(fresh, 200);
+	wait_token(TH_OP_TOKEN, 401);
+	/* A broken file: refused, the running config stays. */
+	put_file(ctl.conf, "{\"listen\":");
+	kill(ctl.pid, SIGHUP);
+	tha_sleep_ms(300);
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs", NULL, fresh,
+	    NULL), 200);
+	/* An unknown key too. */
+	put_file(ctl.conf, "{\"bogus\":1}");
+	kill(ctl.pid, SIGUSR1);
+	tha_sleep_ms(300);
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs", NULL, fresh,
+	    NULL), 200);
+	/* Back as it was. */
+	put_file(ctl.conf, conf);
+	put_file(tok, TH_OP_TOKEN "\n");
+	kill(ctl.pid, SIGHUP);
+	wait_token(TH_OP_TOKEN, 200);
+	wait_token(fresh, 401);
+	free(conf);
+}
+
+static void
+test_cli__inventory_import_then_plan_then_submit(void **state)
+{
+	char dir[700], path[800], args[2600], jid[64];
+	FILE *f;
+	json_t *plan;
+	size_t nmoves;
+
+	(void)state;
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
+	snprintf(dir, sizeof(dir), "%s", ctl.dir);
+	/* 20 objects of 4000 bytes, all on c1: the inventory, as CSV. */
+	snprintf(path, sizeof(path), "%s/inventory.csv", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "id,owner,size,md5,copies,reads_per_hour,affinity,"
+	    "allowed_dcs\n");
+	for (int i = 0; i < 20; i++) {
+		unsigned char *data, raw[16];
+		unsigned int rl = 16;
+		char id[37], b64[25], hex[33];
+
+		tha_uuid(id);
+		data = tha_put_object(ag[0].root, OWNER, id, 4000, b64);
+		assert_non_null(data);
+		EVP_Digest(data, 4000, raw, &rl, EVP_md5(), NULL);
+		for (int k = 0; k < 16; k++)
+			snprintf(hex + 2 * k, 3, "%02x", raw[k]);
+		free(data);
+		fprintf(f, "%s,%s,4000,%s,c1.stor,0,,\n", id, OWNER, hex);
+	}
+	fclose(f);
+	snprintf(args, sizeof(args), "objects import '%s'", path);
+	assert_int_equal(ctlcmd("op.token", args), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	/* The cluster as the planner sees it: c1 is full, c2 and c3 not. */
+	snprintf(path, sizeof(path), "%s/cluster.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"failure_domain\":\"host\",\"nodes\":["
+	    "{\"id\":\"c1.stor\",\"region\":\"r1\",\"datacenter\":\"dc1\","
+	    "\"rack\":\"rack0\",\"host\":\"c1.stor\",\"capacity_bytes\":100000,"
+	    "\"used_bytes\":80000,\"state\":\"in\"},"
+	    "{\"id\":\"c2.stor\",\"region\":\"r1\",\"datacenter\":\"dc1\","
+	    "\"rack\":\"rack1\",\"host\":\"c2.stor\",\"capacity_bytes\":100000,"
+	    "\"used_bytes\":10000,\"state\":\"in\"},"
+	    "{\"id\":\"c3.stor\",\"region\":\"r1\",\"datacenter\":\"dc1\","
+	    "\"rack\":\"rack2\",\"host\":\"c3.stor\",\"capacity_bytes\":100000,"
+	    "\"used_bytes\":10000,\"state\":\"in\"}]}");
+	fclose(f);
+	/* Review: the plan, as a file. */
+	assert_int_equal(run("'%s/ballastctl' plan --cluster '%s/cluster.json' "
+	    "--objects '%s/inventory.csv' --json > '%s/plan.json'", bin(), dir,
+	    dir, dir), 0);
+	snprintf(path, sizeof(path), "%s/plan.json", dir);
+	plan = json_load_file(path, 0, NULL);
+	assert_non_null(plan);
+	nmoves = json_array_size(json_object_get(plan, "moves"));
+	json_decref(plan);
+	assert_true(nmoves > 0 && nmoves < 20);
+	/* Run: submit it, watch it. */
+	snprintf(args, sizeof(args), "job submit '%s'", path);
+	assert_int_equal(ctlcmd("op.token", args), 0);
+	snprintf(jid, sizeof(jid), "%.36s", out);
+	snprintf(args, sizeof(args), "job watch %s", jid);
+	assert_int_equal(ctlcmd("view.token", args), 0);
+	snprintf(args, sizeof(args), "complete=%zu ", nmoves);
+	assert_non_null(strstr(out, args));
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE copies = ARRAY['c1.stor']"), (long long)(20 - nmoves));
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_cli__a_job_whose_params_do_not_work_fails_and_watch_says_so(
+    void **state)
+{
+	static const char bad[] = "0a0a0a0a-1111-4222-8333-444455556666";
+	char args[128];
+	json_t *job = NULL;
+
+	(void)state;
+	/* Written behind the API's back: a plan whose moves are not a list.
+	 * The engine must fail that job, say why, and go on. */
+	assert_int_equal(th_sql_run(pg.conninfo, "INSERT INTO jobs (id, kind, "
+	    "origin, state, params) VALUES ('0a0a0a0a-1111-4222-8333-444455556666', "
+	    "'rebalance', 'operator', 'init', '{\"plan\":{\"moves\":"
+	    "{\"not\":\"a list\"}}}')"), 0);
+	snprintf(args, sizeof(args), "job watch %s", bad);
+	assert_int_equal(ctlcmd("view.token", args), 1);
+	assert_non_null(strstr(out, "state=failed"));
+	snprintf(args, sizeof(args), "/v1/jobs/%s", bad);
+	assert_int_equal(th_ctl_req(&ctl, "GET", args, NULL, TH_VIEW_TOKEN,
+	    &job), 200);
+	assert_non_null(strstr(json_string_value(json_object_get(job,
+	    "error")), "non-array"));
+	json_decref(job);
+	/* The engine goes on with other work. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+	assert_int_equal(ctlcmd("op.token", "job evacuate c2.stor "
+	    "--max-objects 1"), 0);
+	snprintf(args, sizeof(args), "job watch %.36s", out);
+	assert_int_equal(ctlcmd("view.token", args), 0);
+}
+
 int
 main(void)
 {
@@ -358,12 +544,18 @@ main(void)
 		    test_cli__ballastd_checks_its_config_and_names_bad_keys),
 		cmocka_unit_test(test_cli__job_commands_and_exit_codes),
 		cmocka_unit_test(
+		    test_cli__sighup_reloads_tokens_and_keeps_a_bad_file_out),
+		cmocka_unit_test(
 		    test_cli__import_then_verify_catches_a_damaged_copy),
 		cmocka_unit_test(test_cli__submit_runs_a_plan_file),
 		cmocka_unit_test(
 		    test_cli__evacuation_can_delete_sources_with_a_forward),
 		cmocka_unit_test(
 		    test_cli__an_assignment_the_agent_refuses_fails_its_tasks_once),
+		cmocka_unit_test(
+		    test_cli__inventory_import_then_plan_then_submit),
+		cmocka_unit_test(
+		    test_cli__a_job_whose_params_do_not_work_fails_and_watch_says_so),
 	};
 
 	return cmocka_run_group_tests_name("cli_engine", tests, setup,

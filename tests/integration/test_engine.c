@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/helpers/agent_harness.h"
@@ -180,6 +181,26 @@ test_engine__single_copy_object_is_skipped_when_its_node_is_down(
 	assert_int_equal(counter(job, "skipped"), 6);
 	assert_int_equal(reason_count(job, "source_unavailable"), 6);
 	json_decref(job);
+	/* Each skip's reason is there per task. */
+	{
+		char target[160];
+		json_t *t, *tasks = NULL;
+		size_t i;
+
+		snprintf(target, sizeof(target), "/v1/jobs/%s/tasks?state="
+		    "skipped&limit=100", id);
+		assert_int_equal(th_ctl_req(&ctl, "GET", target, NULL,
+		    TH_VIEW_TOKEN, &tasks), 200);
+		assert_int_equal(json_array_size(json_object_get(tasks,
+		    "tasks")), 6);
+		json_array_foreach(json_object_get(tasks, "tasks"), i, t) {
+			assert_string_equal(json_string_value(json_object_get(t,
+			    "reason")), "source_unavailable");
+			assert_string_equal(json_string_value(json_object_get(t,
+			    "source")), "n1.stor");
+		}
+		json_decref(tasks);
+	}
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
 	    "WHERE copies = ARRAY['n1.stor']"), 6);
 	assert_int_equal(tha_agent_restart(&ag[0], NULL), 0);
@@ -347,7 +368,16 @@ test_engine__kill9_of_ballastd_at_random_moments_loses_nothing(void **state)
 
 	(void)state;
 	reset();
-	srand(12345);
+	{
+		/* Different moments each run; the seed is printed so that a
+		 * failing run can be replayed (BALLAST_SEED). */
+		const char *env = getenv("BALLAST_SEED");
+		unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) :
+		    (unsigned)time(NULL);
+
+		fprintf(stderr, "kill9 test: BALLAST_SEED=%u\n", seed);
+		srand(seed);
+	}
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 600, 4096, copies,
 	    2, NULL, OWNER), 0);
 	/* Jobs of 60 objects from n1, one after the other; each is killed
@@ -401,6 +431,8 @@ test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
 	throttle(&ag[3], 16384);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	wait_assigned(id);
+	/* A second evacuation of the same node conflicts. */
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, target), 409);
 	snprintf(target, sizeof(target), "/v1/jobs/%s", id);
 	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
 	    "{\"action\":\"pause\"}", TH_OP_TOKEN, &job), 200);
@@ -435,6 +467,26 @@ test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
 	assert_int_equal(th_sql_ll(pg.conninfo, q), 0);
 	assert_int_equal(th_ctl_req(&ctl, "PUT", target,
 	    "{\"action\":\"resume\"}", TH_OP_TOKEN, NULL), 409);
+	assert_int_equal(th_verify(&ctl), 0);
+	/* A retry picks up what the cancel left. */
+	{
+		char body[160], rid[37];
+
+		snprintf(body, sizeof(body), "{\"action\":\"retry\","
+		    "\"params\":{\"job\":\"%s\"}}", id);
+		assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
+		    TH_OP_TOKEN, &job), 201);
+		snprintf(rid, sizeof(rid), "%s", json_string_value(
+		    json_object_get(job, "id")));
+		json_decref(job);
+		job = th_ctl_wait_job(&ctl, rid, 120);
+		assert_non_null(job);
+		assert_string_equal(json_string_value(json_object_get(job,
+		    "state")), "complete");
+		json_decref(job);
+	}
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies)"), 0);
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
@@ -478,6 +530,13 @@ test_engine__rebalance_plan_moves_and_deletes_sources_after_grace(
 	}
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
 	    "WHERE copies = ARRAY['n3.stor', 'n2.stor']"), 4);
+	/* The job list shows a plan's size, not its moves. */
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs?kind=rebalance",
+	    NULL, TH_VIEW_TOKEN, &job), 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(json_array_get(json_object_get(job, "jobs"), 0),
+	    "params"), "plan"), "moves")), 4);
+	json_decref(job);
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
@@ -549,6 +608,72 @@ test_engine__two_evacuations_run_at_once(void **state)
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
+static void
+test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], q[256];
+	json_t *job;
+
+	(void)state;
+	reset();
+	/* n4 is the only destination at first, and slow. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[3], 16384);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	/* The operator drains n4 and brings n3 back: what was not handed
+	 * to n4 yet goes to n3 instead. */
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/nodes/n4.stor/drain",
+	    NULL, TH_OP_TOKEN, NULL), 200);
+	assert_int_equal(th_ctl_req(&ctl, "PUT", "/v1/nodes/n3.stor",
+	    "{\"state\":\"in\"}", TH_OP_TOKEN, NULL), 200);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	throttle(&ag[3], 0);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 30);
+	json_decref(job);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM job_tasks WHERE job = "
+	    "'%s' AND dest = 'n3.stor'", id);
+	assert_true(th_sql_ll(pg.conninfo, q) > 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
+static void
+test_engine__database_restart_mid_job_pauses_and_resumes_the_engine(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[2], 32768);
+	throttle(&ag[3], 32768);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	wait_assigned(id);
+	assert_int_equal(th_pg_stop(&pg), 0);
+	tha_sleep_ms(1500);
+	assert_int_equal(th_pg_restart(&pg), 0);
+	throttle(&ag[2], 0);
+	throttle(&ag[3], 0);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	assert_int_equal(counter(job, "complete"), 40);
+	json_decref(job);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
 int
 main(void)
 {
@@ -570,6 +695,10 @@ main(void)
 		cmocka_unit_test(
 		    test_engine__throttle_bounds_what_a_job_hands_to_agents),
 		cmocka_unit_test(test_engine__two_evacuations_run_at_once),
+		cmocka_unit_test(
+		    test_engine__database_restart_mid_job_pauses_and_resumes_the_engine),
+		cmocka_unit_test(
+		    test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted),
 		cmocka_unit_test(
 		    test_engine__kill9_of_ballastd_at_random_moments_loses_nothing),
 	};
