@@ -325,48 +325,115 @@ cli_node_main(int argc, char **argv)
 	    "capacity_bytes state)");
 }
 
+/* Sends one chunk: the header line, then whole rows. Adds the count. */
+static int
+import_chunk(struct cli_http *h, const char *hdr, size_t hlen,
+    const char *rows, size_t rlen, long long *imported)
+{
+	char *body = malloc(hlen + rlen + 1);
+	json_t *out = NULL;
+	int st, rc;
+
+	if (body == NULL)
+		return CLI_FAILED;
+	memcpy(body, hdr, hlen);
+	memcpy(body + hlen, rows, rlen);
+	st = cli_http_call(h, "POST", "/v1/objects/import", body, hlen + rlen,
+	    "text/csv", &out);
+	free(body);
+	rc = cli_http_exit(h, st);
+	if (rc == CLI_OK)
+		*imported += (long long)json_integer_value(json_object_get(out,
+		    "imported"));
+	json_decref(out);
+	return rc;
+}
+
+/* ballastctl objects import FILE.csv [--chunk-bytes N]: the file goes up
+ * in chunks of at most N bytes (default 8 MiB) of whole rows, each with the
+ * header, so an inventory of any size fits the server's body limit. Each
+ * chunk is one transaction; the server upserts, so sending a chunk again
+ * after a failure does no harm. */
+#define IMPORT_CHUNK	(8u << 20)
+
 int
 cli_objects_main(int argc, char **argv)
 {
 	struct cli_http h;
 	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	json_t *out = NULL;
+	char *buf, *line = NULL, *hdr = NULL;
+	size_t len = 0, hlen = 0, lcap = 0, chunk = IMPORT_CHUNK;
+	ssize_t n;
+	long long imported = 0, chunks = 0;
 	int json = cli_take_json(&argc, argv);
-	int st, rc;
+	int rc = CLI_OK;
 
+	if (argc == 5 && strcmp(argv[3], "--chunk-bytes") == 0) {
+		char *end;
+		unsigned long long v = strtoull(argv[4], &end, 10);
+
+		if (*end != '\0' || v < 1024 || v > (64ull << 20))
+			return cli_usage_error("--chunk-bytes: \"%s\" is not a "
+			    "number in 1024..67108864", argv[4]);
+		chunk = (size_t)v;
+		argc -= 2;
+	}
 	if (argc != 3 || strcmp(argv[1], "import") != 0)
-		return cli_usage_error("usage: objects import FILE.csv");
+		return cli_usage_error("usage: objects import FILE.csv "
+		    "[--chunk-bytes N]");
 	if (cli_http_init(&h, NULL, NULL) == -1)
 		return CLI_USAGE;
 	if ((f = fopen(argv[2], "r")) == NULL)
 		return cli_usage_error("%s: cannot open", argv[2]);
-	for (;;) {
-		if (len + 65536 > cap) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 1 << 20);
-
-			if (nb == NULL) {
-				free(buf);
-				fclose(f);
-				return CLI_FAILED;
-			}
-			buf = nb;
-		}
-		if ((n = fread(buf + len, 1, cap - len, f)) == 0)
-			break;
-		len += n;
+	if ((buf = malloc(chunk)) == NULL) {
+		fclose(f);
+		return CLI_FAILED;
 	}
+	while (rc == CLI_OK && (n = getline(&line, &lcap, f)) != -1) {
+		if (hdr == NULL) {
+			hdr = strdup(line);
+			hlen = (size_t)n;
+			if (hdr == NULL)
+				rc = CLI_FAILED;
+			continue;
+		}
+		if ((size_t)n + hlen > chunk) {
+			rc = cli_usage_error("%s: a row longer than %zu bytes",
+			    argv[2], chunk);
+			break;
+		}
+		if (len + (size_t)n + hlen > chunk) {
+			rc = import_chunk(&h, hdr, hlen, buf, len, &imported);
+			chunks++;
+			len = 0;
+		}
+		memcpy(buf + len, line, (size_t)n);
+		len += (size_t)n;
+	}
+	/* The last chunk; also the only one of a file with just a header,
+	 * so that the server checks it. */
+	if (rc == CLI_OK && (len > 0 || chunks == 0))
+		rc = import_chunk(&h, hdr ? hdr : "", hdr ? hlen : 0, buf, len,
+		    &imported);
+	if (rc == CLI_OK && ferror(f))
+		rc = cli_usage_error("%s: read error", argv[2]);
 	fclose(f);
-	st = cli_http_call(&h, "POST", "/v1/objects/import", buf, len,
-	    "text/csv", &out);
+	free(line);
+	free(hdr);
 	free(buf);
-	rc = cli_http_exit(&h, st);
-	if (rc == CLI_OK && json)
+	if (rc != CLI_OK) {
+		if (imported > 0)
+			fprintf(stderr, "ballastctl: %lld objects were imported "
+			    "before the failure; importing the file again is "
+			    "safe\n", imported);
+		return rc;
+	}
+	if (json) {
+		json_t *out = json_pack("{s:I}", "imported", (json_int_t)imported);
+
 		cli_print_json(out);
-	else if (rc == CLI_OK)
-		printf("imported %lld objects\n", (long long)json_integer_value(
-		    json_object_get(out, "imported")));
-	json_decref(out);
+		json_decref(out);
+	} else
+		printf("imported %lld objects\n", imported);
 	return rc;
 }

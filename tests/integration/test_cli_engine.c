@@ -466,6 +466,15 @@ test_cli__inventory_import_then_plan_then_submit(void **state)
 	snprintf(args, sizeof(args), "objects import '%s'", path);
 	assert_int_equal(ctlcmd("op.token", args), 0);
 	assert_int_equal(th_verify(&ctl), 0);
+	/* In small chunks (several requests), and a second time: the
+	 * server upserts, so nothing doubles. */
+	snprintf(args, sizeof(args), "objects import '%s' --chunk-bytes 1024",
+	    path);
+	assert_int_equal(ctlcmd("op.token", args), 0);
+	assert_non_null(strstr(out, "imported 20 objects"));
+	/* Divides by zero, so fails, unless there are exactly 20. */
+	assert_int_equal(th_pg_sql(&pg, "SELECT 1 / (count(*) = 20)::int FROM "
+	    "objects"), 0);
 	/* The cluster as the planner sees it: c1 is full, c2 and c3 not. */
 	snprintf(path, sizeof(path), "%s/cluster.json", dir);
 	f = fopen(path, "w");
