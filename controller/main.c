@@ -3,9 +3,12 @@
  *   ballastd --config FILE [--check-config] [--print-config]
  *
  * Start-up: load the config, read the cluster secret, apply the schema
- * migrations (under an advisory lock), start the engine thread and the
- * API. SIGTERM/SIGINT stop it. Leader election (several ballastd on one
- * database) is not here yet: run one ballastd per database.
+ * migrations (under an advisory lock), start the control loop (which
+ * takes the leader lock and, leading, runs the job engine) and the API.
+ * SIGTERM/SIGINT stop it; SIGHUP and SIGUSR1 reload the file: the policy
+ * and the tokens apply at once, other keys need a restart and are logged
+ * when they differ. Several ballastd may share one database; one leads
+ * (docs/controller.md).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -38,6 +41,77 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("signal %d: stopping", w->signum);
 	ev_break(loop, EVBREAK_ALL);
+}
+
+struct reload {
+	ev_signal	 hup;		/* first: cast back */
+	ev_signal	 usr1;
+	struct ctl	*ctl;		/* borrows */
+	struct bl_cfg	*cfgt;		/* borrows */
+	const char	*file;		/* borrows */
+};
+
+static void
+restart_key(const char *key, const char *old, const char *neu)
+{
+	if ((old == NULL) != (neu == NULL) || (old != NULL &&
+	    strcmp(old, neu) != 0))
+		log_warnx("reload: %s changed; it takes effect at the next "
+		    "restart", key);
+}
+
+/* Reloads the file on the loop (reading one small file). A bad file
+ * keeps everything in force. */
+static void
+on_reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct reload *r = w->data;
+	struct ctl *c = r->ctl;
+	struct ctl_config neu, *old = c->cfg;
+	struct bl_cfg t;
+	struct bl_err err;
+	struct ctl_token *tk;
+	size_t nt;
+	char *pt;
+
+	memset(&neu, 0, sizeof(neu));
+	if (bl_cfg_init(&t, ctl_config_table, ctl_config_table_len, &neu,
+	    &err) == -1 || ctl_config_load(&t, &neu, r->file, &err) == -1) {
+		c->reloads_failed++;
+		log_warnx("reload: %s; keeping the running config (failed "
+		    "reloads: %lu)", err.msg, (unsigned long)c->reloads_failed);
+		ctl_config_release(&t, &neu);
+		return;
+	}
+	restart_key("listen", old->listen, neu.listen);
+	restart_key("database", old->database, neu.database);
+	restart_key("secret_file", old->secret_file, neu.secret_file);
+	if (neu.api_workers != old->api_workers ||
+	    neu.max_tasks_per_assignment != old->max_tasks_per_assignment ||
+	    neu.metadata_threads != old->metadata_threads ||
+	    neu.poll_interval_ms != old->poll_interval_ms ||
+	    neu.source_delete_grace_s != old->source_delete_grace_s)
+		log_warnx("reload: engine or api_workers keys changed; they "
+		    "take effect at the next restart");
+	if (strcmp(neu.log_level, old->log_level) != 0 &&
+	    bl_log_set_level(neu.log_level) == 0) {
+		free(old->log_level);
+		old->log_level = neu.log_level;
+		neu.log_level = NULL;
+	}
+	/* Swap the tokens (only the loop reads them) and the policy. */
+	tk = old->tokens, nt = old->ntokens;
+	old->tokens = neu.tokens, old->ntokens = neu.ntokens;
+	neu.tokens = tk, neu.ntokens = nt;
+	pt = old->policy_text;
+	old->policy_text = neu.policy_text;
+	neu.policy_text = pt;
+	old->policy = neu.policy;
+	ctl_policy_file_set(c, &old->policy, old->policy_text);
+	ctl_config_release(&t, &neu);
+	c->reloads_ok++;
+	log_info("reload: %s: policy preset=%s and %zu tokens in force",
+	    r->file, pol_preset_name(old->policy.preset), old->ntokens);
 }
 
 /* Applies the migrations, waiting for the database for up to 60 s. */
@@ -79,6 +153,8 @@ main(int argc, char **argv)
 	struct bl_http_server_opts ho;
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint;
+	struct reload rl;
+	char host[128], inst[300];
 	const char *file = NULL;
 	int check = 0, print = 0, ch;
 	char *secret;
@@ -133,6 +209,19 @@ main(int argc, char **argv)
 	if (migrate_db(cfg.database, &err) == -1)
 		fatalx("database: migrate: %s", err.msg);
 
+	if (cfg.instance == NULL || cfg.instance[0] == '\0') {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(inst, sizeof(inst), "%s:%ld", host, (long)getpid());
+		free(cfg.instance);
+		cfg.instance = strdup(inst);
+	}
+	if (cfg.advertise_url == NULL || cfg.advertise_url[0] == '\0') {
+		snprintf(inst, sizeof(inst), "http://%s", cfg.listen);
+		free(cfg.advertise_url);
+		cfg.advertise_url = strdup(inst);
+	}
 	memset(&eo, 0, sizeof(eo));
 	eo.conninfo = cfg.database;
 	eo.secret = secret;
@@ -152,10 +241,11 @@ main(int argc, char **argv)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.loop = loop;
 	ctl.cfg = &cfg;
-	if ((ctl.engine = mig_engine_new(&eo, &err)) == NULL)
-		fatalx("engine: %s", err.msg);
-	memset(secret, 0, secret_len);
-	free(secret);
+	ctl.instance = cfg.instance;
+	ctl.max_candidates = cfg.max_candidates;
+	ctl.eo = eo;
+	ctl.secret = secret;
+	ctl.secret_len = secret_len;
 	if (ctl_api_start(&ctl, &err) == -1)
 		fatalx("api: %s", err.msg);
 	memset(&ho, 0, sizeof(ho));
@@ -167,20 +257,32 @@ main(int argc, char **argv)
 	ho.arg = &ctl;
 	if ((ctl.http = bl_http_server_new(loop, &ho, &err)) == NULL)
 		fatalx("http: %s", err.msg);
-	if (mig_engine_start(ctl.engine, &err) == -1)
-		fatalx("engine: %s", err.msg);
+	if (ctl_loop_start(&ctl, &err) == -1)
+		fatalx("loop: %s", err.msg);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_start(loop, &sigterm);
 	ev_signal_start(loop, &sigint);
+	memset(&rl, 0, sizeof(rl));
+	rl.ctl = &ctl;
+	rl.cfgt = &cfgt;
+	rl.file = file;
+	ev_signal_init(&rl.hup, on_reload, SIGHUP);
+	ev_signal_init(&rl.usr1, on_reload, SIGUSR1);
+	rl.hup.data = &rl;
+	rl.usr1.data = &rl;
+	ev_signal_start(loop, &rl.hup);
+	ev_signal_start(loop, &rl.usr1);
 	log_info("listening on %s port=%d", cfg.listen,
 	    bl_http_server_port(ctl.http));
 	ev_run(loop, 0);
 
 	bl_http_server_quiesce(ctl.http);
 	ctl_api_stop(&ctl);
-	mig_engine_free(ctl.engine);
+	ctl_loop_stop(&ctl);
 	bl_http_server_free(ctl.http);
+	memset(secret, 0, secret_len);
+	free(secret);
 	ctl_config_release(&cfgt, &cfg);
 	log_info("stopped");
 	return 0;

@@ -359,3 +359,20 @@ th_sql_ll(const char *conninfo, const char *sql)
 	PQfinish(db);
 	return v;
 }
+
+int
+th_ctl_wait_leader(const struct th_ctl *c, int timeout_s)
+{
+	for (int i = 0; i < timeout_s * 10; i++) {
+		json_t *j = NULL;
+		int ok = th_ctl_req(c, "GET", "/v1/status", NULL, TH_VIEW_TOKEN,
+		    &j) == 200 && json_is_true(json_object_get(
+		    json_object_get(j, "leader"), "self"));
+
+		json_decref(j);
+		if (ok)
+			return 0;
+		tha_sleep_ms(100);
+	}
+	return -1;
+}

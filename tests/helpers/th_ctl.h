@@ -60,6 +60,10 @@ int	th_seed(const char *conninfo, struct tha_agent *a, int na, int n,
 	    size_t size, const int *copies, int ncopies, char *ids,
 	    const char *owner);
 
+/* Waits until this instance leads (GET /v1/status: leader.self). 0 or
+ * -1 after timeout_s. */
+int	th_ctl_wait_leader(const struct th_ctl *c, int timeout_s);
+
 /* Runs bin/ballastctl verify; returns its exit code (0: invariant holds). */
 int	th_verify(const struct th_ctl *c);
 
