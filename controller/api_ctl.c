@@ -222,7 +222,7 @@ ctl_api_plan(struct ctl *c, PGconn *db, int preset, struct bl_err *err)
 		pol_preset_apply(&pol, preset);
 	if (pol_quiet_at(&pol, time(NULL), &tz, &quiet, &qerr) == -1)
 		quiet = 0;
-	if (ctl_plan_build(db, &pol, quiet, c->max_candidates, &pl, err) ==
+	if (ctl_plan_build(db, &pol, quiet, 0, c->max_candidates, &pl, err) ==
 	    -1) {
 		ctl_planned_release(&pl);
 		return NULL;
@@ -370,7 +370,7 @@ ctl_api_placement(struct ctl *c, PGconn *db, const char *object,
 	if (ctl_policy_effective(c, db, &pol, NULL, err) == -1)
 		return NULL;
 	/* A plan-less build: the map with open moves counted. */
-	if (ctl_plan_build(db, &pol, 1, 1000, &pl, err) == -1)
+	if (ctl_plan_build(db, &pol, 1, 0, 1000, &pl, err) == -1)
 		goto out;
 	for (size_t i = 0; i < pl.cl->n; i++) {
 		struct plc_node *nd = &pl.cl->nodes[i];

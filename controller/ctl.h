@@ -152,8 +152,10 @@ void	ctl_policy_file_set(struct ctl *c, const struct pol_policy *p,
  * the file's. *doc (may be NULL) gets its JSON document. */
 int	ctl_policy_effective(struct ctl *c, PGconn *db, struct pol_policy *p,
 	    json_t **doc, struct bl_err *err);
+/* balancing: plan down to the target even below the threshold
+ * (hysteresis). */
 int	ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
-	    long long max_candidates, struct ctl_planned *out,
+	    int balancing, long long max_candidates, struct ctl_planned *out,
 	    struct bl_err *err);
 json_t	*ctl_plan_json(struct ctl_planned *p);
 void	ctl_planned_release(struct ctl_planned *p);

@@ -165,10 +165,12 @@ plan_id(uint64_t handle, void *arg)
 
 static void
 planner_opts(const struct pol_policy *pol, const struct plc_cluster *cl,
-    int quiet, struct plc_planner_opts *o)
+    int quiet, int balancing, struct plc_planner_opts *o)
 {
 	plc_planner_opts_init(o);
-	o->threshold = pol->imbalance_threshold;
+	/* Hysteresis: once balancing, keep going down to the target. */
+	o->threshold = balancing ? pol->target_imbalance :
+	    pol->imbalance_threshold;
 	o->target = pol->target_imbalance;
 	o->max_fill = pol->max_fill;
 	o->failure_domain = (pol->set & POL_SET_FAILURE_DOMAIN) ?
@@ -229,7 +231,7 @@ parse_copies(const struct plc_cluster *cl, const char *s, uint32_t *out,
 
 int
 ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
-    long long max_candidates, struct ctl_planned *out, struct bl_err *err)
+    int balancing, long long max_candidates, struct ctl_planned *out, struct bl_err *err)
 {
 	struct plc_planner_opts o;
 	struct plc_planner *pl = NULL;
@@ -248,7 +250,7 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 	ndcs = plc_cluster_dcs(out->cl, dcs, 64);
 	if (ndcs > 64)
 		ndcs = 64;
-	planner_opts(pol, out->cl, quiet, &o);
+	planner_opts(pol, out->cl, quiet, balancing, &o);
 	if ((pl = plc_planner_new(out->cl, &o, err)) == NULL)
 		goto out;
 	/* The over-full nodes: "in", reachable, above the mean fill. */
@@ -515,14 +517,17 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 	PQclear(r);
 	r = NULL;
 	/* The map as it stands, with open moves counted. */
-	if (ctl_plan_build(db, &pol, quiet, c->max_candidates, &pl, err) ==
-	    -1)
-		goto record;
-	plc_cluster_fill_stats(pl.cl, NULL, &st);
-	k.before = pl.plan.before.imbalance;
+	{
+		struct plc_cluster *cl = cluster_load(db, &pol, err);
+
+		if (cl == NULL)
+			goto record;
+		plc_cluster_fill_stats(cl, NULL, &st);
+		plc_cluster_free(cl);
+	}
+	k.before = st.imbalance;
 	k.has_before = 1;
-	k.min_bytes = (long long)pl.plan.before.min_bytes;
-	k.candidates = (long long)pl.n;
+	k.min_bytes = (long long)st.min_bytes;
 	res->imbalance = k.before;
 	if (paused) {
 		k.outcome = "paused";
@@ -567,6 +572,10 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 		    (long long)pol.max_concurrent_migrations);
 		goto done;
 	}
+	if (ctl_plan_build(db, &pol, quiet, 1, c->max_candidates, &pl, err) ==
+	    -1)
+		goto record;
+	k.candidates = (long long)pl.n;
 	k.projected = pl.plan.after.imbalance;
 	k.has_projected = 1;
 	k.moves = (long long)pl.plan.n_moves;
@@ -579,17 +588,30 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 		goto done;
 	}
 	{
-		json_t *moves = json_array(), *params;
+		json_t *moves = json_array(), *params, *seen = json_object();
 		char thr[32];
+		size_t dropped = 0;
 
+		/* A job moves one copy per object: a second move of the same
+		 * object waits for a later cycle. */
 		for (size_t i = 0; i < pl.plan.n_moves; i++) {
 			const struct plc_move *m = &pl.plan.moves[i];
+			const char *oid = plan_id(m->handle, &pl);
 
+			if (json_object_get(seen, oid) != NULL) {
+				dropped++;
+				k.moves--;
+				k.bytes -= (long long)m->bytes;
+				k.cost -= m->cost;
+				continue;
+			}
+			json_object_set_new(seen, oid, json_true());
 			json_array_append_new(moves, json_pack("{s:s,s:s,s:s}",
 			    "object", plan_id(m->handle, &pl), "from",
 			    pl.cl->nodes[m->from].id, "to",
 			    pl.cl->nodes[m->to].id));
 		}
+		json_decref(seen);
 		params = json_pack("{s:{s:o}}", "plan", "moves", moves);
 		if (mig_job_create(db, "rebalance", "controller", params, NULL,
 		    "controller", k.job, err) == -1) {
@@ -606,9 +628,10 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 		k.outcome = pl.plan.stop == PLC_STOP_BUDGET_MOVES ||
 		    pl.plan.stop == PLC_STOP_BUDGET_BYTES_COST ?
 		    "budget_exhausted" : "planned";
-		snprintf(k.reason, sizeof(k.reason), "planner stopped: %s%s",
-		    thr, pl.truncated ? "; candidates truncated at "
-		    "controller.max_candidates" : "");
+		snprintf(k.reason, sizeof(k.reason), "planner stopped: %s%s; "
+		    "%zu second moves of one object deferred", thr,
+		    pl.truncated ? "; candidates truncated at "
+		    "controller.max_candidates" : "", dropped);
 		res->job_created = 1;
 	}
 done:
