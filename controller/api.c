@@ -886,8 +886,9 @@ route_ctl(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t,
 	    strcmp(path, "/v1/placement") == 0) {
 		if (!method_is(req, "GET"))
 			return not_allowed(req, "GET"), NULL;
-		op = path[4] == 'c' ? (path[5] == 'l' ? OP_CLUSTER :
-		    OP_CYCLES) : path[5] == 'l' ? OP_PLACEMENT : OP_PLAN;
+		op = strcmp(path, "/v1/cluster") == 0 ? OP_CLUSTER :
+		    strcmp(path, "/v1/cycles") == 0 ? OP_CYCLES :
+		    strcmp(path, "/v1/plan") == 0 ? OP_PLAN : OP_PLACEMENT;
 	} else if (strcmp(path, "/v1/policy") == 0) {
 		if (method_is(req, "GET"))
 			op = OP_POLICY_GET;

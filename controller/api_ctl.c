@@ -309,8 +309,9 @@ ctl_api_policy_put(struct ctl *c, PGconn *db, json_t *body, const char *who,
 	if (bl_pg_run(db, "UPDATE controller_state SET policy = $1::jsonb, "
 	    "updated_by = $2, updated_at = now() WHERE id = 1", 2, p,
 	    err) == -1 || bl_pg_run(db, "INSERT INTO audit (who, action, "
-	    "target, detail) VALUES ($2, 'policy_set', 'policy', $3::jsonb)",
-	    3, p, err) == -1 || bl_pg_run(db, "COMMIT", 0, NULL, err) == -1) {
+	    "target, detail) VALUES ($1, 'policy_set', 'policy', $2::jsonb)",
+	    2, p + 1, err) == -1 || bl_pg_run(db, "COMMIT", 0, NULL, err) ==
+	    -1) {
 		bl_pg_run(db, "ROLLBACK", 0, NULL, NULL);
 		goto out;
 	}
@@ -342,7 +343,7 @@ ctl_api_pause(struct ctl *c, PGconn *db, int pause, const char *who,
 	if (bl_pg_run(db, "UPDATE controller_state SET paused = $1, "
 	    "updated_by = $2, updated_at = now() WHERE id = 1", 2, p,
 	    err) == -1 || bl_pg_run(db, "INSERT INTO audit (who, action, "
-	    "target) VALUES ($2, CASE WHEN $1::boolean THEN "
+	    "target) VALUES ($2::text, CASE WHEN $1::boolean THEN "
 	    "'controller_pause' ELSE 'controller_resume' END, 'controller')",
 	    2, p, err) == -1 || bl_pg_run(db, "COMMIT", 0, NULL, err) == -1) {
 		bl_pg_run(db, "ROLLBACK", 0, NULL, NULL);
