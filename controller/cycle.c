@@ -458,8 +458,8 @@ quiet_inflight(PGconn *db, int pause, struct bl_err *err)
 	    "controller_state WHERE id = 1), r AS (UPDATE jobs SET state = "
 	    "'running' WHERE state = 'paused' AND id = ANY((SELECT "
 	    "quiet_paused FROM q)::uuid[]) RETURNING id) UPDATE "
-	    "controller_state SET quiet_paused = '{}' WHERE id = 1 AND "
-	    "(SELECT count(*) FROM r) >= 0", 0, NULL, err);
+	    "controller_state SET quiet_paused = '{}' WHERE id = 1", 0, NULL,
+	    err);
 }
 
 int

@@ -44,8 +44,8 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 struct reload {
-	ev_signal	 hup;		/* first: cast back */
-	ev_signal	 usr1;
+	ev_signal	 hup;		/* data: this struct */
+	ev_signal	 usr1;		/* data: this struct */
 	struct ctl	*ctl;		/* borrows */
 	struct bl_cfg	*cfgt;		/* borrows */
 	const char	*file;		/* borrows */
