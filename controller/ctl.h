@@ -135,7 +135,8 @@ void	ctl_loop_stop(struct ctl *c);
 /* Asks for a cycle now. Thread-safe. */
 void	ctl_loop_kick(struct ctl *c);
 void	ctl_leader_get(struct ctl *c, struct ctl_leader *out);
-/* The policy in force changed its check_interval_s. Thread-safe. */
+/* The policy in force has this check_interval_s: re-arms the schedule if
+ * it changed. On the HTTP loop only. */
 void	ctl_loop_interval(struct ctl *c, long long s);
 /* The engine, when this process leads. Thread-safe. */
 void	ctl_engine_wake(struct ctl *c);

@@ -11,9 +11,11 @@
  *
  * Every leader_check_ms the thread checks its lock (a follower tries to
  * take it). Leading, it starts the job engine; losing the lock (its
- * connection broken) it stops the engine at once. A cycle runs when
- * check_interval_s of the policy in force has passed since the last one,
- * or at once when kicked.
+ * connection broken) it stops the engine at once. The schedule is an
+ * ev_timer on the HTTP loop at check_interval_s of the policy in force: it
+ * kicks the thread, as POST /v1/controller/run does. After each cycle the
+ * thread hands the interval it found back through an ev_async, and the
+ * loop re-arms the timer if it changed.
  */
 #include "controller/ctl.h"
 
@@ -33,14 +35,16 @@
 #define LEADER_LOCK_KEY "7122809237100012"
 
 struct ctl_loop {
+	ev_timer		 timer;		/* HTTP loop: the schedule */
+	ev_async		 resched;	/* thread -> HTTP loop */
 	struct ctl		*ctl;		/* borrows */
 	pthread_t		 thr;
 	int			 started;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	int			 stop;		/* under mu */
-	int			 kicked;	/* under mu */
-	long long		 new_interval;	/* under mu: 0 none */
+	int			 kicked;	/* under mu: 1 manual, 2 timer */
+	long long		 found_interval;	/* under mu: 0 none */
 	struct ctl_leader	 view;		/* under mu */
 	struct mig_engine	*engine;	/* owns; under mu */
 	struct pol_policy	 file_pol;	/* under mu */
@@ -49,7 +53,6 @@ struct ctl_loop {
 	PGconn			*db;		/* owns: thread only */
 	struct ev_loop		*evl;		/* owns: thread only */
 	struct bl_http_client	*http;		/* owns: thread only */
-	double			 last_cycle;	/* monotonic */
 	double			 last_fold;	/* wall */
 };
 
@@ -84,15 +87,47 @@ ctl_loop_kick(struct ctl *c)
 	pthread_mutex_unlock(&l->mu);
 }
 
+/* On the HTTP loop: (re)arms the schedule at s seconds from now. */
 void
 ctl_loop_interval(struct ctl *c, long long s)
 {
 	struct ctl_loop *l = c->lp;
 
+	if (s <= 0 || (ev_is_active(&l->timer) && l->timer.repeat ==
+	    (double)s))
+		return;
+	l->timer.repeat = (double)s;
+	ev_timer_again(c->loop, &l->timer);
 	pthread_mutex_lock(&l->mu);
-	l->new_interval = s;
+	l->view.next_cycle = wall() + (double)s;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl_loop *l = (struct ctl_loop *)w;
+
+	pthread_mutex_lock(&l->mu);
+	if (!l->kicked)
+		l->kicked = 2;
+	l->view.next_cycle = wall() + w->repeat;
 	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
+}
+
+static void
+on_resched(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct ctl_loop *l = (struct ctl_loop *)((char *)w -
+	    offsetof(struct ctl_loop, resched));
+	long long s;
+
+	pthread_mutex_lock(&l->mu);
+	s = l->found_interval;
+	l->found_interval = 0;
+	pthread_mutex_unlock(&l->mu);
+	ctl_loop_interval(l->ctl, s);
 }
 
 void
@@ -150,10 +185,8 @@ ctl_policy_file_set(struct ctl *c, const struct pol_policy *p,
 
 	pthread_mutex_lock(&l->mu);
 	l->file_pol = *p;
-	l->new_interval = p->check_interval_s;
 	free(l->file_text);
 	l->file_text = t;
-	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -515,7 +548,7 @@ out:
 /* --- the thread ----------------------------------------------------------- */
 
 static void
-cycle(struct ctl_loop *l, int manual, long long *interval)
+cycle(struct ctl_loop *l, int manual)
 {
 	struct ctl *c = l->ctl;
 	struct ctl_cycle_result res;
@@ -552,11 +585,12 @@ cycle(struct ctl_loop *l, int manual, long long *interval)
 		log_info("cycle: outcome=%s imbalance=%.4f moves=%lld "
 		    "unreachable=%s seconds=%.2f", res.outcome, res.imbalance,
 		    res.moves, unreach, mono() - t0);
-	if (res.interval_s > 0)
-		*interval = res.interval_s;
 	pthread_mutex_lock(&l->mu);
 	l->view.last_imbalance = res.imbalance;
+	l->found_interval = res.interval_s;
 	pthread_mutex_unlock(&l->mu);
+	if (res.interval_s > 0)
+		ev_async_send(c->loop, &l->resched);
 	if (res.job_created)
 		ctl_engine_wake(c);
 }
@@ -566,23 +600,14 @@ loop_main(void *arg)
 {
 	struct ctl_loop *l = arg;
 	struct ctl *c = l->ctl;
-	long long interval = l->file_pol.check_interval_s;
 	double next_lead = 0;
 
-	l->last_cycle = mono();
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop) {
-		double now = mono(), due = l->last_cycle + (double)interval;
-		int manual = l->kicked;
 		struct timespec ts;
 		double wake;
 
-		if (l->new_interval > 0) {
-			interval = l->new_interval;
-			l->new_interval = 0;
-			continue;
-		}
-		if (now >= next_lead) {
+		if (mono() >= next_lead) {
 			pthread_mutex_unlock(&l->mu);
 			leadership(l);
 			pthread_mutex_lock(&l->mu);
@@ -590,20 +615,16 @@ loop_main(void *arg)
 			    1000.0;
 			continue;
 		}
-		if (manual || now >= due) {
+		if (l->kicked) {
+			int manual = l->kicked == 1;
+
 			l->kicked = 0;
-			l->last_cycle = now;
 			pthread_mutex_unlock(&l->mu);
-			cycle(l, manual, &interval);
+			cycle(l, manual);
 			pthread_mutex_lock(&l->mu);
-			l->view.next_cycle = wall() + (double)interval -
-			    (mono() - l->last_cycle);
 			continue;
 		}
-		l->view.next_cycle = wall() + (due - now);
-		wake = wall() + fmin(due, next_lead) - now;
-		if (wake < wall() + 0.01)
-			wake = wall() + 0.01;
+		wake = wall() + (next_lead - mono());
 		ts.tv_sec = (time_t)wake;
 		ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
 		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
@@ -637,6 +658,10 @@ ctl_loop_start(struct ctl *c, struct bl_err *err)
 	/* Take the lead at once if nobody holds it, so that a single
 	 * instance runs its engine from the start. */
 	leadership(l);
+	ev_timer_init(&l->timer, on_timer, 0., 0.);
+	ev_async_init(&l->resched, on_resched);
+	ev_async_start(c->loop, &l->resched);
+	ctl_loop_interval(c, l->file_pol.check_interval_s);
 	if (pthread_create(&l->thr, NULL, loop_main, l) != 0)
 		return bl_err_set(err, BL_EIO, "loop: cannot start the thread");
 	l->started = 1;
@@ -656,6 +681,8 @@ ctl_loop_stop(struct ctl *c)
 	pthread_mutex_unlock(&l->mu);
 	if (l->started)
 		pthread_join(l->thr, NULL);
+	ev_timer_stop(c->loop, &l->timer);
+	ev_async_stop(c->loop, &l->resched);
 	engine_stop(l);
 	bl_http_client_free(l->http);
 	if (l->evl != NULL)

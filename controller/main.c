@@ -108,6 +108,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	neu.policy_text = pt;
 	old->policy = neu.policy;
 	ctl_policy_file_set(c, &old->policy, old->policy_text);
+	ctl_loop_interval(c, old->policy.check_interval_s);
 	ctl_config_release(&t, &neu);
 	c->reloads_ok++;
 	log_info("reload: %s: policy preset=%s and %zu tokens in force",

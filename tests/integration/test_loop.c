@@ -88,7 +88,11 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	th_ctl_stop(&ctl2);
+	int rc = 0;
+
+	/* ctl2 leads at the end (ctl was killed): it must exit cleanly. */
+	if (ctl2.pid > 0 && th_ctl_stop(&ctl2) != 0)
+		rc = -1;
 	th_ctl_stop(&ctl);
 	for (int i = 0; i < NAGENTS; i++) {
 		tha_agent_stop(&ag[i]);
@@ -96,7 +100,7 @@ teardown(void **state)
 	}
 	th_pg_destroy(&pg);
 	tha_cleanup();
-	return 0;
+	return rc;
 }
 
 /* Runs one cycle on c and waits for its row; returns the row's id. */
@@ -235,6 +239,22 @@ test_loop__preset_switch_changes_interval_and_threshold_next_cycle(
 	 * settle first. */
 	wait_jobs_idle(60);
 	put_policy(POLICY);
+	/* A shorter interval re-arms the timer: cycles come on their own. */
+	{
+		long long t0 = sql("SELECT count(*) FROM cycles WHERE trigger "
+		    "= 'timer'");
+
+		assert_int_equal(t0, 0);
+		put_policy("{\"check_interval_s\":1,\"max_moves_per_cycle\":"
+		    "0}");
+		for (int i = 0; i < 100 && sql("SELECT count(*) FROM cycles "
+		    "WHERE trigger = 'timer'") < 2; i++)
+			tha_sleep_ms(100);
+		assert_true(sql("SELECT count(*) FROM cycles WHERE trigger = "
+		    "'timer'") >= 2);
+		put_policy(POLICY);
+		wait_jobs_idle(60);
+	}
 }
 
 static void
