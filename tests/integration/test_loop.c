@@ -208,6 +208,65 @@ test_loop__quiet_hours_around_now_create_no_job(void **state)
 }
 
 static void
+throttle_all(const char *body)
+{
+	for (int i = 0; i < NAGENTS; i++) {
+		struct tha_resp r;
+
+		tha_request(ag[i].url, "PUT", "/v1/config/throttle", body,
+		    strlen(body), THA_SIGNED, NULL, &r);
+		tha_resp_free(&r);
+	}
+}
+
+/* With quiet_hours_pause_inflight, entering quiet hours pauses the
+ * controller's running job, and leaving them resumes it. */
+static void
+test_loop__quiet_hours_pause_and_resume_inflight_jobs(void **state)
+{
+	char body[512], q[256], *job;
+	time_t now = time(NULL), a = now - 3600, b = now + 3600;
+	struct tm ta, tb;
+	long long id;
+
+	(void)state;
+	throttle_all("{\"bytes_per_sec\":65536}");
+	id = run_cycle(&ctl);
+	assert_cycle(id, "outcome", "budget_exhausted");
+	job = cycle_text(id, "job");
+	assert_non_null(job);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM jobs WHERE id = '%s' AND "
+	    "state = 'running'", job);
+	for (int i = 0; i < 100 && sql(q) != 1; i++)
+		tha_sleep_ms(50);
+	assert_int_equal(sql(q), 1);
+	gmtime_r(&a, &ta);
+	gmtime_r(&b, &tb);
+	snprintf(body, sizeof(body), "{\"quiet_hours_pause_inflight\":true,"
+	    "\"quiet_hours\":[{\"start\":\"%02d:%02d\",\"end\":"
+	    "\"%02d:%02d\"}]}", ta.tm_hour, ta.tm_min, tb.tm_hour, tb.tm_min);
+	put_policy(body);
+	id = run_cycle(&ctl);
+	assert_cycle(id, "outcome", "quiet");
+	snprintf(q, sizeof(q), "SELECT count(*) FROM jobs WHERE id = '%s' AND "
+	    "state = 'paused'", job);
+	assert_int_equal(sql(q), 1);
+	assert_int_equal(sql("SELECT cardinality(quiet_paused) FROM "
+	    "controller_state"), 1);
+	put_policy("{\"quiet_hours\":[]}");
+	run_cycle(&ctl);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM jobs WHERE id = '%s' AND "
+	    "state IN ('running', 'complete')", job);
+	assert_int_equal(sql(q), 1);
+	assert_int_equal(sql("SELECT cardinality(quiet_paused) FROM "
+	    "controller_state"), 0);
+	free(job);
+	throttle_all("{\"bytes_per_sec\":0}");
+	wait_jobs_idle(60);
+	put_policy(POLICY);
+}
+
+static void
 test_loop__preset_switch_changes_interval_and_threshold_next_cycle(
     void **state)
 {
@@ -574,6 +633,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_loop__quiet_hours_around_now_create_no_job),
+		cmocka_unit_test(
+		    test_loop__quiet_hours_pause_and_resume_inflight_jobs),
 		cmocka_unit_test(
 		  test_loop__preset_switch_changes_interval_and_threshold_next_cycle),
 		cmocka_unit_test(test_loop__converges_within_budgets),
