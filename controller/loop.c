@@ -570,8 +570,9 @@ cycle(struct ctl_loop *l, int manual)
 	v = l->view;
 	pthread_mutex_unlock(&l->mu);
 	if (!v.leader) {
-		if (manual && ctl_cycle_not_leader(c, l->db, manual, &err) ==
-		    -1)
+		/* A follower's timer still ticks: the row says why nothing
+		 * happened here. */
+		if (ctl_cycle_not_leader(c, l->db, manual, &err) == -1)
 			log_warnx("cycle: record: %s", err.msg);
 		return;
 	}
