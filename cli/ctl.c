@@ -216,11 +216,18 @@ cli_cycles_main(int argc, char **argv)
 	    "OUTCOME", "PRESET", "BEFORE", "PROJECTED", "MOVES", "BYTES",
 	    "REASON");
 	json_array_foreach(json_object_get(out, "cycles"), i, c) {
-		printf("%-6lld %-24s %-16s %-12s %9.4f %9.4f %7lld %12lld  "
+		char b[16] = "-", p[16] = "-";
+
+		if (json_is_number(json_object_get(c, "imbalance_before")))
+			snprintf(b, sizeof(b), "%.4f", num(c,
+			    "imbalance_before"));
+		if (json_is_number(json_object_get(c, "imbalance_projected")))
+			snprintf(p, sizeof(p), "%.4f", num(c,
+			    "imbalance_projected"));
+		printf("%-6lld %-24s %-16s %-12s %9s %9s %7lld %12lld  "
 		    "%s\n", (long long)json_integer_value(json_object_get(c,
 		    "id")), str(c, "started_at"), str(c, "outcome"),
-		    str(c, "preset"), num(c, "imbalance_before"),
-		    num(c, "imbalance_projected"), (long long)
+		    str(c, "preset"), b, p, (long long)
 		    json_integer_value(json_object_get(c, "moves")),
 		    (long long)json_integer_value(json_object_get(c, "bytes")),
 		    str(c, "reason"));
