@@ -545,10 +545,13 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 			goto record;
 		goto done;
 	}
-	/* Hysteresis: start above the threshold, stop at the target. */
+	/* Hysteresis: start above the threshold, stop at the target. The
+	 * imbalance counts the open moves as done, so the band is left only
+	 * once they are: a move that is skipped then does not strand the
+	 * cluster between the target and the threshold. */
 	if (k.before > pol.imbalance_threshold)
 		balancing = 1;
-	else if (k.before <= pol.target_imbalance)
+	else if (k.before <= pol.target_imbalance && open_jobs == 0)
 		balancing = 0;
 	{
 		const char *p[1] = { balancing ? "t" : "f" };
@@ -556,6 +559,13 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 		if (bl_pg_run(db, "UPDATE controller_state SET balancing = $1 "
 		    "WHERE id = 1", 1, p, err) == -1)
 			goto record;
+	}
+	if (balancing && k.before <= pol.target_imbalance) {
+		k.outcome = "idle";
+		snprintf(k.reason, sizeof(k.reason), "imbalance %.4f at or "
+		    "below the target once the moves of %d open rebalance jobs "
+		    "are done", k.before, open_jobs);
+		goto done;
 	}
 	if (!balancing) {
 		k.outcome = "idle";

@@ -507,9 +507,10 @@ refresh(struct ctl_loop *l, char *unreach, size_t ulen, struct bl_err *err)
 		snprintf(dbuf, sizeof(dbuf), "%.12f", decay);
 		snprintf(hbuf, sizeof(hbuf), "%.6f", dt / 3600.0);
 		if (a == NULL || b == NULL ||
-		    bl_pg_run(l->db, "UPDATE objects SET reads_per_hour = "
-		    "reads_per_hour * $1::float8 WHERE reads_per_hour > 0", 1, p,
-		    err) == -1 ||
+		    bl_pg_run(l->db, "UPDATE objects SET reads_per_hour = CASE "
+		    "WHEN reads_per_hour * $1::float8 < 0.001 THEN 0 ELSE "
+		    "reads_per_hour * $1::float8 END WHERE reads_per_hour > 0",
+		    1, p, err) == -1 ||
 		    bl_pg_run(l->db, "UPDATE objects o SET reads_per_hour = "
 		    "o.reads_per_hour + (u.n / $4::float8) * (1 - $1::float8), "
 		    "last_access = now() FROM (SELECT x.id::uuid AS id, sum("

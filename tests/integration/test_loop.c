@@ -388,6 +388,61 @@ test_loop__balanced_cluster_sees_no_moves_over_10_cycles(void **state)
 	}
 }
 
+static char *
+sql_text(const char *q)
+{
+	PGconn *db = PQconnectdb(pg.conninfo);
+	PGresult *r = PQexec(db, q);
+	char *s = NULL;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) >= 1)
+		s = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(db);
+	return s;
+}
+
+/* Reads served by an agent end up, decayed, in objects.reads_per_hour. */
+static void
+test_loop__agent_reads_fold_into_reads_per_hour(void **state)
+{
+	char *row, target[200], q[256];
+	const char *id, *node;
+	long long before;
+	int ai = -1;
+
+	(void)state;
+	run_cycle(&ctl);	/* resets the agents' counters */
+	row = sql_text("SELECT id::text || ' ' || copies[1] FROM objects "
+	    "ORDER BY id LIMIT 1");
+	assert_non_null(row);
+	id = row;
+	node = strchr(row, ' ') + 1;
+	row[36] = '\0';
+	for (int i = 0; i < NAGENTS; i++)
+		if (strcmp(ag[i].name, node) == 0)
+			ai = i;
+	assert_true(ai >= 0);
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", OWNER, id);
+	snprintf(q, sizeof(q), "SELECT (reads_per_hour * 1000)::bigint FROM "
+	    "objects WHERE id = '%s'", id);
+	before = sql(q);
+	for (int i = 0; i < 5; i++) {
+		struct tha_resp r;
+
+		assert_int_equal(tha_request(ag[ai].url, "GET", target, NULL, 0,
+		    THA_SIGNED, NULL, &r), 0);
+		assert_int_equal(r.status, 200);
+		tha_resp_free(&r);
+	}
+	run_cycle(&ctl);
+	/* 5 reads add about 5 ln 2 = 3.47 to the rate (half-life 1 h);
+	 * the decay over a few seconds takes off almost nothing. */
+	assert_true(sql(q) > before + 3000);
+	assert_true(sql(q) < before + 4000);
+	free(row);
+}
+
 static void
 test_loop__pause_and_resume_are_audited(void **state)
 {
@@ -640,6 +695,8 @@ main(void)
 		cmocka_unit_test(test_loop__converges_within_budgets),
 		cmocka_unit_test(
 		    test_loop__balanced_cluster_sees_no_moves_over_10_cycles),
+		cmocka_unit_test(
+		    test_loop__agent_reads_fold_into_reads_per_hour),
 		cmocka_unit_test(test_loop__pause_and_resume_are_audited),
 		cmocka_unit_test(
 		    test_loop__evacuation_in_autonomous_mode_keeps_the_override),
