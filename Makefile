@@ -138,7 +138,7 @@ asan: deps
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j2 all
 	@scripts/demo.sh $(if $(filter 1,$(KEEP)),--keep)
 
 install: all
