@@ -632,6 +632,9 @@ test_loop__follower_takes_over_after_kill9_and_finishes_the_job(
 	    TH_VIEW_TOKEN, &j), 200);
 	assert_true(json_is_false(json_object_get(json_object_get(j,
 	    "leader"), "self")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    j, "leader"), "url")), ctl.url);
+	assert_true(json_is_false(json_object_get(j, "engine")));
 	json_decref(j);
 	assert_int_equal(th_ctl_req(&ctl2, "POST", "/v1/controller/pause",
 	    "{}", TH_OP_TOKEN, &j), 503);
