@@ -241,6 +241,7 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 	char *over = NULL;
 	size_t olen = 0;
 	const char *p[1];
+	json_t *coloc = NULL;	/* "group\x1fnode" -> objects */
 	int rc = -1, intx = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -278,8 +279,33 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 	if (bl_pg_run(db, "BEGIN READ ONLY", 0, NULL, err) == -1)
 		goto out;
 	intx = 1;
+	/* Colocation: how many objects of each affinity group every
+	 * over-full node holds (one row per group and node). */
+	if ((coloc = json_object()) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto out;
+	}
+	{
+		PGresult *r = bl_pg_exec(db, "SELECT affinity, n, count(*) FROM "
+		    "objects, unnest(copies) AS n WHERE affinity IS NOT NULL AND "
+		    "copies && $1::text[] AND n = ANY($1::text[]) GROUP BY 1, 2",
+		    1, p, err);
+
+		if (r == NULL)
+			goto out;
+		for (int i = 0; i < PQntuples(r); i++) {
+			char key[600];
+
+			snprintf(key, sizeof(key), "%s\x1f%s",
+			    PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+			json_object_set_new(coloc, key, json_integer(strtoll(
+			    PQgetvalue(r, i, 2), NULL, 10)));
+		}
+		PQclear(r);
+	}
 	if (bl_pg_run(db, "DECLARE cand NO SCROLL CURSOR FOR SELECT o.id, "
-	    "o.size, o.copies, o.reads_per_hour, o.allowed_dcs FROM objects o "
+	    "o.size, o.copies, o.reads_per_hour, o.allowed_dcs, o.affinity "
+	    "FROM objects o "
 	    "WHERE o.copies && $1::text[] AND NOT EXISTS (SELECT 1 FROM "
 	    "job_tasks t JOIN jobs j ON j.id = t.job WHERE t.object = o.id "
 	    "AND j.state IN ('init', 'setup', 'running', 'paused'))", 1, p,
@@ -297,7 +323,7 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			uint32_t copies[PLC_COPIES_MAX];
+			uint32_t copies[PLC_COPIES_MAX], colo[PLC_COPIES_MAX];
 			struct plc_object obj;
 			const char *id = PQgetvalue(r, i, 0);
 			int nc;
@@ -336,6 +362,22 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 				parse_copies(out->cl, PQgetvalue(r, i, 4), NULL,
 				    0, &obj.allowed_dcs, dcs, ndcs);
 			}
+			if (!PQgetisnull(r, i, 5)) {
+				const char *aff = PQgetvalue(r, i, 5);
+
+				for (int k = 0; k < nc; k++) {
+					char key[600];
+					json_int_t v;
+
+					snprintf(key, sizeof(key), "%s\x1f%s", aff,
+					    out->cl->nodes[copies[k]].id);
+					v = json_integer_value(json_object_get(
+					    coloc, key));
+					/* the others of its group there */
+					colo[k] = v > 1 ? (uint32_t)(v - 1) : 0;
+				}
+				obj.colocated = colo;
+			}
 			if (plc_planner_add(pl, &obj, err) == -1) {
 				PQclear(r);
 				goto out;
@@ -356,6 +398,7 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 out:
 	if (intx)
 		bl_pg_run(db, "ROLLBACK", 0, NULL, NULL);
+	json_decref(coloc);
 	free(over);
 	plc_planner_free(pl);
 	return rc;

@@ -78,6 +78,10 @@ setup(void **state)
 	    OWNER) != 0 || th_seed(pg.conninfo, ag, NAGENTS, 24, OBJ, rest, 2,
 	    NULL, OWNER) != 0)
 		return -1;
+	/* Affinity groups, so that the colocation counts are exercised. */
+	if (th_pg_sql(&pg, "UPDATE objects SET affinity = 'grp' || "
+	    "substr(id::text, 1, 1)") != 0)
+		return -1;
 	/* An agent counts its root when it starts. */
 	for (int i = 0; i < NAGENTS; i++)
 		if (restart(&ag[i]) != 0)
