@@ -176,8 +176,8 @@ while :; do
 		[ -n "$first_id" ] || first_id=$(echo "$rows" | head -n 1 | cut -d'|' -f1)
 	fi
 	if [ -n "$first_id" ]; then
-		done_q=$(sql "SELECT (SELECT count(*) FROM jobs WHERE state IN ('init','setup','running','paused')) = 0 AND (SELECT count(*) FROM job_tasks WHERE cleanup = 'source') = 0 AND c.outcome = 'idle' AND c.imbalance_before <= c.target AND c.started_at > coalesce((SELECT max(finished_at) FROM jobs), 'epoch') FROM cycles c WHERE c.outcome <> 'not_leader' ORDER BY c.id DESC LIMIT 1")
-		[ "$done_q" = "t" ] && break
+		done_id=$(sql "SELECT c.id FROM cycles c WHERE c.id <= $last AND (SELECT count(*) FROM jobs WHERE state IN ('init','setup','running','paused')) = 0 AND (SELECT count(*) FROM job_tasks WHERE cleanup = 'source') = 0 AND c.outcome = 'idle' AND c.imbalance_before <= c.target AND c.started_at > coalesce((SELECT max(finished_at) FROM jobs), 'epoch') AND c.id = (SELECT max(id) FROM cycles WHERE id <= $last AND outcome <> 'not_leader')")
+		[ -n "$done_id" ] && break
 	fi
 	if [ "$(date +%s)" -ge "$deadline" ]; then
 		say "did not converge within ${timeout}s"
@@ -193,7 +193,7 @@ say "verifying every copy of every object"
 tail -n 1 "$dir/verify.txt"
 lost=$(sql "SELECT count(*) FROM objects WHERE cardinality(copies) < 2")
 
-summary=$(sql "SELECT round(f.imbalance_before::numeric, 2), round((SELECT max(u) - min(u) FROM (SELECT used_bytes::float8 / capacity_bytes AS u FROM nodes WHERE state = 'in') x)::numeric, 2), (SELECT count(*) FROM cycles WHERE id >= f.id AND outcome <> 'not_leader'), (SELECT coalesce(sum(bytes_done), 0) FROM jobs WHERE origin = 'controller'), f.min_bytes FROM cycles f WHERE f.id = $first_id")
+summary=$(sql "SELECT round(f.imbalance_before::numeric, 2), round((SELECT max(u) - min(u) FROM (SELECT used_bytes::float8 / capacity_bytes AS u FROM nodes WHERE state = 'in') x)::numeric, 2), (SELECT count(*) FROM cycles WHERE id BETWEEN f.id AND $done_id AND outcome <> 'not_leader'), (SELECT coalesce(sum(bytes_done), 0) FROM jobs WHERE origin = 'controller'), f.min_bytes FROM cycles f WHERE f.id = $first_id")
 IFS='|' read -r a b ncyc moved minb <<EOF
 $summary
 EOF
