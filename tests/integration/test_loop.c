@@ -689,6 +689,51 @@ test_loop__follower_takes_over_after_kill9_and_finishes_the_job(
 	    "{}", TH_OP_TOKEN, NULL), 200);
 }
 
+static int
+leads(const struct th_ctl *c)
+{
+	json_t *j = NULL;
+	int yes = th_ctl_req(c, "GET", "/v1/status", NULL, TH_VIEW_TOKEN,
+	    &j) == 200 && json_is_true(json_object_get(json_object_get(j,
+	    "leader"), "self"));
+
+	json_decref(j);
+	return yes;
+}
+
+/* The leader's lock connection is cut (as when its database link
+ * breaks): it steps down and stops its engine, and one instance leads
+ * again within 15 s. */
+static void
+test_loop__leader_that_loses_its_connection_steps_down(void **state)
+{
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(th_ctl_restart(&ctl), 0);	/* a follower now */
+	assert_true(leads(&ctl2));
+	assert_false(leads(&ctl));
+	assert_int_equal(sql("SELECT count(pg_terminate_backend(pid)) FROM "
+	    "pg_locks WHERE locktype = 'advisory' AND granted"), 1);
+	for (int i = 0; i < 150; i++) {
+		n = leads(&ctl) + leads(&ctl2);
+		if (n == 1 && (leads(&ctl) || i > 20))
+			break;
+		tha_sleep_ms(100);
+	}
+	assert_int_equal(n, 1);
+	{
+		unsigned char *log;
+		size_t len;
+
+		log = tha_read_file(ctl2.log, &len);
+		assert_non_null(log);
+		assert_non_null(strstr((char *)log, "lost leadership"));
+		free(log);
+	}
+	assert_int_equal(th_ctl_stop(&ctl), 0);
+}
+
 int
 main(void)
 {
@@ -713,6 +758,8 @@ main(void)
 		    test_loop__sighup_applies_a_good_file_and_keeps_a_bad_one_out),
 		cmocka_unit_test(
 		  test_loop__follower_takes_over_after_kill9_and_finishes_the_job),
+		cmocka_unit_test(
+		    test_loop__leader_that_loses_its_connection_steps_down),
 	};
 
 	return cmocka_run_group_tests_name("loop", tests, setup, teardown);
