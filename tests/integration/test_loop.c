@@ -585,7 +585,7 @@ test_loop__sighup_applies_a_good_file_and_keeps_a_bad_one_out(void **state)
 	assert_int_equal(th_ctl_req(&ctl, "DELETE", "/v1/policy", NULL,
 	    TH_OP_TOKEN, NULL), 200);
 	assert_int_equal(th_ctl_write_config(&ctl, NULL, "{\"preset\":"
-	    "\"aggressive\",\"max_fill\":0.95}", NULL), 0);
+	    "\"aggressive\",\"max_fill\":0.95}", "\"api_workers\":2"), 0);
 	kill(ctl.pid, SIGHUP);
 	for (int i = 0; i < 50 && reloads("ok") < 1; i++)
 		tha_sleep_ms(100);
@@ -597,6 +597,16 @@ test_loop__sighup_applies_a_good_file_and_keeps_a_bad_one_out(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "source")),
 	    "file");
 	json_decref(j);
+	/* A key that needs a restart is named in the log. */
+	{
+		size_t len;
+		unsigned char *log = tha_read_file(ctl.log, &len);
+
+		assert_non_null(log);
+		assert_non_null(strstr((char *)log, "api_workers keys changed; "
+		    "they take effect at the next restart"));
+		free(log);
+	}
 	/* A bad file: counted, logged, and the running config stays. */
 	f = fopen(ctl.conf, "w");
 	assert_non_null(f);
