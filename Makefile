@@ -7,6 +7,8 @@
 #   make asan       build and run the tests under ASan and UBSan
 #   make deps       install the Debian packages the build needs
 #   make fuzz       run every libFuzzer harness for FUZZ_SECONDS (default 60)
+#   make demo       the whole thing on loopback: converge a skewed cluster
+#                   (KEEP=1 leaves it running)
 #
 # Each area may add a fragment (bench/*.mk, tests/*.mk) that appends to
 # BENCHES or TEST_DEPS; the rules for modules, binaries and tests are here.
@@ -114,7 +116,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(ARCHIVES)
 include $(sort $(wildcard bench/*.mk tests/*.mk))
 
 # --- top-level targets ------------------------------------------------------
-.PHONY: all deps test check unit-test integration-test bench asan clean install docs
+.PHONY: all deps test check unit-test integration-test bench asan clean install docs demo
 
 deps:
 	@scripts/deps.sh
@@ -136,6 +138,10 @@ asan: deps
 	@$(MAKE) --no-print-directory test BUILD=build-asan BINDIR=build-asan/bin \
 		OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+demo: deps
+	@$(MAKE) --no-print-directory -j2 all
+	@scripts/demo.sh $(if $(filter 1,$(KEEP)),--keep)
 
 # Binaries; example configs, dashboards and Prometheus files under
 # $(DATADIR)/ballast (nothing in /etc is overwritten); systemd units with

@@ -19,6 +19,13 @@ int	cli_job_main(int argc, char **argv);
 int	cli_node_main(int argc, char **argv);
 int	cli_objects_main(int argc, char **argv);
 int	cli_verify_main(int argc, char **argv);
+int	cli_status_main(int argc, char **argv);
+int	cli_pause_main(int argc, char **argv);
+int	cli_resume_main(int argc, char **argv);
+int	cli_run_main(int argc, char **argv);
+int	cli_policy_main(int argc, char **argv);
+int	cli_cycles_main(int argc, char **argv);
+int	cli_seed_main(int argc, char **argv);
 
 /* Prints "ballastctl: <msg>" to stderr and returns CLI_USAGE. */
 int	cli_usage_error(const char *fmt, ...)

@@ -25,6 +25,16 @@ static const struct command commands[] = {
 	    "objects import FILE.csv: load the metadata tier" },
 	{ "verify", cli_verify_main,
 	    "check every listed copy on its agent, with its MD5" },
+	{ "status", cli_status_main,
+	    "the controller: mode, leader, imbalance, last cycle, jobs" },
+	{ "pause", cli_pause_main, "stop autonomous planning" },
+	{ "resume", cli_resume_main, "start autonomous planning again" },
+	{ "run", cli_run_main, "run a control-loop cycle now" },
+	{ "policy", cli_policy_main,
+	    "policy get | set [--preset P] [--set key=value]... | reset" },
+	{ "cycles", cli_cycles_main, "the control loop's history" },
+	{ "demo-seed", cli_seed_main,
+	    "write skewed random objects into agent roots (make demo)" },
 };
 
 int

@@ -41,6 +41,15 @@ enum op {
 	OP_MANTA_GET,
 	OP_MANTA_RETRY,
 	OP_METRICS,
+	OP_CLUSTER,
+	OP_PLAN,
+	OP_POLICY_GET,
+	OP_POLICY_PUT,
+	OP_POLICY_DELETE,
+	OP_CYCLES,
+	OP_PLACEMENT,
+	OP_CTL_PAUSE,
+	OP_CTL_RESUME,
 };
 
 struct ctl_call {
@@ -61,6 +70,7 @@ struct ctl_call {
 	char			*text;		/* owns: a text answer */
 	size_t			 text_len;
 	int			 wake;		/* wake the engine afterwards */
+	long long		 interval;	/* a new check interval */
 };
 
 static void
@@ -176,10 +186,42 @@ run_call(struct ctl_call *k, PGconn *db)
 			goto failed;
 		break;
 	case OP_STATUS:
-		j = json_pack("{s:s,s:b,s:b,s:i}", "version", CTL_VERSION,
-		    "database", 1, "engine_database",
-		    mig_engine_db_ok(k->ctl->engine),
-		    "metadata_threads", mig_engine_committers(k->ctl->engine));
+		if ((j = ctl_api_status(k->ctl, db, &err)) == NULL)
+			goto failed;
+		break;
+	case OP_CLUSTER:
+		if ((j = ctl_api_cluster(db, &err)) == NULL)
+			goto failed;
+		break;
+	case OP_PLAN:
+		if ((j = ctl_api_plan(k->ctl, db, (int)k->num, &err)) == NULL)
+			goto failed;
+		break;
+	case OP_POLICY_GET:
+		if ((j = ctl_api_policy_get(k->ctl, db, &err)) == NULL)
+			goto failed;
+		break;
+	case OP_POLICY_PUT:
+	case OP_POLICY_DELETE:
+		if ((j = ctl_api_policy_put(k->ctl, db, k->op == OP_POLICY_PUT ?
+		    k->params : NULL, k->who, &k->interval, &err)) == NULL)
+			goto failed;
+		break;
+	case OP_CYCLES:
+		if ((j = ctl_api_cycles(db, k->limit, k->offset, &err)) ==
+		    NULL)
+			goto failed;
+		break;
+	case OP_PLACEMENT:
+		if ((j = ctl_api_placement(k->ctl, db, k->id, (int)k->num,
+		    &err)) == NULL)
+			goto failed;
+		break;
+	case OP_CTL_PAUSE:
+	case OP_CTL_RESUME:
+		if ((j = ctl_api_pause(k->ctl, db, k->op == OP_CTL_PAUSE,
+		    k->who, &err)) == NULL)
+			goto failed;
 		break;
 	case OP_JOB_CREATE:
 		if (mig_job_params_check(db, k->arg, k->params, &err) == -1 ||
@@ -408,6 +450,8 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 	for (k = list; k != NULL; k = next) {
 		next = k->next;
 		wake |= k->wake;
+		if (k->interval > 0 && k->status < 300)
+			ctl_loop_interval(c, k->interval);
 		if (k->text != NULL)
 			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
 			    " charset=utf-8", k->text, k->text_len);
@@ -415,8 +459,8 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 			answer(k->req, k->status, k->resp);
 		call_free(k);
 	}
-	if (wake && c->engine != NULL)
-		mig_engine_wake(c->engine);
+	if (wake)
+		ctl_engine_wake(c);
 }
 
 int
@@ -856,6 +900,98 @@ not_allowed(struct bl_http_req *req, const char *allow)
 	    "here; use %s", bl_http_req_method(req), allow);
 }
 
+/* The control loop's routes: a call, or NULL (answered, or not ours). */
+static struct ctl_call *
+route_ctl(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t,
+    const char *path)
+{
+	struct ctl_call *k = NULL;
+	char buf[64];
+	int op = -1, rc;
+
+	if (strcmp(path, "/v1/cluster") == 0 || strcmp(path, "/v1/plan") == 0
+	    || strcmp(path, "/v1/cycles") == 0 ||
+	    strcmp(path, "/v1/placement") == 0) {
+		if (!method_is(req, "GET"))
+			return not_allowed(req, "GET"), NULL;
+		op = strcmp(path, "/v1/cluster") == 0 ? OP_CLUSTER :
+		    strcmp(path, "/v1/cycles") == 0 ? OP_CYCLES :
+		    strcmp(path, "/v1/plan") == 0 ? OP_PLAN : OP_PLACEMENT;
+	} else if (strcmp(path, "/v1/policy") == 0) {
+		if (method_is(req, "GET"))
+			op = OP_POLICY_GET;
+		else if (method_is(req, "PUT"))
+			op = OP_POLICY_PUT;
+		else if (method_is(req, "DELETE"))
+			op = OP_POLICY_DELETE;
+		else
+			return not_allowed(req, "GET, PUT, DELETE"), NULL;
+	} else if (strcmp(path, "/v1/controller/pause") == 0 ||
+	    strcmp(path, "/v1/controller/resume") == 0 ||
+	    strcmp(path, "/v1/controller/run") == 0) {
+		if (!method_is(req, "POST"))
+			return not_allowed(req, "POST"), NULL;
+		if (path[15] == 'r' && path[16] == 'u') {
+			ctl_loop_kick(c);
+			bl_http_respond_json_take(req, 202, json_pack("{s:b}",
+			    "queued", 1));
+			return NULL;
+		}
+		op = path[15] == 'p' ? OP_CTL_PAUSE : OP_CTL_RESUME;
+	} else {
+		return NULL;
+	}
+	if ((k = call_new(op, t)) == NULL) {
+		bl_http_respond_error(req, 503, "unavailable", "out of memory");
+		return NULL;
+	}
+	switch (op) {
+	case OP_CYCLES:
+		if (paging(req, k, 50) == -1)
+			goto answered;
+		break;
+	case OP_PLAN:
+		k->num = -1;
+		if ((rc = query_get(req, "preset", buf, sizeof(buf))) != 0 &&
+		    (rc == -1 || (k->num = pol_preset_parse(buf)) < 0)) {
+			bl_http_respond_error(req, 422, "invalid", "preset: "
+			    "expected default, aggressive or conservative");
+			goto answered;
+		}
+		break;
+	case OP_PLACEMENT:
+		if (query_get(req, "object", k->id, sizeof(k->id)) != 1 ||
+		    !bl_uuid_valid(k->id)) {
+			bl_http_respond_error(req, 400, "malformed", "object: "
+			    "want a canonical lowercase uuid");
+			goto answered;
+		}
+		k->num = 2;
+		if ((rc = query_get(req, "copies", buf, sizeof(buf))) != 0) {
+			char *end;
+
+			k->num = rc == 1 ? strtol(buf, &end, 10) : -1;
+			if (rc == -1 || *end != '\0' || k->num < 1 ||
+			    k->num > PLC_COPIES_MAX) {
+				bl_http_respond_error(req, 422, "invalid",
+				    "copies: want 1-%d", PLC_COPIES_MAX);
+				goto answered;
+			}
+		}
+		break;
+	case OP_POLICY_PUT:
+		if ((k->params = parse_body(req)) == NULL)
+			goto answered;
+		break;
+	default:
+		break;
+	}
+	return k;
+answered:
+	call_free(k);
+	return NULL;
+}
+
 /* Routes the request. Returns the call to queue or NULL when answered. */
 static struct ctl_call *
 route(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t)
@@ -874,6 +1010,22 @@ route(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t)
 		    bl_http_req_method(req));
 		return NULL;
 	}
+	if (mutation) {
+		struct ctl_leader v;
+
+		ctl_leader_get(c, &v);
+		if (!v.leader) {
+			if (v.url[0])
+				bl_http_req_add_header(req, "X-Ballast-Leader",
+				    v.url);
+			bl_http_respond_json_take(req, 503, json_pack(
+			    "{s:{s:s,s:s,s:s,s:s}}", "error", "code",
+			    "not_leader", "message", "this instance is a "
+			    "follower; send changes to the leader", "leader",
+			    v.instance, "leader_url", v.url));
+			return NULL;
+		}
+	}
 #define NEW(op) do {							\
 	if ((k = call_new(op, t)) == NULL) {				\
 		bl_http_respond_error(req, 503, "unavailable",		\
@@ -888,6 +1040,9 @@ route(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t)
 		NEW(OP_STATUS);
 		return k;
 	}
+	if ((k = route_ctl(c, req, t, path)) != NULL || bl_http_req_responded(
+	    req))
+		return k;
 	if (strcmp(path, "/jobs") == 0 || strncmp(path, "/jobs/", 6) == 0) {
 		manta = 1;
 		rest = path + 5;

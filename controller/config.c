@@ -26,6 +26,22 @@ const struct bl_cfg_opt ctl_config_table[] = {
 	    "the cluster secret, for signing agent calls" },
 	{ "log_level", BL_CFG_STR, OFF(log_level), "info", 4, 5, 0,
 	    "debug, info, warn or error" },
+	{ "advertise_url", BL_CFG_STR, OFF(advertise_url), "", 0, 400, 0,
+	    "the URL followers give for this instance (\"\": http://listen)" },
+	{ "instance", BL_CFG_STR, OFF(instance), "", 0, 120, 0,
+	    "this process's name in cycles and leadership (\"\": host:pid)" },
+	{ "controller.access_half_life_s", BL_CFG_INT,
+	    OFF(access_half_life_s), "3600", 1, 31536000, 0,
+	    "half-life of the decayed reads_per_hour" },
+	{ "controller.max_candidates", BL_CFG_INT, OFF(max_candidates),
+	    "1000000", 1000, 100000000, 0,
+	    "objects streamed into the planner per cycle" },
+	{ "controller.agent_timeout_ms", BL_CFG_INT, OFF(agent_poll_timeout_ms),
+	    "3000", 100, 600000, 0,
+	    "an agent silent this long is unreachable for the cycle" },
+	{ "controller.leader_check_ms", BL_CFG_INT, OFF(leader_check_ms),
+	    "1000", 100, 10000, 0,
+	    "how often leadership is checked (and taken over)" },
 	{ "max_body_bytes", BL_CFG_INT, OFF(max_body), "67108864", 1024,
 	    1LL << 34, 0, "largest request body (plans, imports)" },
 	{ "api_workers", BL_CFG_INT, OFF(api_workers), "4", 1, 64, 0,
@@ -184,13 +200,14 @@ ctl_config_load(struct bl_cfg *c, struct ctl_config *cfg, const char *path,
 				goto out;
 			}
 			cfg->policy_text = text;
-		} else if (strcmp(k, "engine") == 0) {
+		} else if (strcmp(k, "engine") == 0 ||
+		    strcmp(k, "controller") == 0) {
 			const char *ek;
 			json_t *ev;
 
 			if (!json_is_object(v)) {
-				bl_err_set(err, BL_EINVAL, "%s: engine: "
-				    "expected an object", path);
+				bl_err_set(err, BL_EINVAL, "%s: %s: "
+				    "expected an object", path, k);
 				goto out;
 			}
 			json_object_foreach(v, ek, ev) {
@@ -198,7 +215,7 @@ ctl_config_load(struct bl_cfg *c, struct ctl_config *cfg, const char *path,
 
 				if (strncmp(ek, "//", 2) == 0)
 					continue;
-				snprintf(key, sizeof(key), "engine.%s", ek);
+				snprintf(key, sizeof(key), "%s.%s", k, ek);
 				if (set_scalar(c, key, ev, path, err) == -1)
 					goto out;
 			}

@@ -16,11 +16,13 @@
 
 #include <ev.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "lib/config.h"
 #include "lib/err.h"
 #include "lib/http_server.h"
 #include "migrate/engine.h"
+#include "placement/planner.h"
 #include "policy/policy.h"
 
 #define CTL_VERSION "0.1.0"
@@ -37,6 +39,12 @@ struct ctl_config {
 	char		*database;	/* owns: libpq conninfo */
 	char		*secret_file;	/* owns */
 	char		*log_level;	/* owns */
+	char		*advertise_url;	/* owns: how followers name us */
+	char		*instance;	/* owns: this process's name */
+	long long	 access_half_life_s;
+	long long	 max_candidates;
+	long long	 agent_poll_timeout_ms;
+	long long	 leader_check_ms;
 	long long	 max_body;
 	long long	 api_workers;
 	long long	 max_tasks_per_assignment;
@@ -69,13 +77,41 @@ void	ctl_config_print_reference(FILE *f);
 
 struct ctl_call;
 struct ctl_metrics;
+struct ctl_loop;
+
+/* A cycle's result, for the loop's log and status. */
+struct ctl_cycle_result {
+	char		outcome[24];
+	double		imbalance;
+	long long	moves;
+	long long	interval_s;	/* of the policy in force */
+	int		job_created;
+};
+
+/* A plan built from the database (cycle.c). */
+struct ctl_planned {
+	struct plc_cluster	*cl;		/* owns */
+	struct plc_plan		 plan;		/* owns when has_plan */
+	int			 has_plan;
+	char			*ids;		/* owns: n ids, 37 bytes each */
+	size_t			 n;		/* candidates streamed */
+	int			 truncated;	/* max_candidates reached */
+};
+
+/* Who leads, as this process last saw it. */
+struct ctl_leader {
+	int		leader;		/* 1: this process */
+	char		instance[128];	/* the leader's; "" unknown */
+	char		url[256];
+	double		next_cycle;	/* wall time; 0 unknown */
+	double		last_imbalance;	/* -1 unknown */
+};
 
 struct ctl {
 	struct ev_loop		*loop;		/* borrows */
 	struct ctl_config	*cfg;		/* borrows */
 	const char		*file;		/* borrows: argv */
 	struct bl_http_server	*http;		/* owns */
-	struct mig_engine	*engine;	/* owns */
 	struct ctl_metrics	*metrics;	/* owns (controller/metrics.h) */
 	ev_async		 done_async;	/* workers -> loop */
 	pthread_mutex_t		 mu;
@@ -88,7 +124,71 @@ struct ctl {
 						   this monotonic time */
 	pthread_t		*workers;	/* owns */
 	int			 nworkers;
+	const char		*instance;	/* borrows cfg */
+	long long		 max_candidates;
+	struct mig_engine_opts	 eo;		/* conninfo, secret: borrow */
+	char			*secret;	/* owns */
+	size_t			 secret_len;
+	struct ctl_loop		*lp;		/* owns: the control loop */
+	/* Config reloads (SIGHUP, SIGUSR1), for metrics. */
+	_Atomic unsigned long	 reloads_ok;
+	_Atomic unsigned long	 reloads_failed;
 };
+
+/* loop.c: the control-loop thread, leadership and the engine's life. */
+int	ctl_loop_start(struct ctl *c, struct bl_err *err);
+void	ctl_loop_stop(struct ctl *c);
+/* Asks for a cycle now. Thread-safe. */
+void	ctl_loop_kick(struct ctl *c);
+void	ctl_leader_get(struct ctl *c, struct ctl_leader *out);
+/* The policy in force has this check_interval_s: re-arms the schedule if
+ * it changed. On the HTTP loop only. */
+void	ctl_loop_interval(struct ctl *c, long long s);
+/* The engine, when this process leads. Thread-safe. */
+void	ctl_engine_wake(struct ctl *c);
+/* 1 if the engine runs here; db_ok and committers filled then. */
+int	ctl_engine_info(struct ctl *c, int *db_ok, int *committers);
+/* The file's policy (copied; *text is the file's JSON or NULL, the caller
+ * frees) and, on reload, its replacement. Thread-safe. */
+void	ctl_policy_file(struct ctl *c, struct pol_policy *p, char **text);
+void	ctl_policy_file_set(struct ctl *c, const struct pol_policy *p,
+	    const char *text);
+
+/* cycle.c */
+/* The policy in force: the run-time one stored by PUT /v1/policy, else
+ * the file's. *doc (may be NULL) gets its JSON document. */
+int	ctl_policy_effective(struct ctl *c, PGconn *db, struct pol_policy *p,
+	    json_t **doc, struct bl_err *err);
+/* balancing: plan down to the target even below the threshold
+ * (hysteresis). */
+int	ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
+	    int balancing, long long max_candidates, struct ctl_planned *out,
+	    struct bl_err *err);
+json_t	*ctl_plan_json(struct ctl_planned *p);
+void	ctl_planned_release(struct ctl_planned *p);
+/* Runs one cycle as the leader and records it. unreachable: a text[]
+ * literal of the nodes that did not answer (may be NULL). */
+int	ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
+	    const char *unreachable, struct ctl_cycle_result *res,
+	    struct bl_err *err);
+int	ctl_cycle_not_leader(struct ctl *c, PGconn *db, int manual,
+	    struct bl_err *err);
+
+/* api_ctl.c: the control loop's API, run on API workers. Each returns
+ * the answer (a new reference) or NULL with err. */
+json_t	*ctl_api_status(struct ctl *c, PGconn *db, struct bl_err *err);
+json_t	*ctl_api_cluster(PGconn *db, struct bl_err *err);
+json_t	*ctl_api_plan(struct ctl *c, PGconn *db, int preset,
+	    struct bl_err *err);
+json_t	*ctl_api_policy_get(struct ctl *c, PGconn *db, struct bl_err *err);
+json_t	*ctl_api_policy_put(struct ctl *c, PGconn *db, json_t *body,
+	    const char *who, long long *interval, struct bl_err *err);
+json_t	*ctl_api_cycles(PGconn *db, long limit, long offset,
+	    struct bl_err *err);
+json_t	*ctl_api_pause(struct ctl *c, PGconn *db, int pause,
+	    const char *who, struct bl_err *err);
+json_t	*ctl_api_placement(struct ctl *c, PGconn *db, const char *object,
+	    int copies, struct bl_err *err);
 
 /* api.c */
 void	ctl_api_handle(struct bl_http_req *req, void *arg);

@@ -4,9 +4,12 @@
  *   ballastd --config-reference	(Markdown for docs/config.md)
  *
  * Start-up: load the config, read the cluster secret, apply the schema
- * migrations (under an advisory lock), start the engine thread and the
- * API. SIGTERM/SIGINT stop it; SIGHUP/SIGUSR1 reload the file. Leader election (several ballastd on one
- * database) is not here yet: run one ballastd per database.
+ * migrations (under an advisory lock), start the control loop (which
+ * takes the leader lock and, leading, runs the job engine) and the API.
+ * SIGTERM/SIGINT stop it; SIGHUP and SIGUSR1 reload the file: the policy
+ * and the tokens apply at once, other keys need a restart and are logged
+ * when they differ. Several ballastd may share one database; one leads
+ * (docs/controller.md).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -43,75 +46,76 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+struct reload {
+	ev_signal	 hup;		/* data: this struct */
+	ev_signal	 usr1;		/* data: this struct */
+	struct ctl	*ctl;		/* borrows */
+	struct bl_cfg	*cfgt;		/* borrows */
+	const char	*file;		/* borrows */
+};
+
 static void
-engine_opts(const struct ctl_config *cfg, struct mig_engine_opts *eo)
+restart_key(const char *key, const char *old, const char *neu)
 {
-	memset(eo, 0, sizeof(*eo));
-	eo->conninfo = cfg->database;
-	eo->max_tasks_per_assignment = (long)cfg->max_tasks_per_assignment;
-	eo->max_assignment_age_s = (long)cfg->max_assignment_age_s;
-	eo->metadata_threads = (long)cfg->metadata_threads;
-	eo->max_inflight_per_node = (long)cfg->max_inflight_per_node;
-	eo->agent_timeout_s = (long)cfg->agent_timeout_s;
-	eo->poll_interval_ms = (long)cfg->poll_interval_ms;
-	eo->source_delete_grace_s = (long)cfg->source_delete_grace_s;
-	eo->evacuate_deletes_source = cfg->evacuate_deletes_source;
-	eo->max_fill = cfg->policy.max_fill;
-	eo->failure_domain = cfg->policy.failure_domain;
+	if ((old == NULL) != (neu == NULL) || (old != NULL &&
+	    strcmp(old, neu) != 0))
+		log_warnx("reload: %s changed; it takes effect at the next "
+		    "restart", key);
 }
 
-/* SIGHUP (and SIGUSR1, as Manta used): reloads the file. A bad file
- * leaves the running config in force and says why. Tokens, the log level,
- * the policy and the engine's keys change in place; listen, database,
- * secret_file and api_workers need a restart. */
+/* Reloads the file on the loop (reading one small file). A bad file
+ * keeps everything in force. */
 static void
 on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct ctl *c = w->data;
-	struct ctl_config n, *cur = c->cfg;
-	struct bl_cfg nt;
+	struct reload *r = w->data;
+	struct ctl *c = r->ctl;
+	struct ctl_config neu, *old = c->cfg;
+	struct bl_cfg t;
 	struct bl_err err;
-	struct mig_engine_opts eo;
-	struct ctl_token *old;
-	size_t nold;
+	struct ctl_token *tk;
+	size_t nt;
+	char *pt;
 
-	memset(&n, 0, sizeof(n));
-	bl_err_clear(&err);
-	if (bl_cfg_init(&nt, ctl_config_table, ctl_config_table_len, &n,
-	    &err) == -1)
-		return;
-	if (ctl_config_load(&nt, &n, c->file, &err) == -1 ||
-	    bl_log_set_level(n.log_level) == -1) {
-		log_warnx("reload: %s; the running config stays",
-		    err.code ? err.msg : "log_level: unknown");
-		ctl_config_release(&nt, &n);
+	memset(&neu, 0, sizeof(neu));
+	if (bl_cfg_init(&t, ctl_config_table, ctl_config_table_len, &neu,
+	    &err) == -1 || ctl_config_load(&t, &neu, r->file, &err) == -1) {
+		c->reloads_failed++;
+		log_warnx("reload: %s; keeping the running config (failed "
+		    "reloads: %lu)", err.msg, (unsigned long)c->reloads_failed);
+		ctl_config_release(&t, &neu);
 		return;
 	}
-	if (strcmp(n.listen, cur->listen) != 0 ||
-	    strcmp(n.database, cur->database) != 0 ||
-	    strcmp(n.secret_file, cur->secret_file) != 0 ||
-	    n.api_workers != cur->api_workers || n.max_body != cur->max_body)
-		log_warnx("reload: listen, database, secret_file, api_workers "
-		    "and max_body_bytes change only with a restart");
-	old = cur->tokens;
-	nold = cur->ntokens;
-	cur->tokens = n.tokens;
-	cur->ntokens = n.ntokens;
-	n.tokens = old;
-	n.ntokens = nold;
-	cur->policy = n.policy;
-	cur->max_tasks_per_assignment = n.max_tasks_per_assignment;
-	cur->max_assignment_age_s = n.max_assignment_age_s;
-	cur->metadata_threads = n.metadata_threads;
-	cur->max_inflight_per_node = n.max_inflight_per_node;
-	cur->agent_timeout_s = n.agent_timeout_s;
-	cur->poll_interval_ms = n.poll_interval_ms;
-	cur->source_delete_grace_s = n.source_delete_grace_s;
-	cur->evacuate_deletes_source = n.evacuate_deletes_source;
-	engine_opts(cur, &eo);
-	mig_engine_set_opts(c->engine, &eo);
-	ctl_config_release(&nt, &n);
-	log_info("reload: %s: in force (%zu tokens)", c->file, cur->ntokens);
+	restart_key("listen", old->listen, neu.listen);
+	restart_key("database", old->database, neu.database);
+	restart_key("secret_file", old->secret_file, neu.secret_file);
+	if (neu.api_workers != old->api_workers ||
+	    neu.max_tasks_per_assignment != old->max_tasks_per_assignment ||
+	    neu.metadata_threads != old->metadata_threads ||
+	    neu.poll_interval_ms != old->poll_interval_ms ||
+	    neu.source_delete_grace_s != old->source_delete_grace_s)
+		log_warnx("reload: engine or api_workers keys changed; they "
+		    "take effect at the next restart");
+	if (strcmp(neu.log_level, old->log_level) != 0 &&
+	    bl_log_set_level(neu.log_level) == 0) {
+		free(old->log_level);
+		old->log_level = neu.log_level;
+		neu.log_level = NULL;
+	}
+	/* Swap the tokens (only the loop reads them) and the policy. */
+	tk = old->tokens, nt = old->ntokens;
+	old->tokens = neu.tokens, old->ntokens = neu.ntokens;
+	neu.tokens = tk, neu.ntokens = nt;
+	pt = old->policy_text;
+	old->policy_text = neu.policy_text;
+	neu.policy_text = pt;
+	old->policy = neu.policy;
+	ctl_policy_file_set(c, &old->policy, old->policy_text);
+	ctl_loop_interval(c, old->policy.check_interval_s);
+	ctl_config_release(&t, &neu);
+	c->reloads_ok++;
+	log_info("reload: %s: policy preset=%s and %zu tokens in force",
+	    r->file, pol_preset_name(old->policy.preset), old->ntokens);
 }
 
 /* Applies the migrations, waiting for the database for up to 60 s. */
@@ -153,7 +157,9 @@ main(int argc, char **argv)
 	struct mig_engine_opts eo;
 	struct bl_http_server_opts ho;
 	struct ev_loop *loop;
-	ev_signal sigterm, sigint, sighup, sigusr1;
+	ev_signal sigterm, sigint;
+	struct reload rl;
+	char host[128], inst[300];
 	const char *file = NULL;
 	int check = 0, print = 0, ch;
 	char *secret;
@@ -209,9 +215,33 @@ main(int argc, char **argv)
 	if (migrate_db(cfg.database, &err) == -1)
 		fatalx("database: migrate: %s", err.msg);
 
-	engine_opts(&cfg, &eo);
+	if (cfg.instance == NULL || cfg.instance[0] == '\0') {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(inst, sizeof(inst), "%s:%ld", host, (long)getpid());
+		free(cfg.instance);
+		cfg.instance = strdup(inst);
+	}
+	if (cfg.advertise_url == NULL || cfg.advertise_url[0] == '\0') {
+		snprintf(inst, sizeof(inst), "http://%s", cfg.listen);
+		free(cfg.advertise_url);
+		cfg.advertise_url = strdup(inst);
+	}
+	memset(&eo, 0, sizeof(eo));
+	eo.conninfo = cfg.database;
 	eo.secret = secret;
 	eo.secret_len = secret_len;
+	eo.max_tasks_per_assignment = (long)cfg.max_tasks_per_assignment;
+	eo.max_assignment_age_s = (long)cfg.max_assignment_age_s;
+	eo.metadata_threads = (long)cfg.metadata_threads;
+	eo.max_inflight_per_node = (long)cfg.max_inflight_per_node;
+	eo.agent_timeout_s = (long)cfg.agent_timeout_s;
+	eo.poll_interval_ms = (long)cfg.poll_interval_ms;
+	eo.source_delete_grace_s = (long)cfg.source_delete_grace_s;
+	eo.evacuate_deletes_source = cfg.evacuate_deletes_source;
+	eo.max_fill = cfg.policy.max_fill;
+	eo.failure_domain = cfg.policy.failure_domain;
 
 	loop = EV_DEFAULT;
 	memset(&ctl, 0, sizeof(ctl));
@@ -220,11 +250,11 @@ main(int argc, char **argv)
 	if ((ctl.metrics = ctl_metrics_new()) == NULL)
 		fatalx("metrics: out of memory");
 	eo.metrics = ctl_metrics_registry(ctl.metrics);
-	ctl.file = file;
-	if ((ctl.engine = mig_engine_new(&eo, &err)) == NULL)
-		fatalx("engine: %s", err.msg);
-	memset(secret, 0, secret_len);
-	free(secret);
+	ctl.instance = cfg.instance;
+	ctl.max_candidates = cfg.max_candidates;
+	ctl.eo = eo;
+	ctl.secret = secret;
+	ctl.secret_len = secret_len;
 	if (ctl_api_start(&ctl, &err) == -1)
 		fatalx("api: %s", err.msg);
 	memset(&ho, 0, sizeof(ho));
@@ -238,27 +268,33 @@ main(int argc, char **argv)
 	ho.observe_arg = ctl.metrics;
 	if ((ctl.http = bl_http_server_new(loop, &ho, &err)) == NULL)
 		fatalx("http: %s", err.msg);
-	if (mig_engine_start(ctl.engine, &err) == -1)
-		fatalx("engine: %s", err.msg);
+	if (ctl_loop_start(&ctl, &err) == -1)
+		fatalx("loop: %s", err.msg);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_start(loop, &sigterm);
 	ev_signal_start(loop, &sigint);
-	ev_signal_init(&sighup, on_reload, SIGHUP);
-	ev_signal_init(&sigusr1, on_reload, SIGUSR1);
-	sighup.data = &ctl;
-	sigusr1.data = &ctl;
-	ev_signal_start(loop, &sighup);
-	ev_signal_start(loop, &sigusr1);
+	memset(&rl, 0, sizeof(rl));
+	rl.ctl = &ctl;
+	rl.cfgt = &cfgt;
+	rl.file = file;
+	ev_signal_init(&rl.hup, on_reload, SIGHUP);
+	ev_signal_init(&rl.usr1, on_reload, SIGUSR1);
+	rl.hup.data = &rl;
+	rl.usr1.data = &rl;
+	ev_signal_start(loop, &rl.hup);
+	ev_signal_start(loop, &rl.usr1);
 	log_info("listening on %s port=%d", cfg.listen,
 	    bl_http_server_port(ctl.http));
 	ev_run(loop, 0);
 
 	bl_http_server_quiesce(ctl.http);
 	ctl_api_stop(&ctl);
-	mig_engine_free(ctl.engine);
+	ctl_loop_stop(&ctl);
 	bl_http_server_free(ctl.http);
 	ctl_metrics_free(ctl.metrics);
+	memset(secret, 0, secret_len);
+	free(secret);
 	ctl_config_release(&cfgt, &cfg);
 	log_info("stopped");
 	return 0;

@@ -151,8 +151,58 @@ static const char *const v1[] = {
 	NULL
 };
 
+/* The control loop (docs/controller.md): one row per cycle, the loop's
+ * shared state (paused, the run-time policy, hysteresis) and the leader's
+ * identity. The singleton tables hold at most one row (id = 1). */
+static const char *const v2[] = {
+	"CREATE TABLE cycles ("
+	"  id                  bigserial PRIMARY KEY,"
+	"  started_at          timestamptz NOT NULL DEFAULT now(),"
+	"  finished_at         timestamptz NOT NULL DEFAULT now(),"
+	"  instance            text NOT NULL,"
+	"  trigger             text NOT NULL CHECK (trigger IN ('timer',"
+	"                      'manual')),"
+	"  outcome             text NOT NULL CHECK (outcome IN ('idle', 'quiet',"
+	"                      'paused', 'planned', 'budget_exhausted',"
+	"                      'not_leader', 'error')),"
+	"  reason              text NOT NULL DEFAULT '',"
+	"  preset              text NOT NULL,"
+	"  imbalance_before    double precision,"
+	"  imbalance_projected double precision,"
+	"  threshold           double precision,"
+	"  target              double precision,"
+	"  moves               bigint NOT NULL DEFAULT 0,"
+	"  bytes               bigint NOT NULL DEFAULT 0,"
+	"  cost                double precision NOT NULL DEFAULT 0,"
+	"  min_bytes           bigint NOT NULL DEFAULT 0,"
+	"  max_moves           bigint,"
+	"  max_egress_bytes    bigint,"
+	"  max_cost            double precision,"
+	"  candidates          bigint NOT NULL DEFAULT 0,"
+	"  unreachable         text[] NOT NULL DEFAULT '{}',"
+	"  job                 uuid REFERENCES jobs (id))",
+	"CREATE INDEX cycles_started ON cycles (started_at)",
+	"CREATE TABLE controller_state ("
+	"  id          integer PRIMARY KEY CHECK (id = 1),"
+	"  paused      boolean NOT NULL DEFAULT false,"
+	"  balancing   boolean NOT NULL DEFAULT false,"
+	"  policy      jsonb,"	/* the run-time policy; NULL: the file's */
+	"  quiet_paused uuid[] NOT NULL DEFAULT '{}',"
+	"  access_folded_at timestamptz,"
+	"  updated_by  text,"
+	"  updated_at  timestamptz NOT NULL DEFAULT now())",
+	"INSERT INTO controller_state (id) VALUES (1)",
+	"CREATE TABLE controller_leader ("
+	"  id          integer PRIMARY KEY CHECK (id = 1),"
+	"  instance    text NOT NULL,"
+	"  url         text NOT NULL,"
+	"  since       timestamptz NOT NULL DEFAULT now())",
+	NULL
+};
+
 static const struct migration migrations[] = {
 	{ 1, "nodes, objects, jobs, job_tasks, assignments, audit", v1 },
+	{ 2, "cycles, controller_state, controller_leader", v2 },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -148,4 +148,19 @@ const char	*plc_stop_name(int stop);
 const char	*plc_move_reason(const struct plc_move *m, double mean,
 		    char *buf, size_t len);
 
+/* --- plan_json.c ---------------------------------------------------------- */
+
+#include <jansson.h>
+
+/* The object id of a move's handle; borrowed until the next call. */
+typedef const char *(*plc_plan_id_fn)(uint64_t handle, void *arg);
+
+/* The plan as JSON: {"summary": {imbalance_before, imbalance_projected,
+ * target_imbalance, moves, bytes, min_bytes, cost, quiet, budget},
+ * "moves": [{object, from, to, bytes, cost, gravity, reason}]}. A new
+ * reference. */
+json_t		*plc_plan_json(const struct plc_cluster *cl,
+		    const struct plc_plan *plan, plc_plan_id_fn id_fn,
+		    void *arg);
+
 #endif

@@ -87,12 +87,40 @@ spawn(struct th_ctl *c)
 }
 
 int
+th_ctl_write_config(struct th_ctl *c, const char *extra, const char *policy,
+    const char *top)
+{
+	char conf[8192];
+
+	snprintf(conf, sizeof(conf), "{\"listen\":\"127.0.0.1:%d\","
+	    "\"database\":\"%s\",\"secret_file\":\"%s\",\"log_level\":\"info\","
+	    "\"max_body_bytes\":1048576,"
+	    "\"tokens\":[{\"name\":\"ops\",\"token_file\":\"%s/op.token\","
+	    "\"role\":\"operator\"},{\"name\":\"grafana\",\"token_file\":"
+	    "\"%s/view.token\",\"role\":\"viewer\"}],"
+	    "\"policy\":%s,%s%s"
+	    "\"engine\":{\"poll_interval_ms\":100,\"max_assignment_age_s\":0,"
+	    "\"agent_timeout_s\":5,\"source_delete_grace_s\":0%s%s}}",
+	    c->port, c->conninfo, c->secret, c->dir, c->dir,
+	    policy ? policy : "{\"max_fill\":0.95}", top ? top : "",
+	    top ? "," : "", extra ? "," : "", extra ? extra : "");
+	return write_file(c->conf, conf);
+}
+
+int
 th_ctl_start(struct th_ctl *c, const char *conninfo, const char *extra)
 {
-	char path[700], conf[4096];
+	return th_ctl_start_ex(c, conninfo, extra, NULL, NULL, "ctl");
+}
+
+int
+th_ctl_start_ex(struct th_ctl *c, const char *conninfo, const char *extra,
+    const char *policy, const char *top, const char *name)
+{
+	char path[700];
 
 	memset(c, 0, sizeof(*c));
-	snprintf(c->dir, sizeof(c->dir), "%s/ctl", tha_tmpdir());
+	snprintf(c->dir, sizeof(c->dir), "%s/%s", tha_tmpdir(), name);
 	mkdir(c->dir, 0755);
 	snprintf(c->conf, sizeof(c->conf), "%s/ballast.json", c->dir);
 	snprintf(c->log, sizeof(c->log), "%s/ballastd.log", c->dir);
@@ -106,18 +134,7 @@ th_ctl_start(struct th_ctl *c, const char *conninfo, const char *extra)
 	write_file(path, TH_VIEW_TOKEN "\n");
 	c->port = free_port();
 	snprintf(c->url, sizeof(c->url), "http://127.0.0.1:%d", c->port);
-	snprintf(conf, sizeof(conf), "{\"listen\":\"127.0.0.1:%d\","
-	    "\"database\":\"%s\",\"secret_file\":\"%s\",\"log_level\":\"info\","
-	    "\"max_body_bytes\":1048576,"
-	    "\"tokens\":[{\"name\":\"ops\",\"token_file\":\"%s/op.token\","
-	    "\"role\":\"operator\"},{\"name\":\"grafana\",\"token_file\":"
-	    "\"%s/view.token\",\"role\":\"viewer\"}],"
-	    "\"policy\":{\"max_fill\":0.95},"
-	    "\"engine\":{\"poll_interval_ms\":100,\"max_assignment_age_s\":0,"
-	    "\"agent_timeout_s\":5,\"source_delete_grace_s\":0%s%s}}",
-	    c->port, conninfo, c->secret, c->dir, c->dir,
-	    extra ? "," : "", extra ? extra : "");
-	if (write_file(c->conf, conf) == -1)
+	if (th_ctl_write_config(c, extra, policy, top) == -1)
 		return -1;
 	return spawn(c);
 }
@@ -376,4 +393,21 @@ th_sql_run(const char *conninfo, const char *sql)
 	}
 	PQfinish(db);
 	return rc;
+}
+
+int
+th_ctl_wait_leader(const struct th_ctl *c, int timeout_s)
+{
+	for (int i = 0; i < timeout_s * 10; i++) {
+		json_t *j = NULL;
+		int ok = th_ctl_req(c, "GET", "/v1/status", NULL, TH_VIEW_TOKEN,
+		    &j) == 200 && json_is_true(json_object_get(
+		    json_object_get(j, "leader"), "self"));
+
+		json_decref(j);
+		if (ok)
+			return 0;
+		tha_sleep_ms(100);
+	}
+	return -1;
 }

@@ -31,6 +31,15 @@ struct th_ctl {
  * until /v1/status answers. 0 or -1. */
 int	th_ctl_start(struct th_ctl *c, const char *conninfo,
 	    const char *engine_extra);
+/* The same with the policy object's JSON (NULL: {"max_fill":0.95}), extra
+ * top-level members (e.g. "\"controller\":{...}"; may be NULL) and its own
+ * directory name under the test's temp dir (for several instances). */
+int	th_ctl_start_ex(struct th_ctl *c, const char *conninfo,
+	    const char *engine_extra, const char *policy, const char *top,
+	    const char *name);
+/* Rewrites the config file (for reload tests). */
+int	th_ctl_write_config(struct th_ctl *c, const char *engine_extra,
+	    const char *policy, const char *top);
 /* Starts it again with the same config and port. */
 int	th_ctl_restart(struct th_ctl *c);
 void	th_ctl_kill9(struct th_ctl *c);
@@ -59,6 +68,10 @@ int	th_ctl_register(const struct th_ctl *c, struct tha_agent *a, int n);
 int	th_seed(const char *conninfo, struct tha_agent *a, int na, int n,
 	    size_t size, const int *copies, int ncopies, char *ids,
 	    const char *owner);
+
+/* Waits until this instance leads (GET /v1/status: leader.self). 0 or
+ * -1 after timeout_s. */
+int	th_ctl_wait_leader(const struct th_ctl *c, int timeout_s);
 
 /* Runs bin/ballastctl verify; returns its exit code (0: invariant holds). */
 int	th_verify(const struct th_ctl *c);

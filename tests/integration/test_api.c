@@ -374,6 +374,8 @@ test_api__database_down_gives_503_and_both_resume(void **state)
 		assert_true(i < 99);
 		tha_sleep_ms(100);
 	}
+	/* The lost lock connection cost the lead: it is taken again. */
+	assert_int_equal(th_ctl_wait_leader(&ctl, 15), 0);
 	/* The engine resumes too: a new job runs to the end. */
 	{
 		int copies[2] = { 0, 2 };

@@ -545,10 +545,44 @@ test_cli__a_job_whose_params_do_not_work_fails_and_watch_says_so(
 	assert_int_equal(ctlcmd("view.token", args), 0);
 }
 
+static void
+test_cli__controller_commands(void **state)
+{
+	(void)state;
+	assert_int_equal(ctlcmd("view.token", "status"), 0);
+	assert_non_null(strstr(out, "mode        auto"));
+	assert_non_null(strstr(out, "leader      yes"));
+	assert_int_equal(ctlcmd("op.token", "policy set --preset aggressive "
+	    "--set max_moves_per_cycle=5"), 0);
+	assert_int_equal(ctlcmd("view.token", "policy get"), 0);
+	assert_non_null(strstr(out, "\"aggressive\""));
+	assert_non_null(strstr(out, "\"max_moves_per_cycle\": 5"));
+	/* A bad value: 2, with the key named. */
+	assert_int_equal(ctlcmd("op.token", "policy set --set "
+	    "imbalance_threshold=9"), 2);
+	assert_non_null(strstr(out, "imbalance_threshold"));
+	assert_int_equal(ctlcmd("view.token", "pause"), 4);
+	assert_int_equal(ctlcmd("op.token", "pause"), 0);
+	assert_int_equal(ctlcmd("view.token", "status"), 0);
+	assert_non_null(strstr(out, "mode        paused"));
+	assert_int_equal(ctlcmd("op.token", "run"), 0);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(ctlcmd("view.token", "cycles"), 0);
+		if (strstr(out, "paused ") != NULL)
+			break;
+		tha_sleep_ms(100);
+	}
+	assert_non_null(strstr(out, "paused "));
+	assert_int_equal(ctlcmd("op.token", "resume"), 0);
+	assert_int_equal(ctlcmd("op.token", "policy reset"), 0);
+	assert_non_null(strstr(out, "\"file\""));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli__controller_commands),
 		cmocka_unit_test(
 		    test_cli__ballastd_checks_its_config_and_names_bad_keys),
 		cmocka_unit_test(test_cli__job_commands_and_exit_codes),

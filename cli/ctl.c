@@ -1,0 +1,237 @@
+/* cli/ctl.c - ballastctl status, pause, resume, run, policy and cycles:
+ * thin clients of the control loop's API (docs/api.md). */
+#include "cli/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+static int
+call(struct cli_http *h, const char *method, const char *target,
+    json_t *body, json_t **out)
+{
+	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int st;
+
+	json_decref(body);
+	*out = NULL;
+	st = cli_http_call(h, method, target, s, s ? strlen(s) : 0, NULL,
+	    out);
+	free(s);
+	return cli_http_exit(h, st);
+}
+
+static double
+num(json_t *o, const char *k)
+{
+	return json_number_value(json_object_get(o, k));
+}
+
+static const char *
+str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
+int
+cli_status_main(int argc, char **argv)
+{
+	struct cli_http h;
+	json_t *out, *last, *ld, *j;
+	size_t i;
+	int rc, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+	if (argc != 1 && !json)
+		return cli_usage_error("usage: status [--json]");
+	if (cli_http_init(&h, NULL, NULL) == -1)
+		return CLI_USAGE;
+	if ((rc = call(&h, "GET", "/v1/status", NULL, &out)) != CLI_OK) {
+		json_decref(out);
+		return rc;
+	}
+	if (json) {
+		cli_print_json(out);
+		json_decref(out);
+		return CLI_OK;
+	}
+	ld = json_object_get(out, "leader");
+	last = json_object_get(out, "last_cycle");
+	printf("mode        %s (preset %s, every %llds)\n", str(out, "mode"),
+	    str(out, "preset"), (long long)json_integer_value(
+	    json_object_get(out, "check_interval_s")));
+	printf("leader      %s: %s %s\n", json_is_true(json_object_get(ld,
+	    "self")) ? "yes" : "no", str(ld, "instance"), str(ld, "url"));
+	if (json_is_number(json_object_get(out, "imbalance")))
+		printf("imbalance   %.4f (threshold %.4f, target %.4f)\n",
+		    num(out, "imbalance"), num(out, "threshold"),
+		    num(out, "target"));
+	else
+		printf("imbalance   unknown (threshold %.4f, target %.4f)\n",
+		    num(out, "threshold"), num(out, "target"));
+	printf("quiet now   %s\n", json_is_true(json_object_get(out,
+	    "quiet_now")) ? "yes" : "no");
+	if (json_is_object(last))
+		printf("last cycle  %s %s: %s (%lld moves)\n",
+		    str(last, "started_at"), str(last, "outcome"),
+		    str(last, "reason"), (long long)json_integer_value(
+		    json_object_get(last, "moves")));
+	printf("next cycle  %s\n", str(out, "next_cycle"));
+	printf("jobs        %zu running\n", json_array_size(json_object_get(
+	    out, "running_jobs")));
+	json_array_foreach(json_object_get(out, "running_jobs"), i, j)
+		printf("  %s %s %s %s\n", str(j, "id"), str(j, "kind"),
+		    str(j, "origin"), str(j, "state"));
+	json_decref(out);
+	return CLI_OK;
+}
+
+static int
+post(const char *target)
+{
+	struct cli_http h;
+	json_t *out;
+	int rc;
+
+	if (cli_http_init(&h, NULL, NULL) == -1)
+		return CLI_USAGE;
+	rc = call(&h, "POST", target, json_object(), &out);
+	if (rc == CLI_OK)
+		cli_print_json(out);
+	json_decref(out);
+	return rc;
+}
+
+int
+cli_pause_main(int argc, char **argv)
+{
+	if (argc != 1)
+		return cli_usage_error("usage: pause");
+	return post("/v1/controller/pause");
+}
+
+int
+cli_resume_main(int argc, char **argv)
+{
+	if (argc != 1)
+		return cli_usage_error("usage: resume");
+	return post("/v1/controller/resume");
+}
+
+int
+cli_run_main(int argc, char **argv)
+{
+	if (argc != 1)
+		return cli_usage_error("usage: run");
+	return post("/v1/controller/run");
+}
+
+/* "key=value": the value as JSON if it parses, else as a string. */
+static int
+set_kv(json_t *o, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char key[128];
+	json_t *v;
+
+	if (eq == NULL || eq == kv || (size_t)(eq - kv) >= sizeof(key))
+		return -1;
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	if ((v = json_loads(eq + 1, JSON_DECODE_ANY, NULL)) == NULL)
+		v = json_string(eq + 1);
+	return json_object_set_new(o, key, v);
+}
+
+int
+cli_policy_main(int argc, char **argv)
+{
+	struct cli_http h;
+	json_t *out, *body;
+	int rc;
+
+	if (cli_http_init(&h, NULL, NULL) == -1)
+		return CLI_USAGE;
+	if (argc == 2 && strcmp(argv[1], "get") == 0) {
+		rc = call(&h, "GET", "/v1/policy", NULL, &out);
+	} else if (argc == 2 && strcmp(argv[1], "reset") == 0) {
+		rc = call(&h, "DELETE", "/v1/policy", NULL, &out);
+	} else if (argc >= 3 && strcmp(argv[1], "set") == 0) {
+		body = json_object();
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) {
+				if (pol_preset_parse(argv[i + 1]) < 0) {
+					json_decref(body);
+					return cli_usage_error("--preset: "
+					    "expected default, aggressive or "
+					    "conservative");
+				}
+				json_object_set_new(body, "preset",
+				    json_string(argv[++i]));
+			} else if (strcmp(argv[i], "--set") == 0 && i + 1 <
+			    argc && set_kv(body, argv[i + 1]) == 0) {
+				i++;
+			} else {
+				json_decref(body);
+				return cli_usage_error("usage: policy set "
+				    "[--preset P] [--set key=value]...");
+			}
+		}
+		rc = call(&h, "PUT", "/v1/policy", body, &out);
+	} else {
+		return cli_usage_error("usage: policy get | policy set "
+		    "[--preset P] [--set key=value]... | policy reset");
+	}
+	if (rc == CLI_OK)
+		cli_print_json(out);
+	json_decref(out);
+	return rc;
+}
+
+int
+cli_cycles_main(int argc, char **argv)
+{
+	struct cli_http h;
+	char target[64] = "/v1/cycles?limit=20";
+	json_t *out, *c;
+	size_t i;
+	int rc;
+
+	if (argc == 3 && strcmp(argv[1], "--limit") == 0 &&
+	    atoi(argv[2]) > 0)
+		snprintf(target, sizeof(target), "/v1/cycles?limit=%d",
+		    atoi(argv[2]));
+	else if (argc != 1)
+		return cli_usage_error("usage: cycles [--limit N]");
+	if (cli_http_init(&h, NULL, NULL) == -1)
+		return CLI_USAGE;
+	if ((rc = call(&h, "GET", target, NULL, &out)) != CLI_OK) {
+		json_decref(out);
+		return rc;
+	}
+	printf("%-6s %-24s %-16s %-12s %9s %9s %7s %12s  %s\n", "ID", "STARTED",
+	    "OUTCOME", "PRESET", "BEFORE", "PROJECTED", "MOVES", "BYTES",
+	    "REASON");
+	json_array_foreach(json_object_get(out, "cycles"), i, c) {
+		char b[16] = "-", p[16] = "-";
+
+		if (json_is_number(json_object_get(c, "imbalance_before")))
+			snprintf(b, sizeof(b), "%.4f", num(c,
+			    "imbalance_before"));
+		if (json_is_number(json_object_get(c, "imbalance_projected")))
+			snprintf(p, sizeof(p), "%.4f", num(c,
+			    "imbalance_projected"));
+		printf("%-6lld %-24s %-16s %-12s %9s %9s %7lld %12lld  "
+		    "%s\n", (long long)json_integer_value(json_object_get(c,
+		    "id")), str(c, "started_at"), str(c, "outcome"),
+		    str(c, "preset"), b, p, (long long)
+		    json_integer_value(json_object_get(c, "moves")),
+		    (long long)json_integer_value(json_object_get(c, "bytes")),
+		    str(c, "reason"));
+	}
+	json_decref(out);
+	return CLI_OK;
+}

@@ -1,0 +1,730 @@
+/* controller/cycle.c - one control-loop cycle, the plan it builds, and the
+ * run-time policy (docs/controller.md).
+ *
+ * Everything here is blocking libpq work. It runs on the loop thread
+ * (loop.c) or on an API worker (GET /v1/plan, /v1/status), each with its
+ * own connection; never on the HTTP loop.
+ */
+#include "controller/ctl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "lib/pg.h"
+#include "lib/tz.h"
+#include "lib/uuid.h"
+
+#define FETCH_ROWS	"5000"
+
+/* --- the run-time policy -------------------------------------------------- */
+
+int
+ctl_policy_effective(struct ctl *c, PGconn *db, struct pol_policy *p,
+    json_t **doc, struct bl_err *err)
+{
+	struct pol_tz tz = { bl_tz_localtime, NULL };
+	PGresult *r;
+	int rc = 0;
+
+	if (doc != NULL)
+		*doc = NULL;
+	if ((r = bl_pg_exec(db, "SELECT policy::text FROM controller_state "
+	    "WHERE id = 1 AND policy IS NOT NULL", 0, NULL, err)) == NULL)
+		return -1;
+	if (PQntuples(r) == 1) {
+		const char *t = PQgetvalue(r, 0, 0);
+
+		if (pol_parse_json(t, strlen(t), "policy", -1, &tz, p,
+		    err) == -1)
+			rc = bl_err_wrap(err, "stored run-time policy");
+		else if (doc != NULL)
+			*doc = json_loads(t, 0, NULL);
+	} else {
+		char *text = NULL;
+
+		ctl_policy_file(c, p, &text);
+		if (doc != NULL)
+			*doc = text ? json_loads(text, 0, NULL) : json_pack(
+			    "{s:s}", "preset", pol_preset_name(p->preset));
+		free(text);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* --- the cluster map from PostgreSQL -------------------------------------- */
+
+/* Nodes from the table, with the usage the open jobs will add and remove
+ * (so that a cycle does not plan again what is already on its way). */
+static struct plc_cluster *
+cluster_load(PGconn *db, const struct pol_policy *pol, struct bl_err *err)
+{
+	struct plc_cluster *cl;
+	PGresult *r;
+	int n;
+
+	if ((r = bl_pg_exec(db, "SELECT id, region, datacenter, rack, host, "
+	    "capacity_bytes, used_bytes, weight, coalesce(latency_ms, -1), "
+	    "state, reachable FROM nodes ORDER BY id COLLATE \"C\"", 0, NULL,
+	    err)) == NULL)
+		return NULL;
+	if ((cl = plc_cluster_new()) == NULL) {
+		PQclear(r);
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	n = PQntuples(r);
+	cl->failure_domain = pol->failure_domain;
+	if ((cl->nodes = calloc(n ? (size_t)n : 1, sizeof(*cl->nodes))) ==
+	    NULL) {
+		PQclear(r);
+		plc_cluster_free(cl);
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		struct plc_node *nd = &cl->nodes[i];
+
+		nd->id = strdup(PQgetvalue(r, i, 0));
+		nd->region = strdup(PQgetvalue(r, i, 1));
+		nd->datacenter = strdup(PQgetvalue(r, i, 2));
+		nd->rack = strdup(PQgetvalue(r, i, 3));
+		nd->host = strdup(PQgetvalue(r, i, 4));
+		nd->capacity_bytes = strtoull(PQgetvalue(r, i, 5), NULL, 10);
+		nd->used_bytes = strtoull(PQgetvalue(r, i, 6), NULL, 10);
+		nd->weight = strtod(PQgetvalue(r, i, 7), NULL);
+		if (nd->weight <= 0)
+			nd->weight = (double)nd->capacity_bytes /
+			    (1024.0 * 1024 * 1024 * 1024);
+		if (nd->weight <= 0)
+			nd->weight = 1e-6;
+		nd->latency_ms = strtod(PQgetvalue(r, i, 8), NULL);
+		nd->state = plc_node_state_parse(PQgetvalue(r, i, 9));
+		if (nd->state < 0)
+			nd->state = PLC_NODE_OUT;
+		nd->reachable = PQgetvalue(r, i, 10)[0] == 't';
+		cl->n++;
+		if (nd->id == NULL || nd->region == NULL ||
+		    nd->datacenter == NULL || nd->rack == NULL ||
+		    nd->host == NULL) {
+			PQclear(r);
+			plc_cluster_free(cl);
+			bl_err_set(err, BL_ENOMEM, "out of memory");
+			return NULL;
+		}
+	}
+	PQclear(r);
+	if (plc_cluster_sort(cl, err) == -1) {
+		plc_cluster_free(cl);
+		return NULL;
+	}
+	/* Open moves: the destination gains the copy unless it holds it
+	 * already ("copied"); the source loses it. */
+	if ((r = bl_pg_exec(db, "SELECT t.source, t.dest, t.state, "
+	    "sum(t.size) FROM job_tasks t JOIN jobs j ON j.id = t.job WHERE "
+	    "j.state IN ('init', 'setup', 'running', 'paused') AND t.state IN "
+	    "('unprocessed', 'assigned', 'copied', 'committed') GROUP BY 1, 2,"
+	    " 3", 0, NULL, err)) == NULL) {
+		plc_cluster_free(cl);
+		return NULL;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		ssize_t s = PQgetisnull(r, i, 0) ? -1 :
+		    plc_cluster_find(cl, PQgetvalue(r, i, 0));
+		ssize_t d = PQgetisnull(r, i, 1) ? -1 :
+		    plc_cluster_find(cl, PQgetvalue(r, i, 1));
+		const char *st = PQgetvalue(r, i, 2);
+		uint64_t b = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+
+		if (s >= 0) {
+			struct plc_node *nd = &cl->nodes[s];
+
+			nd->used_bytes = nd->used_bytes > b ? nd->used_bytes -
+			    b : 0;
+		}
+		if (d >= 0 && (strcmp(st, "unprocessed") == 0 ||
+		    strcmp(st, "assigned") == 0))
+			cl->nodes[d].used_bytes += b;
+	}
+	PQclear(r);
+	return cl;
+}
+
+/* --- the plan ------------------------------------------------------------- */
+
+static const char *
+plan_id(uint64_t handle, void *arg)
+{
+	const struct ctl_planned *p = arg;
+
+	return p->ids + handle * 37;
+}
+
+static void
+planner_opts(const struct pol_policy *pol, const struct plc_cluster *cl,
+    int quiet, int balancing, struct plc_planner_opts *o)
+{
+	plc_planner_opts_init(o);
+	/* Hysteresis: once balancing, keep going down to the target. */
+	o->threshold = balancing ? pol->target_imbalance :
+	    pol->imbalance_threshold;
+	o->target = pol->target_imbalance;
+	o->max_fill = pol->max_fill;
+	o->failure_domain = (pol->set & POL_SET_FAILURE_DOMAIN) ?
+	    pol->failure_domain : cl->failure_domain;
+	o->protection = pol->gravity_protection_threshold;
+	o->weights = pol->gravity_weights;
+	memcpy(o->prices, pol->egress_prices_per_gib, sizeof(o->prices));
+	o->max_moves = pol->max_moves_per_cycle;
+	o->max_egress_bytes = pol->max_egress_bytes_per_cycle;
+	o->max_cost = pol->max_cost_per_cycle;
+	o->quiet = quiet;
+}
+
+/* Parses a PostgreSQL text[] literal {a,b,"c d"} into node indexes (an
+ * unknown node is left out). Returns the count, or -1 if malformed. */
+static int
+parse_copies(const struct plc_cluster *cl, const char *s, uint32_t *out,
+    int max, uint64_t *dcmask, const char **dcs, size_t ndcs)
+{
+	int n = 0;
+	char name[256];
+
+	if (*s++ != '{')
+		return -1;
+	while (*s && *s != '}') {
+		size_t l = 0;
+
+		if (*s == '"') {
+			s++;
+			while (*s && *s != '"' && l + 1 < sizeof(name))
+				name[l++] = *s++;
+			if (*s == '"')
+				s++;
+		} else {
+			while (*s && *s != ',' && *s != '}' &&
+			    l + 1 < sizeof(name))
+				name[l++] = *s++;
+		}
+		name[l] = '\0';
+		if (*s == ',')
+			s++;
+		if (dcmask != NULL) {
+			for (size_t k = 0; k < ndcs; k++)
+				if (strcmp(dcs[k], name) == 0)
+					*dcmask |= 1ull << k;
+			continue;
+		}
+		ssize_t ix = plc_cluster_find(cl, name);
+		int dup = 0;
+
+		for (int k = 0; k < n; k++)
+			dup |= out[k] == (uint32_t)ix;
+		if (ix >= 0 && !dup && n < max)
+			out[n++] = (uint32_t)ix;
+	}
+	return n;
+}
+
+int
+ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
+    int balancing, long long max_candidates, struct ctl_planned *out, struct bl_err *err)
+{
+	struct plc_planner_opts o;
+	struct plc_planner *pl = NULL;
+	struct plc_fill_stats st;
+	const char *dcs[64];
+	size_t ndcs, cap = 0;
+	char *over = NULL;
+	size_t olen = 0;
+	const char *p[1];
+	json_t *coloc = NULL;	/* "group\x1fnode" -> objects */
+	int rc = -1, intx = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((out->cl = cluster_load(db, pol, err)) == NULL)
+		return -1;
+	plc_cluster_fill_stats(out->cl, NULL, &st);
+	ndcs = plc_cluster_dcs(out->cl, dcs, 64);
+	if (ndcs > 64)
+		ndcs = 64;
+	planner_opts(pol, out->cl, quiet, balancing, &o);
+	if ((pl = plc_planner_new(out->cl, &o, err)) == NULL)
+		goto out;
+	/* The over-full nodes: "in", reachable, above the mean fill. */
+	if ((over = malloc(2 + out->cl->n * 260)) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto out;
+	}
+	over[olen++] = '{';
+	for (size_t i = 0; i < out->cl->n; i++) {
+		const struct plc_node *nd = &out->cl->nodes[i];
+
+		if (nd->state != PLC_NODE_IN || !nd->reachable ||
+		    nd->capacity_bytes == 0 || (double)nd->used_bytes /
+		    (double)nd->capacity_bytes <= st.mean)
+			continue;
+		olen += (size_t)sprintf(over + olen, "%s\"%s\"", olen > 1 ?
+		    "," : "", nd->id);
+	}
+	over[olen++] = '}';
+	over[olen] = '\0';
+	p[0] = over;
+	/* Stream the candidates: a server-side cursor in a read-only
+	 * transaction, FETCH_ROWS rows at a time. Objects with an open task
+	 * in an unfinished job are not candidates. */
+	if (bl_pg_run(db, "BEGIN READ ONLY", 0, NULL, err) == -1)
+		goto out;
+	intx = 1;
+	/* Colocation: how many objects of each affinity group every
+	 * over-full node holds (one row per group and node). */
+	if ((coloc = json_object()) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto out;
+	}
+	{
+		PGresult *r = bl_pg_exec(db, "SELECT affinity, n, count(*) FROM "
+		    "objects, unnest(copies) AS n WHERE affinity IS NOT NULL AND "
+		    "copies && $1::text[] AND n = ANY($1::text[]) GROUP BY 1, 2",
+		    1, p, err);
+
+		if (r == NULL)
+			goto out;
+		for (int i = 0; i < PQntuples(r); i++) {
+			char key[600];
+
+			snprintf(key, sizeof(key), "%s\x1f%s",
+			    PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+			json_object_set_new(coloc, key, json_integer(strtoll(
+			    PQgetvalue(r, i, 2), NULL, 10)));
+		}
+		PQclear(r);
+	}
+	if (bl_pg_run(db, "DECLARE cand NO SCROLL CURSOR FOR SELECT o.id, "
+	    "o.size, o.copies, o.reads_per_hour, o.allowed_dcs, o.affinity "
+	    "FROM objects o "
+	    "WHERE o.copies && $1::text[] AND NOT EXISTS (SELECT 1 FROM "
+	    "job_tasks t JOIN jobs j ON j.id = t.job WHERE t.object = o.id "
+	    "AND j.state IN ('init', 'setup', 'running', 'paused'))", 1, p,
+	    err) == -1)
+		goto out;
+	for (;;) {
+		PGresult *r = bl_pg_exec(db, "FETCH " FETCH_ROWS " FROM cand",
+		    0, NULL, err);
+		int n;
+
+		if (r == NULL)
+			goto out;
+		if ((n = PQntuples(r)) == 0) {
+			PQclear(r);
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t copies[PLC_COPIES_MAX], colo[PLC_COPIES_MAX];
+			struct plc_object obj;
+			const char *id = PQgetvalue(r, i, 0);
+			int nc;
+
+			if ((long long)out->n >= max_candidates) {
+				out->truncated = 1;
+				break;
+			}
+			nc = parse_copies(out->cl, PQgetvalue(r, i, 2), copies,
+			    PLC_COPIES_MAX, NULL, NULL, 0);
+			if (nc <= 0)
+				continue;
+			if (out->n == cap) {
+				size_t nc2 = cap ? cap * 2 : 4096;
+				char *ni = realloc(out->ids, nc2 * 37);
+
+				if (ni == NULL) {
+					PQclear(r);
+					bl_err_set(err, BL_ENOMEM, "out of "
+					    "memory");
+					goto out;
+				}
+				out->ids = ni;
+				cap = nc2;
+			}
+			snprintf(out->ids + out->n * 37, 37, "%s", id);
+			memset(&obj, 0, sizeof(obj));
+			obj.handle = out->n;
+			obj.key = plc_object_key(id, strlen(id));
+			obj.size = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+			obj.copies = copies;
+			obj.ncopies = (size_t)nc;
+			obj.reads_per_hour = strtod(PQgetvalue(r, i, 3), NULL);
+			if (!PQgetisnull(r, i, 4)) {
+				obj.pinned = 1;
+				parse_copies(out->cl, PQgetvalue(r, i, 4), NULL,
+				    0, &obj.allowed_dcs, dcs, ndcs);
+			}
+			if (!PQgetisnull(r, i, 5)) {
+				const char *aff = PQgetvalue(r, i, 5);
+
+				for (int k = 0; k < nc; k++) {
+					char key[600];
+					json_int_t v;
+
+					snprintf(key, sizeof(key), "%s\x1f%s", aff,
+					    out->cl->nodes[copies[k]].id);
+					v = json_integer_value(json_object_get(
+					    coloc, key));
+					/* the others of its group there */
+					colo[k] = v > 1 ? (uint32_t)(v - 1) : 0;
+				}
+				obj.colocated = colo;
+			}
+			if (plc_planner_add(pl, &obj, err) == -1) {
+				PQclear(r);
+				goto out;
+			}
+			out->n++;
+		}
+		PQclear(r);
+		if (out->truncated)
+			break;
+	}
+	intx = 0;
+	if (bl_pg_run(db, "COMMIT", 0, NULL, err) == -1)
+		goto out;
+	if (plc_planner_run(pl, &out->plan, err) == -1)
+		goto out;
+	out->has_plan = 1;
+	rc = 0;
+out:
+	if (intx)
+		bl_pg_run(db, "ROLLBACK", 0, NULL, NULL);
+	json_decref(coloc);
+	free(over);
+	plc_planner_free(pl);
+	return rc;
+}
+
+json_t *
+ctl_plan_json(struct ctl_planned *p)
+{
+	return plc_plan_json(p->cl, &p->plan, plan_id, p);
+}
+
+void
+ctl_planned_release(struct ctl_planned *p)
+{
+	if (p->has_plan)
+		plc_plan_release(&p->plan);
+	plc_cluster_free(p->cl);
+	free(p->ids);
+	memset(p, 0, sizeof(*p));
+}
+
+/* --- one cycle ------------------------------------------------------------ */
+
+struct cycle_rec {
+	const char	*outcome;
+	char		 reason[256];
+	const char	*preset;
+	double		 before, projected, threshold, target;
+	int		 has_before, has_projected;
+	long long	 moves, bytes, min_bytes, candidates;
+	double		 cost;
+	long long	 max_moves, max_bytes;
+	double		 max_cost;
+	char		 job[37];
+	char		 unreachable[2048];	/* text[] literal */
+};
+
+static int
+cycle_record(struct ctl *c, PGconn *db, const struct cycle_rec *k,
+    int manual, double started, struct bl_err *err)
+{
+	char b[13][64];
+	const char *p[20];
+
+	snprintf(b[0], 64, "%.6f", started);
+	snprintf(b[1], 64, "%.9g", k->before);
+	snprintf(b[2], 64, "%.9g", k->projected);
+	snprintf(b[3], 64, "%.9g", k->threshold);
+	snprintf(b[4], 64, "%.9g", k->target);
+	snprintf(b[5], 64, "%lld", k->moves);
+	snprintf(b[6], 64, "%lld", k->bytes);
+	snprintf(b[7], 64, "%.6f", k->cost);
+	snprintf(b[8], 64, "%lld", k->min_bytes);
+	snprintf(b[9], 64, "%lld", k->max_moves);
+	snprintf(b[10], 64, "%lld", k->max_bytes);
+	snprintf(b[11], 64, "%.6f", k->max_cost);
+	p[0] = b[0];
+	p[1] = c->instance;
+	p[2] = manual ? "manual" : "timer";
+	p[3] = k->outcome;
+	p[4] = k->reason;
+	p[5] = k->preset;
+	p[6] = k->has_before ? b[1] : NULL;
+	p[7] = k->has_projected ? b[2] : NULL;
+	p[8] = b[3];
+	p[9] = b[4];
+	p[10] = b[5];
+	p[11] = b[6];
+	p[12] = b[7];
+	p[13] = b[8];
+	p[14] = k->max_moves >= 0 ? b[9] : NULL;
+	p[15] = k->max_bytes >= 0 ? b[10] : NULL;
+	p[16] = k->max_cost >= 0 ? b[11] : NULL;
+	p[17] = k->job[0] ? k->job : NULL;
+	p[18] = k->unreachable[0] ? k->unreachable : "{}";
+	snprintf(b[12], 64, "%lld", k->candidates);
+	p[19] = b[12];
+	return bl_pg_run(db, "INSERT INTO cycles (started_at, instance, "
+	    "trigger, outcome, reason, preset, imbalance_before, "
+	    "imbalance_projected, threshold, target, moves, bytes, cost, "
+	    "min_bytes, max_moves, max_egress_bytes, max_cost, job, "
+	    "unreachable, candidates) VALUES (to_timestamp($1), $2, $3, $4, "
+	    "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+	    " $19::text[], $20)", 20, p, err);
+}
+
+/* Pauses (entering quiet hours) or resumes (leaving them) the running
+ * rebalance jobs the controller started; only the ones it paused itself
+ * are resumed. */
+static int
+quiet_inflight(PGconn *db, int pause, struct bl_err *err)
+{
+	if (pause)
+		return bl_pg_run(db, "WITH p AS (UPDATE jobs SET state = "
+		    "'paused' WHERE kind = 'rebalance' AND origin = "
+		    "'controller' AND state = 'running' RETURNING id) UPDATE "
+		    "controller_state SET quiet_paused = quiet_paused || "
+		    "ARRAY(SELECT id FROM p) WHERE id = 1", 0, NULL, err);
+	return bl_pg_run(db, "WITH q AS (SELECT quiet_paused FROM "
+	    "controller_state WHERE id = 1), r AS (UPDATE jobs SET state = "
+	    "'running' WHERE state = 'paused' AND id = ANY((SELECT "
+	    "quiet_paused FROM q)::uuid[]) RETURNING id) UPDATE "
+	    "controller_state SET quiet_paused = '{}' WHERE id = 1", 0, NULL,
+	    err);
+}
+
+int
+ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
+    const char *unreachable, struct ctl_cycle_result *res,
+    struct bl_err *err)
+{
+	struct pol_tz tz = { bl_tz_localtime, NULL };
+	struct pol_policy pol;
+	struct cycle_rec k;
+	struct ctl_planned pl;
+	struct plc_fill_stats st;
+	struct timespec ts;
+	double started;
+	PGresult *r = NULL;
+	int quiet = 0, paused, balancing, open_jobs, rc = -1;
+	struct bl_err perr;
+
+	memset(&k, 0, sizeof(k));
+	memset(&pl, 0, sizeof(pl));
+	memset(res, 0, sizeof(*res));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	snprintf(k.unreachable, sizeof(k.unreachable), "%s",
+	    unreachable ? unreachable : "{}");
+	k.outcome = "error";
+	k.preset = "default";
+	if (ctl_policy_effective(c, db, &pol, NULL, err) == -1)
+		goto record;
+	k.preset = pol_preset_name(pol.preset);
+	k.threshold = pol.imbalance_threshold;
+	k.target = pol.target_imbalance;
+	k.max_moves = pol.max_moves_per_cycle;
+	k.max_bytes = pol.max_egress_bytes_per_cycle;
+	k.max_cost = pol.max_cost_per_cycle;
+	res->interval_s = pol.check_interval_s;
+	if (pol_quiet_at(&pol, (time_t)started, &tz, &quiet, &perr) == -1)
+		log_warnx("cycle: quiet hours: %s", perr.msg);
+	if ((r = bl_pg_exec(db, "SELECT paused, balancing, (SELECT count(*) "
+	    "FROM jobs WHERE kind = 'rebalance' AND origin = 'controller' AND "
+	    "state IN ('init', 'setup', 'running', 'paused')), "
+	    "cardinality(quiet_paused) FROM controller_state WHERE id = 1", 0,
+	    NULL, err)) == NULL)
+		goto record;
+	if (PQntuples(r) != 1) {
+		bl_err_set(err, BL_EIO, "controller_state: no row");
+		goto record;
+	}
+	paused = PQgetvalue(r, 0, 0)[0] == 't';
+	balancing = PQgetvalue(r, 0, 1)[0] == 't';
+	open_jobs = atoi(PQgetvalue(r, 0, 2));
+	if (!quiet && atoi(PQgetvalue(r, 0, 3)) > 0 &&
+	    quiet_inflight(db, 0, err) == -1)
+		goto record;
+	PQclear(r);
+	r = NULL;
+	/* The map as it stands, with open moves counted. */
+	{
+		struct plc_cluster *cl = cluster_load(db, &pol, err);
+
+		if (cl == NULL)
+			goto record;
+		plc_cluster_fill_stats(cl, NULL, &st);
+		plc_cluster_free(cl);
+	}
+	k.before = st.imbalance;
+	k.has_before = 1;
+	k.min_bytes = (long long)st.min_bytes;
+	res->imbalance = k.before;
+	if (paused) {
+		k.outcome = "paused";
+		snprintf(k.reason, sizeof(k.reason), "autonomous planning is "
+		    "paused (POST /v1/controller/resume)");
+		goto done;
+	}
+	if (quiet) {
+		k.outcome = "quiet";
+		snprintf(k.reason, sizeof(k.reason), "inside quiet hours%s",
+		    pol.quiet_hours_pause_inflight ? "; running rebalance "
+		    "jobs paused" : "");
+		if (pol.quiet_hours_pause_inflight &&
+		    quiet_inflight(db, 1, err) == -1)
+			goto record;
+		goto done;
+	}
+	/* Hysteresis: start above the threshold, stop at the target. The
+	 * imbalance counts the open moves as done, so the band is left only
+	 * once they are: a move that is skipped then does not strand the
+	 * cluster between the target and the threshold. */
+	if (k.before > pol.imbalance_threshold)
+		balancing = 1;
+	else if (k.before <= pol.target_imbalance && open_jobs == 0)
+		balancing = 0;
+	{
+		const char *p[1] = { balancing ? "t" : "f" };
+
+		if (bl_pg_run(db, "UPDATE controller_state SET balancing = $1 "
+		    "WHERE id = 1", 1, p, err) == -1)
+			goto record;
+	}
+	if (balancing && k.before <= pol.target_imbalance) {
+		k.outcome = "idle";
+		snprintf(k.reason, sizeof(k.reason), "imbalance %.4f at or "
+		    "below the target once the moves of %d open rebalance jobs "
+		    "are done", k.before, open_jobs);
+		goto done;
+	}
+	if (!balancing) {
+		k.outcome = "idle";
+		snprintf(k.reason, sizeof(k.reason), "imbalance %.4f %s",
+		    k.before, k.before <= pol.target_imbalance ? "at or below "
+		    "the target" : "below the threshold (hysteresis: not "
+		    "balancing)");
+		goto done;
+	}
+	if (open_jobs >= pol.max_concurrent_migrations) {
+		k.outcome = "idle";
+		snprintf(k.reason, sizeof(k.reason), "%d rebalance jobs running "
+		    "(max_concurrent_migrations %lld)", open_jobs,
+		    (long long)pol.max_concurrent_migrations);
+		goto done;
+	}
+	if (ctl_plan_build(db, &pol, quiet, 1, c->max_candidates, &pl, err) ==
+	    -1)
+		goto record;
+	k.candidates = (long long)pl.n;
+	k.projected = pl.plan.after.imbalance;
+	k.has_projected = 1;
+	k.moves = (long long)pl.plan.n_moves;
+	k.bytes = (long long)pl.plan.bytes;
+	k.cost = pl.plan.cost;
+	if (pl.plan.n_moves == 0) {
+		k.outcome = "idle";
+		snprintf(k.reason, sizeof(k.reason), "no move: %s",
+		    plc_stop_name(pl.plan.stop));
+		goto done;
+	}
+	{
+		json_t *moves = json_array(), *params, *seen = json_object();
+		char thr[32];
+		size_t dropped = 0;
+
+		/* A job moves one copy per object: a second move of the same
+		 * object waits for a later cycle. */
+		for (size_t i = 0; i < pl.plan.n_moves; i++) {
+			const struct plc_move *m = &pl.plan.moves[i];
+			const char *oid = plan_id(m->handle, &pl);
+
+			if (json_object_get(seen, oid) != NULL) {
+				dropped++;
+				k.moves--;
+				k.bytes -= (long long)m->bytes;
+				k.cost -= m->cost;
+				continue;
+			}
+			json_object_set_new(seen, oid, json_true());
+			json_array_append_new(moves, json_pack("{s:s,s:s,s:s}",
+			    "object", plan_id(m->handle, &pl), "from",
+			    pl.cl->nodes[m->from].id, "to",
+			    pl.cl->nodes[m->to].id));
+		}
+		json_decref(seen);
+		params = json_pack("{s:{s:o}}", "plan", "moves", moves);
+		if (mig_job_create(db, "rebalance", "controller", params, NULL,
+		    "controller", k.job, err) == -1) {
+			json_decref(params);
+			k.job[0] = '\0';
+			goto record;
+		}
+		json_decref(params);
+		if (pol.throttle_bytes_per_sec > 0 && mig_set_throttle(db,
+		    k.job, pol.throttle_bytes_per_sec, "controller", err) ==
+		    -1)
+			goto record;
+		snprintf(thr, sizeof(thr), "%s", plc_stop_name(pl.plan.stop));
+		k.outcome = pl.plan.stop == PLC_STOP_BUDGET_MOVES ||
+		    pl.plan.stop == PLC_STOP_BUDGET_BYTES_COST ?
+		    "budget_exhausted" : "planned";
+		snprintf(k.reason, sizeof(k.reason), "planner stopped: %s%s; "
+		    "%zu second moves of one object deferred", thr,
+		    pl.truncated ? "; candidates truncated at "
+		    "controller.max_candidates" : "", dropped);
+		res->job_created = 1;
+	}
+done:
+	rc = 0;
+record:
+	if (rc == -1) {
+		k.outcome = "error";
+		snprintf(k.reason, sizeof(k.reason), "%s", err->msg);
+	}
+	PQclear(r);
+	snprintf(res->outcome, sizeof(res->outcome), "%s", k.outcome);
+	res->moves = k.moves;
+	if (bl_pg_ok(db)) {
+		struct bl_err rerr;
+
+		if (cycle_record(c, db, &k, manual, started, &rerr) == -1) {
+			if (rc == 0)
+				*err = rerr;
+			rc = -1;
+		}
+	}
+	ctl_planned_release(&pl);
+	return rc;
+}
+
+/* Records a cycle that a follower did not run. */
+int
+ctl_cycle_not_leader(struct ctl *c, PGconn *db, int manual,
+    struct bl_err *err)
+{
+	struct cycle_rec k;
+	struct timespec ts;
+
+	memset(&k, 0, sizeof(k));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	k.outcome = "not_leader";
+	k.preset = "default";
+	k.max_moves = k.max_bytes = -1;
+	k.max_cost = -1;
+	snprintf(k.reason, sizeof(k.reason), "instance %s does not hold the "
+	    "leader lock", c->instance);
+	return cycle_record(c, db, &k, manual, (double)ts.tv_sec, err);
+}

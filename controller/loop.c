@@ -1,0 +1,701 @@
+/* controller/loop.c - the control loop's thread: leadership, the engine's
+ * life, the agents' status and read counts, and the cycle schedule
+ * (docs/controller.md).
+ *
+ * One thread with two PostgreSQL connections of its own: "lock" holds the
+ * leader's advisory lock (and nothing else, so that its loss means the
+ * lock's loss), "db" does the cycle's work. It also has a private libev
+ * loop that exists only to drive curl multi for the agent calls. The HTTP
+ * loop never waits for any of it: it only kicks the thread
+ * (ctl_loop_kick) and reads a snapshot under the mutex (ctl_leader_get).
+ *
+ * Every leader_check_ms the thread checks its lock (a follower tries to
+ * take it). Leading, it starts the job engine; losing the lock (its
+ * connection broken) it stops the engine at once. The schedule is an
+ * ev_timer on the HTTP loop at check_interval_s of the policy in force: it
+ * kicks the thread, as POST /v1/controller/run does. After each cycle the
+ * thread hands the interval it found back through an ev_async, and the
+ * loop re-arms the timer if it changed.
+ */
+#include "controller/ctl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/http_client.h"
+#include "lib/log.h"
+#include "lib/pg.h"
+#include "lib/sign.h"
+
+/* pg_advisory_lock key of the leader (the migrations use another). */
+#define LEADER_LOCK_KEY "7122809237100012"
+
+struct ctl_loop {
+	ev_timer		 timer;		/* HTTP loop: the schedule */
+	ev_async		 resched;	/* thread -> HTTP loop */
+	struct ctl		*ctl;		/* borrows */
+	pthread_t		 thr;
+	int			 started;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 stop;		/* under mu */
+	int			 kicked;	/* under mu: 1 manual, 2 timer */
+	long long		 found_interval;	/* under mu: 0 none */
+	struct ctl_leader	 view;		/* under mu */
+	struct mig_engine	*engine;	/* owns; under mu */
+	struct pol_policy	 file_pol;	/* under mu */
+	char			*file_text;	/* owns; under mu */
+	PGconn			*lock;		/* owns: thread only */
+	PGconn			*db;		/* owns: thread only */
+	struct ev_loop		*evl;		/* owns: thread only */
+	struct bl_http_client	*http;		/* owns: thread only */
+	double			 last_fold;	/* wall */
+};
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- thread-safe accessors ------------------------------------------------ */
+
+void
+ctl_loop_kick(struct ctl *c)
+{
+	struct ctl_loop *l = c->lp;
+
+	pthread_mutex_lock(&l->mu);
+	l->kicked = 1;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* On the HTTP loop: (re)arms the schedule at s seconds from now. */
+void
+ctl_loop_interval(struct ctl *c, long long s)
+{
+	struct ctl_loop *l = c->lp;
+
+	if (s <= 0 || (ev_is_active(&l->timer) && l->timer.repeat ==
+	    (double)s))
+		return;
+	l->timer.repeat = (double)s;
+	ev_timer_again(c->loop, &l->timer);
+	pthread_mutex_lock(&l->mu);
+	l->view.next_cycle = wall() + (double)s;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl_loop *l = (struct ctl_loop *)w;
+
+	pthread_mutex_lock(&l->mu);
+	if (!l->kicked)
+		l->kicked = 2;
+	l->view.next_cycle = wall() + w->repeat;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void
+on_resched(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct ctl_loop *l = (struct ctl_loop *)((char *)w -
+	    offsetof(struct ctl_loop, resched));
+	long long s;
+
+	pthread_mutex_lock(&l->mu);
+	s = l->found_interval;
+	l->found_interval = 0;
+	pthread_mutex_unlock(&l->mu);
+	ctl_loop_interval(l->ctl, s);
+}
+
+void
+ctl_leader_get(struct ctl *c, struct ctl_leader *out)
+{
+	struct ctl_loop *l = c->lp;
+
+	pthread_mutex_lock(&l->mu);
+	*out = l->view;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void
+ctl_engine_wake(struct ctl *c)
+{
+	struct ctl_loop *l = c->lp;
+
+	pthread_mutex_lock(&l->mu);
+	if (l->engine != NULL)
+		mig_engine_wake(l->engine);
+	pthread_mutex_unlock(&l->mu);
+}
+
+int
+ctl_engine_info(struct ctl *c, int *db_ok, int *committers)
+{
+	struct ctl_loop *l = c->lp;
+	int on;
+
+	pthread_mutex_lock(&l->mu);
+	on = l->engine != NULL;
+	*db_ok = on ? mig_engine_db_ok(l->engine) : 0;
+	*committers = on ? mig_engine_committers(l->engine) : 0;
+	pthread_mutex_unlock(&l->mu);
+	return on;
+}
+
+void
+ctl_policy_file(struct ctl *c, struct pol_policy *p, char **text)
+{
+	struct ctl_loop *l = c->lp;
+
+	pthread_mutex_lock(&l->mu);
+	*p = l->file_pol;
+	*text = l->file_text ? strdup(l->file_text) : NULL;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void
+ctl_policy_file_set(struct ctl *c, const struct pol_policy *p,
+    const char *text)
+{
+	struct ctl_loop *l = c->lp;
+	char *t = text ? strdup(text) : NULL;
+
+	pthread_mutex_lock(&l->mu);
+	l->file_pol = *p;
+	free(l->file_text);
+	l->file_text = t;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* --- leadership ----------------------------------------------------------- */
+
+static void
+engine_stop(struct ctl_loop *l)
+{
+	struct mig_engine *e;
+
+	pthread_mutex_lock(&l->mu);
+	e = l->engine;
+	l->engine = NULL;
+	pthread_mutex_unlock(&l->mu);
+	mig_engine_free(e);
+}
+
+static void
+lost(struct ctl_loop *l, const char *why)
+{
+	int was;
+
+	pthread_mutex_lock(&l->mu);
+	was = l->view.leader;
+	l->view.leader = 0;
+	l->view.instance[0] = '\0';
+	l->view.url[0] = '\0';
+	pthread_mutex_unlock(&l->mu);
+	if (was) {
+		log_warnx("leader: lost leadership: %s; stopping the engine",
+		    why);
+		engine_stop(l);
+	}
+}
+
+/* Checks or takes the lock; reads who leads. */
+static void
+leadership(struct ctl_loop *l)
+{
+	struct ctl *c = l->ctl;
+	const char *key[1] = { LEADER_LOCK_KEY };
+	struct bl_err err;
+	PGresult *r;
+	int leader;
+
+	if (l->lock != NULL && !bl_pg_ok(l->lock)) {
+		PQfinish(l->lock);
+		l->lock = NULL;
+		lost(l, "the lock's database connection broke");
+	}
+	if (l->lock == NULL &&
+	    (l->lock = bl_pg_connect(c->cfg->database, 2, &err)) == NULL) {
+		lost(l, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&l->mu);
+	leader = l->view.leader;
+	pthread_mutex_unlock(&l->mu);
+	if (leader) {
+		/* Still connected: the lock is still ours. A round trip
+		 * shows a connection the server dropped. */
+		if ((r = bl_pg_exec(l->lock, "SELECT 1", 0, NULL, &err)) ==
+		    NULL) {
+			PQfinish(l->lock);
+			l->lock = NULL;
+			lost(l, err.msg);
+			return;
+		}
+		PQclear(r);
+		return;
+	}
+	if ((r = bl_pg_exec(l->lock, "SELECT pg_try_advisory_lock($1::"
+	    "bigint)", 1, key, &err)) == NULL) {
+		PQfinish(l->lock);
+		l->lock = NULL;
+		return;
+	}
+	leader = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (leader) {
+		const char *p[2] = { c->instance, c->cfg->advertise_url };
+		struct mig_engine *e;
+
+		if (bl_pg_run(l->lock, "INSERT INTO controller_leader (id, "
+		    "instance, url, since) VALUES (1, $1, $2, now()) ON "
+		    "CONFLICT (id) DO UPDATE SET instance = $1, url = $2, "
+		    "since = now()", 2, p, &err) == -1) {
+			log_warnx("leader: record: %s", err.msg);
+			PQfinish(l->lock);
+			l->lock = NULL;
+			return;
+		}
+		if ((e = mig_engine_new(&c->eo, &err)) == NULL ||
+		    mig_engine_start(e, &err) == -1) {
+			log_warnx("leader: engine: %s", err.msg);
+			mig_engine_free(e);
+			PQfinish(l->lock);	/* lets another try */
+			l->lock = NULL;
+			return;
+		}
+		pthread_mutex_lock(&l->mu);
+		l->engine = e;
+		l->view.leader = 1;
+		snprintf(l->view.instance, sizeof(l->view.instance), "%s",
+		    c->instance);
+		snprintf(l->view.url, sizeof(l->view.url), "%s",
+		    c->cfg->advertise_url);
+		pthread_mutex_unlock(&l->mu);
+		log_info("leader: this instance leads instance=%s url=%s",
+		    c->instance, c->cfg->advertise_url);
+		return;
+	}
+	/* A follower: who leads? */
+	if ((r = bl_pg_exec(l->lock, "SELECT instance, url FROM "
+	    "controller_leader WHERE id = 1", 0, NULL, &err)) == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	if (PQntuples(r) == 1) {
+		snprintf(l->view.instance, sizeof(l->view.instance), "%s",
+		    PQgetvalue(r, 0, 0));
+		snprintf(l->view.url, sizeof(l->view.url), "%s",
+		    PQgetvalue(r, 0, 1));
+	}
+	pthread_mutex_unlock(&l->mu);
+	PQclear(r);
+}
+
+/* --- agents: status and read counts, in parallel -------------------------- */
+
+struct acall {
+	long		 status;
+	json_t		*json;		/* owns */
+	int		*pending;	/* borrows */
+	struct ev_loop	*loop;		/* borrows */
+};
+
+static void
+acall_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
+{
+	struct acall *a = arg;
+
+	a->status = r->status;
+	if (r->code == BL_OK && r->body != NULL && r->body_len > 0)
+		a->json = json_loadb(r->body, r->body_len, 0, NULL);
+	if (--*a->pending == 0)
+		ev_break(a->loop, EVBREAK_ONE);
+}
+
+static void
+acalls_run(struct ctl_loop *l, char **urls, const char *target,
+    struct acall *a, size_t n)
+{
+	struct ctl *c = l->ctl;
+	int pending = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct bl_http_xfer_opts o;
+		struct bl_sign_hdrs sh;
+		struct bl_err err;
+		char url[700], hd[64], hs[128];
+		const char *hdrs[3];
+
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].pending = &pending;
+		a[i].loop = l->evl;
+		snprintf(url, sizeof(url), "%s%s", urls[i], target);
+		bl_sign_request(c->secret, c->secret_len, "GET", target, NULL,
+		    0, time(NULL), &sh);
+		snprintf(hd, sizeof(hd), "%s: %s", BL_SIGN_HDR_DATE, sh.date);
+		snprintf(hs, sizeof(hs), "%s: %s", BL_SIGN_HDR_SIG,
+		    sh.signature);
+		hdrs[0] = hd;
+		hdrs[1] = hs;
+		hdrs[2] = NULL;
+		memset(&o, 0, sizeof(o));
+		o.url = url;
+		o.headers = hdrs;
+		o.connect_timeout_ms = c->cfg->agent_poll_timeout_ms;
+		o.timeout_ms = c->cfg->agent_poll_timeout_ms;
+		o.max_body = 64u << 20;
+		o.done_fn = acall_done;
+		o.arg = &a[i];
+		pending++;
+		if (bl_http_xfer_start(l->http, &o, &err) == NULL)
+			pending--;
+	}
+	while (pending > 0)
+		ev_run(l->evl, 0);
+}
+
+/* Polls every agent; records reachability and usage; folds the read
+ * counts into reads_per_hour. Writes the unreachable nodes as a text[]
+ * literal into unreach. */
+static int
+refresh(struct ctl_loop *l, char *unreach, size_t ulen, struct bl_err *err)
+{
+	struct ctl *c = l->ctl;
+	struct acall *st = NULL, *ac = NULL;
+	char **ids = NULL, **urls = NULL;
+	json_t *jids = json_array(), *jreach = json_array(),
+	    *jcap = json_array(), *jused = json_array(),
+	    *rids = json_array(), *rreads = json_array();
+	PGresult *r;
+	size_t n = 0, ul = 0;
+	double now = wall(), dt, decay;
+	int rc = -1;
+
+	unreach[ul++] = '{';
+	unreach[ul] = '\0';
+	if ((r = bl_pg_exec(l->db, "SELECT id, rtrim(agent_url, '/') FROM "
+	    "nodes WHERE state <> 'out' ORDER BY id", 0, NULL, err)) == NULL)
+		goto out;
+	n = (size_t)PQntuples(r);
+	ids = calloc(n + 1, sizeof(*ids));
+	urls = calloc(n + 1, sizeof(*urls));
+	st = calloc(n + 1, sizeof(*st));
+	ac = calloc(n + 1, sizeof(*ac));
+	if (ids == NULL || urls == NULL || st == NULL || ac == NULL) {
+		PQclear(r);
+		n = 0;
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = strdup(PQgetvalue(r, (int)i, 0));
+		urls[i] = strdup(PQgetvalue(r, (int)i, 1));
+	}
+	PQclear(r);
+	acalls_run(l, urls, "/v1/status", st, n);
+	acalls_run(l, urls, "/v1/access", ac, n);
+	dt = l->last_fold > 0 ? now - l->last_fold : 0;
+	for (size_t i = 0; i < n; i++) {
+		int ok = st[i].status == 200 && json_is_object(st[i].json);
+		json_int_t cap = 0, use = 0;
+		json_t *objs, *o;
+		size_t k;
+
+		if (ok) {
+			cap = json_integer_value(json_object_get(st[i].json,
+			    "capacity_bytes"));
+			use = json_integer_value(json_object_get(st[i].json,
+			    "used_bytes"));
+		} else if (ul + strlen(ids[i]) + 4 < ulen) {
+			ul += (size_t)snprintf(unreach + ul, ulen - ul,
+			    "%s\"%s\"", ul > 1 ? "," : "", ids[i]);
+		}
+		json_array_append_new(jids, json_string(ids[i]));
+		json_array_append_new(jreach, json_boolean(ok));
+		json_array_append_new(jcap, json_integer(cap > 0 ? cap : 0));
+		json_array_append_new(jused, json_integer(use > 0 ? use : 0));
+		if (ac[i].status != 200 || !json_is_object(ac[i].json))
+			continue;
+		if (dt <= 0) {
+			double s = json_number_value(json_object_get(
+			    ac[i].json, "since"));
+			double u = json_number_value(json_object_get(
+			    ac[i].json, "until"));
+
+			if (u > s)
+				dt = u - s;
+		}
+		objs = json_object_get(ac[i].json, "objects");
+		json_array_foreach(objs, k, o) {
+			const char *id = json_string_value(json_object_get(o,
+			    "object_id"));
+			json_int_t reads = json_integer_value(
+			    json_object_get(o, "reads"));
+
+			if (id == NULL || reads <= 0)
+				continue;
+			json_array_append_new(rids, json_string(id));
+			json_array_append_new(rreads, json_integer(reads));
+		}
+	}
+	if (ul + 2 <= ulen) {
+		unreach[ul++] = '}';
+		unreach[ul] = '\0';
+	} else {
+		snprintf(unreach, ulen, "{}");
+	}
+	{
+		char *a = json_dumps(jids, JSON_COMPACT);
+		char *b = json_dumps(jreach, JSON_COMPACT);
+		char *cc = json_dumps(jcap, JSON_COMPACT);
+		char *d = json_dumps(jused, JSON_COMPACT);
+		const char *p[4] = { a, b, cc, d };
+		int x = -1;
+
+		if (a && b && cc && d)
+			x = bl_pg_run(l->db, "UPDATE nodes n SET reachable = "
+			    "u.r, capacity_bytes = CASE WHEN u.r THEN u.c ELSE "
+			    "n.capacity_bytes END, used_bytes = CASE WHEN u.r "
+			    "THEN u.u ELSE n.used_bytes END, last_seen = CASE "
+			    "WHEN u.r THEN now() ELSE n.last_seen END FROM ("
+			    "SELECT json_array_elements_text($1::json) AS id, "
+			    "json_array_elements_text($2::json)::boolean AS r,"
+			    " json_array_elements_text($3::json)::bigint AS c,"
+			    " json_array_elements_text($4::json)::bigint AS u)"
+			    " u WHERE n.id = u.id", 4, p, err);
+		else
+			bl_err_set(err, BL_ENOMEM, "out of memory");
+		free(a);
+		free(b);
+		free(cc);
+		free(d);
+		if (x == -1)
+			goto out;
+	}
+	/* Exponential decay: the rate estimate r becomes
+	 * r * d + (reads / hours) * (1 - d), d = 2^(-dt / half_life). */
+	if (dt > 0) {
+		char dbuf[32], hbuf[32];
+		char *a = json_dumps(rids, JSON_COMPACT);
+		char *b = json_dumps(rreads, JSON_COMPACT);
+		const char *p[4] = { dbuf, a, b, hbuf };
+
+		decay = pow(2.0, -dt / (double)c->cfg->access_half_life_s);
+		snprintf(dbuf, sizeof(dbuf), "%.12f", decay);
+		snprintf(hbuf, sizeof(hbuf), "%.6f", dt / 3600.0);
+		if (a == NULL || b == NULL ||
+		    bl_pg_run(l->db, "UPDATE objects SET reads_per_hour = CASE "
+		    "WHEN reads_per_hour * $1::float8 < 0.001 THEN 0 ELSE "
+		    "reads_per_hour * $1::float8 END WHERE reads_per_hour > 0",
+		    1, p, err) == -1 ||
+		    bl_pg_run(l->db, "UPDATE objects o SET reads_per_hour = "
+		    "o.reads_per_hour + (u.n / $4::float8) * (1 - $1::float8), "
+		    "last_access = now() FROM (SELECT x.id::uuid AS id, sum("
+		    "x.n) AS n FROM (SELECT json_array_elements_text($2::json) "
+		    "AS id, json_array_elements_text($3::json)::float8 AS n) x "
+		    "GROUP BY 1) u WHERE o.id = u.id", 4, p, err) == -1) {
+			free(a);
+			free(b);
+			goto out;
+		}
+		free(a);
+		free(b);
+	}
+	l->last_fold = now;
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(ids[i]);
+		free(urls[i]);
+		json_decref(st[i].json);
+		json_decref(ac[i].json);
+	}
+	free(ids);
+	free(urls);
+	free(st);
+	free(ac);
+	json_decref(jids);
+	json_decref(jreach);
+	json_decref(jcap);
+	json_decref(jused);
+	json_decref(rids);
+	json_decref(rreads);
+	return rc;
+}
+
+/* --- the thread ----------------------------------------------------------- */
+
+static void
+cycle(struct ctl_loop *l, int manual)
+{
+	struct ctl *c = l->ctl;
+	struct ctl_cycle_result res;
+	struct ctl_leader v;
+	struct bl_err err;
+	char unreach[4096];
+	double t0 = mono();
+
+	if (l->db != NULL && !bl_pg_ok(l->db)) {
+		PQfinish(l->db);
+		l->db = NULL;
+	}
+	if (l->db == NULL &&
+	    (l->db = bl_pg_connect(c->cfg->database, 2, &err)) == NULL) {
+		log_warnx("cycle: database: %s", err.msg);
+		return;
+	}
+	pthread_mutex_lock(&l->mu);
+	v = l->view;
+	pthread_mutex_unlock(&l->mu);
+	if (!v.leader) {
+		/* A follower's timer still ticks: the row says why nothing
+		 * happened here. */
+		if (ctl_cycle_not_leader(c, l->db, manual, &err) == -1)
+			log_warnx("cycle: record: %s", err.msg);
+		return;
+	}
+	if (refresh(l, unreach, sizeof(unreach), &err) == -1) {
+		log_warnx("cycle: refresh: %s", err.msg);
+		snprintf(unreach, sizeof(unreach), "{}");
+	}
+	if (ctl_cycle_run(c, l->db, manual, unreach, &res, &err) == -1)
+		log_warnx("cycle: %s", err.msg);
+	else
+		log_info("cycle: outcome=%s imbalance=%.4f moves=%lld "
+		    "unreachable=%s seconds=%.2f", res.outcome, res.imbalance,
+		    res.moves, unreach, mono() - t0);
+	pthread_mutex_lock(&l->mu);
+	l->view.last_imbalance = res.imbalance;
+	l->found_interval = res.interval_s;
+	pthread_mutex_unlock(&l->mu);
+	if (res.interval_s > 0)
+		ev_async_send(c->loop, &l->resched);
+	if (res.job_created)
+		ctl_engine_wake(c);
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct ctl_loop *l = arg;
+	struct ctl *c = l->ctl;
+	double next_lead = 0;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->stop) {
+		struct timespec ts;
+		double wake;
+
+		if (mono() >= next_lead) {
+			pthread_mutex_unlock(&l->mu);
+			leadership(l);
+			pthread_mutex_lock(&l->mu);
+			next_lead = mono() + (double)c->cfg->leader_check_ms /
+			    1000.0;
+			continue;
+		}
+		if (l->kicked) {
+			int manual = l->kicked == 1;
+
+			l->kicked = 0;
+			pthread_mutex_unlock(&l->mu);
+			cycle(l, manual);
+			pthread_mutex_lock(&l->mu);
+			continue;
+		}
+		wake = wall() + (next_lead - mono());
+		ts.tv_sec = (time_t)wake;
+		ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
+		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+int
+ctl_loop_start(struct ctl *c, struct bl_err *err)
+{
+	struct ctl_loop *l;
+	pthread_condattr_t ca;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return bl_err_set(err, BL_ENOMEM, "loop: out of memory");
+	l->ctl = c;
+	c->lp = l;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	l->file_pol = c->cfg->policy;
+	l->file_text = c->cfg->policy_text ? strdup(c->cfg->policy_text) :
+	    NULL;
+	l->view.last_imbalance = -1;
+	if ((l->evl = ev_loop_new(EVFLAG_AUTO)) == NULL ||
+	    (l->http = bl_http_client_new(l->evl, err)) == NULL)
+		return bl_err_set(err, BL_EIO, "loop: cannot create the agent "
+		    "client");
+	/* Take the lead at once if nobody holds it, so that a single
+	 * instance runs its engine from the start. */
+	leadership(l);
+	ev_timer_init(&l->timer, on_timer, 0., 0.);
+	ev_async_init(&l->resched, on_resched);
+	ev_async_start(c->loop, &l->resched);
+	ctl_loop_interval(c, l->file_pol.check_interval_s);
+	if (pthread_create(&l->thr, NULL, loop_main, l) != 0)
+		return bl_err_set(err, BL_EIO, "loop: cannot start the thread");
+	l->started = 1;
+	return 0;
+}
+
+void
+ctl_loop_stop(struct ctl *c)
+{
+	struct ctl_loop *l = c->lp;
+
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = 1;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	if (l->started)
+		pthread_join(l->thr, NULL);
+	ev_timer_stop(c->loop, &l->timer);
+	ev_async_stop(c->loop, &l->resched);
+	engine_stop(l);
+	bl_http_client_free(l->http);
+	if (l->evl != NULL)
+		ev_loop_destroy(l->evl);
+	if (l->db != NULL)
+		PQfinish(l->db);
+	if (l->lock != NULL)
+		PQfinish(l->lock);
+	free(l->file_text);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+	c->lp = NULL;
+}
