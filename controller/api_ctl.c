@@ -5,6 +5,7 @@
  * returns the answer's JSON (a new reference), or NULL with err set.
  */
 #include "controller/ctl.h"
+#include "controller/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,7 @@ ctl_api_pause(struct ctl *c, PGconn *db, int pause, const char *who,
 		bl_pg_run(db, "ROLLBACK", 0, NULL, NULL);
 		return NULL;
 	}
+	ctl_metrics_set_paused(c->metrics, pause);
 	return json_pack("{s:s}", "mode", pause ? "paused" : "auto");
 }
 

@@ -6,6 +6,7 @@
  * own connection; never on the HTTP loop.
  */
 #include "controller/ctl.h"
+#include "controller/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -485,6 +486,46 @@ cycle_record(struct ctl *c, PGconn *db, const struct cycle_rec *k,
 	    " $19::text[], $20)", 20, p, err);
 }
 
+/* Reports a finished cycle to ballastd's metrics (controller/metrics.h). */
+static void
+cycle_metrics(struct ctl *c, const struct cycle_rec *k, double started,
+    int quiet, int paused)
+{
+	struct ctl_metrics_budget b[3];
+	struct ctl_metrics_cycle m;
+	struct timespec ts;
+	size_t nb = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&m, 0, sizeof(m));
+	m.outcome = k->outcome;
+	m.duration_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - started;
+	if (m.duration_s < 0)
+		m.duration_s = 0;
+	m.measured = k->has_before;
+	m.imbalance = k->before;
+	m.threshold = k->threshold;
+	m.target = k->target;
+	m.planned_moves = k->moves;
+	m.planned_bytes = k->bytes;
+	m.planned_cost = k->cost;
+	/* A budget without a limit has no ratio to show. */
+	if (k->max_moves > 0)
+		b[nb++] = (struct ctl_metrics_budget){ "moves",
+		    (double)k->moves / (double)k->max_moves };
+	if (k->max_bytes > 0)
+		b[nb++] = (struct ctl_metrics_budget){ "bytes",
+		    (double)k->bytes / (double)k->max_bytes };
+	if (k->max_cost > 0)
+		b[nb++] = (struct ctl_metrics_budget){ "cost",
+		    k->cost / k->max_cost };
+	m.budgets = b;
+	m.nbudgets = nb;
+	m.quiet_hours = quiet;
+	m.paused = paused;
+	ctl_metrics_cycle(c->metrics, &m);
+}
+
 /* Pauses (entering quiet hours) or resumes (leaving them) the running
  * rebalance jobs the controller started; only the ones it paused itself
  * are resumed. */
@@ -518,7 +559,7 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 	struct timespec ts;
 	double started;
 	PGresult *r = NULL;
-	int quiet = 0, paused, balancing, open_jobs, rc = -1;
+	int quiet = 0, paused = 0, balancing, open_jobs, rc = -1;
 	struct bl_err perr;
 
 	memset(&k, 0, sizeof(k));
@@ -706,6 +747,7 @@ record:
 			rc = -1;
 		}
 	}
+	cycle_metrics(c, &k, started, quiet, paused);
 	ctl_planned_release(&pl);
 	return rc;
 }
@@ -726,5 +768,7 @@ ctl_cycle_not_leader(struct ctl *c, PGconn *db, int manual,
 	k.max_cost = -1;
 	snprintf(k.reason, sizeof(k.reason), "instance %s does not hold the "
 	    "leader lock", c->instance);
+	cycle_metrics(c, &k, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, 0,
+	    0);
 	return cycle_record(c, db, &k, manual, (double)ts.tv_sec, err);
 }

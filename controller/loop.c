@@ -18,6 +18,7 @@
  * loop re-arms the timer if it changed.
  */
 #include "controller/ctl.h"
+#include "controller/metrics.h"
 
 #include <errno.h>
 #include <math.h>
@@ -219,6 +220,7 @@ lost(struct ctl_loop *l, const char *why)
 		log_warnx("leader: lost leadership: %s; stopping the engine",
 		    why);
 		engine_stop(l);
+		ctl_metrics_set_leader(l->ctl->metrics, 0);
 	}
 }
 
@@ -295,6 +297,7 @@ leadership(struct ctl_loop *l)
 		snprintf(l->view.url, sizeof(l->view.url), "%s",
 		    c->cfg->advertise_url);
 		pthread_mutex_unlock(&l->mu);
+		ctl_metrics_set_leader(c->metrics, 1);
 		log_info("leader: this instance leads instance=%s url=%s",
 		    c->instance, c->cfg->advertise_url);
 		return;

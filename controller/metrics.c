@@ -156,8 +156,7 @@ ctl_metrics_registry(struct ctl_metrics *m)
 /* --- HTTP ----------------------------------------------------------------- */
 
 /* "{x}" matches one non-empty segment. First match wins. The label is the
- * pattern, so a path never adds a series. The control loop's routes (DESIGN
- * 9) are listed ahead of their arrival; until then they answer 404. */
+ * pattern, so a path never adds a series. /ui is not served yet. */
 static const char *const routes[] = {
 	"/metrics",
 	"/ui",
@@ -165,8 +164,9 @@ static const char *const routes[] = {
 	"/v1/cluster",
 	"/v1/plan",
 	"/v1/policy",
+	"/v1/cycles",
 	"/v1/controller/{action}",
-	"/v1/placement/{id}",
+	"/v1/placement",
 	"/v1/jobs",
 	"/v1/jobs/{id}",
 	"/v1/jobs/{id}/tasks",

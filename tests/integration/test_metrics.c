@@ -274,21 +274,54 @@ test_metrics__http_requests_are_counted_by_route_pattern_not_path(
 }
 
 static void
-test_metrics__control_loop_families_are_absent_until_reported(
-    void **state)
+test_metrics__control_loop_families_carry_the_loops_values(void **state)
 {
-	static const char *const absent[] = { "ballast_imbalance_ratio",
-	    "ballast_cycles_total", "ballast_leader", "ballast_budget_used",
-	    "ballast_quiet_window_active", "ballast_controller_paused",
-	    "ballast_config_reloads_total", "ballast_planned_", NULL };
-	char *text;
+	static const char *const outcomes[] = { "idle", "quiet", "paused",
+	    "planned", "budget_exhausted", "not_leader", "error" };
+	long long before = th_sql_ll(pg.conninfo, "SELECT coalesce(max(id), "
+	    "0) FROM cycles");
+	char *text, want[128];
+	double imb, thr;
+	int i;
 
 	(void)state;
+	/* A cycle, run now and awaited. */
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/controller/run", "{}",
+	    TH_OP_TOKEN, NULL), 202);
+	for (i = 0; i < 300; i++) {
+		if (th_sql_ll(pg.conninfo, "SELECT coalesce(max(id), 0) FROM "
+		    "cycles") > before)
+			break;
+		tha_sleep_ms(50);
+	}
+	assert_true(i < 300);
 	text = scrape(ctl.url);
-	for (size_t i = 0; absent[i] != NULL; i++)
-		if (strstr(text, absent[i]) != NULL)
-			fail_msg("%s is exposed, but nothing measures it yet",
-			    absent[i]);
+	/* This instance leads, and says so. */
+	assert_true(sample(text, "ballast_leader") == 1);
+	/* Cycles are counted under the outcomes the cycles table has. */
+	for (size_t o = 0; o < sizeof(outcomes) / sizeof(outcomes[0]); o++) {
+		char q[160];
+		long long n;
+
+		snprintf(q, sizeof(q), "SELECT count(*) FROM cycles WHERE "
+		    "outcome = '%s'", outcomes[o]);
+		n = th_sql_ll(pg.conninfo, q);
+		snprintf(want, sizeof(want), "ballast_cycles_total{outcome="
+		    "\"%s\"}", outcomes[o]);
+		if (n > 0)
+			assert_true(sample(text, want) == (double)n);
+		else
+			assert_true(sample(text, want) <= 0);
+	}
+	/* The imbalance and threshold are the cycle's. */
+	imb = sample(text, "ballast_imbalance_ratio");
+	thr = sample(text, "ballast_imbalance_threshold_ratio");
+	assert_true(imb >= 0 && imb <= 1);
+	assert_true(thr > 0 && thr <= 1);
+	assert_true(th_sql_ll(pg.conninfo, "SELECT count(*) FROM cycles WHERE "
+	    "imbalance_before IS NOT NULL") >= 1);
+	assert_true(sample(text, "ballast_controller_paused") == 0);
+	promtool_clean(text, "ballastd after a cycle");
 	free(text);
 }
 
@@ -468,7 +501,7 @@ main(void)
 		cmocka_unit_test(test_metrics__jobs_tasks_and_bytes_match_the_finished_evacuation),
 		cmocka_unit_test(test_metrics__nodes_carry_their_datacenter_rack_and_usage),
 		cmocka_unit_test(test_metrics__http_requests_are_counted_by_route_pattern_not_path),
-		cmocka_unit_test(test_metrics__control_loop_families_are_absent_until_reported),
+		cmocka_unit_test(test_metrics__control_loop_families_carry_the_loops_values),
 		cmocka_unit_test(test_metrics__every_family_with_loop_values_passes_promtool),
 		cmocka_unit_test(test_metrics__backlog_and_eta_follow_a_running_job),
 		cmocka_unit_test(test_metrics__served_without_the_database_and_without_its_families),
