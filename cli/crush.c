@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +72,11 @@ map_usage(FILE *f)
 {
 	fputs("usage: ballastctl crush map --crushmap FILE --rule NAME "
 	    "--replicas N\n"
-	    "                 [--from A] [--to B] [--reweight ID:W]...\n"
+	    "                 [--from A] [--to B] [--reweight ID:W]... [--json]\n"
 	    "  Prints one line per input x in A..B (default 0..1023):\n"
 	    "  \"x item item ...\"; a hole in an indep result is \"none\".\n"
+	    "  --json prints {\"rule\",\"replicas\",\"mappings\":[{\"x\",\n"
+	    "  \"items\":[...]}]} instead, with null for a hole.\n"
 	    "  --reweight sets device ID's reweight, 16.16 fixed point\n"
 	    "  (65536 = in, 0 = out); it may be repeated.\n", f);
 }
@@ -176,8 +179,6 @@ parse_args(int argc, char **argv, struct map_args *a, int compare)
 			a->nrw++;
 			break;
 		case O_JSON:
-			if (!compare)
-				goto unknown;
 			a->json = 1;
 			break;
 		case O_HELP:
@@ -278,19 +279,37 @@ crush_map(int argc, char **argv)
 		goto out;
 	}
 	plc_crush_scratch_init(c, (int)a.replicas, scratch);
+	if (a.json) {
+		/* The rule name came from the map; keep it valid JSON. */
+		json_t *name = json_string(a.rule);
+		char *q = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+
+		printf("{\"rule\":%s,\"replicas\":%ld,\"mappings\":[",
+		    q ? q : "null", a.replicas);
+		free(q);
+		json_decref(name);
+	}
 	for (long long x = a.from; x <= a.to; x++) {
 		int n = plc_crush_do_rule(c, ruleno, (uint32_t)x, out,
 		    (int)a.replicas, w, nw, scratch);
 
-		printf("%lld", x);
+		if (a.json)
+			printf("%s{\"x\":%lld,\"items\":[", x > a.from ? "," :
+			    "", x);
+		else
+			printf("%lld", x);
 		for (int i = 0; i < n; i++) {
+			const char *sep = a.json ? (i ? "," : "") : " ";
+
 			if (out[i] == PLC_CRUSH_ITEM_NONE)
-				fputs(" none", stdout);
+				printf("%s%s", sep, a.json ? "null" : "none");
 			else
-				printf(" %d", out[i]);
+				printf("%s%d", sep, out[i]);
 		}
-		putchar('\n');
+		fputs(a.json ? "]}" : "\n", stdout);
 	}
+	if (a.json)
+		fputs("]}\n", stdout);
 	rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
 out:
 	free(scratch);

@@ -10,6 +10,7 @@
  * database cannot be reached. Tests and the demo use it.
  */
 #include "cli/cli.h"
+#include "cli/http.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct verify {
 	int		 nnodes;
 	long long	 objects, copies, bad;
 	int		 quiet;
+	json_t		*problems;	/* owns; --json: up to 50 */
 };
 
 static size_t
@@ -76,7 +78,10 @@ static void
 problem(struct verify *v, const char *what, const char *why)
 {
 	v->bad++;
-	if (!v->quiet && v->bad <= 50)
+	if (v->problems != NULL && v->bad <= 50)
+		json_array_append_new(v->problems, json_pack("{s:s,s:s}",
+		    "copy", what, "problem", why));
+	else if (!v->quiet && v->bad <= 50)
 		printf("BAD %s: %s\n", what, why);
 }
 
@@ -184,6 +189,7 @@ cli_verify_main(int argc, char **argv)
 		{ "database", required_argument, NULL, 'd' },
 		{ "secret-file", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -202,22 +208,31 @@ cli_verify_main(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 's': sf = optarg; break;
 		case 'q': v.quiet = 1; break;
+		case 'j':
+			if (v.problems == NULL)
+				v.problems = json_array();
+			break;
 		case 'h':
 			puts("usage: ballastctl verify --database CONNINFO "
-			    "--secret-file FILE [--quiet]");
+			    "--secret-file FILE [--quiet] [--json]");
 			return CLI_OK;
 		default:
 			return CLI_USAGE;
 		}
 	}
-	if (db == NULL || sf == NULL)
+	if (db == NULL || sf == NULL) {
+		json_decref(v.problems);
 		return cli_usage_error("verify: --database and --secret-file "
 		    "are required");
-	if ((v.secret = bl_sign_read_secret(sf, &v.slen, &err)) == NULL)
+	}
+	if ((v.secret = bl_sign_read_secret(sf, &v.slen, &err)) == NULL) {
+		json_decref(v.problems);
 		return cli_usage_error("verify: %s", err.msg);
+	}
 	if ((c = bl_pg_connect(db, 10, &err)) == NULL) {
 		fprintf(stderr, "ballastctl: verify: %s\n", err.msg);
 		free(v.secret);
+		json_decref(v.problems);
 		return CLI_UNREACHABLE;
 	}
 	if ((r = bl_pg_exec(c, "SELECT id, agent_url FROM nodes", 0, NULL,
@@ -258,8 +273,18 @@ cli_verify_main(int argc, char **argv)
 	}
 	bl_pg_run(c, "COMMIT", 0, NULL, NULL);
 	curl_multi_cleanup(m);
-	printf("verify: objects=%lld copies=%lld bad=%lld: %s\n", v.objects,
-	    v.copies, v.bad, v.bad ? "INVARIANT BROKEN" : "ok");
+	if (v.problems != NULL) {
+		json_t *out = json_pack("{s:I,s:I,s:I,s:b,s:O}", "objects",
+		    (json_int_t)v.objects, "copies", (json_int_t)v.copies,
+		    "bad", (json_int_t)v.bad, "ok", v.bad == 0, "problems",
+		    v.problems);
+
+		cli_print_json(out);
+		json_decref(out);
+	} else
+		printf("verify: objects=%lld copies=%lld bad=%lld: %s\n",
+		    v.objects, v.copies, v.bad, v.bad ? "INVARIANT BROKEN" :
+		    "ok");
 	rc = v.bad ? CLI_FAILED : CLI_OK;
 	goto out;
 dberr:
@@ -274,5 +299,6 @@ out:
 	free(v.node_ids);
 	free(v.node_urls);
 	free(v.secret);
+	json_decref(v.problems);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,55 @@ test_cli_crush__golden_files_match_byte_for_byte(void **state)
 		free(want);
 		free(got);
 	}
+}
+
+static void
+test_cli_crush__map_json_matches_the_plain_lines(void **state)
+{
+	char dir[512], *plain, *js;
+	json_t *j, *maps;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/crush", golden());
+	assert_int_equal(run(dir, "crush map --crushmap uneven.map.json --rule "
+	    "dc_then_host --replicas 3 --from 0 --to 99 --reweight 5:0"), 0);
+	plain = slurp("out");
+	assert_int_equal(run(dir, "crush map --crushmap uneven.map.json --rule "
+	    "dc_then_host --replicas 3 --from 0 --to 99 --reweight 5:0 "
+	    "--json"), 0);
+	js = slurp("out");
+	j = json_loads(js, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "rule")),
+	    "dc_then_host");
+	maps = json_object_get(j, "mappings");
+	assert_int_equal(json_array_size(maps), 100);
+	/* Line by line, the same items (null for "none"). */
+	{
+		char *line = plain, *nl;
+		size_t i = 0;
+
+		for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1, i++) {
+			char want[256];
+			json_t *m = json_array_get(maps, i), *it;
+			size_t k;
+			int len;
+
+			*nl = '\0';
+			len = snprintf(want, sizeof(want), "%lld",
+			    (long long)json_integer_value(json_object_get(m,
+			    "x")));
+			json_array_foreach(json_object_get(m, "items"), k, it)
+				len += snprintf(want + len, sizeof(want) -
+				    (size_t)len, json_is_null(it) ? " none" :
+				    " %lld", (long long)json_integer_value(it));
+			assert_string_equal(want, line);
+		}
+		assert_int_equal(i, 100);
+	}
+	json_decref(j);
+	free(plain);
+	free(js);
 }
 
 static void
@@ -269,6 +319,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_cli_crush__golden_files_match_byte_for_byte),
+		cmocka_unit_test(test_cli_crush__map_json_matches_the_plain_lines),
 		cmocka_unit_test(
 		    test_cli_crush__usage_errors_exit_2_with_a_message),
 		cmocka_unit_test(test_cli_crush__bad_map_exits_2_naming_the_path),

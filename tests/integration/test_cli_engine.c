@@ -247,6 +247,21 @@ test_cli__import_then_verify_catches_a_damaged_copy(void **state)
 	    "--secret-file '%s'", bin(), pg.conninfo, ctl.secret), 1);
 	assert_non_null(strstr(out, "c3.stor"));
 	assert_non_null(strstr(out, "md5"));
+	/* The same in JSON: one document, the damaged copy named. */
+	assert_int_equal(run("'%s/ballastctl' verify --json --database '%s' "
+	    "--secret-file '%s'", bin(), pg.conninfo, ctl.secret), 1);
+	{
+		json_t *j = json_loads(out, 0, NULL);
+
+		assert_non_null(j);
+		assert_true(json_is_false(json_object_get(j, "ok")));
+		assert_int_equal(json_integer_value(json_object_get(j, "bad")),
+		    1);
+		assert_non_null(strstr(json_string_value(json_object_get(
+		    json_array_get(json_object_get(j, "problems"), 0),
+		    "copy")), "c3.stor"));
+		json_decref(j);
+	}
 	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects WHERE id = "
 	    "'22222222-3333-4444-8555-666666666666'"), 0);
 }
