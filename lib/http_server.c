@@ -408,6 +408,10 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	return r->responded ? MHD_YES : MHD_NO;
 }
 
+/* MHD hands us its own format string. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {

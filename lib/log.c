@@ -37,6 +37,9 @@ bl_log_set_ident(const char *name)
 	log_ident = name ? name : "";
 }
 
+static void vemit(int level, int saved_errno, int with_errno, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 vemit(int level, int saved_errno, int with_errno, const char *fmt, va_list ap)
 {

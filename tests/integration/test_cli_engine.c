@@ -70,6 +70,8 @@ bin(void)
 
 /* Runs a shell command line; its stdout and stderr go to out. Returns
  * the exit code. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int
 run(const char *fmt, ...)
 {

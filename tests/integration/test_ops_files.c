@@ -53,6 +53,9 @@ teardown(void **state)
 
 /* Runs cmd in the repository through sh; returns its exit status and its
  * output (stdout and stderr) in out (caller frees; may be NULL). */
+static int run(char **out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 run(char **out, const char *fmt, ...)
 {
