@@ -489,7 +489,7 @@ test_loop__evacuation_in_autonomous_mode_keeps_the_override(void **state)
 	assert_int_equal(th_ctl_evacuate(&ctl, "a2.stor", 0, id), 201);
 	for (int i = 0; i < 6; i++)
 		run_cycle(&ctl);
-	wait_jobs_idle(90);
+	wait_jobs_idle(240);
 	{
 		char q[512];
 
