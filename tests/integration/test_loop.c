@@ -266,7 +266,7 @@ test_loop__quiet_hours_pause_and_resume_inflight_jobs(void **state)
 	    "controller_state"), 0);
 	free(job);
 	throttle_all("{\"bytes_per_sec\":0}");
-	wait_jobs_idle(60);
+	wait_jobs_idle(180);
 	put_policy(POLICY);
 }
 
@@ -300,7 +300,7 @@ test_loop__preset_switch_changes_interval_and_threshold_next_cycle(
 	json_decref(j);
 	/* Back to the test's policy; the jobs of the conservative cycle
 	 * settle first. */
-	wait_jobs_idle(60);
+	wait_jobs_idle(180);
 	put_policy(POLICY);
 	/* A shorter interval re-arms the timer: cycles come on their own. */
 	{
@@ -316,7 +316,7 @@ test_loop__preset_switch_changes_interval_and_threshold_next_cycle(
 		assert_true(sql("SELECT count(*) FROM cycles WHERE trigger = "
 		    "'timer'") >= 2);
 		put_policy(POLICY);
-		wait_jobs_idle(60);
+		wait_jobs_idle(180);
 	}
 }
 
@@ -345,7 +345,7 @@ test_loop__converges_within_budgets(void **state)
 		    strcmp(o, "budget_exhausted") == 0)
 			planned++;
 		free(o);
-		wait_jobs_idle(60);
+		wait_jobs_idle(180);
 		if (sql("SELECT count(*) FROM cycles c WHERE id = (SELECT "
 		    "max(id) FROM cycles) AND outcome = 'idle' AND "
 		    "imbalance_before <= target") == 1)
