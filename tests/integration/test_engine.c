@@ -360,6 +360,8 @@ test_engine__evacuation_moves_every_copy_and_keeps_the_invariant(
 }
 
 
+#define SEEDED_KILL9	(12 * 60)
+
 static void
 test_engine__kill9_of_ballastd_at_random_moments_loses_nothing(void **state)
 {
@@ -378,8 +380,9 @@ test_engine__kill9_of_ballastd_at_random_moments_loses_nothing(void **state)
 		fprintf(stderr, "kill9 test: BALLAST_SEED=%u\n", seed);
 		srand(seed);
 	}
-	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 600, 4096, copies,
-	    2, NULL, OWNER), 0);
+	/* Up to 12 jobs (one kill each at the least) of 60 objects. */
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, SEEDED_KILL9, 4096,
+	    copies, 2, NULL, OWNER), 0);
 	/* Jobs of 60 objects from n1, one after the other; each is killed
 	 * at least once at a random moment, and must still complete. */
 	while (kills < 12) {
@@ -413,7 +416,7 @@ test_engine__kill9_of_ballastd_at_random_moments_loses_nothing(void **state)
 	}
 	assert_true(jobs >= 6);
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
-	    "WHERE 'n1.stor' = ANY(copies)"), 600 - jobs * 60);
+	    "WHERE 'n1.stor' = ANY(copies)"), SEEDED_KILL9 - jobs * 60);
 }
 
 static void
