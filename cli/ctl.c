@@ -87,11 +87,10 @@ print_nodes(json_t *cluster, double threshold, int tty)
 
 	if (cnt == 0 || (v = calloc(cnt, sizeof(*v))) == NULL)
 		return;
+	/* The imbalance is taken over the nodes "in" (placement/cluster.h). */
 	json_array_foreach(nodes, i, n) {
-		const char *st = str(n, "state");
-
 		v[i] = n;
-		if (strcmp(st, "draining") != 0 && strcmp(st, "down") != 0 &&
+		if (strcmp(str(n, "state"), "in") == 0 &&
 		    num(n, "utilization") < min)
 			min = num(n, "utilization");
 	}
