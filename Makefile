@@ -66,10 +66,22 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The status page (GET /ui) is controller/ui.html, compiled in as a string.
+$(BUILD)/controller/ui_html.c: controller/ui.html
+	@mkdir -p $(@D)
+	{ printf '#include "controller/ctl.h"\n\nconst char ctl_ui_html[] =\n'; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  printf ';\nconst size_t ctl_ui_html_len = sizeof(ctl_ui_html) - 1;\n'; \
+	} >$@
+
+$(BUILD)/controller/ui_html.o: $(BUILD)/controller/ui_html.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 # --- binaries ---------------------------------------------------------------
 CLI_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 AGENT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard agent/*.c))
-CTL_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard controller/*.c))
+CTL_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard controller/*.c)) \
+             $(BUILD)/controller/ui_html.o
 
 BINS := $(if $(CLI_OBJ),$(BINDIR)/ballastctl) \
         $(if $(AGENT_OBJ),$(BINDIR)/ballast-agent) \

@@ -2,9 +2,11 @@
  * thin clients of the control loop's API (docs/api.md). */
 #include "cli/http.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/policy.h"
 
@@ -37,11 +39,96 @@ str(json_t *o, const char *k)
 	return s ? s : "-";
 }
 
+#define BAR_WIDTH	40
+
+/* One node's bar: '#' used, '.' free, '|' at the least full node's
+ * utilisation plus the threshold (a node past it is what makes the cluster
+ * imbalanced). */
+static void
+print_bar(double u, double mark)
+{
+	char bar[BAR_WIDTH + 1];
+	int fill = (int)lround(fmin(fmax(u, 0), 1) * BAR_WIDTH);
+	int m = (int)lround(fmin(fmax(mark, 0), 1) * BAR_WIDTH);
+
+	for (int i = 0; i < BAR_WIDTH; i++)
+		bar[i] = i < fill ? '#' : '.';
+	if (m < BAR_WIDTH)
+		bar[m] = '|';
+	bar[BAR_WIDTH] = '\0';
+	printf("[%s]", bar);
+}
+
+static int
+by_dc_then_id(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char *dx = json_string_value(json_object_get(x, "datacenter"));
+	const char *dy = json_string_value(json_object_get(y, "datacenter"));
+	int c = strcmp(dx ? dx : "", dy ? dy : "");
+
+	if (c != 0)
+		return c;
+	dx = json_string_value(json_object_get(x, "id"));
+	dy = json_string_value(json_object_get(y, "id"));
+	return strcmp(dx ? dx : "", dy ? dy : "");
+}
+
+/* The nodes of GET /v1/cluster: on a terminal, grouped by datacenter with
+ * a utilisation bar each; in a pipe, one plain line per node:
+ * "node ID DC STATE UTILISATION USED CAPACITY". */
+static void
+print_nodes(json_t *cluster, double threshold, int tty)
+{
+	json_t *nodes = json_object_get(cluster, "nodes"), *n, **v;
+	size_t i, cnt = json_array_size(nodes);
+	double min = INFINITY;
+	const char *dc = NULL;
+
+	if (cnt == 0 || (v = calloc(cnt, sizeof(*v))) == NULL)
+		return;
+	/* The imbalance is taken over the nodes "in" (placement/cluster.h). */
+	json_array_foreach(nodes, i, n) {
+		v[i] = n;
+		if (strcmp(str(n, "state"), "in") == 0 &&
+		    num(n, "utilization") < min)
+			min = num(n, "utilization");
+	}
+	if (!isfinite(min))
+		min = 0;
+	qsort(v, cnt, sizeof(*v), by_dc_then_id);
+	if (tty)
+		printf("nodes       %zu (| marks the least full + threshold)\n",
+		    cnt);
+	for (i = 0; i < cnt; i++) {
+		n = v[i];
+		if (!tty) {
+			printf("node %s %s %s %.4f %lld %lld\n", str(n, "id"),
+			    str(n, "datacenter"), str(n, "state"),
+			    num(n, "utilization"), (long long)
+			    json_integer_value(json_object_get(n, "used_bytes")),
+			    (long long)json_integer_value(json_object_get(n,
+			    "capacity_bytes")));
+			continue;
+		}
+		if (dc == NULL || strcmp(dc, str(n, "datacenter")) != 0) {
+			dc = str(n, "datacenter");
+			printf("  %s\n", dc);
+		}
+		printf("    %-16s ", str(n, "id"));
+		print_bar(num(n, "utilization"), min + threshold);
+		printf(" %5.1f%% %s%s\n", num(n, "utilization") * 100,
+		    str(n, "state"), json_is_false(json_object_get(n,
+		    "reachable")) ? " unreachable" : "");
+	}
+	free(v);
+}
+
 int
 cli_status_main(int argc, char **argv)
 {
 	struct cli_http h;
-	json_t *out, *last, *ld, *j;
+	json_t *out, *last, *ld, *j, *cluster = NULL;
 	size_t i;
 	int rc, json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
@@ -85,8 +172,12 @@ cli_status_main(int argc, char **argv)
 	json_array_foreach(json_object_get(out, "running_jobs"), i, j)
 		printf("  %s %s %s %s\n", str(j, "id"), str(j, "kind"),
 		    str(j, "origin"), str(j, "state"));
+	if ((rc = call(&h, "GET", "/v1/cluster", NULL, &cluster)) == CLI_OK)
+		print_nodes(cluster, num(out, "threshold"),
+		    isatty(STDOUT_FILENO));
+	json_decref(cluster);
 	json_decref(out);
-	return CLI_OK;
+	return rc;
 }
 
 static int

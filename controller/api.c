@@ -1211,6 +1211,24 @@ route(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t)
 	return NULL;
 }
 
+/* GET /ui: the page only talks to its own origin, runs only its inline
+ * script and cannot be framed. */
+static void
+serve_ui(struct bl_http_req *req)
+{
+	if (!method_is(req, "GET") && !method_is(req, "HEAD"))
+		return not_allowed(req, "GET, HEAD");
+	bl_http_req_add_header(req, "Content-Security-Policy", "default-src "
+	    "'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+	    "connect-src 'self'; img-src data:; frame-ancestors 'none'; "
+	    "base-uri 'none'; form-action 'none'");
+	bl_http_req_add_header(req, "X-Content-Type-Options", "nosniff");
+	bl_http_req_add_header(req, "Referrer-Policy", "no-referrer");
+	bl_http_req_add_header(req, "Cache-Control", "no-cache");
+	bl_http_respond(req, 200, "text/html; charset=utf-8", ctl_ui_html,
+	    ctl_ui_html_len);
+}
+
 void
 ctl_api_handle(struct bl_http_req *req, void *arg)
 {
@@ -1232,6 +1250,10 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 		submit(c, req, k);
 		return;
 	}
+	/* The status page holds no data: it is served without a token and
+	 * its own calls carry the viewer's. */
+	if (strcmp(bl_http_req_path(req), "/ui") == 0)
+		return serve_ui(req);
 	if ((t = authenticate(c, req)) == NULL) {
 		bl_http_req_add_header(req, "WWW-Authenticate", "Bearer");
 		bl_http_respond_error(req, 401, "unauthorized", "missing or "

@@ -192,6 +192,9 @@ json_t	*ctl_api_placement(struct ctl *c, PGconn *db, const char *object,
 
 /* api.c */
 void	ctl_api_handle(struct bl_http_req *req, void *arg);
+/* The status page (controller/ui.html, made a C string by the Makefile). */
+extern const char	ctl_ui_html[];
+extern const size_t	ctl_ui_html_len;
 int	ctl_api_start(struct ctl *c, struct bl_err *err);
 void	ctl_api_stop(struct ctl *c);
 

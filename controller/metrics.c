@@ -156,7 +156,7 @@ ctl_metrics_registry(struct ctl_metrics *m)
 /* --- HTTP ----------------------------------------------------------------- */
 
 /* "{x}" matches one non-empty segment. First match wins. The label is the
- * pattern, so a path never adds a series. /ui is not served yet. */
+ * pattern, so a path never adds a series. */
 static const char *const routes[] = {
 	"/metrics",
 	"/ui",
