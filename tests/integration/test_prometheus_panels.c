@@ -8,11 +8,10 @@
  * report an md5 mismatch and its task fails, as it would in production;
  * another is pinned to the evacuated node's datacenter, where no other
  * node can take it, so the engine skips it. Then every target expression
- * of every dashboard is
- * evaluated through /api/v1/query_range over the run, with the Grafana
- * variables replaced by what Grafana would send (the "All" value, a rate
- * interval of four scrape intervals); a panel target with no series
- * fails the test, by dashboard, panel and expression.
+ * of every dashboard is evaluated through /api/v1/query_range over the
+ * run, with the Grafana variables replaced by what Grafana would send (the
+ * "All" value, a rate interval of four scrape intervals); a panel target
+ * with no series fails the test, by dashboard, panel and expression.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -253,7 +252,6 @@ grafana_expr(const char *expr, json_t *vars)
 	assert_non_null(s);
 	subst(&s, "$__rate_interval", "4s");
 	subst(&s, "$__interval", "1s");
-	subst(&s, "$__range", "5m");
 	json_array_foreach(vars, i, v) {
 		const char *name = json_string_value(json_object_get(v,
 		    "name"));
