@@ -145,7 +145,7 @@ prom_start(void)
 		}
 		tha_sleep_ms(100);
 	}
-	/* Never ready: stop it here, teardown does not run after setup. */
+	/* Never ready: stop it now. */
 	kill(prom_pid, SIGTERM);
 	waitpid(prom_pid, NULL, 0);
 	prom_pid = -1;
