@@ -130,15 +130,16 @@ prom_start(void)
 	}
 	for (int i = 0; i < 300; i++) {
 		struct tha_resp r;
+		int rc;
+		long st;
 
-		if (tha_request(prom_url, "GET", "/-/ready", NULL, 0,
-		    THA_UNSIGNED, NULL, &r) == 0) {
-			long st = r.status;
-
-			tha_resp_free(&r);
-			if (st == 200)
-				return 0;
-		}
+		/* The answer is filled in (and owned) even on failure. */
+		rc = tha_request(prom_url, "GET", "/-/ready", NULL, 0,
+		    THA_UNSIGNED, NULL, &r);
+		st = r.status;
+		tha_resp_free(&r);
+		if (rc == 0 && st == 200)
+			return 0;
 		if (waitpid(prom_pid, NULL, WNOHANG) == prom_pid) {
 			prom_pid = -1;
 			return -1;
@@ -182,6 +183,7 @@ prom_get(const char *path, const char *params, char *why, size_t wl)
 	if (tha_request(prom_url, "GET", target, NULL, 0, THA_UNSIGNED, NULL,
 	    &r) != 0) {
 		free(target);
+		tha_resp_free(&r);
 		snprintf(why, wl, "no answer from prometheus");
 		return NULL;
 	}
