@@ -24,8 +24,8 @@ const struct bl_cfg_opt ctl_config_table[] = {
 	    "libpq conninfo of the metadata database" },
 	{ "secret_file", BL_CFG_STR, OFF(secret_file), NULL, 1, 4096, 0,
 	    "the cluster secret, for signing agent calls" },
-	{ "log_level", BL_CFG_STR, OFF(log_level), "info", 4, 5, 0,
-	    "debug, info, warn or error" },
+	{ "log_level", BL_CFG_STR, OFF(log_level), "info", 4, 5,
+	    BL_CFG_RELOAD, "debug, info, warn or error" },
 	{ "advertise_url", BL_CFG_STR, OFF(advertise_url), "", 0, 400, 0,
 	    "the URL followers give for this instance (\"\": http://listen)" },
 	{ "instance", BL_CFG_STR, OFF(instance), "", 0, 120, 0,
@@ -297,11 +297,14 @@ ctl_config_print_reference(FILE *f)
 	    "- `tokens` (required): `[{\"name\": N, \"token_file\": PATH, "
 	    "\"role\": \"viewer\"|\"operator\"}]`.\n"
 	    "  A token file holds one token of at least 16 characters. A viewer"
-	    " may read;\n  an operator may also change. Read at start-up "
-	    "(restart to rotate).\n"
+	    " may read;\n  an operator may also change. A reload (SIGHUP or "
+	    "SIGUSR1) reads the\n  list and the token files again, so tokens "
+	    "rotate without a restart.\n"
 	    "- `policy`: the planner's policy object (docs/policy.md). The "
 	    "engine uses\n  `max_fill` and `failure_domain` for evacuation "
-	    "destinations.\n\n"
+	    "destinations. A reload\n  applies it from the next cycle (a "
+	    "policy set with PUT /v1/policy stays\n  in force until DELETE "
+	    "/v1/policy).\n\n"
 	    "`engine.metadata_threads` also changes at run time, for every job,"
 	    " with\n`PUT /v1/jobs/{id}` `set_metadata_threads` (docs/api.md).\n"
 	    "\n");
