@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl, ctl2;
 static struct th_ctl *lead;	/* borrows: whichever instance leads */
 static int soak;
+static int stopped;	/* f4 is SIGSTOPped */
+static int mounted;	/* f5's root is on the test's tmpfs */
 
 /* One row of the summary table. */
 struct row {
@@ -172,6 +175,12 @@ teardown(void **state)
 
 	(void)state;
 	print_table();
+	if (stopped)
+		kill(ag[3].pid, SIGCONT);
+	if (mounted) {
+		tha_agent_kill9(&ag[4]);
+		umount2(ag[4].root, MNT_DETACH);
+	}
 	if (ctl2.pid > 0)
 		th_ctl_stop(&ctl2);
 	if (ctl.pid > 0)
@@ -576,6 +585,7 @@ test_fault__disk_full_on_the_destination(void **state)
 		assert_int_equal(tha_agent_restart(d, NULL), 0);
 		skip();
 	}
+	mounted = 1;
 	assert_int_equal(tha_agent_restart(d, NULL), 0);
 	snprintf(fill, sizeof(fill), "%s/filler", d->root);
 	fd = open(fill, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -606,8 +616,55 @@ test_fault__disk_full_on_the_destination(void **state)
 	    "ARRAY['f1.stor', 'f2.stor']::text[] AND version = 1"), 8);
 	assert_int_equal(tha_agent_stop(d), 0);
 	assert_int_equal(umount(d->root), 0);
+	mounted = 0;
 	assert_int_equal(tha_agent_restart(d, NULL), 0);
 	assert_safe(r, 8);
+}
+
+/* The destination agent black-holed, not refused: SIGSTOP leaves its
+ * socket open, so the kernel still accepts connections and nothing ever
+ * answers (no RST, no FIN). The engine's timeouts fire and record a
+ * reason; after SIGCONT a retry job completes. */
+static void
+test_fault__destination_agent_black_holed(void **state)
+{
+	struct row *r = row_new("destination black-holed");
+	int two[2] = { 0, 1 };
+	char id[37];
+	json_t *job, *rj;
+	double t0;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'out' "
+	    "WHERE id IN ('f3.stor', 'f5.stor')"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 8192, two, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[3], 16384);
+	assert_int_equal(th_ctl_evacuate(lead, "f1.stor", 0, id), 201);
+	wait_tasks_in(id, "'assigned'", 1);
+	assert_int_equal(kill(ag[3].pid, SIGSTOP), 0);
+	stopped = 1;
+	job = wait_complete(id, 120);
+	row_add_reasons(r, job);
+	assert_true(counter(job, "failed") > 0);
+	assert_int_equal(reason_count(job, "destination_unreachable"),
+	    counter(job, "failed"));
+	assert_int_equal(counter(job, "complete") + counter(job, "failed"),
+	    20);
+	assert_int_equal(kill(ag[3].pid, SIGCONT), 0);
+	stopped = 0;
+	t0 = now_s();
+	throttle(&ag[3], 0);
+	rj = retry(id);
+	assert_int_equal(counter(rj, "complete"), counter(job, "failed"));
+	json_decref(rj);
+	json_decref(job);
+	r->recover_s = now_s() - t0;
+	r->runs++;
+	assert_int_equal(sql("SELECT count(*) FROM objects WHERE 'f1.stor' = "
+	    "ANY(copies)"), 0);
+	assert_safe(r, 20);
 }
 
 /* The leader dies while its tasks wait in "copied" for the metadata
@@ -735,6 +792,7 @@ main(void)
 		cmocka_unit_test(
 		 test_fault__corrupted_source_copy_fails_md5_and_keeps_the_metadata),
 		cmocka_unit_test(test_fault__disk_full_on_the_destination),
+		cmocka_unit_test(test_fault__destination_agent_black_holed),
 		/* Last: ctl2 leads from here on. */
 		cmocka_unit_test(test_fault__leader_killed_in_the_commit_phase),
 	};
