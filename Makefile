@@ -7,6 +7,7 @@
 #   make asan       build and run the tests under ASan and UBSan
 #   make deps       install the Debian packages the build needs
 #   make fuzz       run every libFuzzer harness for FUZZ_SECONDS (default 60)
+#   make soak       the long fault-injection suite (tests/fault.mk)
 #   make demo       the whole thing on loopback: converge a skewed cluster
 #                   (KEEP=1 leaves it running)
 #
