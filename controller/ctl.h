@@ -41,6 +41,9 @@ struct ctl_config {
 	char		*log_level;	/* owns */
 	char		*advertise_url;	/* owns: how followers name us */
 	char		*instance;	/* owns: this process's name */
+	char		*tls_cert_file;	/* owns: NULL: plain http */
+	char		*tls_key_file;	/* owns */
+	char		*agent_tls_ca_file; /* owns: NULL: system CAs */
 	long long	 access_half_life_s;
 	long long	 max_candidates;
 	long long	 agent_poll_timeout_ms;

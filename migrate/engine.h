@@ -161,6 +161,10 @@ struct mig_engine_opts {
 	int		 evacuate_deletes_source;
 	double		 max_fill;
 	int		 failure_domain;	/* enum mig_domain */
+	const char	*agent_tls_ca_file;	/* borrows: used in
+						   mig_engine_new only; PEM
+						   CAs for https agents,
+						   NULL: the system's */
 	struct bl_metrics *metrics;		/* borrows; NULL: none. Gets
 						   the metadata commit
 						   metrics (commit.c) */
