@@ -69,6 +69,7 @@ struct ctl_call {
 	char			*text;		/* owns: a text answer */
 	size_t			 text_len;
 	int			 wake;		/* wake the engine afterwards */
+	unsigned long		 writes;	/* ctl->writes when submitted */
 	long long		 interval;	/* a new check interval */
 };
 
@@ -433,6 +434,32 @@ answer(struct bl_http_req *req, unsigned int status, const json_t *j)
 	free(s);
 }
 
+void
+ctl_api_status_forget(struct ctl *c)
+{
+	free(c->status_text);
+	c->status_text = NULL;
+}
+
+/* Answers a GET /v1/status and keeps the text for CTL_STATUS_TTL_S: under
+ * a thousand readers, the database sees a few status queries a second. A
+ * status computed while a write was under way is not kept. */
+static void
+status_keep(struct ctl *c, struct ctl_call *k)
+{
+	char *s = json_dumps(k->resp, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	if (s == NULL) {
+		bl_http_respond_error(k->req, 500, "internal", "out of memory");
+		return;
+	}
+	bl_http_respond(k->req, 200, "application/json", s, strlen(s));
+	free(c->status_text);
+	c->status_text = s;
+	c->status_len = strlen(s);
+	c->status_at = ev_now(c->loop);
+}
+
 /* On the loop: answers every finished call. */
 static void
 on_done(struct ev_loop *loop, ev_async *w, int revents)
@@ -451,9 +478,14 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 		wake |= k->wake;
 		if (k->interval > 0 && k->status < 300)
 			ctl_loop_interval(c, k->interval);
+		if (k->op == OP_STATUS)
+			c->status_refreshing = 0;
 		if (k->text != NULL)
 			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
 			    " charset=utf-8", k->text, k->text_len);
+		else if (k->op == OP_STATUS && k->status == 200 &&
+		    k->writes == c->writes)
+			status_keep(c, k);
 		else
 			answer(k->req, k->status, k->resp);
 		call_free(k);
@@ -497,6 +529,7 @@ ctl_api_stop(struct ctl *c)
 	/* Answer what the workers finished. */
 	on_done(c->loop, &c->done_async, 0);
 	ev_async_stop(c->loop, &c->done_async);
+	ctl_api_status_forget(c);
 }
 
 /* --- loop side ------------------------------------------------------------ */
@@ -1046,6 +1079,23 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 		    "unknown bearer token");
 		return;
 	}
-	if ((k = route(c, req, t)) != NULL)
+	if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
+		c->writes++;
+		ctl_api_status_forget(c);
+	} else if (c->status_text != NULL && strcmp(bl_http_req_path(req),
+	    "/v1/status") == 0 && strchr(bl_http_req_target(req), '?') ==
+	    NULL && (c->status_refreshing || ev_now(c->loop) - c->status_at <
+	    CTL_STATUS_TTL_S)) {
+		/* While one call refreshes it, the others get the last text
+		 * rather than queueing behind the database. */
+		bl_http_respond(req, 200, "application/json", c->status_text,
+		    c->status_len);
+		return;
+	}
+	if ((k = route(c, req, t)) != NULL) {
+		k->writes = c->writes;
+		if (k->op == OP_STATUS)
+			c->status_refreshing = 1;
 		submit(c, req, k);
+	}
 }

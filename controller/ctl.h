@@ -136,7 +136,17 @@ struct ctl {
 	/* Config reloads (SIGHUP, SIGUSR1), for metrics. */
 	_Atomic unsigned long	 reloads_ok;
 	_Atomic unsigned long	 reloads_failed;
+	/* GET /v1/status's last answer, served again for CTL_STATUS_TTL_S
+	 * (loop thread only; NULL: none). Any write drops it. */
+	char			*status_text;	/* owns */
+	size_t			 status_len;
+	double			 status_at;	/* ev_now of the answer */
+	unsigned long		 writes;	/* writes submitted, ever */
+	int			 status_refreshing; /* a status call is queued */
 };
+
+/* How long a GET /v1/status answer is reused (seconds). */
+#define CTL_STATUS_TTL_S	0.25
 
 /* loop.c: the control-loop thread, leadership and the engine's life. */
 int	ctl_loop_start(struct ctl *c, struct bl_err *err);
@@ -197,5 +207,7 @@ json_t	*ctl_api_placement(struct ctl *c, PGconn *db, const char *object,
 void	ctl_api_handle(struct bl_http_req *req, void *arg);
 int	ctl_api_start(struct ctl *c, struct bl_err *err);
 void	ctl_api_stop(struct ctl *c);
+/* Drops the reused GET /v1/status answer (loop thread). */
+void	ctl_api_status_forget(struct ctl *c);
 
 #endif

@@ -81,6 +81,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	if (bl_cfg_init(&t, ctl_config_table, ctl_config_table_len, &neu,
 	    &err) == -1 || ctl_config_load(&t, &neu, r->file, &err) == -1) {
 		c->reloads_failed++;
+		ctl_api_status_forget(c);
 		ctl_metrics_config_reload(c->metrics, 0);
 		log_warnx("reload: %s; keeping the running config (failed "
 		    "reloads: %lu)", err.msg, (unsigned long)c->reloads_failed);
@@ -119,6 +120,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	ctl_loop_interval(c, old->policy.check_interval_s);
 	ctl_config_release(&t, &neu);
 	c->reloads_ok++;
+	ctl_api_status_forget(c);
 	ctl_metrics_config_reload(c->metrics, 1);
 	log_info("reload: %s: policy preset=%s and %zu tokens in force",
 	    r->file, pol_preset_name(old->policy.preset), old->ntokens);
