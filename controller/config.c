@@ -27,7 +27,8 @@ const struct bl_cfg_opt ctl_config_table[] = {
 	{ "log_level", BL_CFG_STR, OFF(log_level), "info", 4, 5, 0,
 	    "debug, info, warn or error" },
 	{ "advertise_url", BL_CFG_STR, OFF(advertise_url), "", 0, 400, 0,
-	    "the URL followers give for this instance (\"\": http://listen)" },
+	    "the URL followers give for this instance (\"\": http://listen, "
+	    "https with TLS)" },
 	{ "instance", BL_CFG_STR, OFF(instance), "", 0, 120, 0,
 	    "this process's name in cycles and leadership (\"\": host:pid)" },
 	{ "tls_cert_file", BL_CFG_STR, OFF(tls_cert_file), NULL, 1, 4096, 0,
