@@ -11,7 +11,7 @@
 struct cli_http {
 	char	server[512];	/* base url, no trailing slash */
 	char	token[512];	/* bearer token; "" for none */
-	char	cacert[512];	/* PEM CAs for https; "" for the system's */
+	char	cacert[512];	/* PEM CAs for https; "": system */
 	char	error[600];	/* the last failure, for messages */
 };
 

@@ -142,7 +142,7 @@ struct ctl {
 	size_t			 status_len;
 	double			 status_at;	/* ev_now of the answer */
 	unsigned long		 writes;	/* writes submitted, ever */
-	int			 status_refreshing; /* a status call is queued */
+	int			 status_refreshing; /* a call is queued */
 };
 
 /* How long a GET /v1/status answer is reused (seconds). */

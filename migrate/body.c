@@ -265,7 +265,8 @@ mig_body_node(const char *body, size_t len, struct bl_err *err)
 
 			if (strcmp(s, "in") != 0 && strcmp(s, "draining") != 0
 			    && strcmp(s, "out") != 0)
-				why = "expected \"in\", \"draining\" or \"out\"";
+				why = "expected \"in\", \"draining\" or "
+				    "\"out\"";
 		} else if (strcmp(key, "agent_url") == 0) {
 			if (!agent_url_valid(json_string_value(v)))
 				why = "expected an http:// or https:// url "

@@ -204,7 +204,8 @@ main(void)
 		cmocka_unit_test(
 		    test_ctl_tls__evacuation_over_https_completes_and_verifies),
 		cmocka_unit_test(test_ctl_tls__ballastctl_needs_the_ca),
-		cmocka_unit_test(test_ctl_tls__a_client_without_the_ca_is_refused),
+		cmocka_unit_test(
+		    test_ctl_tls__a_client_without_the_ca_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
