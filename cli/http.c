@@ -42,6 +42,18 @@ cli_http_init(struct cli_http *h, const char *server, const char *token_file)
 	while (strlen(h->server) > 0 && h->server[strlen(h->server) - 1] ==
 	    '/')
 		h->server[strlen(h->server) - 1] = '\0';
+	if (getenv("BALLAST_CACERT") != NULL) {
+		const char *ca = getenv("BALLAST_CACERT");
+		FILE *f = fopen(ca, "r");
+
+		if (f == NULL) {
+			fprintf(stderr, "ballastctl: --cacert %s: cannot "
+			    "open\n", ca);
+			return -1;
+		}
+		fclose(f);
+		snprintf(h->cacert, sizeof(h->cacert), "%s", ca);
+	}
 	if (token_file == NULL)
 		token_file = getenv("BALLAST_TOKEN_FILE");
 	if (token_file != NULL) {
@@ -93,6 +105,9 @@ cli_http_call(struct cli_http *h, const char *method, const char *target,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (h->cacert[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,

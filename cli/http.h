@@ -11,11 +11,13 @@
 struct cli_http {
 	char	server[512];	/* base url, no trailing slash */
 	char	token[512];	/* bearer token; "" for none */
+	char	cacert[512];	/* PEM CAs for https; "": system */
 	char	error[600];	/* the last failure, for messages */
 };
 
 /* server and token_file may be NULL: $BALLAST_SERVER (default
- * http://127.0.0.1:8460) and $BALLAST_TOKEN_FILE. 0 or -1 (printed). */
+ * http://127.0.0.1:8460) and $BALLAST_TOKEN_FILE. $BALLAST_CACERT (set by
+ * --cacert) names the CAs that verify an https server. 0 or -1 (printed). */
 int	cli_http_init(struct cli_http *h, const char *server,
 	    const char *token_file);
 /* One request. Returns the HTTP status, or -1 when the server could not

@@ -61,8 +61,10 @@ usage(FILE *f)
 	    "3 server unreachable, 4 auth refused\n"
 	    "--json (anywhere on the line) prints the API's answer as JSON.\n"
 	    "API commands take --server URL (default $BALLAST_SERVER or "
-	    "http://127.0.0.1:8460)\nand --token-file FILE (default "
-	    "$BALLAST_TOKEN_FILE).\n", f);
+	    "http://127.0.0.1:8460),\n--token-file FILE (default "
+	    "$BALLAST_TOKEN_FILE) and --cacert FILE (PEM CAs\nthat verify an "
+	    "https server; default $BALLAST_CACERT, else the system's).\n",
+	    f);
 }
 
 /* Takes --server URL and --token-file F from anywhere on the line (before
@@ -79,6 +81,8 @@ global_opts(int argc, char **argv)
 			env = "BALLAST_SERVER";
 		else if (strcmp(argv[i], "--token-file") == 0)
 			env = "BALLAST_TOKEN_FILE";
+		else if (strcmp(argv[i], "--cacert") == 0)
+			env = "BALLAST_CACERT";
 		if (env != NULL && i + 1 < argc) {
 			setenv(env, argv[++i], 1);
 			continue;

@@ -143,6 +143,10 @@ check_page(struct verify *v, CURLM *m, PGresult *r)
 			curl_easy_setopt(h->c, CURLOPT_PRIVATE, h);
 			curl_easy_setopt(h->c, CURLOPT_TIMEOUT, 60L);
 			curl_easy_setopt(h->c, CURLOPT_NOSIGNAL, 1L);
+			/* --cacert also verifies https agents */
+			if (getenv("BALLAST_CACERT") != NULL)
+				curl_easy_setopt(h->c, CURLOPT_CAINFO,
+				    getenv("BALLAST_CACERT"));
 			curl_multi_add_handle(m, h->c);
 			nh++;
 		}

@@ -16,11 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/pg.h"
+#include "lib/sign.h"
 #include "lib/uuid.h"
 
 enum op {
@@ -70,6 +69,7 @@ struct ctl_call {
 	char			*text;		/* owns: a text answer */
 	size_t			 text_len;
 	int			 wake;		/* wake the engine afterwards */
+	unsigned long		 writes;	/* ctl->writes when submitted */
 	long long		 interval;	/* a new check interval */
 };
 
@@ -434,6 +434,32 @@ answer(struct bl_http_req *req, unsigned int status, const json_t *j)
 	free(s);
 }
 
+void
+ctl_api_status_forget(struct ctl *c)
+{
+	free(c->status_text);
+	c->status_text = NULL;
+}
+
+/* Answers a GET /v1/status and keeps the text for CTL_STATUS_TTL_S: under
+ * a thousand readers, the database sees a few status queries a second. A
+ * status computed while a write was under way is not kept. */
+static void
+status_keep(struct ctl *c, struct ctl_call *k)
+{
+	char *s = json_dumps(k->resp, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	if (s == NULL) {
+		bl_http_respond_error(k->req, 500, "internal", "out of memory");
+		return;
+	}
+	bl_http_respond(k->req, 200, "application/json", s, strlen(s));
+	free(c->status_text);
+	c->status_text = s;
+	c->status_len = strlen(s);
+	c->status_at = ev_now(c->loop);
+}
+
 /* On the loop: answers every finished call. */
 static void
 on_done(struct ev_loop *loop, ev_async *w, int revents)
@@ -452,9 +478,14 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 		wake |= k->wake;
 		if (k->interval > 0 && k->status < 300)
 			ctl_loop_interval(c, k->interval);
+		if (k->op == OP_STATUS)
+			c->status_refreshing = 0;
 		if (k->text != NULL)
 			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
 			    " charset=utf-8", k->text, k->text_len);
+		else if (k->op == OP_STATUS && k->status == 200 &&
+		    k->writes == c->writes)
+			status_keep(c, k);
 		else
 			answer(k->req, k->status, k->resp);
 		call_free(k);
@@ -498,6 +529,7 @@ ctl_api_stop(struct ctl *c)
 	/* Answer what the workers finished. */
 	on_done(c->loop, &c->done_async, 0);
 	ev_async_stop(c->loop, &c->done_async);
+	ctl_api_status_forget(c);
 }
 
 /* --- loop side ------------------------------------------------------------ */
@@ -517,7 +549,8 @@ submit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 }
 
 /* The token's entry, or NULL. Every token is compared, in constant time
- * per token, so the time does not tell which one nearly matched. */
+ * per token (digests, so neither contents nor lengths show), so the time
+ * does not tell which one nearly matched. */
 static const struct ctl_token *
 authenticate(struct ctl *c, struct bl_http_req *req)
 {
@@ -534,22 +567,10 @@ authenticate(struct ctl *c, struct bl_http_req *req)
 	for (size_t i = 0; i < c->cfg->ntokens; i++) {
 		const struct ctl_token *t = &c->cfg->tokens[i];
 
-		if (t->len == len && CRYPTO_memcmp(t->token, h, len) == 0)
+		if (bl_sign_secret_equal(t->token, t->len, h, len))
 			found = t;
 	}
 	return found;
-}
-
-static int
-node_id_valid(const char *s, size_t n)
-{
-	if (n == 0 || n > 255)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '-' && s[i] != '_')
-			return 0;
-	return 1;
 }
 
 /* Reads "key=value" from the query string into out (no decoding: values
@@ -611,6 +632,19 @@ paging(struct bl_http_req *req, struct ctl_call *k, long def_limit)
 	return 0;
 }
 
+/* Answers a body refused by migrate/body.c: 400 or 422. Returns -1. */
+static int
+refuse(struct bl_http_req *req, const struct bl_err *err)
+{
+	if (err->code == BL_ENOMEM)
+		bl_http_respond_error(req, 503, "unavailable", "%s", err->msg);
+	else if (err->code == BL_EPARSE)
+		bl_http_respond_error(req, 400, "malformed", "%s", err->msg);
+	else
+		bl_http_respond_error(req, 422, "invalid", "%s", err->msg);
+	return -1;
+}
+
 static json_t *
 parse_body(struct bl_http_req *req)
 {
@@ -619,24 +653,9 @@ parse_body(struct bl_http_req *req)
 	struct bl_err err;
 	json_t *j;
 
-	if ((j = bl_json_parse(body, len, &err)) == NULL) {
-		bl_http_respond_error(req, 400, "malformed", "%s", err.msg);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		bl_http_respond_error(req, 400, "malformed", "body: expected "
-		    "a JSON object");
-		return NULL;
-	}
+	if ((j = mig_body_object(body, len, &err)) == NULL)
+		refuse(req, &err);
 	return j;
-}
-
-static int
-invalid(struct bl_http_req *req, const struct bl_err *err)
-{
-	bl_http_respond_error(req, 422, "invalid", "%s", err->msg);
-	return -1;
 }
 
 /* Validates a job creation body into k (kind in arg, params). Manta's
@@ -644,233 +663,55 @@ invalid(struct bl_http_req *req, const struct bl_err *err)
 static int
 job_body(struct bl_http_req *req, struct ctl_call *k, int manta)
 {
-	static const char *const keys[] = { "action", "params", NULL };
+	struct mig_body_job jb;
 	struct bl_err err;
-	json_t *b, *params;
-	const char *action;
-	int rc = -1;
+	size_t len;
+	const char *body = bl_http_req_body(req, &len);
 
-	if ((b = parse_body(req)) == NULL)
-		return -1;
-	if (bl_json_check_keys(b, keys, "body", &err) == -1 ||
-	    (action = bl_json_str(b, "action", "body", &err)) == NULL) {
-		invalid(req, &err);
-		goto out;
-	}
-	params = json_object_get(b, "params");
-	if (!json_is_object(params)) {
-		bl_err_set(&err, BL_EINVAL, "body.params: expected an object");
-		invalid(req, &err);
-		goto out;
-	}
-	if (strcmp(action, "evacuate") == 0) {
-		static const char *const ek[] = { "from_node", "max_objects",
-		    NULL };
-		static const char *const mk[] = { "from_shark", "max_objects",
-		    NULL };
-		const char *node;
-		json_t *mo;
-
-		if (bl_json_check_keys(params, manta ? mk : ek, "body.params",
-		    &err) == -1 || (node = bl_json_str(params, manta ?
-		    "from_shark" : "from_node", "body.params", &err)) == NULL) {
-			invalid(req, &err);
-			goto out;
-		}
-		if (!node_id_valid(node, strlen(node))) {
-			bl_err_set(&err, BL_EINVAL, "body.params.from_node: "
-			    "not a node id");
-			invalid(req, &err);
-			goto out;
-		}
-		mo = json_object_get(params, "max_objects");
-		if (mo != NULL && !json_is_null(mo) && (!json_is_integer(mo) ||
-		    json_integer_value(mo) < 1)) {
-			bl_err_set(&err, BL_EINVAL, "body.params.max_objects: "
-			    "expected a positive integer (absent: all)");
-			invalid(req, &err);
-			goto out;
-		}
-		k->params = json_pack("{s:s}", "from_node", node);
-		if (mo != NULL && json_is_integer(mo))
-			json_object_set(k->params, "max_objects", mo);
-	} else if (strcmp(action, "retry") == 0 && !manta) {
-		static const char *const rk[] = { "job", NULL };
-		const char *job;
-
-		if (bl_json_check_keys(params, rk, "body.params", &err) == -1 ||
-		    (job = bl_json_str(params, "job", "body.params", &err)) ==
-		    NULL) {
-			invalid(req, &err);
-			goto out;
-		}
-		if (!bl_uuid_valid(job)) {
-			bl_http_respond_error(req, 400, "malformed",
-			    "body.params.job: not a canonical uuid");
-			goto out;
-		}
-		k->params = json_pack("{s:s}", "job", job);
-	} else if (strcmp(action, "rebalance") == 0 && !manta) {
-		static const char *const rk[] = { "plan", NULL };
-		json_t *plan = json_object_get(params, "plan"), *moves, *m;
-		size_t i;
-
-		if (bl_json_check_keys(params, rk, "body.params", &err) == -1) {
-			invalid(req, &err);
-			goto out;
-		}
-		moves = json_object_get(plan, "moves");
-		if (!json_is_object(plan) || !json_is_array(moves) ||
-		    json_array_size(moves) == 0) {
-			bl_err_set(&err, BL_EINVAL, "body.params.plan.moves: "
-			    "expected a non-empty array");
-			invalid(req, &err);
-			goto out;
-		}
-		json_array_foreach(moves, i, m) {
-			const char *o = json_string_value(json_object_get(m,
-			    "object"));
-			const char *f = json_string_value(json_object_get(m,
-			    "from"));
-			const char *t = json_string_value(json_object_get(m,
-			    "to"));
-
-			if (!bl_uuid_valid(o) || f == NULL || t == NULL ||
-			    !node_id_valid(f, strlen(f)) ||
-			    !node_id_valid(t, strlen(t)) || strcmp(f, t) == 0) {
-				bl_err_set(&err, BL_EINVAL, "body.params.plan."
-				    "moves[%zu]: want {object: uuid, from: "
-				    "node, to: another node}", i);
-				invalid(req, &err);
-				goto out;
-			}
-		}
-		k->params = json_pack("{s:{s:O}}", "plan", "moves", moves);
-	} else {
-		bl_err_set(&err, BL_EINVAL, "body.action: \"%s\" is not one of "
-		    "%s", action, manta ? "evacuate" :
-		    "evacuate, retry, rebalance");
-		invalid(req, &err);
-		goto out;
-	}
-	snprintf(k->arg, sizeof(k->arg), "%s", action);
-	rc = 0;
-out:
-	json_decref(b);
-	return rc;
+	if (mig_body_job(body, len, manta, &jb, &err) == -1)
+		return refuse(req, &err);
+	k->params = jb.params;
+	snprintf(k->arg, sizeof(k->arg), "%s", jb.action);
+	return 0;
 }
 
 /* PUT /v1/jobs/{id} and PUT /jobs/{uuid}. */
 static int
 job_update_body(struct bl_http_req *req, struct ctl_call *k)
 {
-	static const char *const keys[] = { "action", "params", NULL };
+	struct mig_body_update u;
 	struct bl_err err;
-	json_t *b, *params;
-	const char *action;
-	int rc = -1;
+	size_t len;
+	const char *body = bl_http_req_body(req, &len);
 
-	if ((b = parse_body(req)) == NULL)
-		return -1;
-	if (bl_json_check_keys(b, keys, "body", &err) == -1 ||
-	    (action = bl_json_str(b, "action", "body", &err)) == NULL) {
-		invalid(req, &err);
-		goto out;
-	}
-	params = json_object_get(b, "params");
-	if (strcmp(action, "pause") == 0 || strcmp(action, "resume") == 0 ||
-	    strcmp(action, "cancel") == 0) {
+	if (mig_body_job_update(body, len, &u, &err) == -1)
+		return refuse(req, &err);
+	switch (u.kind) {
+	case MIG_UPDATE_ACTION:
 		k->op = OP_JOB_ACTION;
-		snprintf(k->arg, sizeof(k->arg), "%s", action);
-	} else if (strcmp(action, "set_metadata_threads") == 0) {
-		json_t *n = json_is_object(params) ?
-		    json_object_get(params, "threads") : params;
-
-		if (!json_is_integer(n) || json_integer_value(n) < 1 ||
-		    json_integer_value(n) > 250) {
-			bl_err_set(&err, BL_EINVAL, "body.params: metadata "
-			    "threads must be an integer within 1-250");
-			invalid(req, &err);
-			goto out;
-		}
+		snprintf(k->arg, sizeof(k->arg), "%s", u.action);
+		break;
+	case MIG_UPDATE_THREADS:
 		k->op = OP_JOB_THREADS;
-		k->num = json_integer_value(n);
-	} else if (strcmp(action, "set_throttle") == 0) {
-		json_t *n = json_is_object(params) ? json_object_get(params,
-		    "bytes_per_sec") : params;
-
-		if (!json_is_integer(n) || json_integer_value(n) < 0) {
-			bl_err_set(&err, BL_EINVAL, "body.params: throttle must "
-			    "be an integer >= 0 (bytes per second; 0: none)");
-			invalid(req, &err);
-			goto out;
-		}
+		k->num = u.num;
+		break;
+	default:
 		k->op = OP_JOB_THROTTLE;
-		k->num = json_integer_value(n);
-	} else {
-		bl_err_set(&err, BL_EINVAL, "body.action: \"%s\" is not one of "
-		    "pause, resume, cancel, set_metadata_threads, set_throttle",
-		    action);
-		invalid(req, &err);
-		goto out;
+		k->num = u.num;
+		break;
 	}
-	rc = 0;
-out:
-	json_decref(b);
-	return rc;
+	return 0;
 }
 
 static int
 node_body(struct bl_http_req *req, struct ctl_call *k)
 {
-	static const char *const keys[] = { "region", "datacenter", "rack",
-	    "host", "agent_url", "weight", "capacity_bytes", "state", NULL };
 	struct bl_err err;
-	json_t *b;
-	const char *key;
-	json_t *v;
+	size_t len;
+	const char *body = bl_http_req_body(req, &len);
 
-	if ((b = parse_body(req)) == NULL)
-		return -1;
-	if (bl_json_check_keys(b, keys, "body", &err) == -1) {
-		json_decref(b);
-		return invalid(req, &err);
-	}
-	json_object_foreach(b, key, v) {
-		const char *why = NULL;
-
-		if (strcmp(key, "weight") == 0) {
-			if (!json_is_number(v) || json_number_value(v) < 0)
-				why = "expected a number >= 0";
-		} else if (strcmp(key, "capacity_bytes") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0)
-				why = "expected an integer >= 0";
-		} else if (!json_is_string(v)) {
-			why = "expected a string";
-		} else if (strcmp(key, "state") == 0) {
-			const char *s = json_string_value(v);
-
-			if (strcmp(s, "in") != 0 && strcmp(s, "draining") != 0
-			    && strcmp(s, "out") != 0)
-				why = "expected \"in\", \"draining\" or \"out\"";
-		} else if (strcmp(key, "agent_url") == 0) {
-			const char *s = json_string_value(v);
-
-			if ((strncmp(s, "http://", 7) != 0 &&
-			    strncmp(s, "https://", 8) != 0) || strlen(s) > 400
-			    || strpbrk(s, " \r\n") != NULL)
-				why = "expected an http:// or https:// url";
-		} else if (strlen(json_string_value(v)) > 255) {
-			why = "longer than 255 bytes";
-		}
-		if (why != NULL) {
-			bl_http_respond_error(req, 422, "invalid", "body.%s: %s",
-			    key, why);
-			json_decref(b);
-			return -1;
-		}
-	}
-	k->params = b;
+	if ((k->params = mig_body_node(body, len, &err)) == NULL)
+		return refuse(req, &err);
 	return 0;
 }
 
@@ -1159,7 +1000,7 @@ route(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t)
 		rest = path + 10;
 		slash = strchr(rest, '/');
 		sl = slash ? (size_t)(slash - rest) : strlen(rest);
-		if (!node_id_valid(rest, sl)) {
+		if (!mig_node_id_valid(rest, sl)) {
 			bl_http_respond_error(req, 400, "malformed", "node id: "
 			    "want 1-255 of [A-Za-z0-9._-]");
 			return NULL;
@@ -1260,6 +1101,23 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 		    "unknown bearer token");
 		return;
 	}
-	if ((k = route(c, req, t)) != NULL)
+	if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
+		c->writes++;
+		ctl_api_status_forget(c);
+	} else if (c->status_text != NULL && strcmp(bl_http_req_path(req),
+	    "/v1/status") == 0 && strchr(bl_http_req_target(req), '?') ==
+	    NULL && (c->status_refreshing || ev_now(c->loop) - c->status_at <
+	    CTL_STATUS_TTL_S)) {
+		/* While one call refreshes it, the others get the last text
+		 * rather than queueing behind the database. */
+		bl_http_respond(req, 200, "application/json", c->status_text,
+		    c->status_len);
+		return;
+	}
+	if ((k = route(c, req, t)) != NULL) {
+		k->writes = c->writes;
+		if (k->op == OP_STATUS)
+			c->status_refreshing = 1;
 		submit(c, req, k);
+	}
 }

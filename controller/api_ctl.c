@@ -274,7 +274,6 @@ json_t *
 ctl_api_policy_put(struct ctl *c, PGconn *db, json_t *body, const char *who,
     long long *interval, struct bl_err *err)
 {
-	struct pol_tz tz = { bl_tz_localtime, NULL };
 	struct pol_policy pol;
 	json_t *doc = NULL;
 	char *text = NULL;
@@ -282,25 +281,11 @@ ctl_api_policy_put(struct ctl *c, PGconn *db, json_t *body, const char *who,
 	int rc = -1;
 
 	if (body != NULL) {
-		if (json_object_get(body, "preset") != NULL) {
-			doc = json_deep_copy(body);
-		} else {
-			if (ctl_policy_effective(c, db, &pol, &doc, err) == -1)
-				return NULL;
-			if (doc == NULL)
-				doc = json_object();
-			json_object_update(doc, body);
-		}
-		if ((text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)) ==
-		    NULL) {
-			bl_err_set(err, BL_ENOMEM, "out of memory");
+		if (json_object_get(body, "preset") == NULL &&
+		    ctl_policy_effective(c, db, &pol, &doc, err) == -1)
+			return NULL;
+		if ((text = mig_body_policy(body, doc, &pol, err)) == NULL)
 			goto out;
-		}
-		if (pol_parse_json(text, strlen(text), "policy", -1, &tz, &pol,
-		    err) == -1) {
-			err->code = BL_EINVAL;
-			goto out;
-		}
 	}
 	p[0] = text;
 	p[1] = who;

@@ -27,9 +27,17 @@ const struct bl_cfg_opt ctl_config_table[] = {
 	{ "log_level", BL_CFG_STR, OFF(log_level), "info", 4, 5,
 	    BL_CFG_RELOAD, "debug, info, warn or error" },
 	{ "advertise_url", BL_CFG_STR, OFF(advertise_url), "", 0, 400, 0,
-	    "the URL followers give for this instance (\"\": http://listen)" },
+	    "the URL followers give for this instance (\"\": http://listen, "
+	    "https with TLS)" },
 	{ "instance", BL_CFG_STR, OFF(instance), "", 0, 120, 0,
 	    "this process's name in cycles and leadership (\"\": host:pid)" },
+	{ "tls_cert_file", BL_CFG_STR, OFF(tls_cert_file), NULL, 1, 4096, 0,
+	    "PEM certificate chain; with tls_key_file the API speaks https" },
+	{ "tls_key_file", BL_CFG_STR, OFF(tls_key_file), NULL, 1, 4096, 0,
+	    "PEM private key for tls_cert_file (keep it mode 0600)" },
+	{ "agent_tls_ca_file", BL_CFG_STR, OFF(agent_tls_ca_file), NULL, 1,
+	    4096, 0, "PEM CAs that verify agents with https URLs "
+	    "(unset: the system's)" },
 	{ "controller.access_half_life_s", BL_CFG_INT,
 	    OFF(access_half_life_s), "3600", 1, 31536000, 0,
 	    "half-life of the decayed reads_per_hour" },
@@ -233,6 +241,11 @@ ctl_config_load(struct bl_cfg *c, struct ctl_config *cfg, const char *path,
 	}
 	if (cfg->secret_file == NULL) {
 		bl_err_set(err, BL_EINVAL, "%s: secret_file: required", path);
+		goto out;
+	}
+	if ((cfg->tls_cert_file == NULL) != (cfg->tls_key_file == NULL)) {
+		bl_err_set(err, BL_EINVAL, "%s: tls_cert_file and tls_key_file "
+		    "go together", path);
 		goto out;
 	}
 	if (cfg->ntokens == 0) {

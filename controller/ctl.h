@@ -41,6 +41,9 @@ struct ctl_config {
 	char		*log_level;	/* owns */
 	char		*advertise_url;	/* owns: how followers name us */
 	char		*instance;	/* owns: this process's name */
+	char		*tls_cert_file;	/* owns: NULL: plain http */
+	char		*tls_key_file;	/* owns */
+	char		*agent_tls_ca_file; /* owns: NULL: system CAs */
 	long long	 access_half_life_s;
 	long long	 max_candidates;
 	long long	 agent_poll_timeout_ms;
@@ -133,7 +136,17 @@ struct ctl {
 	/* Config reloads (SIGHUP, SIGUSR1), for metrics. */
 	_Atomic unsigned long	 reloads_ok;
 	_Atomic unsigned long	 reloads_failed;
+	/* GET /v1/status's last answer, served again for CTL_STATUS_TTL_S
+	 * (loop thread only; NULL: none). Any write drops it. */
+	char			*status_text;	/* owns */
+	size_t			 status_len;
+	double			 status_at;	/* ev_now of the answer */
+	unsigned long		 writes;	/* writes submitted, ever */
+	int			 status_refreshing; /* a call is queued */
 };
+
+/* How long a GET /v1/status answer is reused (seconds). */
+#define CTL_STATUS_TTL_S	0.25
 
 /* loop.c: the control-loop thread, leadership and the engine's life. */
 int	ctl_loop_start(struct ctl *c, struct bl_err *err);
@@ -197,5 +210,7 @@ extern const char	ctl_ui_html[];
 extern const size_t	ctl_ui_html_len;
 int	ctl_api_start(struct ctl *c, struct bl_err *err);
 void	ctl_api_stop(struct ctl *c);
+/* Drops the reused GET /v1/status answer (loop thread). */
+void	ctl_api_status_forget(struct ctl *c);
 
 #endif

@@ -660,6 +660,10 @@ ctl_loop_start(struct ctl *c, struct bl_err *err)
 	    (l->http = bl_http_client_new(l->evl, err)) == NULL)
 		return bl_err_set(err, BL_EIO, "loop: cannot create the agent "
 		    "client");
+	if (c->cfg->agent_tls_ca_file != NULL && bl_http_client_set_tls(l->http,
+	    &(struct bl_http_tls){ c->cfg->agent_tls_ca_file, NULL, NULL },
+	    err) == -1)
+		return bl_err_wrap(err, "loop: agent_tls_ca_file");
 	/* Take the lead at once if nobody holds it, so that a single
 	 * instance runs its engine from the start. */
 	leadership(l);

@@ -81,6 +81,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	if (bl_cfg_init(&t, ctl_config_table, ctl_config_table_len, &neu,
 	    &err) == -1 || ctl_config_load(&t, &neu, r->file, &err) == -1) {
 		c->reloads_failed++;
+		ctl_api_status_forget(c);
 		ctl_metrics_config_reload(c->metrics, 0);
 		log_warnx("reload: %s; keeping the running config (failed "
 		    "reloads: %lu)", err.msg, (unsigned long)c->reloads_failed);
@@ -90,6 +91,10 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	restart_key("listen", old->listen, neu.listen);
 	restart_key("database", old->database, neu.database);
 	restart_key("secret_file", old->secret_file, neu.secret_file);
+	restart_key("tls_cert_file", old->tls_cert_file, neu.tls_cert_file);
+	restart_key("tls_key_file", old->tls_key_file, neu.tls_key_file);
+	restart_key("agent_tls_ca_file", old->agent_tls_ca_file,
+	    neu.agent_tls_ca_file);
 	if (neu.api_workers != old->api_workers ||
 	    neu.max_tasks_per_assignment != old->max_tasks_per_assignment ||
 	    neu.metadata_threads != old->metadata_threads ||
@@ -115,6 +120,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	ctl_loop_interval(c, old->policy.check_interval_s);
 	ctl_config_release(&t, &neu);
 	c->reloads_ok++;
+	ctl_api_status_forget(c);
 	ctl_metrics_config_reload(c->metrics, 1);
 	log_info("reload: %s: policy preset=%s and %zu tokens in force",
 	    r->file, pol_preset_name(old->policy.preset), old->ntokens);
@@ -226,7 +232,8 @@ main(int argc, char **argv)
 		cfg.instance = strdup(inst);
 	}
 	if (cfg.advertise_url == NULL || cfg.advertise_url[0] == '\0') {
-		snprintf(inst, sizeof(inst), "http://%s", cfg.listen);
+		snprintf(inst, sizeof(inst), "%s://%s",
+		    cfg.tls_cert_file != NULL ? "https" : "http", cfg.listen);
 		free(cfg.advertise_url);
 		cfg.advertise_url = strdup(inst);
 	}
@@ -244,6 +251,7 @@ main(int argc, char **argv)
 	eo.evacuate_deletes_source = cfg.evacuate_deletes_source;
 	eo.max_fill = cfg.policy.max_fill;
 	eo.failure_domain = cfg.policy.failure_domain;
+	eo.agent_tls_ca_file = cfg.agent_tls_ca_file;
 
 	loop = EV_DEFAULT;
 	memset(&ctl, 0, sizeof(ctl));
@@ -266,6 +274,8 @@ main(int argc, char **argv)
 	ho.max_body = (size_t)cfg.max_body;
 	ho.conn_limit = 1024;
 	ho.conn_timeout = 60;
+	ho.tls_cert_file = cfg.tls_cert_file;
+	ho.tls_key_file = cfg.tls_key_file;
 	ho.handler = ctl_api_handle;
 	ho.arg = &ctl;
 	ho.observe = ctl_metrics_http_observe;
@@ -288,8 +298,9 @@ main(int argc, char **argv)
 	rl.usr1.data = &rl;
 	ev_signal_start(loop, &rl.hup);
 	ev_signal_start(loop, &rl.usr1);
-	log_info("listening on %s port=%d", cfg.listen,
-	    bl_http_server_port(ctl.http));
+	log_info("listening on %s port=%d tls=%s", cfg.listen,
+	    bl_http_server_port(ctl.http),
+	    bl_http_server_tls(ctl.http) ? "on" : "off");
 	ev_run(loop, 0);
 
 	bl_http_server_quiesce(ctl.http);

@@ -1143,10 +1143,14 @@ mig_engine_new(const struct mig_engine_opts *o, struct bl_err *err)
 	memcpy(e->secret, o->secret, o->secret_len);
 	e->o.conninfo = e->conninfo;
 	e->o.secret = e->secret;
+	e->o.agent_tls_ca_file = NULL;
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
 	if ((e->loop = ev_loop_new(EVFLAG_AUTO)) == NULL ||
 	    (e->http = bl_http_client_new(e->loop, err)) == NULL ||
+	    (o->agent_tls_ca_file != NULL && bl_http_client_set_tls(e->http,
+	    &(struct bl_http_tls){ o->agent_tls_ca_file, NULL, NULL }, err) ==
+	    -1) ||
 	    (e->pool = mig_commit_pool_new(e->conninfo,
 	    (int)o->metadata_threads, err)) == NULL) {
 		mig_engine_free(e);
@@ -1173,6 +1177,7 @@ mig_engine_set_opts(struct mig_engine *e, const struct mig_engine_opts *o)
 	e->pending = *o;
 	e->pending.conninfo = NULL;
 	e->pending.secret = NULL;
+	e->pending.agent_tls_ca_file = NULL;
 	e->has_pending = 1;
 	e->woken = 1;
 	pthread_cond_signal(&e->cv);

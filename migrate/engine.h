@@ -161,6 +161,10 @@ struct mig_engine_opts {
 	int		 evacuate_deletes_source;
 	double		 max_fill;
 	int		 failure_domain;	/* enum mig_domain */
+	const char	*agent_tls_ca_file;	/* borrows: used in
+						   mig_engine_new only; PEM
+						   CAs for https agents,
+						   NULL: the system's */
 	struct bl_metrics *metrics;		/* borrows; NULL: none. Gets
 						   the metadata commit
 						   metrics (commit.c) */
@@ -216,5 +220,49 @@ int	mig_commit_pool_add(struct mig_commit_pool *p, const char *job,
 /* Waits until every queued batch is done; returns how many batches
  * failed since the last wait (they stay "copied" and are tried again). */
 int	mig_commit_pool_wait(struct mig_commit_pool *p, long *committed);
+
+/* --- API request bodies (body.c) ----------------------------------------
+ * Pure validation, no database: BL_EPARSE means answer 400 "malformed",
+ * any other code 422 "invalid". */
+struct pol_policy;
+
+/* A creation body: POST /v1/jobs, and Manta's POST /jobs (manta: "evacuate"
+ * only, with "from_shark"). */
+struct mig_body_job {
+	char	 action[16];	/* evacuate, retry or rebalance */
+	json_t	*params;	/* owns: normalised params */
+};
+
+enum mig_update_kind {
+	MIG_UPDATE_ACTION,	/* pause, resume or cancel (in action) */
+	MIG_UPDATE_THREADS,	/* set_metadata_threads num */
+	MIG_UPDATE_THROTTLE,	/* set_throttle num (bytes/s, 0: none) */
+};
+
+/* An update body: PUT /v1/jobs/{id} and Manta's PUT /jobs/{uuid}. */
+struct mig_body_update {
+	int		kind;		/* enum mig_update_kind */
+	char		action[16];
+	long long	num;
+};
+
+/* Whether s (n bytes) is a node id: 1-255 of [A-Za-z0-9._-]. */
+int	mig_node_id_valid(const char *s, size_t n);
+/* The body as a JSON object (new reference), or NULL (BL_EPARSE). */
+json_t	*mig_body_object(const char *body, size_t len, struct bl_err *err);
+/* 0, or -1 with nothing owned by out. */
+int	mig_body_job(const char *body, size_t len, int manta,
+	    struct mig_body_job *out, struct bl_err *err);
+int	mig_body_job_update(const char *body, size_t len,
+	    struct mig_body_update *out, struct bl_err *err);
+/* POST /v1/nodes and PUT /v1/nodes/{id}: the checked object (new
+ * reference), or NULL. */
+json_t	*mig_body_node(const char *body, size_t len, struct bl_err *err);
+/* PUT /v1/policy: with "preset", body is the whole run-time policy;
+ * without, its fields override current (the policy in force; NULL: none).
+ * Validates the result into out and returns its canonical JSON text (the
+ * caller frees), or NULL. */
+char	*mig_body_policy(json_t *body, const json_t *current,
+	    struct pol_policy *out, struct bl_err *err);
 
 #endif

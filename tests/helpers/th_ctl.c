@@ -133,7 +133,9 @@ th_ctl_start_ex(struct th_ctl *c, const char *conninfo, const char *extra,
 	snprintf(path, sizeof(path), "%s/view.token", c->dir);
 	write_file(path, TH_VIEW_TOKEN "\n");
 	c->port = free_port();
-	snprintf(c->url, sizeof(c->url), "http://127.0.0.1:%d", c->port);
+	snprintf(c->url, sizeof(c->url), "%s://127.0.0.1:%d",
+	    top != NULL && strstr(top, "\"tls_cert_file\"") != NULL ?
+	    "https" : "http", c->port);
 	if (th_ctl_write_config(c, extra, policy, top) == -1)
 		return -1;
 	return spawn(c);

@@ -33,7 +33,9 @@ int	th_ctl_start(struct th_ctl *c, const char *conninfo,
 	    const char *engine_extra);
 /* The same with the policy object's JSON (NULL: {"max_fill":0.95}), extra
  * top-level members (e.g. "\"controller\":{...}"; may be NULL) and its own
- * directory name under the test's temp dir (for several instances). */
+ * directory name under the test's temp dir (for several instances).
+ * With "tls_cert_file" in top, url is https (tha_set_tls_ca names the CA
+ * that th_ctl_req trusts). */
 int	th_ctl_start_ex(struct th_ctl *c, const char *conninfo,
 	    const char *engine_extra, const char *policy, const char *top,
 	    const char *name);
