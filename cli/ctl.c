@@ -199,6 +199,8 @@ post(const char *target)
 int
 cli_pause_main(int argc, char **argv)
 {
+	/* The answer is JSON already: --json is accepted for symmetry. */
+	(void)cli_take_json(&argc, argv);
 	if (argc != 1)
 		return cli_usage_error("usage: pause");
 	return post("/v1/controller/pause");
@@ -207,6 +209,8 @@ cli_pause_main(int argc, char **argv)
 int
 cli_resume_main(int argc, char **argv)
 {
+	/* The answer is JSON already: --json is accepted for symmetry. */
+	(void)cli_take_json(&argc, argv);
 	if (argc != 1)
 		return cli_usage_error("usage: resume");
 	return post("/v1/controller/resume");
@@ -215,6 +219,8 @@ cli_resume_main(int argc, char **argv)
 int
 cli_run_main(int argc, char **argv)
 {
+	/* The answer is JSON already: --json is accepted for symmetry. */
+	(void)cli_take_json(&argc, argv);
 	if (argc != 1)
 		return cli_usage_error("usage: run");
 	return post("/v1/controller/run");
@@ -289,19 +295,24 @@ cli_cycles_main(int argc, char **argv)
 	char target[64] = "/v1/cycles?limit=20";
 	json_t *out, *c;
 	size_t i;
-	int rc;
+	int rc, json = cli_take_json(&argc, argv);
 
 	if (argc == 3 && strcmp(argv[1], "--limit") == 0 &&
 	    atoi(argv[2]) > 0)
 		snprintf(target, sizeof(target), "/v1/cycles?limit=%d",
 		    atoi(argv[2]));
 	else if (argc != 1)
-		return cli_usage_error("usage: cycles [--limit N]");
+		return cli_usage_error("usage: cycles [--limit N] [--json]");
 	if (cli_http_init(&h, NULL, NULL) == -1)
 		return CLI_USAGE;
 	if ((rc = call(&h, "GET", target, NULL, &out)) != CLI_OK) {
 		json_decref(out);
 		return rc;
+	}
+	if (json) {
+		cli_print_json(out);
+		json_decref(out);
+		return CLI_OK;
 	}
 	printf("%-6s %-24s %-16s %-12s %9s %9s %7s %12s  %s\n", "ID", "STARTED",
 	    "OUTCOME", "PRESET", "BEFORE", "PROJECTED", "MOVES", "BYTES",

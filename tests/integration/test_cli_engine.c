@@ -590,6 +590,17 @@ test_cli__controller_commands(void **state)
 		tha_sleep_ms(100);
 	}
 	assert_non_null(strstr(out, "paused "));
+	/* The same history as JSON: the API's answer. */
+	assert_int_equal(ctlcmd("view.token", "cycles --json --limit 5"), 0);
+	{
+		json_t *j = json_loads(out, 0, NULL);
+
+		assert_non_null(j);
+		assert_true(json_array_size(json_object_get(j, "cycles")) >= 1);
+		json_decref(j);
+	}
+	assert_int_equal(ctlcmd("op.token", "resume --json"), 0);
+	assert_int_equal(ctlcmd("op.token", "pause"), 0);
 	assert_int_equal(ctlcmd("op.token", "resume"), 0);
 	assert_int_equal(ctlcmd("op.token", "policy reset"), 0);
 	assert_non_null(strstr(out, "\"file\""));
