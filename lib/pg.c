@@ -62,6 +62,15 @@ bl_pg_exec(PGconn *c, const char *sql, int n, const char *const *params,
 	if (PQstatus(c) != CONNECTION_OK)
 		bl_err_set(err, BL_EUNAVAIL, "database: connection lost: %s",
 		    msg);
+	else if (strncmp(bl_pg_sqlstate(r), "22", 2) == 0 ||
+	    strcmp(bl_pg_sqlstate(r), "23502") == 0 ||
+	    strcmp(bl_pg_sqlstate(r), "23514") == 0)
+		/* A value the schema cannot take: a data exception, a NULL
+		 * or a CHECK it fails. */
+		bl_err_set(err, BL_EINVAL, "database: %s", msg);
+	else if (strncmp(bl_pg_sqlstate(r), "23", 2) == 0)
+		/* A duplicate or a dangling reference. */
+		bl_err_set(err, BL_ECONFLICT, "database: %s", msg);
 	else
 		bl_err_set(err, BL_EDB, "database: %s", msg);
 	PQclear(r);

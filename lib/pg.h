@@ -19,8 +19,11 @@ PGconn	*bl_pg_connect(const char *conninfo, int timeout_s,
 
 /* Runs sql with n text parameters (NULL entries are SQL NULL). Returns the
  * result on PGRES_COMMAND_OK or PGRES_TUPLES_OK (the caller PQclears it),
- * NULL with err set otherwise. A lost connection is BL_EUNAVAIL, anything
- * else BL_EDB; err->msg carries the server's message. */
+ * NULL with err set otherwise. A lost connection is BL_EUNAVAIL; a value
+ * the schema refuses (SQLSTATE class 22, NOT NULL, CHECK) BL_EINVAL; a
+ * duplicate or dangling reference (the rest of class 23) BL_ECONFLICT;
+ * anything else BL_EDB. err->msg carries the
+ * server's message. */
 PGresult *bl_pg_exec(PGconn *c, const char *sql, int n,
 	    const char *const *params, struct bl_err *err);
 

@@ -132,6 +132,39 @@ test_schema__objects_on_a_node_use_the_copies_index(void **state)
 	PQfinish(c);
 }
 
+/* What the server refuses is classified, so that the API can answer 422 or
+ * 409 rather than 500 if a bad value ever gets past validation. */
+static void
+test_schema__refusals_are_classified(void **state)
+{
+	struct bl_err err;
+	PGconn *c = bl_pg_connect(pg.conninfo, 10, &err);
+	const char *id[1] = { "0b0b0b0b-1111-4222-8333-444455556666" };
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(mig_schema_apply(c, &err), 0);
+	assert_int_equal(bl_pg_run(c, "INSERT INTO objects (id, owner, size, "
+	    "md5, copies) VALUES ($1, $1, 1, 'x', ARRAY['n1'])", 1, id, &err),
+	    0);
+	/* A duplicate id: a conflict. */
+	assert_int_equal(bl_pg_run(c, "INSERT INTO objects (id, owner, size, "
+	    "md5, copies) VALUES ($1, $1, 1, 'x', ARRAY['n1'])", 1, id, &err),
+	    -1);
+	assert_int_equal(err.code, BL_ECONFLICT);
+	/* A CHECK it fails, and a value of the wrong type: invalid. */
+	assert_int_equal(bl_pg_run(c, "UPDATE objects SET size = -1 WHERE "
+	    "id = $1", 1, id, &err), -1);
+	assert_int_equal(err.code, BL_EINVAL);
+	assert_int_equal(bl_pg_run(c, "SELECT $1::uuid", 1,
+	    (const char *[]){ "not-a-uuid" }, &err), -1);
+	assert_int_equal(err.code, BL_EINVAL);
+	/* Still a usable connection. */
+	assert_int_equal(bl_pg_run(c, "DELETE FROM objects WHERE id = $1", 1,
+	    id, &err), 0);
+	PQfinish(c);
+}
+
 static void
 test_schema__unreachable_database_is_unavailable_not_a_crash(void **state)
 {
@@ -154,6 +187,7 @@ main(void)
 		cmocka_unit_test(test_schema__newer_database_is_refused),
 		cmocka_unit_test(
 		    test_schema__objects_on_a_node_use_the_copies_index),
+		cmocka_unit_test(test_schema__refusals_are_classified),
 		cmocka_unit_test(
 		    test_schema__unreachable_database_is_unavailable_not_a_crash),
 	};
