@@ -183,14 +183,14 @@ main(void)
 	static const char *const status[] = { "/v1/status", NULL };
 	static const char *const mixed[] = { "/v1/status", "/v1/jobs",
 	    "/v1/nodes", "/v1/cluster", NULL };
-	int nobj = env_int("BENCH_CTL_OBJECTS", 20000);
+	int nobj = env_int("BENCH_CTL_OBJECTS", 100000);
 	int size = env_int("BENCH_CTL_SIZE", 64);
 	int conns = env_int("BENCH_CTL_CONNS", 1000);
 	int secs = env_int("BENCH_CTL_SECONDS", 20);
 	int copies[2] = { 0, 1 };
 	struct load base, mix, st;
 	struct rlimit rl;
-	char script[700], id[37], name[16];
+	char script[700], id[37], name[16], top[64];
 	const char *state = "?";
 	json_t *job = NULL;
 	double t0, t_seed;
@@ -214,9 +214,13 @@ main(void)
 			die("agent: cannot start");
 		}
 	}
-	if (th_ctl_start(&ctl, pg.conninfo, "\"max_tasks_per_assignment\":"
-	    "500,\"max_inflight_per_node\":5000") != 0)
+	snprintf(top, sizeof(top), "\"http_threads\":%d", env_int(
+	    "BENCH_CTL_HTTP_THREADS", 2));
+	if (th_ctl_start_ex(&ctl, pg.conninfo, "\"max_tasks_per_assignment\":"
+	    "500,\"max_inflight_per_node\":5000", NULL, top, "ctl") != 0)
 		die("ballastd: cannot start");
+	printf("BENCH ctl_load_http_threads %d threads\n", env_int(
+	    "BENCH_CTL_HTTP_THREADS", 2));
 	if (th_ctl_register(&ctl, ag, nag) != 0)
 		die("ballastd: cannot register the agents");
 	t0 = now_s();

@@ -51,9 +51,17 @@ enum op {
 	OP_CTL_RESUME,
 };
 
+/* Who a request's token names: a copy, since a reload may swap the tokens
+ * while the request is served. */
+struct who {
+	char	name[128];
+	int	operator;	/* 1: operator, 0: viewer */
+};
+
 struct ctl_call {
 	struct ctl_call		*next;		/* owns (queue link) */
 	struct ctl		*ctl;		/* borrows */
+	struct ctl_front	*front;		/* borrows: answers there */
 	struct bl_http_req	*req;		/* borrows until answered */
 	int			 op;
 	int			 manta;		/* answer in Manta's shape */
@@ -408,9 +416,9 @@ worker_main(void *arg)
 		}
 
 		pthread_mutex_lock(&c->mu);
-		k->next = c->done;
-		c->done = k;
-		ev_async_send(c->loop, &c->done_async);
+		k->next = k->front->done;
+		k->front->done = k;
+		ev_async_send(k->front->loop, &k->front->done_async);
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (db != NULL)
@@ -437,55 +445,65 @@ answer(struct bl_http_req *req, unsigned int status, const json_t *j)
 void
 ctl_api_status_forget(struct ctl *c)
 {
+	pthread_mutex_lock(&c->smu);
 	free(c->status_text);
 	c->status_text = NULL;
+	pthread_mutex_unlock(&c->smu);
 }
 
-/* Answers a GET /v1/status and keeps the text for CTL_STATUS_TTL_S: under
- * a thousand readers, the database sees a few status queries a second. A
- * status computed while a write was under way is not kept. */
+/* Answers a GET /v1/status and, unless a write was submitted since the
+ * call was, keeps the text for CTL_STATUS_TTL_S: under a thousand readers,
+ * the database sees a few status queries a second. */
 static void
-status_keep(struct ctl *c, struct ctl_call *k)
+status_answer(struct ctl *c, struct ctl_call *k)
 {
-	char *s = json_dumps(k->resp, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *s = NULL;
+	int keep;
 
-	if (s == NULL) {
-		bl_http_respond_error(k->req, 500, "internal", "out of memory");
-		return;
+	if (k->status == 200)
+		s = json_dumps(k->resp, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (s != NULL)
+		bl_http_respond(k->req, 200, "application/json", s, strlen(s));
+	else
+		answer(k->req, k->status, k->resp);
+	pthread_mutex_lock(&c->smu);
+	c->status_refreshing = 0;
+	keep = s != NULL && k->writes == c->writes;
+	if (keep) {
+		free(c->status_text);
+		c->status_text = s;
+		c->status_len = strlen(s);
+		c->status_at = now_mono();
 	}
-	bl_http_respond(k->req, 200, "application/json", s, strlen(s));
-	free(c->status_text);
-	c->status_text = s;
-	c->status_len = strlen(s);
-	c->status_at = ev_now(c->loop);
+	pthread_mutex_unlock(&c->smu);
+	if (!keep)
+		free(s);
 }
 
-/* On the loop: answers every finished call. */
+/* On a front's loop: answers every call of that front that finished. */
 static void
 on_done(struct ev_loop *loop, ev_async *w, int revents)
 {
-	struct ctl *c = (struct ctl *)((char *)w -
-	    offsetof(struct ctl, done_async));
+	struct ctl_front *f = (struct ctl_front *)((char *)w -
+	    offsetof(struct ctl_front, done_async));
+	struct ctl *c = f->ctl;
 	struct ctl_call *list, *k, *next;
 	int wake = 0;
 
 	pthread_mutex_lock(&c->mu);
-	list = c->done;
-	c->done = NULL;
+	list = f->done;
+	f->done = NULL;
 	pthread_mutex_unlock(&c->mu);
 	for (k = list; k != NULL; k = next) {
 		next = k->next;
 		wake |= k->wake;
 		if (k->interval > 0 && k->status < 300)
-			ctl_loop_interval(c, k->interval);
-		if (k->op == OP_STATUS)
-			c->status_refreshing = 0;
+			ctl_loop_interval_post(c, k->interval);
 		if (k->text != NULL)
 			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
 			    " charset=utf-8", k->text, k->text_len);
-		else if (k->op == OP_STATUS && k->status == 200 &&
-		    k->writes == c->writes)
-			status_keep(c, k);
+		else if (k->op == OP_STATUS)
+			status_answer(c, k);
 		else
 			answer(k->req, k->status, k->resp);
 		call_free(k);
@@ -494,15 +512,71 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 		ctl_engine_wake(c);
 }
 
+static void
+on_front_stop(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct ctl_front *f = (struct ctl_front *)((char *)w -
+	    offsetof(struct ctl_front, stop_async));
+
+	bl_http_server_quiesce(f->http);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void *
+front_main(void *arg)
+{
+	struct ctl_front *f = arg;
+
+	ev_run(f->loop, 0);
+	return NULL;
+}
+
+/* Front 0 is the main loop's; the others get a loop and a thread each
+ * (started by ctl_api_serve). */
+static int
+fronts_new(struct ctl *c, const struct bl_http_server_opts *o,
+    struct bl_err *err)
+{
+	struct bl_http_server_opts fo = *o;
+
+	c->nfronts = (int)c->cfg->http_threads;
+	if ((c->fronts = calloc((size_t)c->nfronts, sizeof(*c->fronts))) ==
+	    NULL)
+		return bl_err_set(err, BL_ENOMEM, "api: out of memory");
+	fo.handler = ctl_api_handle;
+	fo.arg = &c->fronts[0];
+	fo.reuse_port = c->nfronts > 1;
+	for (int i = 0; i < c->nfronts; i++) {
+		struct ctl_front *f = &c->fronts[i];
+
+		f->ctl = c;
+		f->loop = i == 0 ? c->loop : ev_loop_new(EVFLAG_AUTO);
+		if (f->loop == NULL)
+			return bl_err_set(err, BL_ENOMEM, "api: cannot make "
+			    "an event loop");
+		f->http = i == 0 ? bl_http_server_new(f->loop, &fo, err) :
+		    bl_http_server_new_sibling(f->loop, c->fronts[0].http, f,
+		    err);
+		if (f->http == NULL)
+			return -1;
+		ev_async_init(&f->done_async, on_done);
+		ev_async_start(f->loop, &f->done_async);
+		ev_async_init(&f->stop_async, on_front_stop);
+		ev_async_start(f->loop, &f->stop_async);
+	}
+	return 0;
+}
+
 int
-ctl_api_start(struct ctl *c, struct bl_err *err)
+ctl_api_start(struct ctl *c, const struct bl_http_server_opts *o,
+    struct bl_err *err)
 {
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_mutex_init(&c->smu, NULL);
+	pthread_rwlock_init(&c->tokens_lock, NULL);
 	c->queue = NULL;
 	c->queue_tail = &c->queue;
-	ev_async_init(&c->done_async, on_done);
-	ev_async_start(c->loop, &c->done_async);
 	c->nworkers = (int)c->cfg->api_workers;
 	if ((c->workers = calloc((size_t)c->nworkers, sizeof(pthread_t))) ==
 	    NULL)
@@ -511,12 +585,48 @@ ctl_api_start(struct ctl *c, struct bl_err *err)
 		if (pthread_create(&c->workers[i], NULL, worker_main, c) != 0)
 			return bl_err_set(err, BL_EIO, "api: cannot start "
 			    "worker threads");
+	return fronts_new(c, o, err);
+}
+
+int
+ctl_api_serve(struct ctl *c, struct bl_err *err)
+{
+	for (int i = 1; i < c->nfronts; i++) {
+		if (pthread_create(&c->fronts[i].th, NULL, front_main,
+		    &c->fronts[i]) != 0)
+			return bl_err_set(err, BL_EIO, "api: cannot start "
+			    "http threads");
+		c->fronts[i].running = 1;
+	}
 	return 0;
+}
+
+int
+ctl_api_port(const struct ctl *c)
+{
+	return bl_http_server_port(c->fronts[0].http);
+}
+
+int
+ctl_api_tls(const struct ctl *c)
+{
+	return bl_http_server_tls(c->fronts[0].http);
 }
 
 void
 ctl_api_stop(struct ctl *c)
 {
+	/* No new connections, on any front; the other fronts' threads end
+	 * and their loops are this thread's from here on. */
+	for (int i = 1; i < c->nfronts; i++)
+		if (c->fronts[i].running) {
+			ev_async_send(c->fronts[i].loop,
+			    &c->fronts[i].stop_async);
+			pthread_join(c->fronts[i].th, NULL);
+			c->fronts[i].running = 0;
+		}
+	if (c->nfronts > 0)
+		bl_http_server_quiesce(c->fronts[0].http);
 	pthread_mutex_lock(&c->mu);
 	c->stopping = 1;
 	pthread_cond_broadcast(&c->cv);
@@ -526,18 +636,34 @@ ctl_api_stop(struct ctl *c)
 			pthread_join(c->workers[i], NULL);
 	free(c->workers);
 	c->workers = NULL;
-	/* Answer what the workers finished. */
-	on_done(c->loop, &c->done_async, 0);
-	ev_async_stop(c->loop, &c->done_async);
+	for (int i = 0; i < c->nfronts; i++) {
+		struct ctl_front *f = &c->fronts[i];
+
+		if (f->loop == NULL)
+			continue;
+		/* Answer what the workers finished. */
+		on_done(f->loop, &f->done_async, 0);
+		ev_async_stop(f->loop, &f->done_async);
+		ev_async_stop(f->loop, &f->stop_async);
+		bl_http_server_free(f->http);
+		if (i > 0)
+			ev_loop_destroy(f->loop);
+	}
+	free(c->fronts);
+	c->fronts = NULL;
+	c->nfronts = 0;
 	ctl_api_status_forget(c);
 }
 
 /* --- loop side ------------------------------------------------------------ */
 
 static void
-submit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+submit(struct ctl_front *f, struct bl_http_req *req, struct ctl_call *k)
 {
+	struct ctl *c = f->ctl;
+
 	k->ctl = c;
+	k->front = f;
 	k->req = req;
 	bl_http_req_suspend(req);
 	pthread_mutex_lock(&c->mu);
@@ -548,29 +674,36 @@ submit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* The token's entry, or NULL. Every token is compared, in constant time
- * per token (digests, so neither contents nor lengths show), so the time
- * does not tell which one nearly matched. */
-static const struct ctl_token *
-authenticate(struct ctl *c, struct bl_http_req *req)
+/* 1 and *out filled when the request carries a known token, else 0.
+ * Every token is compared, in constant time per token (digests, so
+ * neither contents nor lengths show), so the time does not tell which one
+ * nearly matched. */
+static int
+authenticate(struct ctl *c, struct bl_http_req *req, struct who *out)
 {
 	const char *h = bl_http_req_header(req, "Authorization");
 	const struct ctl_token *found = NULL;
 	size_t len;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
+		return 0;
 	h += 7;
 	while (*h == ' ')
 		h++;
 	len = strlen(h);
+	pthread_rwlock_rdlock(&c->tokens_lock);
 	for (size_t i = 0; i < c->cfg->ntokens; i++) {
 		const struct ctl_token *t = &c->cfg->tokens[i];
 
 		if (bl_sign_secret_equal(t->token, t->len, h, len))
 			found = t;
 	}
-	return found;
+	if (found != NULL) {
+		snprintf(out->name, sizeof(out->name), "%s", found->name);
+		out->operator = found->operator;
+	}
+	pthread_rwlock_unlock(&c->tokens_lock);
+	return found != NULL;
 }
 
 /* Reads "key=value" from the query string into out (no decoding: values
@@ -716,7 +849,7 @@ node_body(struct bl_http_req *req, struct ctl_call *k)
 }
 
 static struct ctl_call *
-call_new(int op, const struct ctl_token *t)
+call_new(int op, const struct who *t)
 {
 	struct ctl_call *k = calloc(1, sizeof(*k));
 
@@ -743,7 +876,7 @@ not_allowed(struct bl_http_req *req, const char *allow)
 
 /* The control loop's routes: a call, or NULL (answered, or not ours). */
 static struct ctl_call *
-route_ctl(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t,
+route_ctl(struct ctl *c, struct bl_http_req *req, const struct who *t,
     const char *path)
 {
 	struct ctl_call *k = NULL;
@@ -835,7 +968,7 @@ answered:
 
 /* Routes the request. Returns the call to queue or NULL when answered. */
 static struct ctl_call *
-route(struct ctl *c, struct bl_http_req *req, const struct ctl_token *t)
+route(struct ctl *c, struct bl_http_req *req, const struct who *t)
 {
 	const char *path = bl_http_req_path(req);
 	struct ctl_call *k = NULL;
@@ -1070,16 +1203,38 @@ serve_ui(struct bl_http_req *req)
 	    ctl_ui_html_len);
 }
 
+/* The reused GET /v1/status text, copied, when it is fresh or a refresh
+ * is under way; NULL otherwise. */
+static char *
+status_cached(struct ctl *c, size_t *len)
+{
+	char *s = NULL;
+
+	pthread_mutex_lock(&c->smu);
+	if (c->status_text != NULL && (c->status_refreshing || now_mono() -
+	    c->status_at < CTL_STATUS_TTL_S) &&
+	    (s = malloc(c->status_len)) != NULL) {
+		memcpy(s, c->status_text, c->status_len);
+		*len = c->status_len;
+	}
+	pthread_mutex_unlock(&c->smu);
+	return s;
+}
+
+/* The handler of every front (arg): it runs on that front's loop. */
 void
 ctl_api_handle(struct bl_http_req *req, void *arg)
 {
-	struct ctl *c = arg;
-	const struct ctl_token *t;
+	struct ctl_front *f = arg;
+	struct ctl *c = f->ctl;
+	struct who t;
 	struct ctl_call *k;
+	char *cached;
+	size_t len;
 
 	/* Scraped without a token unless metrics_auth says otherwise. */
 	if (strcmp(bl_http_req_path(req), "/metrics") == 0 &&
-	    (!c->cfg->metrics_auth || authenticate(c, req) != NULL)) {
+	    (!c->cfg->metrics_auth || authenticate(c, req, &t))) {
 		if (!method_is(req, "GET"))
 			return not_allowed(req, "GET");
 		if ((k = calloc(1, sizeof(*k))) == NULL) {
@@ -1088,36 +1243,40 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 			return;
 		}
 		k->op = OP_METRICS;
-		submit(c, req, k);
+		submit(f, req, k);
 		return;
 	}
 	/* The status page holds no data: it is served without a token and
 	 * its own calls carry the viewer's. */
 	if (strcmp(bl_http_req_path(req), "/ui") == 0)
 		return serve_ui(req);
-	if ((t = authenticate(c, req)) == NULL) {
+	if (!authenticate(c, req, &t)) {
 		bl_http_req_add_header(req, "WWW-Authenticate", "Bearer");
 		bl_http_respond_error(req, 401, "unauthorized", "missing or "
 		    "unknown bearer token");
 		return;
 	}
 	if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
+		pthread_mutex_lock(&c->smu);
 		c->writes++;
-		ctl_api_status_forget(c);
-	} else if (c->status_text != NULL && strcmp(bl_http_req_path(req),
-	    "/v1/status") == 0 && strchr(bl_http_req_target(req), '?') ==
-	    NULL && (c->status_refreshing || ev_now(c->loop) - c->status_at <
-	    CTL_STATUS_TTL_S)) {
+		free(c->status_text);
+		c->status_text = NULL;
+		pthread_mutex_unlock(&c->smu);
+	} else if (strcmp(bl_http_req_path(req), "/v1/status") == 0 &&
+	    strchr(bl_http_req_target(req), '?') == NULL &&
+	    (cached = status_cached(c, &len)) != NULL) {
 		/* While one call refreshes it, the others get the last text
 		 * rather than queueing behind the database. */
-		bl_http_respond(req, 200, "application/json", c->status_text,
-		    c->status_len);
+		bl_http_respond(req, 200, "application/json", cached, len);
+		free(cached);
 		return;
 	}
-	if ((k = route(c, req, t)) != NULL) {
+	if ((k = route(c, req, &t)) != NULL) {
+		pthread_mutex_lock(&c->smu);
 		k->writes = c->writes;
 		if (k->op == OP_STATUS)
 			c->status_refreshing = 1;
-		submit(c, req, k);
+		pthread_mutex_unlock(&c->smu);
+		submit(f, req, k);
 	}
 }

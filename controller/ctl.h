@@ -1,9 +1,13 @@
 /* controller/ctl.h - ballastd's internal interfaces (private to
  * controller/).
  *
- * One libev loop serves the HTTP API. Database work for a request runs on a
- * pool of API worker threads, each with its own connection; the handler
- * suspends the request and a worker hands the answer back through an
+ * http_threads "fronts" serve the HTTP API: front 0 on the main libev loop
+ * (which also has the signals and the cycle schedule), the others each on
+ * a loop and thread of their own, all listening on one address
+ * (SO_REUSEPORT), so a busy machine cannot starve the API by starving one
+ * thread. Database work for a request runs on a pool of API worker
+ * threads, each with its own connection; the handler suspends the request
+ * and a worker hands the answer back to the request's front through an
  * ev_async. The job engine runs on its own thread (migrate/engine.h).
  * struct ctl is passed explicitly; only signal flags are global.
  */
@@ -50,6 +54,7 @@ struct ctl_config {
 	long long	 leader_check_ms;
 	long long	 max_body;
 	long long	 api_workers;
+	long long	 http_threads;
 	long long	 max_tasks_per_assignment;
 	long long	 max_assignment_age_s;
 	long long	 metadata_threads;
@@ -110,17 +115,28 @@ struct ctl_leader {
 	double		last_imbalance;	/* -1 unknown */
 };
 
+/* One HTTP server and the loop that drives it. */
+struct ctl_front {
+	struct ctl		*ctl;		/* borrows */
+	struct ev_loop		*loop;		/* owns, except front 0's */
+	struct bl_http_server	*http;		/* owns */
+	ev_async		 done_async;	/* workers -> this loop */
+	ev_async		 stop_async;	/* main -> this loop */
+	struct ctl_call		*done;		/* owns; under ctl->mu */
+	pthread_t		 th;		/* fronts 1.. */
+	int			 running;	/* th was started */
+};
+
 struct ctl {
-	struct ev_loop		*loop;		/* borrows */
+	struct ev_loop		*loop;		/* borrows: the main loop */
 	struct ctl_config	*cfg;		/* borrows */
 	const char		*file;		/* borrows: argv */
-	struct bl_http_server	*http;		/* owns */
+	struct ctl_front	*fronts;	/* owns: http_threads of them */
+	int			 nfronts;
 	struct ctl_metrics	*metrics;	/* owns (controller/metrics.h) */
-	ev_async		 done_async;	/* workers -> loop */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct ctl_call		*queue, **queue_tail;	/* owns; under mu */
-	struct ctl_call		*done;		/* owns; under mu */
 	int			 stopping;	/* under mu */
 	double			 db_retry_at;	/* under mu: after a failed
 						   connect, 503 at once until
@@ -136,11 +152,14 @@ struct ctl {
 	/* Config reloads (SIGHUP, SIGUSR1), for metrics. */
 	_Atomic unsigned long	 reloads_ok;
 	_Atomic unsigned long	 reloads_failed;
+	/* cfg->tokens: read by every front, swapped by a reload. */
+	pthread_rwlock_t	 tokens_lock;
 	/* GET /v1/status's last answer, served again for CTL_STATUS_TTL_S
-	 * (loop thread only; NULL: none). Any write drops it. */
+	 * (NULL: none). Any write drops it. All under smu. */
+	pthread_mutex_t		 smu;
 	char			*status_text;	/* owns */
 	size_t			 status_len;
-	double			 status_at;	/* ev_now of the answer */
+	double			 status_at;	/* monotonic s of the answer */
 	unsigned long		 writes;	/* writes submitted, ever */
 	int			 status_refreshing; /* a call is queued */
 };
@@ -155,8 +174,10 @@ void	ctl_loop_stop(struct ctl *c);
 void	ctl_loop_kick(struct ctl *c);
 void	ctl_leader_get(struct ctl *c, struct ctl_leader *out);
 /* The policy in force has this check_interval_s: re-arms the schedule if
- * it changed. On the HTTP loop only. */
+ * it changed. On the main loop only. */
 void	ctl_loop_interval(struct ctl *c, long long s);
+/* The same from any thread: the main loop re-arms it soon after. */
+void	ctl_loop_interval_post(struct ctl *c, long long s);
 /* The engine, when this process leads. Thread-safe. */
 void	ctl_engine_wake(struct ctl *c);
 /* 1 if the engine runs here; db_ok and committers filled then. */
@@ -204,13 +225,23 @@ json_t	*ctl_api_placement(struct ctl *c, PGconn *db, const char *object,
 	    int copies, struct bl_err *err);
 
 /* api.c */
+/* The handler of every front; arg is the front. */
 void	ctl_api_handle(struct bl_http_req *req, void *arg);
 /* The status page (controller/ui.html, made a C string by the Makefile). */
 extern const char	ctl_ui_html[];
 extern const size_t	ctl_ui_html_len;
-int	ctl_api_start(struct ctl *c, struct bl_err *err);
+/* Starts the API workers and binds every front's server with o (its
+ * handler, arg and reuse_port are set here). 0 or -1. */
+int	ctl_api_start(struct ctl *c, const struct bl_http_server_opts *o,
+	    struct bl_err *err);
+/* Starts the threads of fronts 1.. (front 0 runs with the main loop). */
+int	ctl_api_serve(struct ctl *c, struct bl_err *err);
+int	ctl_api_port(const struct ctl *c);
+int	ctl_api_tls(const struct ctl *c);
+/* Stops accepting, ends the fronts' threads and the workers, answers
+ * what they finished and frees the servers. On the main thread. */
 void	ctl_api_stop(struct ctl *c);
-/* Drops the reused GET /v1/status answer (loop thread). */
+/* Drops the reused GET /v1/status answer. Thread-safe. */
 void	ctl_api_status_forget(struct ctl *c);
 
 #endif

@@ -104,6 +104,19 @@ ctl_loop_interval(struct ctl *c, long long s)
 	pthread_mutex_unlock(&l->mu);
 }
 
+void
+ctl_loop_interval_post(struct ctl *c, long long s)
+{
+	struct ctl_loop *l = c->lp;
+
+	if (s <= 0)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->found_interval = s;
+	pthread_mutex_unlock(&l->mu);
+	ev_async_send(c->loop, &l->resched);
+}
+
 static void
 on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -592,10 +605,8 @@ cycle(struct ctl_loop *l, int manual)
 		    res.moves, unreach, mono() - t0);
 	pthread_mutex_lock(&l->mu);
 	l->view.last_imbalance = res.imbalance;
-	l->found_interval = res.interval_s;
 	pthread_mutex_unlock(&l->mu);
-	if (res.interval_s > 0)
-		ev_async_send(c->loop, &l->resched);
+	ctl_loop_interval_post(c, res.interval_s);
 	if (res.job_created)
 		ctl_engine_wake(c);
 }

@@ -96,22 +96,25 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 	restart_key("agent_tls_ca_file", old->agent_tls_ca_file,
 	    neu.agent_tls_ca_file);
 	if (neu.api_workers != old->api_workers ||
+	    neu.http_threads != old->http_threads ||
 	    neu.max_tasks_per_assignment != old->max_tasks_per_assignment ||
 	    neu.metadata_threads != old->metadata_threads ||
 	    neu.poll_interval_ms != old->poll_interval_ms ||
 	    neu.source_delete_grace_s != old->source_delete_grace_s)
-		log_warnx("reload: engine or api_workers keys changed; they "
-		    "take effect at the next restart");
+		log_warnx("reload: engine, api_workers or http_threads keys "
+		    "changed; they take effect at the next restart");
 	if (strcmp(neu.log_level, old->log_level) != 0 &&
 	    bl_log_set_level(neu.log_level) == 0) {
 		free(old->log_level);
 		old->log_level = neu.log_level;
 		neu.log_level = NULL;
 	}
-	/* Swap the tokens (only the loop reads them) and the policy. */
+	/* Swap the tokens (every front reads them) and the policy. */
+	pthread_rwlock_wrlock(&c->tokens_lock);
 	tk = old->tokens, nt = old->ntokens;
 	old->tokens = neu.tokens, old->ntokens = neu.ntokens;
 	neu.tokens = tk, neu.ntokens = nt;
+	pthread_rwlock_unlock(&c->tokens_lock);
 	pt = old->policy_text;
 	old->policy_text = neu.policy_text;
 	neu.policy_text = pt;
@@ -267,8 +270,6 @@ main(int argc, char **argv)
 	ctl.eo = eo;
 	ctl.secret = secret;
 	ctl.secret_len = secret_len;
-	if (ctl_api_start(&ctl, &err) == -1)
-		fatalx("api: %s", err.msg);
 	memset(&ho, 0, sizeof(ho));
 	ho.listen = cfg.listen;
 	ho.max_body = (size_t)cfg.max_body;
@@ -276,14 +277,14 @@ main(int argc, char **argv)
 	ho.conn_timeout = 60;
 	ho.tls_cert_file = cfg.tls_cert_file;
 	ho.tls_key_file = cfg.tls_key_file;
-	ho.handler = ctl_api_handle;
-	ho.arg = &ctl;
 	ho.observe = ctl_metrics_http_observe;
 	ho.observe_arg = ctl.metrics;
-	if ((ctl.http = bl_http_server_new(loop, &ho, &err)) == NULL)
-		fatalx("http: %s", err.msg);
+	if (ctl_api_start(&ctl, &ho, &err) == -1)
+		fatalx("api: %s", err.msg);
 	if (ctl_loop_start(&ctl, &err) == -1)
 		fatalx("loop: %s", err.msg);
+	if (ctl_api_serve(&ctl, &err) == -1)
+		fatalx("api: %s", err.msg);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_start(loop, &sigterm);
@@ -298,15 +299,13 @@ main(int argc, char **argv)
 	rl.usr1.data = &rl;
 	ev_signal_start(loop, &rl.hup);
 	ev_signal_start(loop, &rl.usr1);
-	log_info("listening on %s port=%d tls=%s", cfg.listen,
-	    bl_http_server_port(ctl.http),
-	    bl_http_server_tls(ctl.http) ? "on" : "off");
+	log_info("listening on %s port=%d tls=%s http_threads=%d", cfg.listen,
+	    ctl_api_port(&ctl), ctl_api_tls(&ctl) ? "on" : "off",
+	    ctl.nfronts);
 	ev_run(loop, 0);
 
-	bl_http_server_quiesce(ctl.http);
 	ctl_api_stop(&ctl);
 	ctl_loop_stop(&ctl);
-	bl_http_server_free(ctl.http);
 	ctl_metrics_free(ctl.metrics);
 	memset(secret, 0, secret_len);
 	free(secret);

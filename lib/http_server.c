@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,9 @@ struct bl_http_server {
 	char			*tls_cert;	/* owns: PEM, for MHD */
 	char			*tls_key;	/* owns: PEM, wiped on free */
 	size_t			 tls_key_len;
+	char			 listen[320];	/* as configured, for errors */
+	struct sockaddr_storage	 ss;		/* bound (with the port) */
+	socklen_t		 sslen;
 	int			 port;
 	int			 running;	/* inside MHD_run */
 	int			 closing;	/* in bl_http_server_free */
@@ -635,79 +639,175 @@ bl_http_server_tls(const struct bl_http_server *s)
 	return s->tls_cert != NULL;
 }
 
-struct bl_http_server *
-bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
-    struct bl_err *err)
+/* Refuses an address another process listens on: SO_REUSEPORT alone
+ * would let a second daemon share its port. SO_REUSEADDR on the probe, as
+ * MHD sets it, so that connections in TIME_WAIT do not count. */
+static int
+probe_exclusive(const struct bl_http_server *s, struct bl_err *err)
 {
-	struct bl_http_server *s;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
+	int fd, one = 1, rc = 0;
+
+	if ((s->ss.ss_family == AF_INET && ((const struct sockaddr_in *)
+	    &s->ss)->sin_port == 0) || (s->ss.ss_family == AF_INET6 &&
+	    ((const struct sockaddr_in6 *)&s->ss)->sin6_port == 0))
+		return 0;
+	if ((fd = socket(s->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1)
+		return bl_err_set(err, BL_EIO, "listen \"%s\": %s", s->listen,
+		    strerror(errno));
+	if (s->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&s->ss, s->sslen) == -1)
+		rc = bl_err_set(err, BL_EIO, "listen \"%s\": %s", s->listen,
+		    strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* Starts MHD on s->ss with s->opts and s's TLS, and watches it on s->loop.
+ * s->ss gets the port bound. */
+static int
+srv_start(struct bl_http_server *s, struct bl_err *err)
+{
 	const union MHD_DaemonInfo *info;
 	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    MHD_ALLOW_SUSPEND_RESUME;
-	struct MHD_OptionItem tls[4] = {
-		{ MHD_OPTION_END, 0, NULL },
-	};
+	struct MHD_OptionItem more[5];
+	int n = 0;
 
-	if (parse_listen(o->listen, &ss, &sslen, err) == -1)
-		return NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		bl_err_set(err, BL_ENOMEM, "http server: out of memory");
-		return NULL;
-	}
-	s->loop = loop;
-	s->opts = *o;
-	s->opts.tls_cert_file = s->opts.tls_key_file = NULL;
-	if (srv_load_tls(s, o, err) == -1) {
-		free(s);
-		return NULL;
-	}
+	memset(more, 0, sizeof(more));
 	if (s->tls_cert != NULL) {
 		flags |= MHD_USE_TLS;
-		tls[0].option = MHD_OPTION_HTTPS_MEM_CERT;
-		tls[0].ptr_value = s->tls_cert;
-		tls[1].option = MHD_OPTION_HTTPS_MEM_KEY;
-		tls[1].ptr_value = s->tls_key;
-		tls[2].option = MHD_OPTION_HTTPS_PRIORITIES;
-		tls[2].ptr_value = (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:"
+		more[n].option = MHD_OPTION_HTTPS_MEM_CERT;
+		more[n++].ptr_value = s->tls_cert;
+		more[n].option = MHD_OPTION_HTTPS_MEM_KEY;
+		more[n++].ptr_value = s->tls_key;
+		more[n].option = MHD_OPTION_HTTPS_PRIORITIES;
+		more[n++].ptr_value = (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:"
 		    "+VERS-TLS1.2";
-		tls[3].option = MHD_OPTION_END;
 	}
-	if (ss.ss_family == AF_INET6)
+	/* 1 adds SO_REUSEPORT to the SO_REUSEADDR MHD always sets; 0 would
+	 * drop SO_REUSEADDR too, so it is left out when unasked. */
+	if (s->opts.reuse_port) {
+		more[n].option = MHD_OPTION_LISTENING_ADDRESS_REUSE;
+		more[n++].value = 1;
+	}
+	more[n].option = MHD_OPTION_END;
+	if (s->ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
-	    MHD_OPTION_ARRAY, tls,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
-	    MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout,
+	    MHD_OPTION_ARRAY, more,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->ss,
+	    MHD_OPTION_CONNECTION_LIMIT, s->opts.conn_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, s->opts.conn_timeout,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
 	    MHD_OPTION_END);
-	if (s->mhd == NULL) {
-		bl_err_set(err, BL_EIO, "listen \"%s\": cannot start http "
-		    "server (address in use%s?)", o->listen, s->tls_cert ?
+	if (s->mhd == NULL)
+		return bl_err_set(err, BL_EIO, "listen \"%s\": cannot start "
+		    "http server (address in use%s?)", s->listen, s->tls_cert ?
 		    ", or a certificate and key that do not match" : "");
-		srv_free_tls(s);
-		free(s);
-		return NULL;
-	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : 0;
+	if (s->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&s->ss)->sin6_port =
+		    htons((uint16_t)s->port);
+	else
+		((struct sockaddr_in *)&s->ss)->sin_port =
+		    htons((uint16_t)s->port);
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL) {
-		bl_err_set(err, BL_EIO, "http server: no epoll fd");
 		MHD_stop_daemon(s->mhd);
-		srv_free_tls(s);
-		free(s);
-		return NULL;
+		return bl_err_set(err, BL_EIO, "http server: no epoll fd");
 	}
 	ev_io_init(&s->io, on_io, info->epoll_fd, EV_READ);
 	ev_init(&s->timer, on_timer);
-	ev_io_start(loop, &s->io);
+	ev_io_start(s->loop, &s->io);
 	srv_arm(s);
+	return 0;
+}
+
+struct bl_http_server *
+bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
+    struct bl_err *err)
+{
+	struct bl_http_server *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "http server: out of memory");
+		return NULL;
+	}
+	s->loop = loop;
+	s->opts = *o;
+	s->opts.listen = s->opts.tls_cert_file = s->opts.tls_key_file = NULL;
+	snprintf(s->listen, sizeof(s->listen), "%s", o->listen);
+	if (parse_listen(o->listen, &s->ss, &s->sslen, err) == -1 ||
+	    (o->reuse_port && probe_exclusive(s, err) == -1) ||
+	    srv_load_tls(s, o, err) == -1) {
+		free(s);
+		return NULL;
+	}
+	if (srv_start(s, err) == -1) {
+		srv_free_tls(s);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *
+dup_secret(const char *p, size_t len)
+{
+	char *d = malloc(len + 1);
+
+	if (d != NULL) {
+		memcpy(d, p, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+struct bl_http_server *
+bl_http_server_new_sibling(struct ev_loop *loop,
+    const struct bl_http_server *first, void *arg, struct bl_err *err)
+{
+	struct bl_http_server *s;
+
+	if (!first->opts.reuse_port) {
+		bl_err_set(err, BL_EINVAL, "http server: a sibling needs "
+		    "reuse_port on the first server");
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "http server: out of memory");
+		return NULL;
+	}
+	s->loop = loop;
+	s->opts = first->opts;
+	s->opts.arg = arg;
+	memcpy(s->listen, first->listen, sizeof(s->listen));
+	s->ss = first->ss;
+	s->sslen = first->sslen;
+	if (first->tls_cert != NULL) {
+		s->tls_key_len = first->tls_key_len;
+		if ((s->tls_cert = strdup(first->tls_cert)) == NULL ||
+		    (s->tls_key = dup_secret(first->tls_key,
+		    first->tls_key_len)) == NULL) {
+			srv_free_tls(s);
+			free(s);
+			bl_err_set(err, BL_ENOMEM, "http server: out of memory");
+			return NULL;
+		}
+	}
+	if (srv_start(s, err) == -1) {
+		srv_free_tls(s);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

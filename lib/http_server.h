@@ -55,6 +55,11 @@ struct bl_http_server_opts {
 	const char	*tls_key_file;	/* borrows: PEM private key */
 	bl_http_observe_fn observe;	/* NULL: none */
 	void		*observe_arg;	/* borrows: handed to observe */
+	/* 1: bind with SO_REUSEPORT, so that siblings (other loops, other
+	 * threads) can share the address; the server first checks that no
+	 * other process listens there, so a second daemon started on the
+	 * same port still gets "address in use". */
+	int		 reuse_port;
 };
 
 /* Binds and starts serving on loop. NULL on error (also for a TLS option
@@ -63,6 +68,12 @@ struct bl_http_server_opts {
  * bl_http_server_port() tells which. */
 struct bl_http_server *bl_http_server_new(struct ev_loop *loop,
 	    const struct bl_http_server_opts *o, struct bl_err *err);
+/* Another server on the same address and port as first (which was made
+ * with reuse_port), driven by loop and calling the same handler with arg.
+ * The kernel spreads new connections over the servers of one address;
+ * each server and its requests belong to their own loop's thread. */
+struct bl_http_server *bl_http_server_new_sibling(struct ev_loop *loop,
+	    const struct bl_http_server *first, void *arg, struct bl_err *err);
 /* Closes the listening socket and every connection. NULL: no-op. */
 void	bl_http_server_free(struct bl_http_server *s);
 int	bl_http_server_port(const struct bl_http_server *s);

@@ -431,6 +431,32 @@ test_api__status_shows_a_write_at_once(void **state)
 	    TH_VIEW_TOKEN, NULL), 200);
 }
 
+/* ballastd serves HTTP on several threads with SO_REUSEPORT; that must
+ * not let a second daemon share its port: the second one exits at once,
+ * naming the address. */
+static void
+test_api__a_second_daemon_on_the_port_is_refused(void **state)
+{
+	const char *bin = getenv("BALLAST_BIN");
+	char cmd[1400], out[4096];
+	size_t n;
+	FILE *p;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "'%s/ballastd' --config '%s' 2>&1",
+	    bin ? bin : "bin", ctl.conf);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_not_equal(pclose(p), 0);
+	assert_non_null(strstr(out, "in use"));
+	assert_non_null(strstr(out, "127.0.0.1"));
+	/* and the first one still answers */
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/status", NULL,
+	    TH_VIEW_TOKEN, NULL), 200);
+}
+
 int
 main(void)
 {
@@ -444,6 +470,8 @@ main(void)
 		    test_api__manta_aliases_answer_in_mantas_shape),
 		cmocka_unit_test(test_api__objects_import_and_lookup),
 		cmocka_unit_test(test_api__status_shows_a_write_at_once),
+		cmocka_unit_test(
+		    test_api__a_second_daemon_on_the_port_is_refused),
 		cmocka_unit_test(
 		    test_api__database_down_gives_503_and_both_resume),
 	};

@@ -1,7 +1,8 @@
 /* tests/integration/test_lib_http.c - lib/http_server and lib/http_client
  * on one libev loop, over loopback: sync and suspended handlers, raw paths,
  * body limits, streaming with pause and resume, redirects, a dead peer,
- * TLS with a CA the test makes, and lib/workq completions.
+ * TLS with a CA the test makes, lib/workq completions, and sibling
+ * servers on one port, each on its own loop and thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <ev.h>
+#include <pthread.h>
 
 #include "lib/http_client.h"
 #include "lib/http_server.h"
@@ -485,6 +488,121 @@ test_lib_http__tls_options_are_checked(void **state)
 	assert_int_equal(bl_http_client_set_tls(fx.cli, &t, &err), 0);
 }
 
+/* --- siblings: one address, several loops ------------------------------ */
+
+struct sib {
+	struct ev_loop		*loop;
+	struct bl_http_server	*srv;
+	ev_async		 stop;
+	pthread_t		 th;
+	int			 hits;	/* this loop's thread only */
+};
+
+static void
+sib_handler(struct bl_http_req *r, void *arg)
+{
+	struct sib *s = arg;
+
+	s->hits++;
+	bl_http_respond(r, 200, "text/plain", "ok", 2);
+}
+
+static void
+sib_stop(struct ev_loop *loop, ev_async *w, int revents)
+{
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void *
+sib_main(void *arg)
+{
+	struct sib *s = arg;
+
+	ev_run(s->loop, 0);
+	return NULL;
+}
+
+static size_t
+sink(char *p, size_t size, size_t n, void *arg)
+{
+	return size * n;
+}
+
+static void
+test_lib_http__siblings_share_a_port_and_a_second_daemon_is_refused(
+    void **state)
+{
+	struct bl_http_server_opts so;
+	struct sib s[2];
+	struct bl_err err;
+	char url[64], listen[64];
+	CURL *h;
+
+	memset(s, 0, sizeof(s));
+	memset(&so, 0, sizeof(so));
+	so.listen = "127.0.0.1:0";
+	so.max_body = 1024;
+	so.conn_limit = 64;
+	so.conn_timeout = 10;
+	so.handler = sib_handler;
+	so.arg = &s[0];
+	so.reuse_port = 1;
+	for (int i = 0; i < 2; i++) {
+		s[i].loop = ev_loop_new(EVFLAG_AUTO);
+		assert_non_null(s[i].loop);
+		s[i].srv = i == 0 ? bl_http_server_new(s[0].loop, &so, &err) :
+		    bl_http_server_new_sibling(s[1].loop, s[0].srv, &s[1], &err);
+		assert_non_null(s[i].srv);
+		ev_async_init(&s[i].stop, sib_stop);
+		ev_async_start(s[i].loop, &s[i].stop);
+	}
+	assert_int_equal(bl_http_server_port(s[1].srv),
+	    bl_http_server_port(s[0].srv));
+	/* A server without reuse_port cannot have siblings. */
+	assert_null(bl_http_server_new_sibling(s[1].loop, fx.srv, &s[1],
+	    &err));
+	/* Another daemon on the taken port is refused, with or without
+	 * reuse_port: SO_REUSEPORT must not let it share the port. */
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d",
+	    bl_http_server_port(s[0].srv));
+	so.listen = listen;
+	assert_null(bl_http_server_new(fx.loop, &so, &err));
+	assert_non_null(strstr(err.msg, "in use"));
+	so.reuse_port = 0;
+	assert_null(bl_http_server_new(fx.loop, &so, &err));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&s[i].th, NULL, sib_main,
+		    &s[i]), 0);
+	/* Each request on a new connection: the kernel spreads them. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x",
+	    bl_http_server_port(s[0].srv));
+	for (int i = 0; i < 64; i++) {
+		long status = 0;
+
+		h = curl_easy_init();
+		assert_non_null(h);
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+		assert_int_equal(curl_easy_perform(h), CURLE_OK);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		assert_int_equal(status, 200);
+		curl_easy_cleanup(h);
+	}
+	for (int i = 0; i < 2; i++) {
+		ev_async_send(s[i].loop, &s[i].stop);
+		pthread_join(s[i].th, NULL);
+	}
+	assert_int_equal(s[0].hits + s[1].hits, 64);
+	assert_true(s[0].hits > 0);
+	assert_true(s[1].hits > 0);
+	for (int i = 1; i >= 0; i--) {
+		bl_http_server_free(s[i].srv);
+		ev_async_stop(s[i].loop, &s[i].stop);
+		ev_loop_destroy(s[i].loop);
+	}
+}
+
 int
 main(void)
 {
@@ -509,6 +627,8 @@ main(void)
 		cmocka_unit_test(
 		    test_lib_http__tls_round_trip_and_unverified_peer_refused),
 		cmocka_unit_test(test_lib_http__tls_options_are_checked),
+		cmocka_unit_test(
+		    test_lib_http__siblings_share_a_port_and_a_second_daemon_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

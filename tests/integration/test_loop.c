@@ -603,8 +603,9 @@ test_loop__sighup_applies_a_good_file_and_keeps_a_bad_one_out(void **state)
 		unsigned char *log = tha_read_file(ctl.log, &len);
 
 		assert_non_null(log);
-		assert_non_null(strstr((char *)log, "api_workers keys changed; "
-		    "they take effect at the next restart"));
+		assert_non_null(strstr((char *)log, "api_workers or "
+		    "http_threads keys changed; they take effect at the next "
+		    "restart"));
 		free(log);
 	}
 	/* A bad file: counted, logged, and the running config stays. */
