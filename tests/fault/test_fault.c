@@ -226,10 +226,17 @@ teardown(void **state)
 	return rc;
 }
 
-/* Every node back in, no objects, nothing throttled. */
+/* Every node back in, no objects, nothing throttled, f4 reachable (a
+ * scenario that failed half way may have left it black-holed). */
 static void
 reset(void)
 {
+	if (net.blackholed)
+		assert_int_equal(thn_blackhole(&net, 0), 0);
+	if (stopped) {
+		assert_int_equal(kill(ag[3].pid, SIGCONT), 0);
+		stopped = 0;
+	}
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
 	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
 	for (int i = 0; i < NAGENTS; i++)
