@@ -6,7 +6,13 @@
  * bumped its object's version exactly once.
  *
  * BALLAST_SOAK=1 runs the long versions (make soak); BALLAST_SEED replays
- * the random moments of a run. A summary table ends the output. */
+ * the random moments of a run. A summary table ends the output.
+ *
+ * As root with iproute2, f4 runs in a network namespace of its own
+ * (tests/helpers/th_netns.h) and the other agents listen on the host's end
+ * of its veth pair, so that f4 reaches them and they reach f4; the black
+ * hole is then a real one. Elsewhere everything is on 127.0.0.1 and the
+ * black hole falls back to stopping f4 (SIGSTOP); the output says which. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -29,6 +35,7 @@
 
 #include "tests/helpers/agent_harness.h"
 #include "tests/helpers/th_ctl.h"
+#include "tests/helpers/th_netns.h"
 #include "tests/helpers/th_pg.h"
 
 #define NAGENTS	5
@@ -49,6 +56,7 @@ static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl, ctl2;
 static struct th_ctl *lead;	/* borrows: whichever instance leads */
+static struct thn net;	/* f4's namespace; net.up: it has one */
 static int soak;
 static int stopped;	/* f4 is SIGSTOPped */
 static int mounted;	/* f5's root is on the test's tmpfs */
@@ -137,15 +145,30 @@ static int
 setup(void **state)
 {
 	const char *env = getenv("BALLAST_SOAK");
+	char why[512];
 
 	(void)state;
 	soak = env != NULL && strcmp(env, "1") == 0;
+	if (thn_create(&net, why, sizeof(why)) == 0)
+		fprintf(stderr, "fault: f4 runs in network namespace %s at %s,"
+		    " the other agents at %s; the black hole is a blackhole "
+		    "route in it\n", net.name, net.ns_ip, net.host_ip);
+	else
+		fprintf(stderr, "fault: no network namespace (%s); the black "
+		    "hole falls back to SIGSTOP of f4\n", why);
 	if (th_pg_start(&pg) != 0)
 		return setup_failed("postgresql");
-	for (int i = 0; i < NAGENTS; i++)
+	for (int i = 0; i < NAGENTS; i++) {
+		if (net.up) {
+			tha_set_host(i == 3 ? net.ns_ip : net.host_ip);
+			tha_set_netns(i == 3 ? net.name : NULL);
+		}
 		if (tha_agent_start(&ag[i], names[i], "--capacity-bytes",
 		    QUOTA, NULL) != 0)
 			return setup_failed(names[i]);
+	}
+	tha_set_host(NULL);
+	tha_set_netns(NULL);
 	if (th_ctl_start_ex(&ctl, pg.conninfo, ENGINE, POLICY, NULL,
 	    "ctl") != 0)
 		return setup_failed("ballastd");
@@ -158,10 +181,10 @@ setup(void **state)
 static void
 print_table(void)
 {
-	printf("\nFAULT %-28s %5s %8s %5s %8s  %s\n", "scenario", "runs",
+	printf("\nFAULT %-33s %5s %8s %5s %8s  %s\n", "scenario", "runs",
 	    "objects", "lost", "recover", "failed/skipped tasks by reason");
 	for (int i = 0; i < nrows; i++)
-		printf("FAULT %-28s %5d %8lld %5lld %7.1fs  %s\n", rows[i].name,
+		printf("FAULT %-33s %5d %8lld %5lld %7.1fs  %s\n", rows[i].name,
 		    rows[i].runs, rows[i].objects, rows[i].lost,
 		    rows[i].recover_s, rows[i].reasons[0] ? rows[i].reasons :
 		    "-");
@@ -177,6 +200,8 @@ teardown(void **state)
 	print_table();
 	if (stopped)
 		kill(ag[3].pid, SIGCONT);
+	if (net.blackholed)
+		thn_blackhole(&net, 0);
 	if (mounted) {
 		tha_agent_kill9(&ag[4]);
 		umount2(ag[4].root, MNT_DETACH);
@@ -193,15 +218,25 @@ teardown(void **state)
 		tha_agent_stop(&ag[i]);
 		tha_agent_free(&ag[i]);
 	}
+	/* After the agents: nothing runs in the namespace any more, so it
+	 * goes away with its veth pair. */
+	thn_destroy(&net);
 	th_pg_destroy(&pg);
 	tha_cleanup();
 	return rc;
 }
 
-/* Every node back in, no objects, nothing throttled. */
+/* Every node back in, no objects, nothing throttled, f4 reachable (a
+ * scenario that failed half way may have left it black-holed). */
 static void
 reset(void)
 {
+	if (net.blackholed)
+		assert_int_equal(thn_blackhole(&net, 0), 0);
+	if (stopped) {
+		assert_int_equal(kill(ag[3].pid, SIGCONT), 0);
+		stopped = 0;
+	}
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
 	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
 	for (int i = 0; i < NAGENTS; i++)
@@ -625,14 +660,19 @@ test_fault__disk_full_on_the_destination(void **state)
 	assert_safe(r, 8);
 }
 
-/* The destination agent black-holed, not refused: SIGSTOP leaves its
- * socket open, so the kernel still accepts connections and nothing ever
- * answers (no RST, no FIN). The engine's timeouts fire and record a
- * reason; after SIGCONT a retry job completes. */
+/* The destination agent black-holed, not refused. With a namespace, a
+ * blackhole route in it drops everything f4 sends to the host: the
+ * controller's SYNs and requests arrive, and no SYN-ACK, answer, RST or
+ * ICMP ever comes back (f4's own pulls from f2 go nowhere either).
+ * Without one, SIGSTOP leaves f4's socket open, so the kernel still
+ * accepts connections and nothing ever answers (no RST, no FIN). Either
+ * way the engine's timeouts fire and record a reason; once the network
+ * (or f4) is back, a retry job completes. */
 static void
 test_fault__destination_agent_black_holed(void **state)
 {
-	struct row *r = row_new("destination black-holed");
+	struct row *r = row_new(net.up ? "destination black-holed (netns)" :
+	    "destination black-holed (SIGSTOP)");
 	int two[2] = { 0, 1 };
 	char id[37];
 	json_t *job, *rj;
@@ -647,8 +687,12 @@ test_fault__destination_agent_black_holed(void **state)
 	throttle(&ag[3], 16384);
 	assert_int_equal(th_ctl_evacuate(lead, "f1.stor", 0, id), 201);
 	wait_tasks_in(id, "'assigned'", 1);
-	assert_int_equal(kill(ag[3].pid, SIGSTOP), 0);
-	stopped = 1;
+	if (net.up) {
+		assert_int_equal(thn_blackhole(&net, 1), 0);
+	} else {
+		assert_int_equal(kill(ag[3].pid, SIGSTOP), 0);
+		stopped = 1;
+	}
 	job = wait_complete(id, 120);
 	row_add_reasons(r, job);
 	assert_true(counter(job, "failed") > 0);
@@ -656,8 +700,12 @@ test_fault__destination_agent_black_holed(void **state)
 	    counter(job, "failed"));
 	assert_int_equal(counter(job, "complete") + counter(job, "failed"),
 	    20);
-	assert_int_equal(kill(ag[3].pid, SIGCONT), 0);
-	stopped = 0;
+	if (net.up) {
+		assert_int_equal(thn_blackhole(&net, 0), 0);
+	} else {
+		assert_int_equal(kill(ag[3].pid, SIGCONT), 0);
+		stopped = 0;
+	}
 	t0 = now_s();
 	throttle(&ag[3], 0);
 	rj = retry(id);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,11 +27,25 @@
 
 static char tmpdir[256];
 static char tls_ca[600];
+static char host[16] = "127.0.0.1";
+static char netns[32];
 
 void
 tha_set_tls_ca(const char *ca_file)
 {
 	snprintf(tls_ca, sizeof(tls_ca), "%s", ca_file ? ca_file : "");
+}
+
+void
+tha_set_host(const char *ip)
+{
+	snprintf(host, sizeof(host), "%s", ip ? ip : "127.0.0.1");
+}
+
+void
+tha_set_netns(const char *name)
+{
+	snprintf(netns, sizeof(netns), "%s", name ? name : "");
 }
 
 const char *
@@ -68,6 +83,8 @@ tha_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* A port free on every address here (so also on the one the agent
+ * listens on). An agent in another namespace may use any port there. */
 static int
 free_port(void)
 {
@@ -77,7 +94,7 @@ free_port(void)
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
 	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
 		if (fd != -1)
@@ -93,12 +110,13 @@ static int
 spawn(struct tha_agent *a, const char *const *more)
 {
 	const char *bindir = getenv("BALLAST_BIN");
-	char bin[600], listen[64], secret[600];
+	char bin[600], listen[64], secret[600], ns[64];
 	const char *argv[80];
 	int n = 0, fd;
 
 	snprintf(bin, sizeof(bin), "%s/ballast-agent", bindir ? bindir : "bin");
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", a->port);
+	snprintf(listen, sizeof(listen), "%s:%d", a->host, a->port);
+	snprintf(ns, sizeof(ns), "/var/run/netns/%s", a->netns);
 	snprintf(secret, sizeof(secret), "%s/secret", tha_tmpdir());
 	argv[n++] = bin;
 	argv[n++] = "--listen";
@@ -125,6 +143,12 @@ spawn(struct tha_agent *a, const char *const *more)
 			dup2(fd, 2);
 			dup2(fd, 1);
 			close(fd);
+		}
+		if (a->netns[0] != '\0' && ((fd = open(ns, O_RDONLY |
+		    O_CLOEXEC)) == -1 || setns(fd, CLONE_NEWNET) == -1)) {
+			dprintf(2, "tha: join network namespace %s: %s\n", ns,
+			    strerror(errno));
+			_exit(126);
 		}
 		execv(bin, (char *const *)argv);
 		_exit(127);
@@ -158,6 +182,8 @@ tha_agent_start(struct tha_agent *a, const char *name, ...)
 
 	memset(a, 0, sizeof(*a));
 	snprintf(a->name, sizeof(a->name), "%s", name);
+	snprintf(a->host, sizeof(a->host), "%s", host);
+	snprintf(a->netns, sizeof(a->netns), "%s", netns);
 	snprintf(a->dir, sizeof(a->dir), "%s/%s", tha_tmpdir(), name);
 	snprintf(a->root, sizeof(a->root), "%s/root", a->dir);
 	snprintf(a->state, sizeof(a->state), "%s/state.db", a->dir);
@@ -175,8 +201,8 @@ tha_agent_start(struct tha_agent *a, const char *name, ...)
 	va_end(ap);
 	for (int tries = 0; tries < 5; tries++) {
 		a->port = free_port();
-		snprintf(a->url, sizeof(a->url), "%s://127.0.0.1:%d",
-		    tls_ca[0] ? "https" : "http", a->port);
+		snprintf(a->url, sizeof(a->url), "%s://%s:%d",
+		    tls_ca[0] ? "https" : "http", a->host, a->port);
 		if (spawn(a, NULL) == 0)
 			return 0;
 		if (a->pid > 0)

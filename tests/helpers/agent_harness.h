@@ -22,7 +22,9 @@ struct tha_agent {
 	char	root[600];
 	char	state[600];
 	char	log[600];
-	char	url[64];	/* http://127.0.0.1:PORT */
+	char	url[64];	/* http://HOST:PORT */
+	char	host[16];	/* listens on HOST (tha_set_host) */
+	char	netns[32];	/* runs in this namespace; "" none */
 	char	*args[32];	/* owns: extra args, kept for restarts */
 	int	nargs;
 };
@@ -45,6 +47,16 @@ struct tha_resp {
  * must be given tls_cert_file and tls_key_file) and every request trusts
  * only that CA. NULL: plain http again. The string is copied. */
 void	tha_set_tls_ca(const char *ca_file);
+
+/* Agents started afterwards listen on ip (an IPv4 address of this
+ * machine, or of the namespace named by tha_set_netns) instead of
+ * 127.0.0.1, and their url uses it. NULL: 127.0.0.1 again. Restarts keep
+ * the agent's own. The string is copied. */
+void	tha_set_host(const char *ip);
+/* Agents started afterwards run in the network namespace
+ * /var/run/netns/name (the child joins it with setns before exec; so do
+ * its restarts). NULL: this program's own namespace again. */
+void	tha_set_netns(const char *name);
 
 /* A fresh directory for this test program (removed by tha_cleanup). */
 const char *tha_tmpdir(void);
