@@ -54,7 +54,7 @@ const struct bl_cfg_opt ctl_config_table[] = {
 	    1LL << 34, 0, "largest request body (plans, imports)" },
 	{ "api_workers", BL_CFG_INT, OFF(api_workers), "4", 1, 64, 0,
 	    "threads (and connections) serving API database work" },
-	{ "http_threads", BL_CFG_INT, OFF(http_threads), "2", 1, 64, 0,
+	{ "http_threads", BL_CFG_INT, OFF(http_threads), "4", 1, 64, 0,
 	    "threads serving HTTP connections (one address, SO_REUSEPORT)" },
 	{ "metrics_auth", BL_CFG_BOOL, OFF(metrics_auth), "false", 0, 0, 0,
 	    "require a bearer token (viewer or operator) on GET /metrics" },

@@ -1,7 +1,7 @@
 /* controller/ctl.h - ballastd's internal interfaces (private to
  * controller/).
  *
- * http_threads "fronts" serve the HTTP API: front 0 on the main libev loop
+ * http_threads "fronts" (default 4) serve the HTTP API: front 0 on the main libev loop
  * (which also has the signals and the cycle schedule), the others each on
  * a loop and thread of their own, all listening on one address
  * (SO_REUSEPORT), so a busy machine cannot starve the API by starving one
