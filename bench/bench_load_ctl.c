@@ -30,18 +30,10 @@
 #include "tests/helpers/agent_harness.h"
 #include "tests/helpers/th_ctl.h"
 #include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_wrk.h"
 
 #define OWNER	"5a5a5a5a-1111-4222-8333-444455556666"
 #define MAXAG	8
-
-/* What wrk's done() reports (see the Lua script below). */
-struct load {
-	long long	requests;
-	long long	duration_us;
-	long long	p50_us, p99_us, max_us;
-	long long	non2xx;
-	long long	connect, read, write, timeout;
-};
 
 /* The cluster, global so that die() can stop it. */
 static struct th_pg pg;
@@ -88,86 +80,30 @@ env_int(const char *name, int def)
 	return e != NULL && atoi(e) > 0 ? atoi(e) : def;
 }
 
-/* A wrk script cycling through targets (viewer token on each); done()
- * prints one LOAD line. */
+/* A wrk script cycling through targets (viewer token on each). */
 static void
 write_script(const char *path, const char *const *targets)
 {
+	static const char *const hdrs[] = { "Authorization",
+	    "Bearer " TH_VIEW_TOKEN, NULL };
 	FILE *f;
-	int n = 0;
 
-	if ((f = fopen(path, "w")) == NULL)
+	if ((f = thw_script_open(path)) == NULL)
 		die("wrk script: cannot create");
-	fprintf(f, "local reqs = {}\n");
-	for (; targets[n] != NULL; n++)
-		fprintf(f, "reqs[%d] = wrk.format(\"GET\", \"%s\", "
-		    "{[\"Authorization\"] = \"Bearer %s\"})\n", n + 1,
-		    targets[n], TH_VIEW_TOKEN);
-	fprintf(f,
-	    "local i = math.random(#reqs)\n"
-	    "request = function()\n"
-	    "  i = i %% #reqs + 1\n"
-	    "  return reqs[i]\n"
-	    "end\n"
-	    "done = function(s, lat, req)\n"
-	    "  io.write(string.format(\"LOAD %%d %%d %%d %%d %%d %%d %%d %%d "
-	    "%%d %%d\\n\", s.requests, s.duration, lat:percentile(50),\n"
-	    "    lat:percentile(99), lat.max, s.errors.status, "
-	    "s.errors.connect,\n"
-	    "    s.errors.read, s.errors.write, s.errors.timeout))\n"
-	    "end\n");
-	if (fclose(f) == EOF)
+	for (; *targets != NULL; targets++)
+		thw_script_get(f, *targets, hdrs);
+	if (thw_script_close(f) != 0)
 		die("wrk script: cannot write");
 }
 
 static void
 run_wrk(const char *url, const char *script, int conns, int secs,
-    struct load *l)
+    struct thw_load *l)
 {
-	char cmd[2048], line[512];
-	int found = 0;
-	FILE *p;
+	struct bl_err err;
 
-	snprintf(cmd, sizeof(cmd), "wrk -t 2 -c %d -d %ds --timeout 10s "
-	    "-s '%s' '%s' 2>&1", conns, secs, script, url);
-	if ((p = popen(cmd, "r")) == NULL)
-		die("wrk: cannot run");
-	while (fgets(line, sizeof(line), p) != NULL) {
-		if (strncmp(line, "LOAD ", 5) == 0 && sscanf(line + 5,
-		    "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld",
-		    &l->requests, &l->duration_us, &l->p50_us, &l->p99_us,
-		    &l->max_us, &l->non2xx, &l->connect, &l->read, &l->write,
-		    &l->timeout) == 10)
-			found = 1;
-		else if (getenv("BENCH_VERBOSE") != NULL)
-			fputs(line, stderr);
-	}
-	if (pclose(p) != 0 || !found) {
-		fprintf(stderr, "bench_load_ctl: wrk failed: %s\n", cmd);
-		die("wrk failed");
-	}
-}
-
-static long long
-errors(const struct load *l)
-{
-	return l->non2xx + l->connect + l->read + l->write + l->timeout;
-}
-
-static void
-print_load(const char *name, const struct load *l)
-{
-	double secs = (double)l->duration_us / 1e6;
-
-	printf("BENCH %s_requests_per_sec %.0f requests/s\n", name,
-	    (double)l->requests / secs);
-	printf("BENCH %s_p50_ms %.2f ms\n", name, (double)l->p50_us / 1e3);
-	printf("BENCH %s_p99_ms %.2f ms\n", name, (double)l->p99_us / 1e3);
-	printf("BENCH %s_max_ms %.2f ms\n", name, (double)l->max_us / 1e3);
-	printf("BENCH %s_non2xx %lld responses\n", name, l->non2xx);
-	printf("BENCH %s_socket_errors %lld errors\n", name,
-	    l->connect + l->read + l->write + l->timeout);
-	fflush(stdout);
+	if (thw_run(url, script, conns, secs, l, &err) != 0)
+		die(err.msg);
 }
 
 static long long
@@ -188,7 +124,7 @@ main(void)
 	int conns = env_int("BENCH_CTL_CONNS", 1000);
 	int secs = env_int("BENCH_CTL_SECONDS", 20);
 	int copies[2] = { 0, 1 };
-	struct load base, mix, st;
+	struct thw_load base, mix, st;
 	struct rlimit rl;
 	char script[700], id[37], name[16], top[64];
 	const char *state = "?";
@@ -236,7 +172,7 @@ main(void)
 	snprintf(script, sizeof(script), "%s/status.lua", tha_tmpdir());
 	write_script(script, status);
 	run_wrk(ctl.url, script, conns, secs, &base);
-	print_load("ctl_status_idle", &base);
+	thw_print("ctl_status_idle", &base);
 
 	if (th_ctl_evacuate(&ctl, "b0.stor", 0, id) != 201)
 		die("evacuate: refused");
@@ -244,10 +180,10 @@ main(void)
 	snprintf(script, sizeof(script), "%s/mixed.lua", tha_tmpdir());
 	write_script(script, mixed);
 	run_wrk(ctl.url, script, conns, secs, &mix);
-	print_load("ctl_read_routes_during_job", &mix);
+	thw_print("ctl_read_routes_during_job", &mix);
 	snprintf(script, sizeof(script), "%s/status.lua", tha_tmpdir());
 	run_wrk(ctl.url, script, conns, secs, &st);
-	print_load("ctl_status_during_job", &st);
+	thw_print("ctl_status_during_job", &st);
 	moved = done_tasks(pg.conninfo);
 	printf("BENCH ctl_load_objects_moved_under_load %lld objects in "
 	    "%.0f s\n", moved, now_s() - t0);
@@ -259,7 +195,7 @@ main(void)
 		state = json_string_value(json_object_get(job, "state"));
 	printf("BENCH ctl_load_job_s %.1f s (state %s)\n", now_s() - t0,
 	    state ? state : "?");
-	bad = errors(&base) + errors(&mix) + errors(&st) > 0 || job == NULL ||
+	bad = thw_errors(&base) + thw_errors(&mix) + thw_errors(&st) > 0 || job == NULL ||
 	    state == NULL || strcmp(state, "complete") != 0;
 	json_decref(job);
 	teardown();

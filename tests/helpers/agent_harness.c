@@ -48,6 +48,13 @@ tha_set_netns(const char *name)
 	snprintf(netns, sizeof(netns), "%s", name ? name : "");
 }
 
+void
+tha_set_tmpdir(const char *dir)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s", dir);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 const char *
 tha_tmpdir(void)
 {
@@ -175,9 +182,23 @@ spawn(struct tha_agent *a, const char *const *more)
 int
 tha_agent_start(struct tha_agent *a, const char *name, ...)
 {
-	char secret[600];
-	const char *arg;
+	const char *args[31];
+	int n = 0;
 	va_list ap;
+
+	va_start(ap, name);
+	while (n < 30 && (args[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	args[n] = NULL;
+	return tha_agent_startv(a, name, args);
+}
+
+int
+tha_agent_startv(struct tha_agent *a, const char *name,
+    const char *const *args)
+{
+	char secret[600];
 	FILE *f;
 
 	memset(a, 0, sizeof(*a));
@@ -195,10 +216,8 @@ tha_agent_start(struct tha_agent *a, const char *name, ...)
 		return -1;
 	fprintf(f, "%s\n", THA_SECRET);
 	fclose(f);
-	va_start(ap, name);
-	while ((arg = va_arg(ap, const char *)) != NULL && a->nargs < 30)
-		a->args[a->nargs++] = strdup(arg);
-	va_end(ap);
+	for (; args != NULL && *args != NULL && a->nargs < 30; args++)
+		a->args[a->nargs++] = strdup(*args);
 	for (int tries = 0; tries < 5; tries++) {
 		a->port = free_port();
 		snprintf(a->url, sizeof(a->url), "%s://%s:%d",
@@ -422,6 +441,53 @@ tha_put_object(const char *root, const char *owner, const char *id,
 	return data;
 }
 
+struct tha_obj *
+tha_seed_objects(const char *root, int n, size_t size)
+{
+	struct tha_obj *objs = calloc(n > 0 ? (size_t)n : 1, sizeof(*objs));
+	char owner[37];
+
+	if (objs == NULL)
+		return NULL;
+	bl_uuid_generate(owner);
+	for (int i = 0; i < n; i++) {
+		struct tha_obj *o = &objs[i];
+		unsigned char *data;
+
+		memcpy(o->owner, owner, sizeof(owner));
+		bl_uuid_generate(o->id);
+		o->size = (long long)size;
+		data = tha_put_object(root, owner, o->id, size, o->md5);
+		if (data == NULL) {
+			free(objs);
+			return NULL;
+		}
+		free(data);
+	}
+	return objs;
+}
+
+int
+tha_head_objects(const struct tha_agent *a, const struct tha_obj *objs,
+    int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct tha_resp r;
+		char target[128];
+		long st;
+
+		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
+		    objs[i].owner, objs[i].id);
+		tha_request(a->url, "HEAD", target, NULL, 0, THA_SIGNED, NULL,
+		    &r);
+		st = r.status;
+		tha_resp_free(&r);
+		if (st != 200)
+			return -1;
+	}
+	return 0;
+}
+
 unsigned char *
 tha_read_file(const char *path, size_t *len)
 {
@@ -515,6 +581,23 @@ tha_task(const char *owner, const char *id, const char *md5, long long size,
 	return json_pack("{s:s,s:s,s:s,s:I,s:{s:s,s:s}}", "object_id", id,
 	    "owner", owner, "md5", md5, "size", (json_int_t)size, "source",
 	    "node", "src", "url", source_url);
+}
+
+char *
+tha_assignment_body(char id[37], const struct tha_obj *objs, int n,
+    const char *source_url)
+{
+	json_t *tasks = json_array(), *root;
+	char *body;
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(tasks, tha_task(objs[i].owner, objs[i].id,
+		    objs[i].md5, objs[i].size, source_url));
+	bl_uuid_generate(id);
+	root = json_pack("{s:s,s:o}", "id", id, "tasks", tasks);
+	body = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return body;
 }
 
 double

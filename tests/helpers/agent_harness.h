@@ -36,6 +36,14 @@ enum tha_sign {
 	THA_STALE,
 };
 
+/* An object tha_seed_objects wrote. */
+struct tha_obj {
+	char		owner[37];
+	char		id[37];
+	char		md5[25];
+	long long	size;
+};
+
 struct tha_resp {
 	long	 status;
 	char	*body;		/* owns: NUL-terminated */
@@ -58,12 +66,19 @@ void	tha_set_host(const char *ip);
  * its restarts). NULL: this program's own namespace again. */
 void	tha_set_netns(const char *name);
 
+/* Makes tha_tmpdir return dir, an existing directory the caller made
+ * (tha_cleanup removes it), instead of a fresh one. The string is
+ * copied. */
+void	tha_set_tmpdir(const char *dir);
 /* A fresh directory for this test program (removed by tha_cleanup). */
 const char *tha_tmpdir(void);
 void	tha_cleanup(void);
 /* Starts an agent named name with extra "--flag value" pairs (NULL end).
  * Waits until /v1/status answers. 0 or -1. */
 int	tha_agent_start(struct tha_agent *a, const char *name, ...);
+/* The same with the extra args as an array (NULL end; NULL: none). */
+int	tha_agent_startv(struct tha_agent *a, const char *name,
+	    const char *const *args);
 /* Starts it again with the same root, state, port and args. */
 int	tha_agent_restart(struct tha_agent *a, const char *const *more_args);
 /* SIGTERM and wait; returns the exit status, or -1. */
@@ -86,6 +101,13 @@ void	tha_md5_b64(const void *data, size_t len, char out[25]);
 /* Writes size random bytes as root/owner/id; returns the bytes (free). */
 unsigned char *tha_put_object(const char *root, const char *owner,
 	    const char *id, size_t size, char md5[25]);
+/* Writes n objects of size random bytes into root under one new owner;
+ * returns them (caller frees), NULL if a write failed. */
+struct tha_obj *tha_seed_objects(const char *root, int n, size_t size);
+/* HEADs each object on a (signed), so that a has recorded their MD5s.
+ * 0, or -1 at the first that does not answer 200. */
+int	tha_head_objects(const struct tha_agent *a, const struct tha_obj *objs,
+	    int n);
 /* Reads a whole file; NULL if absent. */
 unsigned char *tha_read_file(const char *path, size_t *len);
 /* Counts "*.tmp.*" files under root/owner. */
@@ -101,6 +123,10 @@ json_t	*tha_wait_complete(const struct tha_agent *a, const char *id);
 /* Builds a task JSON object. */
 json_t	*tha_task(const char *owner, const char *id, const char *md5,
 	    long long size, const char *source_url);
+/* The body of an assignment of n tasks that move objs from source_url,
+ * with a new id written to id. Returns the JSON text (caller frees). */
+char	*tha_assignment_body(char id[37], const struct tha_obj *objs, int n,
+	    const char *source_url);
 /* Reads a numeric sample from /metrics ("name" or "name{labels}"). */
 double	tha_metric(const struct tha_agent *a, const char *sample);
 void	tha_sleep_ms(int ms);
