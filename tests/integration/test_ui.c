@@ -368,6 +368,9 @@ test_ui__chromium_screenshot_is_kept(void **state)
 
 /* Runs ballastctl with the viewer token; its stdout and stderr go to
  * out. Returns the exit code. */
+static int	ctlcmd(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
 static int
 ctlcmd(const char *fmt, ...)
 {
