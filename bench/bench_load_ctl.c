@@ -13,7 +13,9 @@
  * Each wrk run has BENCH_CTL_CONNS connections for BENCH_CTL_SECONDS.
  * BENCH_CTL_OBJECTS defaults to the issue's 100,000 x 64 bytes (the
  * evacuation takes 50-90 s on 2 cores; BENCH_CTL_WAIT bounds the wait for
- * its end); BENCH_CTL_HTTP_THREADS sets ballastd's http_threads (4).
+ * its end); BENCH_CTL_HTTP_THREADS sets ballastd's http_threads (4),
+ * BENCH_CTL_METADATA_THREADS its engine.metadata_threads (2: the cores of
+ * the database host, which is this machine).
  * Prints BENCH lines, the job's progress, and exits 1 if any request
  * answered non-2xx or wrk saw a socket error or timeout. BALLAST_BIN names
  * the directory with ballastd, ballast-agent and ballastctl.
@@ -126,7 +128,7 @@ main(void)
 	int copies[2] = { 0, 1 };
 	struct thw_load base, mix, st;
 	struct rlimit rl;
-	char script[700], id[37], name[16], top[64];
+	char script[700], id[37], name[16], top[64], engine[160];
 	const char *state = "?";
 	json_t *job = NULL;
 	double t0, t_seed;
@@ -150,13 +152,19 @@ main(void)
 			die("agent: cannot start");
 		}
 	}
+	/* The committers sized to the database's cores (here the same two
+	 * cores): more only queue in PostgreSQL and take CPU from the rest. */
 	snprintf(top, sizeof(top), "\"http_threads\":%d", env_int(
 	    "BENCH_CTL_HTTP_THREADS", 4));
-	if (th_ctl_start_ex(&ctl, pg.conninfo, "\"max_tasks_per_assignment\":"
-	    "500,\"max_inflight_per_node\":5000", NULL, top, "ctl") != 0)
+	snprintf(engine, sizeof(engine), "\"max_tasks_per_assignment\":500,"
+	    "\"max_inflight_per_node\":5000,\"metadata_threads\":%d",
+	    env_int("BENCH_CTL_METADATA_THREADS", 2));
+	if (th_ctl_start_ex(&ctl, pg.conninfo, engine, NULL, top, "ctl") != 0)
 		die("ballastd: cannot start");
 	printf("BENCH ctl_load_http_threads %d threads\n", env_int(
 	    "BENCH_CTL_HTTP_THREADS", 4));
+	printf("BENCH ctl_load_metadata_threads %d threads\n", env_int(
+	    "BENCH_CTL_METADATA_THREADS", 2));
 	if (th_ctl_register(&ctl, ag, nag) != 0)
 		die("ballastd: cannot register the agents");
 	t0 = now_s();
