@@ -203,8 +203,8 @@ main(void)
 		state = json_string_value(json_object_get(job, "state"));
 	printf("BENCH ctl_load_job_s %.1f s (state %s)\n", now_s() - t0,
 	    state ? state : "?");
-	bad = thw_errors(&base) + thw_errors(&mix) + thw_errors(&st) > 0 || job == NULL ||
-	    state == NULL || strcmp(state, "complete") != 0;
+	bad = thw_errors(&base) + thw_errors(&mix) + thw_errors(&st) > 0 ||
+	    job == NULL || state == NULL || strcmp(state, "complete") != 0;
 	json_decref(job);
 	teardown();
 	if (bad)

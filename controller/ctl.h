@@ -1,11 +1,11 @@
 /* controller/ctl.h - ballastd's internal interfaces (private to
  * controller/).
  *
- * http_threads "fronts" (default 4) serve the HTTP API: front 0 on the main libev loop
- * (which also has the signals and the cycle schedule), the others each on
- * a loop and thread of their own, all listening on one address
- * (SO_REUSEPORT), so a busy machine cannot starve the API by starving one
- * thread. Database work for a request runs on a pool of API worker
+ * http_threads "fronts" (default 4) serve the HTTP API: front 0 on the
+ * main libev loop (which also has the signals and the cycle schedule),
+ * the others each on a loop and thread of their own, all listening on one
+ * address (SO_REUSEPORT), so a busy machine cannot starve the API by
+ * starving one thread. Database work for a request runs on a pool of API worker
  * threads, each with its own connection; the handler suspends the request
  * and a worker hands the answer back to the request's front through an
  * ev_async. The job engine runs on its own thread (migrate/engine.h).

@@ -232,7 +232,8 @@ parse_copies(const struct plc_cluster *cl, const char *s, uint32_t *out,
 
 int
 ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
-    int balancing, long long max_candidates, struct ctl_planned *out, struct bl_err *err)
+    int balancing, long long max_candidates, struct ctl_planned *out,
+    struct bl_err *err)
 {
 	struct plc_planner_opts o;
 	struct plc_planner *pl = NULL;
