@@ -12,6 +12,7 @@
 #include "controller/metrics.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -442,13 +443,54 @@ answer(struct bl_http_req *req, unsigned int status, const json_t *j)
 	free(s);
 }
 
+/* A reused status answer: immutable once made, shared by the fronts
+ * that answer with it, freed by the last reference. */
+struct ctl_text {
+	atomic_uint	refs;
+	size_t		len;
+	char		s[];
+};
+
+static struct ctl_text *
+text_new(const char *s)
+{
+	size_t len = strlen(s);
+	struct ctl_text *t = malloc(sizeof(*t) + len + 1);
+
+	if (t != NULL) {
+		atomic_init(&t->refs, 1);
+		t->len = len;
+		memcpy(t->s, s, len + 1);
+	}
+	return t;
+}
+
+static void
+text_unref(struct ctl_text *t)
+{
+	if (t != NULL && atomic_fetch_sub(&t->refs, 1) == 1)
+		free(t);
+}
+
+/* Drops the reused text; smu held. Returns it for text_unref outside. */
+static struct ctl_text *
+status_take_locked(struct ctl *c)
+{
+	struct ctl_text *t = c->status;
+
+	c->status = NULL;
+	return t;
+}
+
 void
 ctl_api_status_forget(struct ctl *c)
 {
+	struct ctl_text *t;
+
 	pthread_mutex_lock(&c->smu);
-	free(c->status_text);
-	c->status_text = NULL;
+	t = status_take_locked(c);
 	pthread_mutex_unlock(&c->smu);
+	text_unref(t);
 }
 
 /* Answers a GET /v1/status and, unless a write was submitted since the
@@ -457,27 +499,28 @@ ctl_api_status_forget(struct ctl *c)
 static void
 status_answer(struct ctl *c, struct ctl_call *k)
 {
+	struct ctl_text *t = NULL, *old = NULL;
 	char *s = NULL;
-	int keep;
 
-	if (k->status == 200)
-		s = json_dumps(k->resp, JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (s != NULL)
-		bl_http_respond(k->req, 200, "application/json", s, strlen(s));
+	if (k->status == 200 && (s = json_dumps(k->resp, JSON_COMPACT |
+	    JSON_ENSURE_ASCII)) != NULL)
+		t = text_new(s);
+	free(s);
+	if (t != NULL)
+		bl_http_respond(k->req, 200, "application/json", t->s, t->len);
 	else
 		answer(k->req, k->status, k->resp);
 	pthread_mutex_lock(&c->smu);
 	c->status_refreshing = 0;
-	keep = s != NULL && k->writes == c->writes;
-	if (keep) {
-		free(c->status_text);
-		c->status_text = s;
-		c->status_len = strlen(s);
+	if (t != NULL && k->writes == c->writes) {
+		old = status_take_locked(c);
+		c->status = t;
 		c->status_at = now_mono();
+		t = NULL;
 	}
 	pthread_mutex_unlock(&c->smu);
-	if (!keep)
-		free(s);
+	text_unref(old);
+	text_unref(t);
 }
 
 /* On a front's loop: answers every call of that front that finished. */
@@ -1203,22 +1246,21 @@ serve_ui(struct bl_http_req *req)
 	    ctl_ui_html_len);
 }
 
-/* The reused GET /v1/status text, copied, when it is fresh or a refresh
- * is under way; NULL otherwise. */
-static char *
-status_cached(struct ctl *c, size_t *len)
+/* A reference to the reused GET /v1/status text when it is fresh or a
+ * refresh is under way; NULL otherwise. */
+static struct ctl_text *
+status_cached(struct ctl *c)
 {
-	char *s = NULL;
+	struct ctl_text *t = NULL;
 
 	pthread_mutex_lock(&c->smu);
-	if (c->status_text != NULL && (c->status_refreshing || now_mono() -
-	    c->status_at < CTL_STATUS_TTL_S) &&
-	    (s = malloc(c->status_len)) != NULL) {
-		memcpy(s, c->status_text, c->status_len);
-		*len = c->status_len;
+	if (c->status != NULL && (c->status_refreshing || now_mono() -
+	    c->status_at < CTL_STATUS_TTL_S)) {
+		t = c->status;
+		atomic_fetch_add(&t->refs, 1);
 	}
 	pthread_mutex_unlock(&c->smu);
-	return s;
+	return t;
 }
 
 /* The handler of every front (arg): it runs on that front's loop. */
@@ -1229,8 +1271,7 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 	struct ctl *c = f->ctl;
 	struct who t;
 	struct ctl_call *k;
-	char *cached;
-	size_t len;
+	struct ctl_text *cached;
 
 	/* Scraped without a token unless metrics_auth says otherwise. */
 	if (strcmp(bl_http_req_path(req), "/metrics") == 0 &&
@@ -1259,16 +1300,17 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 	if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
 		pthread_mutex_lock(&c->smu);
 		c->writes++;
-		free(c->status_text);
-		c->status_text = NULL;
+		cached = status_take_locked(c);
 		pthread_mutex_unlock(&c->smu);
+		text_unref(cached);
 	} else if (strcmp(bl_http_req_path(req), "/v1/status") == 0 &&
 	    strchr(bl_http_req_target(req), '?') == NULL &&
-	    (cached = status_cached(c, &len)) != NULL) {
+	    (cached = status_cached(c)) != NULL) {
 		/* While one call refreshes it, the others get the last text
 		 * rather than queueing behind the database. */
-		bl_http_respond(req, 200, "application/json", cached, len);
-		free(cached);
+		bl_http_respond(req, 200, "application/json", cached->s,
+		    cached->len);
+		text_unref(cached);
 		return;
 	}
 	if ((k = route(c, req, &t)) != NULL) {

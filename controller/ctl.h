@@ -85,6 +85,7 @@ void	ctl_config_print_reference(FILE *f);
 
 struct ctl_call;
 struct ctl_metrics;
+struct ctl_text;
 struct ctl_loop;
 
 /* A cycle's result, for the loop's log and status. */
@@ -157,8 +158,7 @@ struct ctl {
 	/* GET /v1/status's last answer, served again for CTL_STATUS_TTL_S
 	 * (NULL: none). Any write drops it. All under smu. */
 	pthread_mutex_t		 smu;
-	char			*status_text;	/* owns */
-	size_t			 status_len;
+	struct ctl_text		*status;	/* owns a reference */
 	double			 status_at;	/* monotonic s of the answer */
 	unsigned long		 writes;	/* writes submitted, ever */
 	int			 status_refreshing; /* a call is queued */

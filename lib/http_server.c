@@ -759,18 +759,6 @@ bl_http_server_new(struct ev_loop *loop, const struct bl_http_server_opts *o,
 	return s;
 }
 
-static char *
-dup_secret(const char *p, size_t len)
-{
-	char *d = malloc(len + 1);
-
-	if (d != NULL) {
-		memcpy(d, p, len);
-		d[len] = '\0';
-	}
-	return d;
-}
-
 struct bl_http_server *
 bl_http_server_new_sibling(struct ev_loop *loop,
     const struct bl_http_server *first, void *arg, struct bl_err *err)
@@ -793,15 +781,15 @@ bl_http_server_new_sibling(struct ev_loop *loop,
 	s->ss = first->ss;
 	s->sslen = first->sslen;
 	if (first->tls_cert != NULL) {
-		s->tls_key_len = first->tls_key_len;
+		/* Both PEMs are C strings to MHD (read_pem ends them). */
 		if ((s->tls_cert = strdup(first->tls_cert)) == NULL ||
-		    (s->tls_key = dup_secret(first->tls_key,
-		    first->tls_key_len)) == NULL) {
+		    (s->tls_key = strdup(first->tls_key)) == NULL) {
 			srv_free_tls(s);
 			free(s);
 			bl_err_set(err, BL_ENOMEM, "http server: out of memory");
 			return NULL;
 		}
+		s->tls_key_len = strlen(s->tls_key);
 	}
 	if (srv_start(s, err) == -1) {
 		srv_free_tls(s);
