@@ -118,7 +118,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELPER_OBJ) $(ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-GOLDEN ?= $(abspath ../shared/golden)
+GOLDEN ?= $(abspath tests/golden)
 TEST_DEPS :=
 TEST_PROGS :=
 

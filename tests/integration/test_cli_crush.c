@@ -28,7 +28,7 @@ golden(void)
 {
 	const char *d = getenv("BALLAST_GOLDEN");
 
-	return d ? d : "../shared/golden";
+	return d ? d : "tests/golden";
 }
 
 /* Runs "ballastctl ARGS" in dir with stdout and stderr to files; returns

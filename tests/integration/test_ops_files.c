@@ -383,6 +383,29 @@ test_ops__config_reference_matches_the_config_tables(void **state)
 	free(out);
 }
 
+/* --- CRUSH golden vectors ---------------------------------------------------- */
+
+/* The vectors live in the repository and Ceph's own mapper reproduces every
+ * one of them from the map sources, so they can be regenerated and extended
+ * (scripts/golden-crush.sh) without anything outside the clone. */
+static void
+test_ops__golden_crush_vectors_are_reproduced_by_crushtool(void **state)
+{
+	char *out;
+	int cases = 0;
+
+	(void)state;
+	if (run(&out, "scripts/golden-crush.sh --check tests/golden/crush") != 0)
+		fail_msg("golden vectors differ from crushtool:\n%s", out);
+	assert_int_equal(sscanf(out, "golden-crush: %d cases match", &cases), 1);
+	assert_true(cases >= 9);
+	free(out);
+	/* A hole is written "none", as the loaders of the vectors expect. */
+	out = slurp("tests/golden/crush/mixed.ec_host.r8.expect");
+	assert_non_null(strstr(out, " none"));
+	free(out);
+}
+
 /* --- make install ----------------------------------------------------------- */
 
 static int
@@ -534,6 +557,7 @@ main(void)
 		cmocka_unit_test(test_ops__every_alert_has_a_runbook_section),
 		cmocka_unit_test(test_ops__dashboards_are_importable_with_a_datasource_variable_and_valid_promql),
 		cmocka_unit_test(test_ops__config_reference_matches_the_config_tables),
+		cmocka_unit_test(test_ops__golden_crush_vectors_are_reproduced_by_crushtool),
 		cmocka_unit_test(test_ops__make_install_puts_everything_under_destdir_and_prefix),
 		cmocka_unit_test(test_ops__bash_completion_completes_commands_subcommands_and_options),
 	};

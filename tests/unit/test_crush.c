@@ -70,7 +70,7 @@ golden_dir(void)
 {
 	const char *d = getenv("BALLAST_GOLDEN");
 
-	return d ? d : "../shared/golden";
+	return d ? d : "tests/golden";
 }
 
 /* --- hash and ln ---------------------------------------------------------- */
