@@ -67,7 +67,7 @@ plc_crush_ln_inline(uint32_t u)
 	rh = plc_crush_ln_rh_lh[index1 - 256];	/* ~ 2^56 / index1 */
 	lh = plc_crush_ln_rh_lh[index1 + 1 - 256]; /* ~ 2^48 log2(index1/256) */
 	index2 = (int)((((uint64_t)x * rh) >> 48) & 0xff);
-	ll = plc_crush_ln_ll[index2];		/* ~ 2^48 log2(1 + index2/2^15) */
+	ll = plc_crush_ln_ll[index2];	/* ~ 2^48 log2(1 + index2/2^15) */
 
 	result = (uint64_t)iexpon << (12 + 32);
 	result += (lh + ll) >> (48 - 12 - 32);

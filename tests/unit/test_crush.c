@@ -132,9 +132,9 @@ test_crush__straw2_zero_weight_never_wins(void **state)
 
 /* The chooser skips most divisions and hashes several items at once; it
  * must still pick what libcrush's loop picks: the first item with the
- * strictly largest draw. Repeated ids and equal weights force ties, as
- * do huge weights in the truncated division; also zero weights, weights past 2^31, and
- * bucket sizes on both sides of the SIMD width. */
+ * strictly largest draw. Repeated ids and equal weights force ties, as do
+ * huge weights in the truncated division; also zero weights, weights past
+ * 2^31, and bucket sizes on both sides of the SIMD width. */
 static void
 test_crush__straw2_choose_is_the_first_largest_draw(void **state)
 {
