@@ -157,7 +157,7 @@ test_crush__straw2_choose_is_the_first_largest_draw(void **state)
 			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
 			/* Repeated ids draw alike: exact ties. */
 			ids[i] = i > 0 && (s & 6) == 0 ? ids[i - 1] :
-			    (int32_t)(s >> 20) - (1 << 20);
+			    (int32_t)(uint32_t)(s >> 20);
 			w[i] = same ? kinds[(round >> 2) % 10] :
 			    (s & 1) ? kinds[(s >> 8) % 10] : (uint32_t)(s >> 32);
 		}
