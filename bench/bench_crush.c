@@ -44,7 +44,7 @@
 
 #define REPLICAS	3
 #define ROUNDS		3
-#define VERIFY		2000
+#define VERIFY		20000
 #define RULE_FIRSTN	0
 #define RULE_INDEP	1
 #define RULE_NOOP	2
