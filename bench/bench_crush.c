@@ -18,9 +18,9 @@
  *     map decoding). This includes CrushTester's per-input work around the
  *     mapper: a std::vector per result, crush_init_workspace() on every
  *     call, per-device counters.
- *   libcrush: the same, minus a run over the same inputs of a rule on the
- *     same map that does nothing ("take osd.0; emit"), which removes that
- *     per-input harness too. It is an estimate of crush_do_rule() alone;
+ *   libcrush_est: the same, minus a run over the same inputs of a rule on
+ *     the same map that does nothing ("take osd.0; emit"), which removes
+ *     that per-input harness too. It is an estimate of crush_do_rule() alone;
  *     the 2-step rule still costs a little, so it leans in libcrush's
  *     favour.
  * Each figure is the best of ROUNDS interleaved rounds. Before timing,
