@@ -29,8 +29,10 @@ struct map_args {
 	long		 replicas;
 	long long	 from, to;
 	int		 json;
-	struct reweight	 rw[MAX_REWEIGHTS];
+	struct reweight	 rw[MAX_REWEIGHTS];		/* both maps */
 	int		 nrw;
+	struct reweight	 rw_after[MAX_REWEIGHTS];	/* compare: after */
+	int		 nrw_after;
 };
 
 static int
@@ -61,9 +63,52 @@ parse_reweight(const char *s, struct reweight *rw)
 	if (parse_ll(id, 0, PLC_CRUSH_MAX_DEVICES - 1, &v) < 0)
 		return -1;
 	rw->id = (int)v;
+	if (strchr(colon + 1, '.') != NULL) {
+		/* A fraction, as crushtool --weight and ceph osd reweight
+		 * take it: 0.5 is 32768. */
+		char *end;
+		double f;
+
+		errno = 0;
+		f = strtod(colon + 1, &end);
+		if (errno || end == colon + 1 || *end != '\0' || !(f >= 0) ||
+		    f > 1)
+			return -1;
+		rw->w = (uint32_t)lround(f * 0x10000);
+		return 0;
+	}
 	if (parse_ll(colon + 1, 0, 0x10000, &v) < 0)
 		return -1;
 	rw->w = (uint32_t)v;
+	return 0;
+}
+
+/* Adds optarg to list (of *n entries); prints a usage error and returns -1
+ * if it is malformed or the list is full. */
+static int
+add_reweight(const char *flag, const char *arg, struct reweight *list,
+    int *n)
+{
+	if (*n == MAX_REWEIGHTS)
+		return cli_usage_error("%s: more than %d", flag,
+		    MAX_REWEIGHTS), -1;
+	if (parse_reweight(arg, &list[*n]) < 0)
+		return cli_usage_error("%s: \"%s\" is not ID:W with W in "
+		    "0..65536 (16.16) or 0.0..1.0", flag, arg), -1;
+	(*n)++;
+	return 0;
+}
+
+/* Every device named in list exists in map c (loaded from path); else
+ * prints a usage error and returns -1. */
+static int
+check_reweights(const struct plc_crush *c, const char *path,
+    const char *flag, const struct reweight *list, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (plc_crush_item_name(c, list[i].id) == NULL)
+			return cli_usage_error("%s: no device %d in %s", flag,
+			    list[i].id, path), -1;
 	return 0;
 }
 
@@ -77,8 +122,9 @@ map_usage(FILE *f)
 	    "  \"x item item ...\"; a hole in an indep result is \"none\".\n"
 	    "  --json prints {\"rule\",\"replicas\",\"mappings\":[{\"x\",\n"
 	    "  \"items\":[...]}]} instead, with null for a hole.\n"
-	    "  --reweight sets device ID's reweight, 16.16 fixed point\n"
-	    "  (65536 = in, 0 = out); it may be repeated.\n", f);
+	    "  --reweight ID:W sets device ID's reweight (as ceph osd reweight\n"
+	    "  does): W is 16.16 fixed point (65536 = in, 0 = out) or, with a\n"
+	    "  decimal point, a fraction 0.0..1.0. It may be repeated.\n", f);
 }
 
 static void
@@ -86,14 +132,25 @@ compare_usage(FILE *f)
 {
 	fputs("usage: ballastctl crush compare --crushmap A --crushmap-after B "
 	    "--rule NAME\n"
-	    "                 --replicas N [--from X] [--to Y] [--json]\n"
+	    "                 --replicas N [--from X] [--to Y]\n"
+	    "                 [--reweight ID:W]... [--reweight-after ID:W]... "
+	    "[--json]\n"
 	    "  Maps inputs X..Y (default 0..9999) through both maps and "
 	    "reports the\n"
 	    "  fraction of inputs whose set changed, the fraction of replicas "
 	    "moved,\n"
 	    "  the ideal fraction (only the changed weight moves), their "
 	    "ratio, and\n"
-	    "  the per-device count deviation under map B.\n", f);
+	    "  the per-device count deviation under map B.\n"
+	    "  --reweight ID:W sets a device's reweight (ceph osd reweight) in "
+	    "both\n"
+	    "  maps; --reweight-after only in map B, so \"mark osd.0 out\" "
+	    "is\n"
+	    "  --crushmap-after A --reweight-after 0:0. W is 16.16 (65536 = "
+	    "in,\n"
+	    "  0 = out) or a fraction 0.0..1.0. The ideal counts a device's "
+	    "crush\n"
+	    "  weight times its reweight. Both may be repeated.\n", f);
 }
 
 static void
@@ -111,8 +168,8 @@ crush_usage(FILE *f)
 static int
 parse_args(int argc, char **argv, struct map_args *a, int compare)
 {
-	enum { O_MAP = 1, O_AFTER, O_RULE, O_REP, O_FROM, O_TO, O_RW, O_JSON,
-	    O_HELP };
+	enum { O_MAP = 1, O_AFTER, O_RULE, O_REP, O_FROM, O_TO, O_RW,
+	    O_RW_AFTER, O_JSON, O_HELP };
 	static const struct option opts[] = {
 		{ "crushmap", required_argument, NULL, O_MAP },
 		{ "crushmap-after", required_argument, NULL, O_AFTER },
@@ -124,6 +181,7 @@ parse_args(int argc, char **argv, struct map_args *a, int compare)
 		{ "to", required_argument, NULL, O_TO },
 		{ "max-x", required_argument, NULL, O_TO },
 		{ "reweight", required_argument, NULL, O_RW },
+		{ "reweight-after", required_argument, NULL, O_RW_AFTER },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -168,15 +226,16 @@ parse_args(int argc, char **argv, struct map_args *a, int compare)
 				a->to = v;
 			break;
 		case O_RW:
-			if (compare)
+			if (add_reweight("--reweight", optarg, a->rw,
+			    &a->nrw) < 0)
+				return -1;
+			break;
+		case O_RW_AFTER:
+			if (!compare)
 				goto unknown;
-			if (a->nrw == MAX_REWEIGHTS)
-				return cli_usage_error("--reweight: more than %d",
-				    MAX_REWEIGHTS), -1;
-			if (parse_reweight(optarg, &a->rw[a->nrw]) < 0)
-				return cli_usage_error("--reweight: \"%s\" is not "
-				    "ID:W with W in 0..65536", optarg), -1;
-			a->nrw++;
+			if (add_reweight("--reweight-after", optarg,
+			    a->rw_after, &a->nrw_after) < 0)
+				return -1;
 			break;
 		case O_JSON:
 			a->json = 1;
@@ -214,9 +273,11 @@ parse_args(int argc, char **argv, struct map_args *a, int compare)
 	return 0;
 }
 
-/* The reweight vector: every linked device in, then the overrides. */
+/* The reweight vector: every linked device in, then the overrides of
+ * rw1 and then rw2 (later ones win). */
 static uint32_t *
-make_weights(const struct plc_crush *c, const struct map_args *a, int *n)
+make_weights(const struct plc_crush *c, const struct reweight *rw1, int n1,
+    const struct reweight *rw2, int n2, int *n)
 {
 	int max = plc_crush_max_devices(c);
 	uint32_t *w = calloc((size_t)max + 1, sizeof(*w));
@@ -225,9 +286,12 @@ make_weights(const struct plc_crush *c, const struct map_args *a, int *n)
 		return NULL;
 	for (int i = 0; i < max; i++)
 		w[i] = plc_crush_item_name(c, i) ? 0x10000 : 0;
-	for (int i = 0; a && i < a->nrw; i++)
-		if (a->rw[i].id < max)
-			w[a->rw[i].id] = a->rw[i].w;
+	for (int i = 0; i < n1; i++)
+		if (rw1[i].id < max)
+			w[rw1[i].id] = rw1[i].w;
+	for (int i = 0; i < n2; i++)
+		if (rw2[i].id < max)
+			w[rw2[i].id] = rw2[i].w;
 	*n = max;
 	return w;
 }
@@ -264,14 +328,11 @@ crush_map(int argc, char **argv)
 		return rc > 0 ? CLI_OK : CLI_USAGE;
 	if ((c = load_map(a.map, a.rule, &ruleno)) == NULL)
 		return CLI_USAGE;
-	for (int i = 0; i < a.nrw; i++) {
-		if (plc_crush_item_name(c, a.rw[i].id) == NULL) {
-			plc_crush_free(c);
-			return cli_usage_error("--reweight: no device %d in %s",
-			    a.rw[i].id, a.map);
-		}
+	if (check_reweights(c, a.map, "--reweight", a.rw, a.nrw) < 0) {
+		plc_crush_free(c);
+		return CLI_USAGE;
 	}
-	w = make_weights(c, &a, &nw);
+	w = make_weights(c, a.rw, a.nrw, NULL, 0, &nw);
 	scratch = malloc(plc_crush_scratch_size(c, (int)a.replicas));
 	if (w == NULL || scratch == NULL) {
 		fputs("ballastctl: out of memory\n", stderr);
@@ -327,6 +388,18 @@ contains(const int *set, int n, int item)
 	return 0;
 }
 
+/* Device d's crush weight scaled by its reweight w[d] (16.16). */
+static double
+eff_weight(const struct plc_crush *c, const uint32_t *w, int n, int d)
+{
+	double rw;
+
+	if (d >= n)
+		return 0;
+	rw = w[d] >= 0x10000 ? 1.0 : (double)w[d] / 0x10000;
+	return (double)plc_crush_item_weight(c, d) * rw;
+}
+
 struct compare_result {
 	long long	inputs, changed;
 	long long	replicas, moved;
@@ -355,9 +428,18 @@ crush_compare(int argc, char **argv)
 		plc_crush_free(ca);
 		return CLI_USAGE;
 	}
+	/* --reweight names a device of the before map (the after map may
+	 * have dropped it); --reweight-after one of the after map. */
+	if (check_reweights(ca, a.map, "--reweight", a.rw, a.nrw) < 0 ||
+	    check_reweights(cb, a.map_after, "--reweight-after", a.rw_after,
+	    a.nrw_after) < 0) {
+		plc_crush_free(ca);
+		plc_crush_free(cb);
+		return CLI_USAGE;
+	}
 	rc = CLI_FAILED;
-	wa = make_weights(ca, NULL, &na);
-	wb = make_weights(cb, NULL, &nb);
+	wa = make_weights(ca, a.rw, a.nrw, NULL, 0, &na);
+	wb = make_weights(cb, a.rw, a.nrw, a.rw_after, a.nrw_after, &nb);
 	max = na > nb ? na : nb;
 	count = calloc((size_t)max + 1, sizeof(*count));
 	sa = malloc(plc_crush_scratch_size(ca, (int)a.replicas));
@@ -393,10 +475,11 @@ crush_compare(int argc, char **argv)
 	}
 
 	/* Ideal: only the weight that changed moves, i.e. the growth of each
-	 * device's share of the total. */
+	 * device's share of the total. A device's weight here is its crush
+	 * weight times its reweight: what it is meant to hold. */
 	for (int d = 0; d < max; d++) {
-		tota += d < na ? plc_crush_item_weight(ca, d) : 0;
-		totb += d < nb ? plc_crush_item_weight(cb, d) : 0;
+		tota += eff_weight(ca, wa, na, d);
+		totb += eff_weight(cb, wb, nb, d);
 	}
 	res.dev_min = INFINITY;
 	res.dev_max = -INFINITY;
@@ -405,10 +488,10 @@ crush_compare(int argc, char **argv)
 		int ndev = 0;
 
 		for (int d = 0; d < max; d++) {
-			double sa_ = tota > 0 && d < na ?
-			    plc_crush_item_weight(ca, d) / tota : 0;
-			double sb_ = totb > 0 && d < nb ?
-			    plc_crush_item_weight(cb, d) / totb : 0;
+			double sa_ = tota > 0 ?
+			    eff_weight(ca, wa, na, d) / tota : 0;
+			double sb_ = totb > 0 ?
+			    eff_weight(cb, wb, nb, d) / totb : 0;
 			double expect, dev;
 
 			if (sb_ > sa_)

@@ -2,6 +2,7 @@
  * exactly as libcrush's crush_do_rule() does.
  */
 #include "placement/crush.h"
+#include "placement/crush_draw.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -686,19 +687,8 @@ bucket_tree_choose(const struct crush_bucket *b, uint32_t x, int r)
 static int
 bucket_straw2_choose(const struct crush_bucket *b, uint32_t x, int r)
 {
-	uint32_t high = 0;
-	int64_t high_draw = 0;
-
-	for (uint32_t i = 0; i < b->size; i++) {
-		int64_t draw = plc_crush_straw2_draw(x, b->hash_ids[i],
-		    (uint32_t)r, b->weights[i]);
-
-		if (i == 0 || draw > high_draw) {
-			high = i;
-			high_draw = draw;
-		}
-	}
-	return b->items[high];
+	return b->items[plc_crush_straw2_pick(b->hash_ids, b->weights, b->size,
+	    x, (uint32_t)r)];
 }
 
 static int

@@ -3,23 +3,12 @@
  * constant here must equal libcrush's: a change moves data.
  */
 #include "placement/crush.h"
+#include "placement/crush_draw.h"
 
-#define HASH_SEED	1315423911u
-#define HASH_X		231232u
-#define HASH_Y		1232u
-
-/* Bob Jenkins' 96-bit mix, as CRUSH uses it. */
-#define MIX(a, b, c) do {						\
-	a -= b; a -= c; a ^= c >> 13;					\
-	b -= c; b -= a; b ^= a << 8;					\
-	c -= a; c -= b; c ^= b >> 13;					\
-	a -= b; a -= c; a ^= c >> 12;					\
-	b -= c; b -= a; b ^= a << 16;					\
-	c -= a; c -= b; c ^= b >> 5;					\
-	a -= b; a -= c; a ^= c >> 3;					\
-	b -= c; b -= a; b ^= a << 10;					\
-	c -= a; c -= b; c ^= b >> 15;					\
-} while (0)
+#define HASH_SEED	PLC_CRUSH_HASH_SEED
+#define HASH_X		PLC_CRUSH_HASH_X
+#define HASH_Y		PLC_CRUSH_HASH_Y
+#define MIX		PLC_CRUSH_MIX
 
 uint32_t
 plc_crush_hash2(uint32_t a, uint32_t b)
@@ -35,14 +24,7 @@ plc_crush_hash2(uint32_t a, uint32_t b)
 uint32_t
 plc_crush_hash3(uint32_t a, uint32_t b, uint32_t c)
 {
-	uint32_t h = HASH_SEED ^ a ^ b ^ c, x = HASH_X, y = HASH_Y;
-
-	MIX(a, b, h);
-	MIX(c, x, h);
-	MIX(y, a, h);
-	MIX(b, x, h);
-	MIX(y, c, h);
-	return h;
+	return plc_crush_hash3_inline(a, b, c);
 }
 
 uint32_t
@@ -86,7 +68,7 @@ plc_crush_hash5(uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e)
  * follow the formula), so no formula reproduces them. Straw2 draws depend
  * on every one, and matching libcrush bit for bit requires them as they are.
  */
-static const uint64_t ln_rh_lh[129 * 2] = {
+const uint64_t plc_crush_ln_rh_lh[129 * 2] = {
 	0x0001000000000000ULL, 0x0000000000000000ULL, 0x0000fe03f80fe040ULL,
 	0x000002dfca16dde1ULL, 0x0000fc0fc0fc0fc1ULL, 0x000005b9e5a170b4ULL,
 	0x0000fa232cf25214ULL, 0x0000088e68ea899aULL, 0x0000f83e0f83e0f9ULL,
@@ -175,7 +157,7 @@ static const uint64_t ln_rh_lh[129 * 2] = {
 	0x0000fe8df263f957ULL, 0x0000800000000000ULL, 0x0000ffff00000000ULL,
 };
 
-static const uint64_t ln_ll[256] = {
+const uint64_t plc_crush_ln_ll[256] = {
 	0x0000000000000000ULL, 0x00000002e2a60a00ULL, 0x000000070cb64ec5ULL,
 	0x00000009ef50ce67ULL, 0x0000000cd1e588fdULL, 0x0000000fb4747e9cULL,
 	0x0000001296fdaf5eULL, 0x0000001579811b58ULL, 0x000000185bfec2a1ULL,
@@ -267,26 +249,7 @@ static const uint64_t ln_ll[256] = {
 uint64_t
 plc_crush_ln(uint32_t u)
 {
-	uint32_t x = u + 1;
-	int iexpon = 15, index1, index2;
-	uint64_t rh, lh, ll, result;
-
-	/* Normalise x into [2^15, 2^17) in one shift. */
-	if ((x & 0x18000) == 0) {
-		int bits = __builtin_clz(x & 0x1ffff) - 16;
-
-		x <<= bits;
-		iexpon = 15 - bits;
-	}
-	index1 = (int)((x >> 8) << 1);
-	rh = ln_rh_lh[index1 - 256];		/* ~ 2^56 / index1 */
-	lh = ln_rh_lh[index1 + 1 - 256];	/* ~ 2^48 log2(index1/256) */
-	index2 = (int)((((uint64_t)x * rh) >> 48) & 0xff);
-	ll = ln_ll[index2];			/* ~ 2^48 log2(1 + index2/2^15) */
-
-	result = (uint64_t)iexpon << (12 + 32);
-	result += (lh + ll) >> (48 - 12 - 32);
-	return result;
+	return plc_crush_ln_inline(u);
 }
 
 int64_t
@@ -297,11 +260,11 @@ plc_crush_straw2_draw(uint32_t x, int32_t id, uint32_t r, uint32_t w)
 
 	if (w == 0)
 		return INT64_MIN;
-	u = plc_crush_hash3(x, (uint32_t)id, r) & 0xffff;
+	u = plc_crush_hash3_inline(x, (uint32_t)id, r) & 0xffff;
 	/* ln(u / 0x10000) scaled: in [-0x1000000000000, 0). A larger weight
 	 * gives a larger (less negative) draw. C division truncates toward
 	 * zero, as libcrush's div64_s64 does. */
-	ln = (int64_t)plc_crush_ln(u) - 0x1000000000000LL;
+	ln = (int64_t)plc_crush_ln_inline(u) - 0x1000000000000LL;
 	return ln / (int64_t)w;
 }
 
@@ -309,16 +272,5 @@ size_t
 plc_crush_straw2_choose(const int32_t *ids, const uint32_t *weights,
     size_t n, uint32_t x, uint32_t r)
 {
-	size_t high = 0;
-	int64_t high_draw = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int64_t draw = plc_crush_straw2_draw(x, ids[i], r, weights[i]);
-
-		if (i == 0 || draw > high_draw) {
-			high = i;
-			high_draw = draw;
-		}
-	}
-	return high;
+	return plc_crush_straw2_pick(ids, weights, (uint32_t)n, x, r);
 }

@@ -313,6 +313,165 @@ test_cli_crush__compare_reports_the_cost_of_a_weight_change(void **state)
 	free(out);
 }
 
+/* Writes tmpdir/name: root > 4 racks > 4 hosts > 4 devices, straw2, every
+ * device at 1.0 but osd.0 at w0 (16.16), bucket weights the sums, rule
+ * "by_host" = chooseleaf_firstn 0 type host. */
+static void
+write_hier_map(const char *name, uint32_t w0)
+{
+	char path[512];
+	FILE *f;
+	uint32_t rackw[4] = { 0 }, hostw[16] = { 0 };
+
+	for (int d = 0; d < 64; d++) {
+		hostw[d / 4] += d == 0 ? w0 : 0x10000;
+		rackw[d / 16] += d == 0 ? w0 : 0x10000;
+	}
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"devices\": [", f);
+	for (int d = 0; d < 64; d++)
+		fprintf(f, "%s{\"id\": %d, \"name\": \"osd.%d\"}", d ? ", " : "",
+		    d, d);
+	fputs("], \"types\": [{\"type_id\": 0, \"name\": \"osd\"}, "
+	    "{\"type_id\": 1, \"name\": \"host\"}, {\"type_id\": 3, \"name\": "
+	    "\"rack\"}, {\"type_id\": 11, \"name\": \"root\"}], "
+	    "\"buckets\": [", f);
+	fprintf(f, "{\"id\": -1, \"name\": \"default\", \"type_id\": 11, "
+	    "\"weight\": %u, \"alg\": \"straw2\", \"hash\": \"rjenkins1\", "
+	    "\"items\": [", rackw[0] + rackw[1] + rackw[2] + rackw[3]);
+	for (int r = 0; r < 4; r++)
+		fprintf(f, "%s{\"id\": %d, \"weight\": %u}", r ? ", " : "",
+		    -2 - r, rackw[r]);
+	fputs("]}", f);
+	for (int r = 0; r < 4; r++) {
+		fprintf(f, ", {\"id\": %d, \"name\": \"rack%d\", \"type_id\": 3, "
+		    "\"weight\": %u, \"alg\": \"straw2\", \"hash\": "
+		    "\"rjenkins1\", \"items\": [", -2 - r, r, rackw[r]);
+		for (int h = 0; h < 4; h++)
+			fprintf(f, "%s{\"id\": %d, \"weight\": %u}", h ? ", " :
+			    "", -6 - (r * 4 + h), hostw[r * 4 + h]);
+		fputs("]}", f);
+	}
+	for (int h = 0; h < 16; h++) {
+		fprintf(f, ", {\"id\": %d, \"name\": \"host%d\", \"type_id\": 1, "
+		    "\"weight\": %u, \"alg\": \"straw2\", \"hash\": "
+		    "\"rjenkins1\", \"items\": [", -6 - h, h, hostw[h]);
+		for (int d = h * 4; d < h * 4 + 4; d++)
+			fprintf(f, "%s{\"id\": %d, \"weight\": %u}", d % 4 ? ", " :
+			    "", d, d == 0 ? w0 : 0x10000);
+		fputs("]}", f);
+	}
+	fputs("], \"rules\": [{\"rule_id\": 0, \"rule_name\": \"by_host\", "
+	    "\"type\": 1, \"steps\": [{\"op\": \"take\", \"item\": -1}, "
+	    "{\"op\": \"chooseleaf_firstn\", \"num\": 0, \"type\": \"host\"}, "
+	    "{\"op\": \"emit\"}]}], \"tunables\": {\"choose_local_tries\": 0, "
+	    "\"choose_local_fallback_tries\": 0, \"choose_total_tries\": 50, "
+	    "\"chooseleaf_descend_once\": 1, \"chooseleaf_vary_r\": 1, "
+	    "\"chooseleaf_stable\": 1, \"straw_calc_version\": 1, "
+	    "\"allowed_bucket_algs\": 54}}\n", f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Runs a compare with --json in tmpdir and returns field key. */
+static double
+compare_field(const char *args, const char *key)
+{
+	char cmd[1024];
+	json_t *j;
+	double v;
+	char *out;
+
+	snprintf(cmd, sizeof(cmd), "crush compare --rule by_host --replicas 3 "
+	    "--to 99999 --json %s", args);
+	assert_int_equal(run(tmpdir, cmd), 0);
+	out = slurp("out");
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_is_number(json_object_get(j, key)));
+	v = json_number_value(json_object_get(j, key));
+	json_decref(j);
+	free(out);
+	return v;
+}
+
+/* "Mark osd.0 out" costs what Ceph says it costs: by reweight 0 only its
+ * own share moves; by crush weight 0 its host's and rack's weights shrink
+ * too, and data moves between their other devices as well. */
+static void
+test_cli_crush__compare_marking_out_by_reweight_vs_weight(void **state)
+{
+	double ideal, by_reweight, by_weight, unchanged;
+
+	(void)state;
+	write_hier_map("hier.json", 0x10000);
+	write_hier_map("hier-osd0-zero.json", 0);
+
+	ideal = compare_field("--crushmap hier.json --crushmap-after hier.json "
+	    "--reweight-after 0:0", "ideal_fraction");
+	assert_true(ideal > 1.0 / 64 - 1e-6 && ideal < 1.0 / 64 + 1e-6);
+	by_reweight = compare_field("--crushmap hier.json --crushmap-after "
+	    "hier.json --reweight-after 0:0", "moved_over_ideal");
+	assert_true(by_reweight > 0.9 && by_reweight < 1.05);
+	/* The fraction form is the same reweight. */
+	assert_true(compare_field("--crushmap hier.json --crushmap-after "
+	    "hier.json --reweight-after 0:0.0", "moved_over_ideal") ==
+	    by_reweight);
+
+	by_weight = compare_field("--crushmap hier.json --crushmap-after "
+	    "hier-osd0-zero.json", "moved_over_ideal");
+	assert_true(by_weight > 1.8);
+	assert_true(by_weight > by_reweight * 1.5);
+
+	/* --reweight applies to both maps: the same reweight before and
+	 * after moves nothing. */
+	unchanged = compare_field("--crushmap hier.json --crushmap-after "
+	    "hier.json --reweight 0:0 --reweight 5:0.5", "replicas_moved");
+	assert_true(unchanged == 0);
+	/* Out by reweight before, zeroing its crush weight changes no
+	 * device's intended share: the ideal is 0. */
+	assert_true(compare_field("--crushmap hier.json --crushmap-after "
+	    "hier-osd0-zero.json --reweight 0:0", "ideal_fraction") < 1e-9);
+}
+
+static void
+test_cli_crush__compare_bad_reweights_exit_2(void **state)
+{
+	static const struct { const char *args; const char *msg; } cases[] = {
+		{ "--reweight foo", "--reweight: \"foo\" is not ID:W" },
+		{ "--reweight 0:", "--reweight: \"0:\" is not ID:W" },
+		{ "--reweight 0:1.5", "--reweight: \"0:1.5\" is not ID:W" },
+		{ "--reweight 0:70000", "is not ID:W" },
+		{ "--reweight-after x:0", "--reweight-after: \"x:0\"" },
+		{ "--reweight 99:0", "--reweight: no device 99 in hier.json" },
+		{ "--reweight-after 64:0",
+		    "--reweight-after: no device 64 in hier.json" },
+	};
+
+	(void)state;
+	write_hier_map("hier.json", 0x10000);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char args[512], *err, *out;
+
+		snprintf(args, sizeof(args), "crush compare --crushmap hier.json "
+		    "--crushmap-after hier.json --rule by_host --replicas 3 %s",
+		    cases[i].args);
+		assert_int_equal(run(tmpdir, args), 2);
+		err = slurp("err");
+		out = slurp("out");
+		if (strstr(err, cases[i].msg) == NULL)
+			fail_msg("\"%s\": stderr lacks \"%s\": %s", cases[i].args,
+			    cases[i].msg, err);
+		assert_string_equal(out, "");
+		free(err);
+		free(out);
+	}
+	/* --reweight-after belongs to compare only. */
+	assert_int_equal(run(tmpdir, "crush map --crushmap hier.json --rule "
+	    "by_host --replicas 3 --reweight-after 0:0"), 2);
+}
+
 int
 main(void)
 {
@@ -326,6 +485,9 @@ main(void)
 		cmocka_unit_test(test_cli_crush__unknown_rule_and_device_exit_2),
 		cmocka_unit_test(
 		    test_cli_crush__compare_reports_the_cost_of_a_weight_change),
+		cmocka_unit_test(
+		    test_cli_crush__compare_marking_out_by_reweight_vs_weight),
+		cmocka_unit_test(test_cli_crush__compare_bad_reweights_exit_2),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -130,6 +130,58 @@ test_crush__straw2_zero_weight_never_wins(void **state)
 	assert_true(plc_crush_straw2_draw(1, 2, 3, 0) == INT64_MIN);
 }
 
+/* The chooser skips most divisions and hashes several items at once; it
+ * must still pick what libcrush's loop picks: the first item with the
+ * strictly largest draw. Repeated ids and equal weights force ties, as do
+ * huge weights in the truncated division; also zero weights, weights past
+ * 2^31, and bucket sizes on both sides of the SIMD width. */
+static void
+test_crush__straw2_choose_is_the_first_largest_draw(void **state)
+{
+	static const uint32_t kinds[] = { 0, 1, 0x10000, 0x10000, 0x30000,
+	    0x7fffffff, 0x80000000u, 0xffffffffu, 0x10000000, 3 };
+	int32_t ids[70];
+	uint32_t w[70];
+	uint64_t s = 88172645463325252ULL;
+	long ties = 0;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t n, want = 0, got;
+		int64_t high = 0;
+		int same = (round & 3) == 0;
+
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		n = 1 + (size_t)(s % 70);
+		for (size_t i = 0; i < n; i++) {
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			/* Repeated ids draw alike: exact ties. */
+			ids[i] = i > 0 && (s & 6) == 0 ? ids[i - 1] :
+			    (int32_t)(uint32_t)(s >> 20);
+			w[i] = same ? kinds[(round >> 2) % 10] :
+			    (s & 1) ? kinds[(s >> 8) % 10] : (uint32_t)(s >> 32);
+		}
+		for (size_t i = 0; i < n; i++) {
+			int64_t d = plc_crush_straw2_draw((uint32_t)round, ids[i],
+			    (uint32_t)round >> 3, w[i]);
+
+			if (i > 0 && d == high)
+				ties++;
+			if (i == 0 || d > high) {
+				want = i;
+				high = d;
+			}
+		}
+		got = plc_crush_straw2_choose(ids, w, n, (uint32_t)round,
+		    (uint32_t)round >> 3);
+		if (got != want)
+			fail_msg("round %d n %zu: chose %zu, libcrush's loop %zu",
+			    round, n, got, want);
+	}
+	/* The rounds did exercise equal draws. */
+	assert_true(ties > 1000);
+}
+
 static void
 test_crush__straw2_follows_weights(void **state)
 {
@@ -734,6 +786,8 @@ main(void)
 		cmocka_unit_test(test_crush__straw2_single_item_always_wins),
 		cmocka_unit_test(test_crush__straw2_zero_weight_never_wins),
 		cmocka_unit_test(test_crush__straw2_follows_weights),
+		cmocka_unit_test(
+		    test_crush__straw2_choose_is_the_first_largest_draw),
 		cmocka_unit_test(test_crush__reweight_zero_marks_device_out),
 		cmocka_unit_test(test_crush__partial_reweight_keeps_a_share),
 		cmocka_unit_test(test_crush__all_devices_out_gives_nothing),
