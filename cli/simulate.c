@@ -1,0 +1,354 @@
+/* cli/simulate.c - ballastctl simulate: what a change would do, cycle by
+ * cycle, on simulated time (docs/simulate.md).
+ *
+ *   ballastctl simulate --cluster FILE --objects FILE --scenario FILE
+ *       [--policy FILE] [--preset NAME] [--json] [--csv FILE] [--svg FILE]
+ *
+ * Exit codes: 0 ok, 1 the simulation failed, 2 usage or bad input (the
+ * message names the file and the field).
+ */
+#include "cli/cli.h"
+#include "cli/simulate.h"
+#include "lib/tz.h"
+#include "placement/objects_csv.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+load_text(const char *path, char **out, size_t *len, struct bl_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, r;
+
+	if (f == NULL)
+		return bl_err_set(err, BL_EIO, "%s: %s", path, strerror(errno));
+	do {
+		if (cap - n < 65536) {
+			char *nb = realloc(buf, (cap = cap ? cap * 2 : 1 << 16) +
+			    1);
+
+			if (nb == NULL) {
+				free(buf);
+				fclose(f);
+				return bl_err_set(err, BL_ENOMEM, "%s: out of "
+				    "memory", path);
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n, f);
+		n += r;
+	} while (r > 0);
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		return bl_err_set(err, BL_EIO, "%s: read error", path);
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static json_t *
+load_json(const char *path, struct bl_err *err)
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+
+	if (j == NULL)
+		bl_err_set(err, BL_EINVAL, "%s:%d: %s", path, je.line, je.text);
+	return j;
+}
+
+static int
+on_row(const struct plc_csv_row *r, void *arg, struct bl_err *err)
+{
+	struct sim *s = arg;
+
+	if (sim_obj_add(s, plc_object_key(r->id, r->id_len), r->size,
+	    r->reads_per_hour, r->copies, r->ncopies, r->pinned,
+	    r->allowed_dcs) < 0)
+		return bl_err_set(err, BL_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int
+num(json_t *o, const char *key, double def, double min, double max,
+    const char *file, double *out, struct bl_err *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v) || !(json_number_value(v) >= min &&
+	    json_number_value(v) <= max))
+		return bl_err_set(err, BL_EINVAL, "%s: %s: expected a number "
+		    "from %.17g to %.17g", file, key, min, max);
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int
+cmp_event(const void *a, const void *b)
+{
+	const struct sim_event *x = a, *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The scenario: {"start", "duration_s", "max_cycles", "thrash_window_s",
+ * "throughput": {"node_bytes_per_sec", "max_transfers"}, "events": [...]}.
+ * An event with "every_s" and "count" repeats. */
+static int
+load_scenario(struct sim *s, json_t *sc, const char *file,
+    struct bl_err *err)
+{
+	static const char *const keys[] = { "start", "duration_s",
+	    "max_cycles", "thrash_window_s", "throughput", "events", "note",
+	    NULL };
+	json_t *tp = json_object_get(sc, "throughput"), *evs, *v;
+	const char *key, *st;
+	double d, mc, bps, mt, tw;
+	size_t i;
+
+	if (!json_is_object(sc))
+		return bl_err_set(err, BL_EINVAL, "%s: expected an object", file);
+	json_object_foreach(sc, key, v) {
+		size_t k;
+
+		for (k = 0; keys[k] != NULL && strcmp(keys[k], key) != 0; k++)
+			;
+		if (keys[k] == NULL)
+			return bl_err_set(err, BL_EINVAL, "%s: %s: unknown key",
+			    file, key);
+	}
+	st = json_string_value(json_object_get(sc, "start"));
+	if (st == NULL)
+		st = "2026-01-05T00:00:00Z";
+	if (bl_time_parse_iso8601(st, &s->o.start, err) < 0)
+		return bl_err_wrap(err, "%s: start", file);
+	if (num(sc, "duration_s", 7 * 86400.0, 0, 3.2e9, file, &d, err) < 0 ||
+	    num(sc, "max_cycles", 100000, 1, 1e9, file, &mc, err) < 0 ||
+	    num(sc, "thrash_window_s", 0, 0, 3.2e9, file, &tw, err) < 0)
+		return -1;
+	if (tp != NULL && !json_is_object(tp))
+		return bl_err_set(err, BL_EINVAL, "%s: throughput: expected an "
+		    "object", file);
+	if (num(tp, "node_bytes_per_sec", 100.0 * 1024 * 1024, 1, 1e15, file,
+	    &bps, err) < 0 || num(tp, "max_transfers", 500, 1, 1e6, file, &mt,
+	    err) < 0)
+		return -1;
+	s->o.duration_s = d;
+	s->o.max_cycles = (long)mc;
+	s->o.thrash_window_s = tw;
+	s->o.node_bps = bps;
+	s->o.max_transfers = (long)mt;
+	evs = json_object_get(sc, "events");
+	if (evs != NULL && !json_is_array(evs))
+		return bl_err_set(err, BL_EINVAL, "%s: events: expected an array",
+		    file);
+	json_array_foreach(evs, i, v) {
+		double at, every, count;
+
+		if (!json_is_object(v))
+			return bl_err_set(err, BL_EINVAL, "%s: events[%zu]: "
+			    "expected an object", file, i);
+		if (json_object_get(v, "at_s") == NULL)
+			return bl_err_set(err, BL_EINVAL, "%s: events[%zu].at_s: "
+			    "missing", file, i);
+		if (num(v, "at_s", 0, 0, 3.2e9, file, &at, err) < 0 ||
+		    num(v, "every_s", 0, 0, 3.2e9, file, &every, err) < 0 ||
+		    num(v, "count", 1, 1, 100000, file, &count, err) < 0)
+			return bl_err_wrap(err, "events[%zu]", i);
+		for (long c = 0; c < (long)count; c++) {
+			struct sim_event *e;
+
+			if (s->nevents % 64 == 0) {
+				void *ne = realloc(s->events, (s->nevents + 64) *
+				    sizeof(*s->events));
+
+				if (ne == NULL)
+					return bl_err_set(err, BL_ENOMEM, "out "
+					    "of memory");
+				s->events = ne;
+			}
+			e = &s->events[s->nevents++];
+			e->at = at + (double)c * every;
+			e->index = i;
+			e->ev = json_incref(v);
+		}
+	}
+	qsort(s->events, s->nevents, sizeof(*s->events), cmp_event);
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: ballastctl simulate --cluster FILE --objects FILE "
+	    "--scenario FILE\n"
+	    "           [--policy FILE] [--preset default|aggressive|"
+	    "conservative]\n"
+	    "           [--json] [--csv FILE] [--svg FILE]\n", f);
+}
+
+static int
+write_file(const char *path, const struct sim *s,
+    int (*fn)(const struct sim *, FILE *))
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (f == NULL)
+		return cli_usage_error("simulate: %s: %s", path,
+		    strerror(errno));
+	rc = fn(s, f);
+	if (fclose(f) != 0 || rc < 0)
+		return cli_usage_error("simulate: %s: write failed", path),
+		    CLI_FAILED;
+	return CLI_OK;
+}
+
+int
+cli_simulate_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cluster", required_argument, NULL, 'c' },
+		{ "objects", required_argument, NULL, 'o' },
+		{ "scenario", required_argument, NULL, 's' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "preset", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "csv", required_argument, NULL, 'C' },
+		{ "svg", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cpath = NULL, *opath = NULL, *spath = NULL, *ppath = NULL;
+	const char *csv = NULL, *svg = NULL, *preset = NULL;
+	struct plc_cluster *cl;
+	struct sim s;
+	struct bl_err err;
+	json_t *pdoc = NULL, *sc = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int ch, json = 0, rc = CLI_USAGE;
+
+	memset(&s, 0, sizeof(s));
+	bl_err_clear(&err);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cpath = optarg; break;
+		case 'o': opath = optarg; break;
+		case 's': spath = optarg; break;
+		case 'p': ppath = optarg; break;
+		case 'j': json = 1; break;
+		case 'C': csv = optarg; break;
+		case 'S': svg = optarg; break;
+		case 'P':
+			if (pol_preset_parse(optarg) < 0)
+				return cli_usage_error("simulate: --preset: "
+				    "unknown preset \"%s\" (expected default, "
+				    "aggressive or conservative)", optarg);
+			preset = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc || cpath == NULL || opath == NULL ||
+	    spath == NULL) {
+		usage(stderr);
+		return cli_usage_error("simulate: --cluster, --objects and "
+		    "--scenario are required");
+	}
+	if ((cl = plc_cluster_load_file(cpath, &err)) == NULL)
+		return cli_usage_error("simulate: %s", err.msg);
+	if (ppath != NULL) {
+		json_t *sub;
+
+		if ((pdoc = load_json(ppath, &err)) == NULL) {
+			plc_cluster_free(cl);
+			return cli_usage_error("simulate: %s", err.msg);
+		}
+		/* The whole file or its "policy" section. */
+		if (json_is_object(sub = json_object_get(pdoc, "policy"))) {
+			json_incref(sub);
+			json_decref(pdoc);
+			pdoc = sub;
+		}
+	} else {
+		pdoc = json_object();
+	}
+	if (preset != NULL)
+		json_object_set_new(pdoc, "preset", json_string(preset));
+	if ((sc = load_json(spath, &err)) == NULL) {
+		json_decref(pdoc);
+		plc_cluster_free(cl);
+		return cli_usage_error("simulate: %s", err.msg);
+	}
+	if (load_scenario(&s, sc, spath, &err) < 0) {
+		cli_usage_error("simulate: %s", err.msg);
+		json_decref(pdoc);
+		plc_cluster_free(cl);
+		goto out;
+	}
+	/* sim owns cl and pdoc from here. */
+	if (sim_init(&s, cl, pdoc, &err) < 0) {
+		cli_usage_error("simulate: %s: %s", ppath ? ppath : "--preset",
+		    err.msg);
+		goto out;
+	}
+	if (load_text(opath, &text, &len, &err) < 0) {
+		cli_usage_error("simulate: %s", err.msg);
+		goto out;
+	}
+	if (plc_objects_csv_parse(text, len, s.cl, opath, on_row, &s,
+	    &err) < 0) {
+		cli_usage_error("simulate: %s", err.msg);
+		goto out;
+	}
+	free(text);
+	text = NULL;
+	if (sim_run(&s, &err) < 0) {
+		cli_usage_error("simulate: %s: %s", spath, err.msg);
+		rc = err.code == BL_EINVAL ? CLI_USAGE : CLI_FAILED;
+		goto out;
+	}
+	rc = CLI_OK;
+	if (json) {
+		json_t *j = sim_json(&s);
+
+		if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+		    JSON_REAL_PRECISION(10)) < 0)
+			rc = CLI_FAILED;
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		sim_print_table(&s, stdout);
+	}
+	if (csv != NULL && rc == CLI_OK)
+		rc = write_file(csv, &s, sim_write_csv);
+	if (svg != NULL && rc == CLI_OK)
+		rc = write_file(svg, &s, sim_write_svg);
+	if (fflush(stdout) != 0)
+		rc = CLI_FAILED;
+out:
+	free(text);
+	json_decref(sc);
+	sim_release(&s);
+	return rc;
+}
