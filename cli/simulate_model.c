@@ -70,7 +70,13 @@ sim_init(struct sim *s, struct plc_cluster *cl, json_t *policy_doc,
 		return bl_err_set(err, BL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < cl->n; i++)
 		s->node_bps[i] = s->o.node_bps;
-	return sim_policy_load(s, err);
+	if (sim_policy_load(s, err) < 0)
+		return -1;
+	/* "Moved again" is counted within the residency by default. */
+	if (s->o.thrash_window_s <= 0)
+		s->o.thrash_window_s = s->pol.min_residency_s > 0 ?
+		    (double)s->pol.min_residency_s : 3600;
+	return 0;
 }
 
 void

@@ -210,6 +210,40 @@ parse_copies(const struct plc_cluster *cl, const char *s, uint32_t *out,
 	return n;
 }
 
+/* Anti-thrash, per node (docs/policy.md): a node that was the source or
+ * the destination of at least large_batch_bytes in one controller job
+ * that finished less than node_cooldown_s ago is left out of this plan,
+ * as an unreachable node is. Evacuations are not planned here. */
+static int
+cooldown_apply(PGconn *db, const struct pol_policy *pol,
+    struct plc_cluster *cl, struct bl_err *err)
+{
+	char secs[24], big[24];
+	const char *p[2] = { secs, big };
+	PGresult *r;
+
+	if (pol->node_cooldown_s <= 0)
+		return 0;
+	snprintf(secs, sizeof(secs), "%lld", (long long)pol->node_cooldown_s);
+	snprintf(big, sizeof(big), "%lld", (long long)pol->large_batch_bytes);
+	if ((r = bl_pg_exec(db, "SELECT n FROM (SELECT unnest(ARRAY[t.source, "
+	    "t.dest]) AS n, t.job, t.size FROM job_tasks t JOIN jobs j ON j.id "
+	    "= t.job WHERE j.kind = 'rebalance' AND j.origin = 'controller' "
+	    "AND j.finished_at > now() - make_interval(secs => $1::int) AND "
+	    "t.state IN ('complete', 'committed')) x WHERE n IS NOT NULL "
+	    "GROUP BY n, job HAVING sum(size) >= $2::bigint", 2, p, err)) ==
+	    NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		ssize_t k = plc_cluster_find(cl, PQgetvalue(r, i, 0));
+
+		if (k >= 0)
+			cl->nodes[k].reachable = 0;
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
     int balancing, long long max_candidates, struct ctl_planned *out,
@@ -222,13 +256,16 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 	size_t ndcs, cap = 0;
 	char *over = NULL;
 	size_t olen = 0;
-	const char *p[1];
+	const char *p[2];
+	char res[24];
 	json_t *coloc = NULL;	/* "group\x1fnode" -> objects */
 	int rc = -1, intx = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((out->cl = cluster_load(db, pol, err)) == NULL)
 		return -1;
+	if (cooldown_apply(db, pol, out->cl, err) == -1)
+		goto out;
 	plc_cluster_fill_stats(out->cl, NULL, &st);
 	ndcs = plc_cluster_dcs(out->cl, dcs, 64);
 	if (ndcs > 64)
@@ -285,13 +322,21 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 		}
 		PQclear(r);
 	}
+	/* Minimum residency (docs/policy.md): what a controller job moved
+	 * within min_residency_s is not a candidate; evacuations and the
+	 * operator's jobs do not count. */
+	snprintf(res, sizeof(res), "%lld", (long long)pol->min_residency_s);
+	p[1] = res;
 	if (bl_pg_run(db, "DECLARE cand NO SCROLL CURSOR FOR SELECT o.id, "
 	    "o.size, o.copies, o.reads_per_hour, o.allowed_dcs, o.affinity "
 	    "FROM objects o "
 	    "WHERE o.copies && $1::text[] AND NOT EXISTS (SELECT 1 FROM "
 	    "job_tasks t JOIN jobs j ON j.id = t.job WHERE t.object = o.id "
-	    "AND j.state IN ('init', 'setup', 'running', 'paused'))", 1, p,
-	    err) == -1)
+	    "AND j.state IN ('init', 'setup', 'running', 'paused')) AND ("
+	    "$2::int = 0 OR NOT EXISTS (SELECT 1 FROM job_tasks t JOIN jobs j "
+	    "ON j.id = t.job WHERE t.object = o.id AND j.kind = 'rebalance' "
+	    "AND j.origin = 'controller' AND t.committed_at > now() - "
+	    "make_interval(secs => $2::int)))", 2, p, err) == -1)
 		goto out;
 	for (;;) {
 		PGresult *r = bl_pg_exec(db, "FETCH " FETCH_ROWS " FROM cand",
