@@ -32,6 +32,7 @@ struct sim_objs {
 	uint8_t		*alive;		/* owns: 0 once deleted */
 	uint32_t	*busy;		/* owns: open tasks */
 	double		*moved_at;	/* owns: last controller move; < 0 none */
+	uint32_t	*mult;		/* owns: objects an entry stands for */
 	uint32_t	*copies;	/* owns: PLC_COPIES_MAX per object */
 };
 
@@ -90,6 +91,10 @@ struct sim_opts {
 	long		 max_cycles;
 	double		 thrash_window_s;
 	time_t		 start;		/* epoch of t = 0 */
+	/* The scale model (docs/simulate.md): an entry stands for up to
+	 * `bundle` objects of one size class on one set of nodes; 1: exact,
+	 * one entry per object. */
+	long		 bundle;
 };
 
 struct sim {
@@ -100,6 +105,12 @@ struct sim {
 	struct sim_objs	 ob;
 	struct sim_task	*tasks;		/* owns */
 	size_t		 ntasks, tasks_cap;
+	size_t		*act;		/* owns: active task indexes, in start
+					   order */
+	size_t		 nact, act_cap;
+	uint32_t	*dst_act;	/* owns: per node, active as destination */
+	uint32_t	*src_act;	/* owns: per node, active as source */
+	double		*egress;	/* owns: per node, bytes/s this epoch */
 	struct sim_job	*jobs;		/* owns */
 	size_t		 njobs, jobs_cap;
 	struct sim_event *events;	/* owns */

@@ -66,7 +66,11 @@ sim_init(struct sim *s, struct plc_cluster *cl, json_t *policy_doc,
 	s->policy_doc = policy_doc;
 	s->node_bps = calloc(cl->n ? cl->n : 1, sizeof(double));
 	s->cool_until = calloc(cl->n ? cl->n : 1, sizeof(double));
-	if (s->node_bps == NULL || s->cool_until == NULL)
+	s->dst_act = calloc(cl->n ? cl->n : 1, sizeof(uint32_t));
+	s->src_act = calloc(cl->n ? cl->n : 1, sizeof(uint32_t));
+	s->egress = calloc(cl->n ? cl->n : 1, sizeof(double));
+	if (s->node_bps == NULL || s->cool_until == NULL ||
+	    s->dst_act == NULL || s->src_act == NULL || s->egress == NULL)
 		return bl_err_set(err, BL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < cl->n; i++)
 		s->node_bps[i] = s->o.node_bps;
@@ -93,6 +97,7 @@ sim_release(struct sim *s)
 	free(o->alive);
 	free(o->busy);
 	free(o->moved_at);
+	free(o->mult);
 	free(o->copies);
 	for (size_t i = 0; i < s->nevents; i++)
 		json_decref(s->events[i].ev);
@@ -102,6 +107,10 @@ sim_release(struct sim *s)
 	free(s->cycles);
 	free(s->node_bps);
 	free(s->cool_until);
+	free(s->dst_act);
+	free(s->src_act);
+	free(s->egress);
+	free(s->act);
 	json_decref(s->policy_doc);
 	plc_cluster_free(s->cl);
 	memset(s, 0, sizeof(*s));
@@ -133,6 +142,7 @@ objs_reserve(struct sim_objs *o, size_t need)
 	GROW(o->alive, nc);
 	GROW(o->busy, nc);
 	GROW(o->moved_at, nc);
+	GROW(o->mult, nc);
 	GROW(o->copies, nc * STRIDE);
 	o->cap = nc;
 	return 0;
@@ -156,6 +166,7 @@ sim_obj_add(struct sim *s, uint64_t key, uint64_t size, double reads,
 	o->alive[i] = 1;
 	o->busy[i] = 0;
 	o->moved_at[i] = -1;
+	o->mult[i] = 1;
 	memcpy(o->copies + i * STRIDE, copies, ncopies * sizeof(*copies));
 	o->n++;
 	return 0;
@@ -200,13 +211,17 @@ mig_nodes(const struct sim *s, int projected)
 		m[i].weight = nd->weight;
 		m[i].hash_id = plc_node_hash_id(nd->id);
 	}
-	if (projected)
-		for (size_t t = 0; t < s->ntasks; t++) {
+	for (size_t j = 0; projected && j < s->njobs; j++) {
+		if (s->jobs[j].done)
+			continue;
+		for (size_t t = s->jobs[j].first; t < s->jobs[j].first +
+		    s->jobs[j].n; t++) {
 			const struct sim_task *k = &s->tasks[t];
 
 			if (k->state == ST_WAIT || k->state == ST_ACTIVE)
 				m[k->to].used += s->ob.size[k->obj];
 		}
+	}
 	return m;
 }
 
@@ -384,19 +399,53 @@ task_complete(struct sim *s, struct sim_task *k)
 		s->moved_evacuate += (long long)sz;
 	} else {
 		s->moved_rebalance += (long long)sz;
-		s->moves_done++;
+		s->moves_done += s->ob.mult[o];
 		if (s->ob.moved_at[o] >= 0 && s->now - s->ob.moved_at[o] <
 		    s->o.thrash_window_s)
-			s->repeat_moves++;
+			s->repeat_moves += s->ob.mult[o];
 		s->ob.moved_at[o] = s->now;
 	}
 	task_settle(s, k, ST_DONE);
 }
 
+/* The source an agent would pull from: another healthy copy first (an
+ * "in" node before a draining one), as mig_choose_pull(), else the
+ * replaced copy's node. */
+static uint32_t
+pull_node(const struct sim *s, const struct sim_task *k)
+{
+	int pull = -1;
+
+	for (int c = 0; c < s->ob.ncopies[k->obj]; c++) {
+		uint32_t cp = s->ob.copies[k->obj * STRIDE + c];
+		const struct plc_node *n = &s->cl->nodes[cp];
+
+		if (cp == k->from || n->state == PLC_NODE_OUT || !n->reachable)
+			continue;
+		if (pull < 0 || (n->state == PLC_NODE_IN &&
+		    s->cl->nodes[pull].state != PLC_NODE_IN))
+			pull = (int)cp;
+	}
+	return pull < 0 ? k->from : (uint32_t)pull;
+}
+
+static int
+act_push(struct sim *s, size_t t)
+{
+	if (s->nact == s->act_cap) {
+		size_t nc = s->act_cap ? s->act_cap * 2 : 1024;
+
+		GROW(s->act, nc);
+		s->act_cap = nc;
+	}
+	s->act[s->nact++] = t;
+	return 0;
+}
+
 /* Starts what may start: per job in creation order, its waiting tasks in
  * order, while the destination has a free transfer slot. */
-static void
-start_tasks(struct sim *s, uint32_t *dst_active)
+static int
+start_tasks(struct sim *s)
 {
 	for (size_t jn = 0; jn < s->njobs; jn++) {
 		struct sim_job *j = &s->jobs[jn];
@@ -408,7 +457,6 @@ start_tasks(struct sim *s, uint32_t *dst_active)
 		for (size_t t = j->first + j->next; t < end; t++) {
 			struct sim_task *k = &s->tasks[t];
 			const struct plc_node *to = &s->cl->nodes[k->to];
-			int pull;
 
 			if (k->state != ST_WAIT) {
 				if (!blocked)
@@ -424,123 +472,83 @@ start_tasks(struct sim *s, uint32_t *dst_active)
 					j->next = t + 1 - j->first;
 				continue;
 			}
-			if (dst_active[k->to] >= (uint32_t)s->o.max_transfers) {
+			if (s->dst_act[k->to] >= (uint32_t)s->o.max_transfers) {
 				blocked = 1;
 				continue;
 			}
-			{
-				int cp[PLC_COPIES_MAX];
-				struct mig_node *m = NULL;
-
-				(void)m;
-				for (int c = 0; c < s->ob.ncopies[k->obj]; c++)
-					cp[c] = (int)s->ob.copies[k->obj *
-					    STRIDE + c];
-				pull = -1;
-				/* Another healthy copy first, as the engine
-				 * (mig_choose_pull), else the replaced one. */
-				for (int c = 0; c < s->ob.ncopies[k->obj]; c++) {
-					const struct plc_node *n =
-					    &s->cl->nodes[cp[c]];
-
-					if ((uint32_t)cp[c] == k->from ||
-					    n->state == PLC_NODE_OUT ||
-					    !n->reachable)
-						continue;
-					if (pull < 0 || (n->state ==
-					    PLC_NODE_IN && s->cl->nodes[pull].
-					    state != PLC_NODE_IN))
-						pull = cp[c];
-				}
-				if (pull < 0)
-					pull = (int)k->from;
-			}
-			k->pull = (uint32_t)pull;
+			if (act_push(s, t) < 0)
+				return -1;
+			k->pull = pull_node(s, k);
 			k->state = ST_ACTIVE;
 			j->active++;
-			dst_active[k->to]++;
+			s->dst_act[k->to]++;
+			s->src_act[k->pull]++;
 			if (!blocked)
 				j->next = t + 1 - j->first;
+			if (j->done)
+				break;
 		}
 	}
+	return 0;
 }
 
 /* Advances the transfers to time `until`. */
 static int
 advance(struct sim *s, double until)
 {
-	size_t n = s->cl->n ? s->cl->n : 1;
-	uint32_t *src = calloc(n, sizeof(*src)), *dst = calloc(n, sizeof(*dst));
-	double *egress = calloc(n, sizeof(*egress));
-	int rc = -1;
-
-	if (src == NULL || dst == NULL || egress == NULL)
-		goto out;
 	while (s->now < until) {
-		double dt = until - s->now, any = 0;
+		double dt = until - s->now;
+		size_t w = 0;
 
-		memset(src, 0, n * sizeof(*src));
-		memset(dst, 0, n * sizeof(*dst));
-		for (size_t t = 0; t < s->ntasks; t++)
-			if (s->tasks[t].state == ST_ACTIVE)
-				dst[s->tasks[t].to]++;
-		start_tasks(s, dst);
-		memset(dst, 0, n * sizeof(*dst));
-		for (size_t t = 0; t < s->ntasks; t++) {
-			const struct sim_task *k = &s->tasks[t];
-
-			if (k->state != ST_ACTIVE)
-				continue;
-			src[k->pull]++;
-			dst[k->to]++;
+		if (start_tasks(s) < 0)
+			return -1;
+		if (s->nact == 0) {
+			s->now = until;
+			break;
 		}
-		memset(egress, 0, n * sizeof(*egress));
-		for (size_t t = 0; t < s->ntasks; t++) {
-			struct sim_task *k = &s->tasks[t];
+		for (size_t a = 0; a < s->nact; a++) {
+			struct sim_task *k = &s->tasks[s->act[a]];
 			const struct sim_job *j = &s->jobs[k->job];
-			double r;
+			double r = s->node_bps[k->pull] / s->src_act[k->pull];
 
-			if (k->state != ST_ACTIVE)
-				continue;
-			r = s->node_bps[k->pull] / src[k->pull];
-			if (s->node_bps[k->to] / dst[k->to] < r)
-				r = s->node_bps[k->to] / dst[k->to];
+			if (s->node_bps[k->to] / s->dst_act[k->to] < r)
+				r = s->node_bps[k->to] / s->dst_act[k->to];
 			if (j->throttle > 0 && j->throttle / (double)j->active <
 			    r)
 				r = j->throttle / (double)j->active;
 			k->rate = r;
-			egress[k->pull] += r;
-			any = 1;
+			s->egress[k->pull] += r;
 			if (r > 0 && k->left / r < dt)
 				dt = k->left / r;
 		}
-		for (size_t i = 0; i < s->cl->n; i++)
-			if (egress[i] > s->peak_egress + 1e-9) {
-				s->peak_egress = egress[i];
+		for (size_t a = 0; a < s->nact; a++) {
+			uint32_t i = s->tasks[s->act[a]].pull;
+
+			if (s->egress[i] > s->peak_egress + 1e-9) {
+				s->peak_egress = s->egress[i];
 				snprintf(s->peak_node, sizeof(s->peak_node), "%s",
 				    s->cl->nodes[i].id);
 			}
-		if (!any) {
-			s->now = until;
-			break;
 		}
+		for (size_t a = 0; a < s->nact; a++)
+			s->egress[s->tasks[s->act[a]].pull] = 0;
 		s->now += dt;
-		for (size_t t = 0; t < s->ntasks; t++) {
-			struct sim_task *k = &s->tasks[t];
+		for (size_t a = 0; a < s->nact; a++) {
+			struct sim_task *k = &s->tasks[s->act[a]];
 
-			if (k->state != ST_ACTIVE)
-				continue;
 			k->left -= k->rate * dt;
-			if (k->left <= 0.5)
+			if (k->left > 0.5 && k->state == ST_ACTIVE) {
+				s->act[w++] = s->act[a];
+				continue;
+			}
+			s->dst_act[k->to]--;
+			s->src_act[k->pull]--;
+			if (k->state == ST_ACTIVE)
 				task_complete(s, k);
 		}
+		s->nact = w;
 	}
-	rc = 0;
-out:
-	free(src);
-	free(dst);
-	free(egress);
-	return rc;
+	return 0;
 }
 
 /* --- the events ------------------------------------------------------------ */
@@ -654,6 +662,20 @@ ev_add_nodes(struct sim *s, json_t *arr, const char *path,
 	free(s->cool_until);
 	s->node_bps = bps;
 	s->cool_until = cool;
+	free(s->dst_act);
+	free(s->src_act);
+	free(s->egress);
+	s->dst_act = calloc(n ? n : 1, sizeof(uint32_t));
+	s->src_act = calloc(n ? n : 1, sizeof(uint32_t));
+	s->egress = calloc(n ? n : 1, sizeof(double));
+	if (s->dst_act == NULL || s->src_act == NULL || s->egress == NULL) {
+		plc_cluster_free(cl);
+		return bl_err_set(err, BL_ENOMEM, "out of memory");
+	}
+	for (size_t a = 0; a < s->nact; a++) {
+		s->dst_act[s->tasks[s->act[a]].to]++;
+		s->src_act[s->tasks[s->act[a]].pull]++;
+	}
 	plc_cluster_free(s->cl);
 	s->cl = cl;
 	return 0;
@@ -1027,14 +1049,20 @@ projected_used(const struct sim *s, uint64_t *used)
 {
 	for (size_t i = 0; i < s->cl->n; i++)
 		used[i] = s->cl->nodes[i].used_bytes;
-	for (size_t t = 0; t < s->ntasks; t++) {
-		const struct sim_task *k = &s->tasks[t];
-		uint64_t b = s->ob.size[k->obj];
-
-		if (k->state != ST_WAIT && k->state != ST_ACTIVE)
+	for (size_t j = 0; j < s->njobs; j++) {
+		if (s->jobs[j].done)
 			continue;
-		used[k->from] = used[k->from] > b ? used[k->from] - b : 0;
-		used[k->to] += b;
+		for (size_t t = s->jobs[j].first; t < s->jobs[j].first +
+		    s->jobs[j].n; t++) {
+			const struct sim_task *k = &s->tasks[t];
+			uint64_t b = s->ob.size[k->obj];
+
+			if (k->state != ST_WAIT && k->state != ST_ACTIVE)
+				continue;
+			used[k->from] = used[k->from] > b ? used[k->from] - b :
+			    0;
+			used[k->to] += b;
+		}
 	}
 }
 
