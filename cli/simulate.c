@@ -65,14 +65,101 @@ load_json(const char *path, struct bl_err *err)
 	return j;
 }
 
+/* The scale model groups the CSV's objects by (copies, pinning, size
+ * class: the power of two below the size) into entries of up to `bundle`
+ * objects; an entry's size is the sum of its objects'. */
+struct group {
+	uint64_t	 h;		/* 0: empty slot */
+	uint64_t	 key;		/* the first member's key */
+	uint64_t	 bytes;
+	double		 reads;
+	uint32_t	 n;
+	uint32_t	 copies[PLC_COPIES_MAX];
+	uint8_t		 ncopies, pinned;
+	uint64_t	 dcmask;
+};
+
+struct loader {
+	struct sim	*s;		/* borrows */
+	struct group	*g;		/* owns */
+	size_t		 cap;
+};
+
+static int
+flush(struct loader *l, struct group *g)
+{
+	size_t o = l->s->ob.n;
+
+	if (g->n == 0)
+		return 0;
+	if (sim_obj_add(l->s, g->key, g->bytes, g->reads / g->n, g->copies,
+	    g->ncopies, g->pinned, g->dcmask) < 0)
+		return -1;
+	l->s->ob.mult[o] = g->n;
+	g->n = 0;
+	g->bytes = 0;
+	g->reads = 0;
+	return 0;
+}
+
 static int
 on_row(const struct plc_csv_row *r, void *arg, struct bl_err *err)
 {
-	struct sim *s = arg;
+	struct loader *l = arg;
+	struct sim *s = l->s;
+	uint64_t key = plc_object_key(r->id, r->id_len), h;
+	int cls = 0;
+	size_t i;
 
-	if (sim_obj_add(s, plc_object_key(r->id, r->id_len), r->size,
-	    r->reads_per_hour, r->copies, r->ncopies, r->pinned,
-	    r->allowed_dcs) < 0)
+	if (s->o.bundle <= 1) {
+		if (sim_obj_add(s, key, r->size, r->reads_per_hour, r->copies,
+		    r->ncopies, r->pinned, r->allowed_dcs) < 0)
+			return bl_err_set(err, BL_ENOMEM, "out of memory");
+		return 0;
+	}
+	while (cls < 63 && (r->size >> (cls + 1)) != 0)
+		cls++;
+	h = 1469598103934665603ull ^ (uint64_t)cls ^ r->allowed_dcs * 31;
+	for (size_t k = 0; k < r->ncopies; k++)
+		h = (h ^ r->copies[k]) * 1099511628211ull;
+	h |= 1;
+	if (l->cap == 0) {
+		l->cap = 1 << 16;
+		if ((l->g = calloc(l->cap, sizeof(*l->g))) == NULL)
+			return bl_err_set(err, BL_ENOMEM, "out of memory");
+	}
+	for (i = h & (l->cap - 1); l->g[i].h != 0 && (l->g[i].h != h ||
+	    l->g[i].ncopies != r->ncopies || memcmp(l->g[i].copies, r->copies,
+	    r->ncopies * sizeof(*r->copies)) != 0);
+	    i = (i + 1) & (l->cap - 1))
+		;
+	if (l->g[i].h == 0) {
+		size_t used = 0;
+
+		for (size_t k = 0; k < l->cap; k++)
+			used += l->g[k].h != 0;
+		if (2 * (used + 1) > l->cap) {
+			/* Full enough: every group goes out as it is. */
+			for (size_t k = 0; k < l->cap; k++)
+				if (l->g[k].h != 0 && flush(l, &l->g[k]) < 0)
+					return bl_err_set(err, BL_ENOMEM,
+					    "out of memory");
+			memset(l->g, 0, l->cap * sizeof(*l->g));
+			i = h & (l->cap - 1);
+		}
+		l->g[i].h = h;
+		memcpy(l->g[i].copies, r->copies, r->ncopies *
+		    sizeof(*r->copies));
+		l->g[i].ncopies = (uint8_t)r->ncopies;
+		l->g[i].pinned = (uint8_t)r->pinned;
+		l->g[i].dcmask = r->allowed_dcs;
+	}
+	if (l->g[i].n == 0)
+		l->g[i].key = key;
+	l->g[i].n++;
+	l->g[i].bytes += r->size;
+	l->g[i].reads += r->reads_per_hour;
+	if (l->g[i].n >= (uint32_t)s->o.bundle && flush(l, &l->g[i]) < 0)
 		return bl_err_set(err, BL_ENOMEM, "out of memory");
 	return 0;
 }
@@ -113,10 +200,10 @@ load_scenario(struct sim *s, json_t *sc, const char *file,
 {
 	static const char *const keys[] = { "start", "duration_s",
 	    "max_cycles", "thrash_window_s", "throughput", "events", "note",
-	    NULL };
+	    "bundle", NULL };
 	json_t *tp = json_object_get(sc, "throughput"), *evs, *v;
 	const char *key, *st;
-	double d, mc, bps, mt, tw;
+	double d, mc, bps, mt, tw, bu;
 	size_t i;
 
 	if (!json_is_object(sc))
@@ -137,8 +224,11 @@ load_scenario(struct sim *s, json_t *sc, const char *file,
 		return bl_err_wrap(err, "%s: start", file);
 	if (num(sc, "duration_s", 7 * 86400.0, 0, 3.2e9, file, &d, err) < 0 ||
 	    num(sc, "max_cycles", 100000, 1, 1e9, file, &mc, err) < 0 ||
-	    num(sc, "thrash_window_s", 0, 0, 3.2e9, file, &tw, err) < 0)
+	    num(sc, "thrash_window_s", 0, 0, 3.2e9, file, &tw, err) < 0 ||
+	    num(sc, "bundle", 1, 1, 1e6, file, &bu, err) < 0)
 		return -1;
+	if (s->o.bundle == 0)
+		s->o.bundle = (long)bu;
 	if (tp != NULL && !json_is_object(tp))
 		return bl_err_set(err, BL_EINVAL, "%s: throughput: expected an "
 		    "object", file);
@@ -197,7 +287,7 @@ usage(FILE *f)
 	    "--scenario FILE\n"
 	    "           [--policy FILE] [--preset default|aggressive|"
 	    "conservative]\n"
-	    "           [--json] [--csv FILE] [--svg FILE]\n", f);
+	    "           [--json] [--csv FILE] [--svg FILE] [--bundle N]\n", f);
 }
 
 static int
@@ -229,6 +319,7 @@ cli_simulate_main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "csv", required_argument, NULL, 'C' },
 		{ "svg", required_argument, NULL, 'S' },
+		{ "bundle", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -254,6 +345,16 @@ cli_simulate_main(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'C': csv = optarg; break;
 		case 'S': svg = optarg; break;
+		case 'B': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || v < 1 || v > 1000000)
+				return cli_usage_error("simulate: --bundle: "
+				    "expected 1 to 1000000, got \"%s\"", optarg);
+			s.o.bundle = v;
+			break;
+		}
 		case 'P':
 			if (pol_preset_parse(optarg) < 0)
 				return cli_usage_error("simulate: --preset: "
@@ -316,10 +417,20 @@ cli_simulate_main(int argc, char **argv)
 		cli_usage_error("simulate: %s", err.msg);
 		goto out;
 	}
-	if (plc_objects_csv_parse(text, len, s.cl, opath, on_row, &s,
-	    &err) < 0) {
-		cli_usage_error("simulate: %s", err.msg);
-		goto out;
+	{
+		struct loader l = { &s, NULL, 0 };
+		int prc = plc_objects_csv_parse(text, len, s.cl, opath, on_row,
+		    &l, &err);
+
+		for (size_t k = 0; prc == 0 && k < l.cap; k++)
+			if (l.g[k].h != 0 && flush(&l, &l.g[k]) < 0)
+				prc = bl_err_set(&err, BL_ENOMEM, "out of "
+				    "memory");
+		free(l.g);
+		if (prc < 0) {
+			cli_usage_error("simulate: %s", err.msg);
+			goto out;
+		}
 	}
 	free(text);
 	text = NULL;

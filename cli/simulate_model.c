@@ -779,6 +779,82 @@ grow_size(json_t *size, uint64_t seed, uint64_t i)
 	}
 }
 
+/* The size of an entry of mult objects drawn from "size": their sum,
+ * taken from the normal law of a sum of mult draws (mean mult * m,
+ * standard deviation sqrt(mult) * sd of one draw), at least mult bytes. */
+static uint64_t
+bundle_size(json_t *size, uint64_t seed, uint64_t i, uint64_t mult)
+{
+	double m, sd, u = unit(seed, 2 * i), u2 = unit(seed, 2 * i + 1), z, v;
+
+	if (json_is_number(size))
+		return (uint64_t)json_number_value(size) * mult;
+	if (json_object_get(size, "median") != NULL) {
+		double med = json_number_value(json_object_get(size, "median"));
+		double sg = json_number_value(json_object_get(size, "sigma"));
+
+		m = med * exp(sg * sg / 2);
+		sd = m * sqrt(exp(sg * sg) - 1);
+	} else {
+		double lo = json_number_value(json_object_get(size, "min"));
+		double hi = json_number_value(json_object_get(size, "max"));
+
+		m = (lo + hi) / 2;
+		sd = (hi - lo) / sqrt(12.0);
+	}
+	z = sqrt(-2.0 * log(u > 0 ? u : 1e-300)) * cos(2 * M_PI * u2);
+	v = (double)mult * m + sqrt((double)mult) * sd * z;
+	return v < (double)mult ? mult : (uint64_t)v;
+}
+
+/* The scale model's placement of a new entry's copy: a weighted draw
+ * over the eligible nodes (state "in", reachable), with the failure
+ * domain and max_fill checked and up to 32 draws; weight-proportional
+ * as straw2, without its cost per node. cum holds the eligible nodes'
+ * cumulative weights, idx their indexes; seq is the draw counter. */
+static int
+draw_dest(const struct sim *s, const struct mig_node *m, const double *cum,
+    const uint32_t *idx, size_t ne, size_t obj, uint64_t *seq)
+{
+	const uint32_t *cp = s->ob.copies + obj * STRIDE;
+	int dom = mig_domain(s);
+
+	for (int attempt = 0; attempt < 32 && ne > 0; attempt++) {
+		/* A low-discrepancy sequence (golden-ratio steps) rather
+		 * than independent draws: every node gets its share within
+		 * a few entries, as a cluster of many small objects does. */
+		double f = (double)(*seq)++ * 0.6180339887498949;
+		double u = (f - floor(f)) * cum[ne - 1];
+		size_t lo = 0, hi = ne - 1;
+		const struct mig_node *d;
+		int ok = 1;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (cum[mid] > u)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		d = &m[idx[lo]];
+		if ((double)(d->used + s->ob.size[obj]) > s->pol.max_fill *
+		    (double)d->capacity)
+			continue;
+		for (int k = 0; k < s->ob.ncopies[obj] && ok; k++) {
+			const struct mig_node *c = &m[cp[k]];
+
+			ok = strcmp(c->host, d->host) != 0 && (dom <
+			    MIG_DOMAIN_RACK || strcmp(c->rack, d->rack) != 0 ||
+			    strcmp(c->dc, d->dc) != 0) && (dom <
+			    MIG_DOMAIN_DATACENTER || strcmp(c->dc, d->dc) != 0);
+		}
+		if (ok)
+			return (int)idx[lo];
+	}
+	return -1;
+}
+
 /* Writes new objects, each copy placed by straw2 as the engine places an
  * evacuated copy (weight-proportional, failure domain, max_fill). */
 static int
@@ -788,7 +864,12 @@ ev_grow(struct sim *s, json_t *g, const char *path, struct bl_err *err)
 	json_t *size = json_object_get(g, "size");
 	struct mig_node *m;
 	void *scratch;
+	double *cum;
+	uint32_t *idx;
+	size_t ne = 0;
 	uint64_t total = 0, written = 0, cnt = 0, limit;
+	uint64_t bundle = s->o.bundle > 1 ? (uint64_t)s->o.bundle : 1;
+	uint64_t seq = (uint64_t)seed * 7919;
 
 	if (!json_is_object(g))
 		return bl_err_set(err, BL_EINVAL, "%s: expected an object", path);
@@ -818,21 +899,35 @@ ev_grow(struct sim *s, json_t *g, const char *path, struct bl_err *err)
 	limit = objects > 0 ? (uint64_t)objects : UINT64_MAX;
 	m = mig_nodes(s, 1);
 	scratch = calloc(3 * (s->cl->n ? s->cl->n : 1), 4);
-	if (m == NULL || scratch == NULL) {
+	cum = calloc(s->cl->n ? s->cl->n : 1, sizeof(*cum));
+	idx = calloc(s->cl->n ? s->cl->n : 1, sizeof(*idx));
+	if (m == NULL || scratch == NULL || cum == NULL || idx == NULL) {
 		free(m);
 		free(scratch);
+		free(cum);
+		free(idx);
 		return bl_err_set(err, BL_ENOMEM, "out of memory");
 	}
+	for (size_t i = 0; i < s->cl->n; i++)
+		if (m[i].state == 0 && m[i].reachable && m[i].capacity > 0) {
+			cum[ne] = (ne ? cum[ne - 1] : 0) + (m[i].weight > 0 ?
+			    m[i].weight : (double)m[i].capacity / 1099511627776.0);
+			idx[ne++] = (uint32_t)i;
+		}
 	while (cnt < limit && (bytes <= 0 || (double)written < bytes)) {
 		char id[64];
-		uint64_t key, sz = grow_size(size, (uint64_t)seed, cnt);
+		/* The scale model writes `bundle` objects of one size per
+		 * entry. */
+		uint64_t mult = bundle < limit - cnt ? bundle : limit - cnt;
+		uint64_t key, sz = mult > 1 ? bundle_size(size, (uint64_t)seed,
+		    cnt, mult) : grow_size(size, (uint64_t)seed, cnt);
 		uint32_t cp[PLC_COPIES_MAX];
 		size_t o = s->ob.n, nc = 0;
 
 		snprintf(id, sizeof(id), "grown-%llu-%llu",
 		    (unsigned long long)seed, (unsigned long long)s->grown++);
 		key = plc_object_key(id, strlen(id));
-		cnt++;
+		cnt += mult;
 		/* Placed one copy at a time: the chooser sees the copies
 		 * placed so far. */
 		if (sim_obj_add(s, key, sz, reads, (uint32_t[]){ 0 }, 1, 0, 0) <
@@ -842,8 +937,15 @@ ev_grow(struct sim *s, json_t *g, const char *path, struct bl_err *err)
 			return bl_err_set(err, BL_ENOMEM, "out of memory");
 		}
 		s->ob.ncopies[o] = 0;
+		s->ob.mult[o] = (uint32_t)mult;
 		for (int c = 0; c < (int)copies; c++) {
-			int d = choose_dest(s, m, o, -1, scratch);
+			int d = bundle > 1 ? draw_dest(s, m, cum, idx, ne, o, &seq) :
+			    -1;
+
+			if (d >= 0)
+				m[d].used += sz;  /* choose_dest adds its own */
+			else
+				d = choose_dest(s, m, o, -1, scratch);
 
 			if (d < 0)
 				break;
@@ -861,6 +963,8 @@ ev_grow(struct sim *s, json_t *g, const char *path, struct bl_err *err)
 	}
 	free(m);
 	free(scratch);
+	free(cum);
+	free(idx);
 	return 0;
 }
 
@@ -1080,6 +1184,8 @@ cycle(struct sim *s, struct bl_err *err)
 	struct plc_planner *pl = NULL;
 	struct plc_plan plan;
 	uint64_t *scratch = NULL;
+	uint8_t *over = NULL;
+	uint32_t *caps = NULL;
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
@@ -1141,13 +1247,49 @@ cycle(struct sim *s, struct bl_err *err)
 	if (d.outcome == POL_OUT_PLAN) {
 		size_t dropped = 0, job;
 
+		struct plc_fill_stats vs;
+
 		pol_planner_opts(&s->pol, &view, in.quiet, 1, &po);
+		/* The over-full nodes, as ballastd's candidate cursor: "in",
+		 * reachable, above the mean fill. */
+		plc_cluster_fill_stats(&view, NULL, &vs);
+		if ((over = calloc(s->cl->n ? s->cl->n : 1, 1)) == NULL ||
+		    (caps = calloc(s->cl->n ? s->cl->n : 1,
+		    sizeof(*caps))) == NULL)
+			goto nomem;
+		for (size_t i = 0; i < s->cl->n; i++)
+			over[i] = nodes[i].state == PLC_NODE_IN &&
+			    nodes[i].reachable && nodes[i].capacity_bytes > 0 &&
+			    (double)nodes[i].used_bytes /
+			    (double)nodes[i].capacity_bytes > vs.mean;
+		if (s->o.bundle > 1) {
+			/* Scale model: a move carries an entry of up to
+			 * `bundle` objects, so the move budget counts
+			 * entries; a node keeps every entry it holds. */
+			if (po.max_moves > 0) {
+				po.max_moves = (po.max_moves + s->o.bundle / 2) /
+				    s->o.bundle;
+				if (po.max_moves < 1)
+					po.max_moves = 1;
+			}
+			for (size_t o = 0; o < s->ob.n; o++)
+				for (int k = 0; s->ob.alive[o] &&
+				    k < s->ob.ncopies[o]; k++)
+					caps[s->ob.copies[o * STRIDE + k]]++;
+			po.cand_per_source = SIZE_MAX;
+			po.cand_caps = caps;
+		}
 		if ((pl = plc_planner_new(&view, &po, err)) == NULL)
 			goto out;
 		for (size_t o = 0; o < s->ob.n; o++) {
 			struct plc_object obj;
+			int on_over = 0;
 
 			if (!s->ob.alive[o] || s->ob.busy[o])
+				continue;
+			for (int k = 0; k < s->ob.ncopies[o]; k++)
+				on_over |= over[s->ob.copies[o * STRIDE + k]];
+			if (!on_over)
 				continue;
 			/* Minimum residency: the controller does not move
 			 * again what it moved within min_residency_s. */
@@ -1181,7 +1323,8 @@ cycle(struct sim *s, struct bl_err *err)
 		snprintf(c.reason, sizeof(c.reason), "%s", d.reason);
 		c.projected = plan.after.imbalance;
 		c.has_projected = 1;
-		c.moves = (long long)plan.n_moves;
+		for (size_t i = 0; i < plan.n_moves; i++)
+			c.moves += s->ob.mult[plan.moves[i].handle];
 		c.bytes = (long long)plan.bytes;
 		c.cost = plan.cost;
 		if (d.outcome != POL_OUT_IDLE) {
@@ -1216,6 +1359,8 @@ out:
 	plc_plan_release(&plan);
 	plc_planner_free(pl);
 	free(scratch);
+	free(over);
+	free(caps);
 	free(nodes);
 	free(used);
 	return rc;

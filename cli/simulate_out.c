@@ -38,8 +38,11 @@ sim_print_table(const struct sim *s, FILE *f)
 		    c->open_jobs, c->moved_bytes);
 	}
 	totals(s, &ratio);
-	fprintf(f, "\ncycles            %zu over %.3f simulated hours\n",
-	    s->ncycles, s->now / 3600.0);
+	if (s->o.bundle > 1)
+		fprintf(f, "\nmodel             scale: entries of up to %ld "
+		    "objects\n", s->o.bundle);
+	fprintf(f, "%scycles            %zu over %.3f simulated hours\n",
+	    s->o.bundle > 1 ? "" : "\n", s->ncycles, s->now / 3600.0);
 	fprintf(f, "bytes moved       %lld (rebalance %lld, evacuation %lld)\n",
 	    s->moved_bytes, s->moved_rebalance, s->moved_evacuate);
 	fprintf(f, "minimum to balance %lld (rebalance / minimum %.3f)\n",
@@ -92,6 +95,8 @@ sim_json(const struct sim *s)
 	    s->converged_cycle ? json_real(s->converged_t) : json_null(),
 	    "peak_node_egress_bytes_per_s", s->peak_egress, "peak_node",
 	    s->peak_node);
+	json_object_set_new(t, "bundle", json_integer(s->o.bundle > 1 ?
+	    s->o.bundle : 1));
 	json_object_set_new(root, "totals", t);
 	json_object_set_new(root, "cycles", cyc);
 	return root;

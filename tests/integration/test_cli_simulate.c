@@ -244,6 +244,72 @@ test_cli_simulate__residency_stops_the_flip_from_thrashing(void **state)
 	json_decref(res);
 }
 
+static double
+ratio(json_int_t a, json_int_t b)
+{
+	return b ? (double)a / (double)b : 0;
+}
+
+/* The scale model (--bundle): entries of 10 objects move the bytes of
+ * the exact model within 2% on the worked example, and an objects CSV
+ * grouped into entries within 5%; the outputs count objects. */
+static void
+test_cli_simulate__scale_model_tracks_the_exact_one(void **state)
+{
+	json_t *ex = totals("--cluster etc/scenarios/cluster-4.json "
+	    "--scenario etc/scenarios/add-nodes.json");
+	json_t *sc = totals("--cluster etc/scenarios/cluster-4.json "
+	    "--scenario etc/scenarios/add-nodes.json --bundle 10");
+	char *csv = calloc(1, 3000 * 64 + 128), cl[1024];
+	size_t len = 0;
+	long long ua = 0, ub = 0;
+	double r;
+
+	r = ratio(ival(sc, "bytes_rebalance"), ival(ex, "bytes_rebalance"));
+	assert_true(r > 0.98 && r < 1.02);
+	assert_int_equal(ival(sc, "bundle"), 10);
+	assert_int_equal(ival(ex, "bundle"), 1);
+	assert_true(ival(sc, "converged_cycle") > 0);
+	json_decref(ex);
+	json_decref(sc);
+	/* 3,000 objects, three quarters on a: the cluster's usage is
+	 * theirs. */
+	len += (size_t)sprintf(csv, "id,owner,size,md5,copies,reads_per_hour,"
+	    "affinity,allowed_dcs\n");
+	for (int i = 0; i < 3000; i++) {
+		long long sz = 100000 + (i % 7) * 50000 + (i % 13) * 7000;
+
+		len += (size_t)sprintf(csv + len, "o%05d,own,%lld,,%s,0,,\n", i,
+		    sz, i % 4 ? "a" : "b");
+		if (i % 4)
+			ua += sz;
+		else
+			ub += sz;
+	}
+	put("o.csv", csv);
+	free(csv);
+	snprintf(cl, sizeof(cl), "{\"failure_domain\":\"host\",\"nodes\":["
+	    "{\"id\":\"a\",\"region\":\"eu\",\"datacenter\":\"d\",\"rack\":"
+	    "\"r1\",\"host\":\"ha\",\"capacity_bytes\":1073741824,"
+	    "\"used_bytes\":%lld,\"state\":\"in\"},{\"id\":\"b\",\"region\":"
+	    "\"eu\",\"datacenter\":\"d\",\"rack\":\"r2\",\"host\":\"hb\","
+	    "\"capacity_bytes\":1073741824,\"used_bytes\":%lld,\"state\":"
+	    "\"in\"}]}", ua, ub);
+	put("c2.json", cl);
+	put("quiet.json", "{\"duration_s\":36000}");
+	ex = totals("--objects o.csv --cluster c2.json --scenario quiet.json");
+	sc = totals("--objects o.csv --cluster c2.json --scenario quiet.json "
+	    "--bundle 10");
+	assert_true(ival(ex, "bytes_rebalance") > 100000000);
+	r = ratio(ival(sc, "bytes_rebalance"), ival(ex, "bytes_rebalance"));
+	assert_true(r > 0.95 && r < 1.05);
+	/* objects, not entries */
+	r = ratio(ival(sc, "controller_moves"), ival(ex, "controller_moves"));
+	assert_true(r > 0.8 && r < 1.25);
+	json_decref(ex);
+	json_decref(sc);
+}
+
 /* 02:00-06:00 Europe/Paris is 01:00-05:00 UTC on 2 March 2026: cycles at
  * hours 1 to 5 (exclusive) are quiet, and the first plan comes at 5. */
 static void
@@ -323,6 +389,7 @@ main(void)
 		cmocka_unit_test(test_cli_simulate__docs_worked_example_prints_what_the_page_shows),
 		cmocka_unit_test(test_cli_simulate__same_inputs_give_byte_identical_output),
 		cmocka_unit_test(test_cli_simulate__residency_stops_the_flip_from_thrashing),
+		cmocka_unit_test(test_cli_simulate__scale_model_tracks_the_exact_one),
 		cmocka_unit_test(test_cli_simulate__quiet_hours_follow_their_time_zone),
 		cmocka_unit_test(test_cli_simulate__bad_scenarios_exit_2_naming_the_key),
 	};
