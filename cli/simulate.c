@@ -276,7 +276,8 @@ load_scenario(struct sim *s, json_t *sc, const char *file,
 			e->ev = json_incref(v);
 		}
 	}
-	qsort(s->events, s->nevents, sizeof(*s->events), cmp_event);
+	if (s->nevents > 1)
+		qsort(s->events, s->nevents, sizeof(*s->events), cmp_event);
 	return 0;
 }
 
