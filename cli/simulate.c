@@ -8,6 +8,7 @@
  * message names the file and the field).
  */
 #include "cli/cli.h"
+#include "cli/http.h"
 #include "cli/simulate.h"
 #include "lib/tz.h"
 #include "placement/objects_csv.h"
@@ -281,11 +282,77 @@ load_scenario(struct sim *s, json_t *sc, const char *file,
 	return 0;
 }
 
+/* --live: the cluster (GET /v1/nodes) and the policy in force (GET
+ * /v1/policy) from ballastd. The API lists no objects: they still come
+ * from --objects. Returns CLI_OK or the exit code (the error printed). */
+static int
+load_live(struct plc_cluster **cl, json_t **pdoc)
+{
+	struct cli_http h;
+	json_t *nodes = NULL, *pol = NULL, *doc, *arr, *v;
+	struct bl_err err;
+	size_t i;
+	char *text;
+	int st, fd;
+
+	if (cli_http_init(&h, NULL, NULL) == -1)
+		return CLI_USAGE;
+	if ((st = cli_http_call(&h, "GET", "/v1/policy", NULL, 0, NULL,
+	    &pol)) != 200) {
+		json_decref(pol);
+		return cli_http_exit(&h, st);
+	}
+	if ((st = cli_http_call(&h, "GET", "/v1/nodes", NULL, 0, NULL,
+	    &nodes)) != 200) {
+		json_decref(pol);
+		json_decref(nodes);
+		return cli_http_exit(&h, st);
+	}
+	*pdoc = json_deep_copy(json_object_get(pol, "policy"));
+	if (!json_is_object(*pdoc)) {
+		json_decref(*pdoc);
+		*pdoc = json_object();
+	}
+	fd = plc_domain_parse(json_string_value(json_object_get(
+	    json_object_get(pol, "policy"), "failure_domain")) ?
+	    json_string_value(json_object_get(json_object_get(pol, "policy"),
+	    "failure_domain")) : "host");
+	json_decref(pol);
+	arr = json_array();
+	json_array_foreach(json_object_get(nodes, "nodes"), i, v) {
+		json_t *n = json_object();
+		static const char *const keep[] = { "id", "region", "datacenter",
+		    "rack", "host", "capacity_bytes", "used_bytes", "state",
+		    "reachable", NULL };
+
+		for (int k = 0; keep[k] != NULL; k++)
+			if (json_object_get(v, keep[k]) != NULL)
+				json_object_set(n, keep[k], json_object_get(v,
+				    keep[k]));
+		json_array_append_new(arr, n);
+	}
+	json_decref(nodes);
+	doc = json_pack("{s:s,s:o}", "failure_domain", plc_domain_name(fd < 0 ?
+	    PLC_DOMAIN_HOST : fd), "nodes", arr);
+	text = doc ? json_dumps(doc, 0) : NULL;
+	json_decref(doc);
+	bl_err_clear(&err);
+	*cl = text ? plc_cluster_from_json(text, strlen(text), "GET /v1/nodes",
+	    &err) : NULL;
+	free(text);
+	if (*cl == NULL) {
+		json_decref(*pdoc);
+		*pdoc = NULL;
+		return cli_usage_error("simulate: --live: %s", err.msg);
+	}
+	return CLI_OK;
+}
+
 static void
 usage(FILE *f)
 {
-	fputs("usage: ballastctl simulate --cluster FILE --objects FILE "
-	    "--scenario FILE\n"
+	fputs("usage: ballastctl simulate (--cluster FILE | --live) --objects "
+	    "FILE --scenario FILE\n"
 	    "           [--policy FILE] [--preset default|aggressive|"
 	    "conservative]\n"
 	    "           [--json] [--csv FILE] [--svg FILE] [--bundle N]\n", f);
@@ -321,18 +388,19 @@ cli_simulate_main(int argc, char **argv)
 		{ "csv", required_argument, NULL, 'C' },
 		{ "svg", required_argument, NULL, 'S' },
 		{ "bundle", required_argument, NULL, 'B' },
+		{ "live", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cpath = NULL, *opath = NULL, *spath = NULL, *ppath = NULL;
 	const char *csv = NULL, *svg = NULL, *preset = NULL;
-	struct plc_cluster *cl;
+	struct plc_cluster *cl = NULL;
 	struct sim s;
 	struct bl_err err;
 	json_t *pdoc = NULL, *sc = NULL;
 	char *text = NULL;
 	size_t len = 0;
-	int ch, json = 0, rc = CLI_USAGE;
+	int ch, json = 0, live = 0, rc = CLI_USAGE;
 
 	memset(&s, 0, sizeof(s));
 	bl_err_clear(&err);
@@ -344,6 +412,7 @@ cli_simulate_main(int argc, char **argv)
 		case 's': spath = optarg; break;
 		case 'p': ppath = optarg; break;
 		case 'j': json = 1; break;
+		case 'L': live = 1; break;
 		case 'C': csv = optarg; break;
 		case 'S': svg = optarg; break;
 		case 'B': {
@@ -371,15 +440,23 @@ cli_simulate_main(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	if (optind != argc || cpath == NULL || opath == NULL ||
+	if (optind != argc || (cpath == NULL) == !live || opath == NULL ||
 	    spath == NULL) {
 		usage(stderr);
-		return cli_usage_error("simulate: --cluster, --objects and "
-		    "--scenario are required");
+		return cli_usage_error("simulate: --cluster (or --live), "
+		    "--objects and --scenario are required");
 	}
-	if ((cl = plc_cluster_load_file(cpath, &err)) == NULL)
+	if (live) {
+		if ((rc = load_live(&cl, &pdoc)) != CLI_OK)
+			return rc;
+		if (ppath != NULL) {
+			json_decref(pdoc);
+			pdoc = NULL;
+		}
+	} else if ((cl = plc_cluster_load_file(cpath, &err)) == NULL) {
 		return cli_usage_error("simulate: %s", err.msg);
-	if (ppath != NULL) {
+	}
+	if (pdoc == NULL && ppath != NULL) {
 		json_t *sub;
 
 		if ((pdoc = load_json(ppath, &err)) == NULL) {
@@ -392,7 +469,7 @@ cli_simulate_main(int argc, char **argv)
 			json_decref(pdoc);
 			pdoc = sub;
 		}
-	} else {
+	} else if (pdoc == NULL) {
 		pdoc = json_object();
 	}
 	if (preset != NULL)
