@@ -244,6 +244,46 @@ test_cli_simulate__residency_stops_the_flip_from_thrashing(void **state)
 	json_decref(res);
 }
 
+/* Node cooldowns: after a job in which both nodes moved more than
+ * large_batch_bytes, both are left out of planning for node_cooldown_s
+ * (no cycle moves anything while they cool), and the loop converges. */
+static void
+test_cli_simulate__cooling_nodes_take_no_moves(void **state)
+{
+	char *csv, *line, *save = NULL;
+	int cooling = 0, moved_while_cooling = 0, rows = 0;
+	json_t *t;
+
+	put("cool.json", "{\"node_cooldown_s\":900,\"large_batch_bytes\":"
+	    "1048576}");
+	assert_int_equal(sh(SIM "--cluster etc/scenarios/cluster-2.json "
+	    "--scenario etc/scenarios/flip.json --policy cool.json --csv "
+	    "cool.csv"), 0);
+	csv = slurp("cool.csv");
+	for (line = strtok_r(csv, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *f[16], *p = line;
+		int n = 0;
+
+		if (rows++ == 0)
+			continue;	/* header */
+		while (n < 16 && (f[n++] = strsep(&p, ",")) != NULL)
+			;
+		assert_true(n >= 15);
+		if (atoi(f[14]) == 2) {
+			cooling++;
+			moved_while_cooling += atoi(f[6]) > 0;
+		}
+	}
+	free(csv);
+	assert_true(cooling > 0);
+	assert_int_equal(moved_while_cooling, 0);
+	t = totals("--cluster etc/scenarios/cluster-2.json --scenario "
+	    "etc/scenarios/flip.json --policy cool.json");
+	assert_true(ival(t, "converged_cycle") > 0);
+	json_decref(t);
+}
+
 static double
 ratio(json_int_t a, json_int_t b)
 {
@@ -389,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_cli_simulate__docs_worked_example_prints_what_the_page_shows),
 		cmocka_unit_test(test_cli_simulate__same_inputs_give_byte_identical_output),
 		cmocka_unit_test(test_cli_simulate__residency_stops_the_flip_from_thrashing),
+		cmocka_unit_test(test_cli_simulate__cooling_nodes_take_no_moves),
 		cmocka_unit_test(test_cli_simulate__scale_model_tracks_the_exact_one),
 		cmocka_unit_test(test_cli_simulate__quiet_hours_follow_their_time_zone),
 		cmocka_unit_test(test_cli_simulate__bad_scenarios_exit_2_naming_the_key),
