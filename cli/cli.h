@@ -26,6 +26,7 @@ int	cli_run_main(int argc, char **argv);
 int	cli_policy_main(int argc, char **argv);
 int	cli_cycles_main(int argc, char **argv);
 int	cli_seed_main(int argc, char **argv);
+int	cli_simulate_main(int argc, char **argv);
 
 /* Prints "ballastctl: <msg>" to stderr and returns CLI_USAGE. */
 int	cli_usage_error(const char *fmt, ...)

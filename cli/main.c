@@ -17,6 +17,9 @@ static const struct command commands[] = {
 	    "offline CRUSH tools: map inputs, compare two maps" },
 	{ "plan", cli_plan_main,
 	    "dry-run the rebalancing planner on cluster and object files" },
+	{ "simulate", cli_simulate_main,
+	    "the control loop on simulated time: a scenario's moves, bytes, "
+	    "hours" },
 	{ "job", cli_job_main,
 	    "jobs: list, get, evacuate, retry, pause, resume, cancel, watch, "
 	    "submit" },

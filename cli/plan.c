@@ -12,6 +12,7 @@
 #include "placement/cluster.h"
 #include "placement/objects_csv.h"
 #include "placement/planner.h"
+#include "policy/decide.h"
 #include "policy/policy.h"
 
 #include <errno.h>
@@ -735,19 +736,7 @@ cli_plan_main(int argc, char **argv)
 		cli_usage_error("plan: out of memory");
 		goto out;
 	}
-	plc_planner_opts_init(&opts);
-	opts.threshold = pol.imbalance_threshold;
-	opts.target = pol.target_imbalance;
-	opts.max_fill = pol.max_fill;
-	opts.failure_domain = (pol.set & POL_SET_FAILURE_DOMAIN) ?
-	    pol.failure_domain : cl->failure_domain;
-	opts.protection = pol.gravity_protection_threshold;
-	opts.weights = pol.gravity_weights;
-	memcpy(opts.prices, pol.egress_prices_per_gib, sizeof(opts.prices));
-	opts.max_moves = pol.max_moves_per_cycle;
-	opts.max_egress_bytes = pol.max_egress_bytes_per_cycle;
-	opts.max_cost = pol.max_cost_per_cycle;
-	opts.quiet = quiet;
+	pol_planner_opts(&pol, cl, quiet, 0, &opts);
 	/* Offline, every object is at hand: a node keeps as many candidates
 	 * as it holds copies, so the plan can reach its target in one go. */
 	if ((caps = calloc(cl->n ? cl->n : 1, sizeof(*caps))) == NULL) {

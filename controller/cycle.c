@@ -17,6 +17,7 @@
 #include "lib/pg.h"
 #include "lib/tz.h"
 #include "lib/uuid.h"
+#include "policy/decide.h"
 
 #define FETCH_ROWS	"5000"
 
@@ -164,27 +165,6 @@ plan_id(uint64_t handle, void *arg)
 	return p->ids + handle * 37;
 }
 
-static void
-planner_opts(const struct pol_policy *pol, const struct plc_cluster *cl,
-    int quiet, int balancing, struct plc_planner_opts *o)
-{
-	plc_planner_opts_init(o);
-	/* Hysteresis: once balancing, keep going down to the target. */
-	o->threshold = balancing ? pol->target_imbalance :
-	    pol->imbalance_threshold;
-	o->target = pol->target_imbalance;
-	o->max_fill = pol->max_fill;
-	o->failure_domain = (pol->set & POL_SET_FAILURE_DOMAIN) ?
-	    pol->failure_domain : cl->failure_domain;
-	o->protection = pol->gravity_protection_threshold;
-	o->weights = pol->gravity_weights;
-	memcpy(o->prices, pol->egress_prices_per_gib, sizeof(o->prices));
-	o->max_moves = pol->max_moves_per_cycle;
-	o->max_egress_bytes = pol->max_egress_bytes_per_cycle;
-	o->max_cost = pol->max_cost_per_cycle;
-	o->quiet = quiet;
-}
-
 /* Parses a PostgreSQL text[] literal {a,b,"c d"} into node indexes (an
  * unknown node is left out). Returns the count, or -1 if malformed. */
 static int
@@ -230,6 +210,40 @@ parse_copies(const struct plc_cluster *cl, const char *s, uint32_t *out,
 	return n;
 }
 
+/* Anti-thrash, per node (docs/policy.md): a node that was the source or
+ * the destination of at least large_batch_bytes in one controller job
+ * that finished less than node_cooldown_s ago is left out of this plan,
+ * as an unreachable node is. Evacuations are not planned here. */
+static int
+cooldown_apply(PGconn *db, const struct pol_policy *pol,
+    struct plc_cluster *cl, struct bl_err *err)
+{
+	char secs[24], big[24];
+	const char *p[2] = { secs, big };
+	PGresult *r;
+
+	if (pol->node_cooldown_s <= 0)
+		return 0;
+	snprintf(secs, sizeof(secs), "%lld", (long long)pol->node_cooldown_s);
+	snprintf(big, sizeof(big), "%lld", (long long)pol->large_batch_bytes);
+	if ((r = bl_pg_exec(db, "SELECT n FROM (SELECT unnest(ARRAY[t.source, "
+	    "t.dest]) AS n, t.job, t.size FROM job_tasks t JOIN jobs j ON j.id "
+	    "= t.job WHERE j.kind = 'rebalance' AND j.origin = 'controller' "
+	    "AND j.finished_at > now() - make_interval(secs => $1::int) AND "
+	    "t.state IN ('complete', 'committed')) x WHERE n IS NOT NULL "
+	    "GROUP BY n, job HAVING sum(size) >= $2::bigint", 2, p, err)) ==
+	    NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		ssize_t k = plc_cluster_find(cl, PQgetvalue(r, i, 0));
+
+		if (k >= 0)
+			cl->nodes[k].reachable = 0;
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
     int balancing, long long max_candidates, struct ctl_planned *out,
@@ -242,18 +256,21 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 	size_t ndcs, cap = 0;
 	char *over = NULL;
 	size_t olen = 0;
-	const char *p[1];
+	const char *p[2];
+	char res[24];
 	json_t *coloc = NULL;	/* "group\x1fnode" -> objects */
 	int rc = -1, intx = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((out->cl = cluster_load(db, pol, err)) == NULL)
 		return -1;
+	if (cooldown_apply(db, pol, out->cl, err) == -1)
+		goto out;
 	plc_cluster_fill_stats(out->cl, NULL, &st);
 	ndcs = plc_cluster_dcs(out->cl, dcs, 64);
 	if (ndcs > 64)
 		ndcs = 64;
-	planner_opts(pol, out->cl, quiet, balancing, &o);
+	pol_planner_opts(pol, out->cl, quiet, balancing, &o);
 	if ((pl = plc_planner_new(out->cl, &o, err)) == NULL)
 		goto out;
 	/* The over-full nodes: "in", reachable, above the mean fill. */
@@ -305,13 +322,21 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 		}
 		PQclear(r);
 	}
+	/* Minimum residency (docs/policy.md): what a controller job moved
+	 * within min_residency_s is not a candidate; evacuations and the
+	 * operator's jobs do not count. */
+	snprintf(res, sizeof(res), "%lld", (long long)pol->min_residency_s);
+	p[1] = res;
 	if (bl_pg_run(db, "DECLARE cand NO SCROLL CURSOR FOR SELECT o.id, "
 	    "o.size, o.copies, o.reads_per_hour, o.allowed_dcs, o.affinity "
 	    "FROM objects o "
 	    "WHERE o.copies && $1::text[] AND NOT EXISTS (SELECT 1 FROM "
 	    "job_tasks t JOIN jobs j ON j.id = t.job WHERE t.object = o.id "
-	    "AND j.state IN ('init', 'setup', 'running', 'paused'))", 1, p,
-	    err) == -1)
+	    "AND j.state IN ('init', 'setup', 'running', 'paused')) AND ("
+	    "$2::int = 0 OR NOT EXISTS (SELECT 1 FROM job_tasks t JOIN jobs j "
+	    "ON j.id = t.job WHERE t.object = o.id AND j.kind = 'rebalance' "
+	    "AND j.origin = 'controller' AND t.committed_at > now() - "
+	    "make_interval(secs => $2::int)))", 2, p, err) == -1)
 		goto out;
 	for (;;) {
 		PGresult *r = bl_pg_exec(db, "FETCH " FETCH_ROWS " FROM cand",
@@ -554,17 +579,21 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 {
 	struct pol_tz tz = { bl_tz_localtime, NULL };
 	struct pol_policy pol;
+	struct pol_cycle_in in;
+	struct pol_cycle_out d;
 	struct cycle_rec k;
 	struct ctl_planned pl;
 	struct plc_fill_stats st;
 	struct timespec ts;
 	double started;
 	PGresult *r = NULL;
-	int quiet = 0, paused = 0, balancing, open_jobs, rc = -1;
+	uint64_t *scratch = NULL;
+	int rc = -1;
 	struct bl_err perr;
 
 	memset(&k, 0, sizeof(k));
 	memset(&pl, 0, sizeof(pl));
+	memset(&in, 0, sizeof(in));
 	memset(res, 0, sizeof(*res));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -572,6 +601,7 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 	    unreachable ? unreachable : "{}");
 	k.outcome = "error";
 	k.preset = "default";
+	/* Gather the inputs. */
 	if (ctl_policy_effective(c, db, &pol, NULL, err) == -1)
 		goto record;
 	k.preset = pol_preset_name(pol.preset);
@@ -581,7 +611,7 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 	k.max_bytes = pol.max_egress_bytes_per_cycle;
 	k.max_cost = pol.max_cost_per_cycle;
 	res->interval_s = pol.check_interval_s;
-	if (pol_quiet_at(&pol, (time_t)started, &tz, &quiet, &perr) == -1)
+	if (pol_quiet_at(&pol, (time_t)started, &tz, &in.quiet, &perr) == -1)
 		log_warnx("cycle: quiet hours: %s", perr.msg);
 	if ((r = bl_pg_exec(db, "SELECT paused, balancing, (SELECT count(*) "
 	    "FROM jobs WHERE kind = 'rebalance' AND origin = 'controller' AND "
@@ -593,14 +623,15 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 		bl_err_set(err, BL_EIO, "controller_state: no row");
 		goto record;
 	}
-	paused = PQgetvalue(r, 0, 0)[0] == 't';
-	balancing = PQgetvalue(r, 0, 1)[0] == 't';
-	open_jobs = atoi(PQgetvalue(r, 0, 2));
-	if (!quiet && atoi(PQgetvalue(r, 0, 3)) > 0 &&
-	    quiet_inflight(db, 0, err) == -1)
-		goto record;
+	in.paused = PQgetvalue(r, 0, 0)[0] == 't';
+	in.balancing = PQgetvalue(r, 0, 1)[0] == 't';
+	in.open_jobs = atoi(PQgetvalue(r, 0, 2));
+	in.quiet_paused = atoi(PQgetvalue(r, 0, 3));
 	PQclear(r);
 	r = NULL;
+	if (!in.quiet && in.quiet_paused > 0 && quiet_inflight(db, 0, err) ==
+	    -1)
+		goto record;
 	/* The map as it stands, with open moves counted. */
 	{
 		struct plc_cluster *cl = cluster_load(db, &pol, err);
@@ -610,103 +641,61 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 		plc_cluster_fill_stats(cl, NULL, &st);
 		plc_cluster_free(cl);
 	}
-	k.before = st.imbalance;
+	k.before = in.imbalance = st.imbalance;
 	k.has_before = 1;
 	k.min_bytes = (long long)st.min_bytes;
 	res->imbalance = k.before;
-	if (paused) {
-		k.outcome = "paused";
-		snprintf(k.reason, sizeof(k.reason), "autonomous planning is "
-		    "paused (POST /v1/controller/resume)");
-		goto done;
-	}
-	if (quiet) {
-		k.outcome = "quiet";
-		snprintf(k.reason, sizeof(k.reason), "inside quiet hours%s",
-		    pol.quiet_hours_pause_inflight ? "; running rebalance "
-		    "jobs paused" : "");
-		if (pol.quiet_hours_pause_inflight &&
-		    quiet_inflight(db, 1, err) == -1)
-			goto record;
-		goto done;
-	}
-	/* Hysteresis: start above the threshold, stop at the target. The
-	 * imbalance counts the open moves as done, so the band is left only
-	 * once they are: a move that is skipped then does not strand the
-	 * cluster between the target and the threshold. */
-	if (k.before > pol.imbalance_threshold)
-		balancing = 1;
-	else if (k.before <= pol.target_imbalance && open_jobs == 0)
-		balancing = 0;
-	{
-		const char *p[1] = { balancing ? "t" : "f" };
+	/* Decide (policy/decide.c, shared with ballastctl simulate). */
+	pol_cycle_decide(&pol, &in, &d);
+	k.outcome = pol_outcome_name(d.outcome);
+	snprintf(k.reason, sizeof(k.reason), "%s", d.reason);
+	if (d.pause_inflight && quiet_inflight(db, 1, err) == -1)
+		goto record;
+	if (d.store_balancing) {
+		const char *p[1] = { d.balancing ? "t" : "f" };
 
 		if (bl_pg_run(db, "UPDATE controller_state SET balancing = $1 "
 		    "WHERE id = 1", 1, p, err) == -1)
 			goto record;
 	}
-	if (balancing && k.before <= pol.target_imbalance) {
-		k.outcome = "idle";
-		snprintf(k.reason, sizeof(k.reason), "imbalance %.4f at or "
-		    "below the target once the moves of %d open rebalance jobs "
-		    "are done", k.before, open_jobs);
+	if (d.outcome != POL_OUT_PLAN)
 		goto done;
-	}
-	if (!balancing) {
-		k.outcome = "idle";
-		snprintf(k.reason, sizeof(k.reason), "imbalance %.4f %s",
-		    k.before, k.before <= pol.target_imbalance ? "at or below "
-		    "the target" : "below the threshold (hysteresis: not "
-		    "balancing)");
-		goto done;
-	}
-	if (open_jobs >= pol.max_concurrent_migrations) {
-		k.outcome = "idle";
-		snprintf(k.reason, sizeof(k.reason), "%d rebalance jobs running "
-		    "(max_concurrent_migrations %lld)", open_jobs,
-		    (long long)pol.max_concurrent_migrations);
-		goto done;
-	}
-	if (ctl_plan_build(db, &pol, quiet, 1, c->max_candidates, &pl, err) ==
-	    -1)
+	if (ctl_plan_build(db, &pol, in.quiet, 1, c->max_candidates, &pl,
+	    err) == -1)
 		goto record;
 	k.candidates = (long long)pl.n;
 	k.projected = pl.plan.after.imbalance;
 	k.has_projected = 1;
+	if (pl.plan.n_moves > 0 && (scratch = calloc(2 * pl.plan.n_moves,
+	    sizeof(*scratch))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto record;
+	}
+	{
+		size_t dropped = pl.plan.n_moves ? pol_plan_one_per_object(
+		    &pl.plan, scratch) : 0;
+
+		pol_cycle_after_plan(&pl.plan, dropped, pl.truncated, &d);
+	}
 	k.moves = (long long)pl.plan.n_moves;
 	k.bytes = (long long)pl.plan.bytes;
 	k.cost = pl.plan.cost;
-	if (pl.plan.n_moves == 0) {
-		k.outcome = "idle";
-		snprintf(k.reason, sizeof(k.reason), "no move: %s",
-		    plc_stop_name(pl.plan.stop));
+	k.outcome = pol_outcome_name(d.outcome);
+	snprintf(k.reason, sizeof(k.reason), "%s", d.reason);
+	if (d.outcome == POL_OUT_IDLE)
 		goto done;
-	}
+	/* Record: the moves become a rebalance job. */
 	{
-		json_t *moves = json_array(), *params, *seen = json_object();
-		char thr[32];
-		size_t dropped = 0;
+		json_t *moves = json_array(), *params;
 
-		/* A job moves one copy per object: a second move of the same
-		 * object waits for a later cycle. */
 		for (size_t i = 0; i < pl.plan.n_moves; i++) {
 			const struct plc_move *m = &pl.plan.moves[i];
-			const char *oid = plan_id(m->handle, &pl);
 
-			if (json_object_get(seen, oid) != NULL) {
-				dropped++;
-				k.moves--;
-				k.bytes -= (long long)m->bytes;
-				k.cost -= m->cost;
-				continue;
-			}
-			json_object_set_new(seen, oid, json_true());
 			json_array_append_new(moves, json_pack("{s:s,s:s,s:s}",
 			    "object", plan_id(m->handle, &pl), "from",
 			    pl.cl->nodes[m->from].id, "to",
 			    pl.cl->nodes[m->to].id));
 		}
-		json_decref(seen);
 		params = json_pack("{s:{s:o}}", "plan", "moves", moves);
 		if (mig_job_create(db, "rebalance", "controller", params, NULL,
 		    "controller", k.job, err) == -1) {
@@ -719,14 +708,6 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 		    k.job, pol.throttle_bytes_per_sec, "controller", err) ==
 		    -1)
 			goto record;
-		snprintf(thr, sizeof(thr), "%s", plc_stop_name(pl.plan.stop));
-		k.outcome = pl.plan.stop == PLC_STOP_BUDGET_MOVES ||
-		    pl.plan.stop == PLC_STOP_BUDGET_BYTES_COST ?
-		    "budget_exhausted" : "planned";
-		snprintf(k.reason, sizeof(k.reason), "planner stopped: %s%s; "
-		    "%zu second moves of one object deferred", thr,
-		    pl.truncated ? "; candidates truncated at "
-		    "controller.max_candidates" : "", dropped);
 		res->job_created = 1;
 	}
 done:
@@ -748,8 +729,9 @@ record:
 			rc = -1;
 		}
 	}
-	cycle_metrics(c, &k, started, quiet, paused);
+	cycle_metrics(c, &k, started, in.quiet, in.paused);
 	ctl_planned_release(&pl);
+	free(scratch);
 	return rc;
 }
 

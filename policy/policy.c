@@ -44,6 +44,12 @@ const struct pol_field pol_fields[] = {
 	{ "quiet_hours", POL_T_SPECIAL, OFF(quiet_hours), 0, 0, SAME(0) },
 	{ "quiet_hours_pause_inflight", POL_T_BOOL,
 	    OFF(quiet_hours_pause_inflight), 0, 1, SAME(0) },
+	{ "min_residency_s", POL_T_INT, OFF(min_residency_s), 0, 31536000,
+	    { 3600, 600, 86400 } },
+	{ "node_cooldown_s", POL_T_INT, OFF(node_cooldown_s), 0, 2592000,
+	    { 300, 0, 1800 } },
+	{ "large_batch_bytes", POL_T_INT, OFF(large_batch_bytes), 1,
+	    9007199254740992.0, SAME(GIB) },
 };
 const size_t pol_nfields = sizeof(pol_fields) / sizeof(pol_fields[0]);
 

@@ -58,6 +58,14 @@ struct pol_policy {
 	struct pol_quiet quiet_hours[POL_QUIET_MAX];
 	size_t		n_quiet;
 	int		quiet_hours_pause_inflight;
+	/* Anti-thrash (docs/policy.md): an object the controller moved is
+	 * not moved again by it for min_residency_s; a node that was the
+	 * source or destination of at least large_batch_bytes in one
+	 * controller job is left out of planning for node_cooldown_s after
+	 * that job finished. Evacuations ignore both. */
+	int64_t		min_residency_s;
+	int64_t		node_cooldown_s;
+	int64_t		large_batch_bytes;
 	uint32_t	set;	/* bit per field given explicitly, POL_SET_* */
 };
 

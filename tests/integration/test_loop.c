@@ -211,6 +211,100 @@ test_loop__quiet_hours_around_now_create_no_job(void **state)
 	put_policy("{\"quiet_hours\":[]}");
 }
 
+/* GET /v1/plan: the objects of its moves, as one string "id,id,...", and
+ * whether a move touches node. */
+static char *
+plan_objects(const char *node, int *touches)
+{
+	json_t *j = NULL, *m;
+	size_t i, len = 0;
+	char *out = calloc(1, 65536);
+
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/plan", NULL,
+	    TH_VIEW_TOKEN, &j), 200);
+	*touches = 0;
+	json_array_foreach(json_object_get(j, "moves"), i, m) {
+		const char *o = json_string_value(json_object_get(m, "object"));
+
+		len += (size_t)snprintf(out + len, 65536 - len, "%s,", o);
+		*touches |= strcmp(json_string_value(json_object_get(m,
+		    "from")), node) == 0 || strcmp(json_string_value(
+		    json_object_get(m, "to")), node) == 0;
+	}
+	json_decref(j);
+	return out;
+}
+
+/* A finished job of kind/origin with one task moving object from a1.stor
+ * to b1.stor, committed now. */
+static void
+fake_finished_job(const char *id, const char *kind, const char *object)
+{
+	char q[1024];
+
+	snprintf(q, sizeof(q), "INSERT INTO jobs (id, kind, origin, state, "
+	    "finished_at) VALUES ('%s', '%s', 'controller', 'complete', now())",
+	    id, kind);
+	assert_int_equal(th_pg_sql(&pg, q), 0);
+	snprintf(q, sizeof(q), "INSERT INTO job_tasks (job, object, owner, md5, "
+	    "size, version, source, dest, state, committed_at) SELECT '%s', id, "
+	    "owner, md5, size, version, 'a1.stor', 'b1.stor', 'complete', now() "
+	    "FROM objects WHERE id = '%s'", id, object);
+	assert_int_equal(th_pg_sql(&pg, q), 0);
+}
+
+/* Anti-thrash in ballastd's planner: an object a controller job moved
+ * within min_residency_s is not a candidate (an evacuation's move does not
+ * count), and a node that was in a large batch cools down. */
+static void
+test_loop__residency_and_cooldown_hold_candidates_back(void **state)
+{
+	static const char *J1 = "00000000-0000-4000-8000-0000000000a1";
+	static const char *J2 = "00000000-0000-4000-8000-0000000000a2";
+	char *p0, *p1, *p2, first[64], needle[80];
+	int touches;
+
+	(void)state;
+	put_policy("{\"preset\":\"default\",\"max_fill\":0.95,"
+	    "\"max_moves_per_cycle\":12,\"max_egress_bytes_per_cycle\":1048576,"
+	    "\"min_residency_s\":3600,\"node_cooldown_s\":0}");
+	p0 = plan_objects("a1.stor", &touches);
+	assert_true(strchr(p0, ',') != NULL);
+	snprintf(first, sizeof(first), "%.*s", (int)(strchr(p0, ',') - p0),
+	    p0);
+	snprintf(needle, sizeof(needle), "%s,", first);
+	/* An evacuation moved it: still a candidate. */
+	fake_finished_job(J2, "evacuate", first);
+	p1 = plan_objects("a1.stor", &touches);
+	assert_non_null(strstr(p1, needle));
+	/* The controller moved it: held back for the residency... */
+	fake_finished_job(J1, "rebalance", first);
+	p2 = plan_objects("a1.stor", &touches);
+	assert_null(strstr(p2, needle));
+	free(p1);
+	free(p2);
+	/* ...and not with the residency off. */
+	put_policy("{\"min_residency_s\":0}");
+	p1 = plan_objects("a1.stor", &touches);
+	assert_string_equal(p0, p1);
+	assert_true(touches);
+	free(p1);
+	/* a1.stor and b1.stor were in a batch of >= 1 byte: they cool down
+	 * and no move touches them. */
+	put_policy("{\"node_cooldown_s\":600,\"large_batch_bytes\":1}");
+	p1 = plan_objects("a1.stor", &touches);
+	assert_false(touches);
+	free(p1);
+	p1 = plan_objects("b1.stor", &touches);
+	assert_false(touches);
+	free(p1);
+	free(p0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM jobs WHERE id IN "
+	    "('00000000-0000-4000-8000-0000000000a1', "
+	    "'00000000-0000-4000-8000-0000000000a2')"), 0);
+	put_policy(POLICY);
+}
+
 static void
 throttle_all(const char *body)
 {
@@ -751,6 +845,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_loop__quiet_hours_around_now_create_no_job),
+		cmocka_unit_test(
+		    test_loop__residency_and_cooldown_hold_candidates_back),
 		cmocka_unit_test(
 		    test_loop__quiet_hours_pause_and_resume_inflight_jobs),
 		cmocka_unit_test(
