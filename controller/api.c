@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -273,8 +274,9 @@ run_call(struct ctl_call *k, PGconn *db)
 			json_decref(j);
 			j = arr;
 		} else {
-			j = json_pack("{s:o,s:i,s:i}", "jobs", j, "limit",
-			    (int)k->limit, "offset", (int)k->offset);
+			j = json_pack("{s:o,s:I,s:I}", "jobs", j, "limit",
+			    (json_int_t)k->limit, "offset",
+			    (json_int_t)k->offset);
 		}
 		break;
 	case OP_JOB_GET:
@@ -778,33 +780,46 @@ query_get(struct bl_http_req *req, const char *key, char *out, size_t len)
 	return 0;
 }
 
+/* The number "key" of the query, in [min, max]; def when absent. Anything
+ * but plain decimal digits in range (a sign, a space, an empty value, a
+ * number past max or past what a long holds) is answered 400 naming the
+ * parameter and its range. 0 or -1 answered. */
+static int
+query_num(struct bl_http_req *req, const char *key, long min, long max,
+    long def, long *out)
+{
+	char buf[32];
+	unsigned long long v = 0;
+	int rc;
+
+	*out = def;
+	if ((rc = query_get(req, key, buf, sizeof(buf))) == 0)
+		return 0;
+	if (rc == 1 && buf[0] != '\0') {
+		size_t i;
+
+		for (i = 0; buf[i] >= '0' && buf[i] <= '9'; i++) {
+			v = v * 10 + (unsigned)(buf[i] - '0');
+			if (v > (unsigned long long)max)
+				break;
+		}
+		if (buf[i] == '\0' && v >= (unsigned long long)min) {
+			*out = (long)v;
+			return 0;
+		}
+	}
+	bl_http_respond_error(req, 400, "malformed", "%s: want a whole number "
+	    "from %ld to %ld", key, min, max);
+	return -1;
+}
+
 /* limit and offset from the query; 0 or an error answered. */
 static int
 paging(struct bl_http_req *req, struct ctl_call *k, long def_limit)
 {
-	char buf[32];
-	char *end;
-	int rc;
-
-	k->limit = def_limit;
-	k->offset = 0;
-	if ((rc = query_get(req, "limit", buf, sizeof(buf))) != 0) {
-		k->limit = rc == 1 ? strtol(buf, &end, 10) : -1;
-		if (rc == -1 || *end != '\0' || k->limit < 1 ||
-		    k->limit > 10000) {
-			bl_http_respond_error(req, 422, "invalid", "limit: want "
-			    "1-10000");
-			return -1;
-		}
-	}
-	if ((rc = query_get(req, "offset", buf, sizeof(buf))) != 0) {
-		k->offset = rc == 1 ? strtol(buf, &end, 10) : -1;
-		if (rc == -1 || *end != '\0' || k->offset < 0) {
-			bl_http_respond_error(req, 422, "invalid", "offset: "
-			    "want >= 0");
-			return -1;
-		}
-	}
+	if (query_num(req, "limit", 1, 10000, def_limit, &k->limit) == -1 ||
+	    query_num(req, "offset", 0, INT32_MAX, 0, &k->offset) == -1)
+		return -1;
 	return 0;
 }
 
@@ -924,6 +939,7 @@ route_ctl(struct ctl *c, struct bl_http_req *req, const struct who *t,
 {
 	struct ctl_call *k = NULL;
 	char buf[64];
+	long n;
 	int op = -1, rc;
 
 	if (strcmp(path, "/v1/cluster") == 0 || strcmp(path, "/v1/plan") == 0
@@ -983,18 +999,9 @@ route_ctl(struct ctl *c, struct bl_http_req *req, const struct who *t,
 			    "want a canonical lowercase uuid");
 			goto answered;
 		}
-		k->num = 2;
-		if ((rc = query_get(req, "copies", buf, sizeof(buf))) != 0) {
-			char *end;
-
-			k->num = rc == 1 ? strtol(buf, &end, 10) : -1;
-			if (rc == -1 || *end != '\0' || k->num < 1 ||
-			    k->num > PLC_COPIES_MAX) {
-				bl_http_respond_error(req, 422, "invalid",
-				    "copies: want 1-%d", PLC_COPIES_MAX);
-				goto answered;
-			}
-		}
+		if (query_num(req, "copies", 1, PLC_COPIES_MAX, 2, &n) == -1)
+			goto answered;
+		k->num = n;
 		break;
 	case OP_POLICY_PUT:
 		if ((k->params = parse_body(req)) == NULL)

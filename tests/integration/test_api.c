@@ -97,6 +97,59 @@ test_api__tokens_are_required_and_roles_enforced(void **state)
 	    200);
 }
 
+/* A number in a query string is plain decimal digits in the parameter's
+ * range or the call is refused 400, naming the parameter and its range; an
+ * overflow is never wrapped into a negative offset. */
+static void
+test_api__query_numbers_out_of_range_are_400_on_every_route(void **state)
+{
+	static const char *const targets[] = {
+		"/v1/jobs?offset=99999999999999999999999",
+		"/v1/jobs?limit=99999999999999999999999",
+		"/v1/jobs?offset=-1",
+		"/v1/jobs?offset=",
+		"/v1/jobs?limit=10001",
+		"/v1/jobs?limit=+5",
+		"/v1/jobs?limit=5x",
+		"/v1/jobs?limit=%205",
+		"/v1/jobs?offset=2147483648",
+		"/v1/cycles?offset=99999999999999999999999",
+		"/v1/cycles?limit=-3",
+		UNKNOWN_JOB "/tasks?limit=abc",
+		UNKNOWN_JOB "/tasks?offset=18446744073709551617",
+		"/v1/placement?object=0b4f3a2c-1f1e-4d7a-9a39-0c6b8d1e2f30"
+		    "&copies=99999999999999999999",
+		"/v1/placement?object=0b4f3a2c-1f1e-4d7a-9a39-0c6b8d1e2f30"
+		    "&copies=0",
+	};
+	json_t *j = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		const char *msg;
+
+		assert_int_equal(th_ctl_req(&ctl, "GET", targets[i], NULL,
+		    TH_VIEW_TOKEN, &j), 400);
+		msg = json_string_value(json_object_get(json_object_get(j,
+		    "error"), "message"));
+		assert_non_null(msg);
+		if (strstr(msg, "want a whole number from") == NULL)
+			fail_msg("%s: %s", targets[i], msg);
+		json_decref(j);
+	}
+	/* The largest offset is accepted and echoed as it was sent. */
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs?offset=2147483647",
+	    NULL, TH_VIEW_TOKEN, &j), 200);
+	assert_int_equal(json_integer_value(json_object_get(j, "offset")),
+	    2147483647);
+	json_decref(j);
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/jobs?limit=10000&offset=0",
+	    NULL, TH_VIEW_TOKEN, &j), 200);
+	assert_int_equal(json_integer_value(json_object_get(j, "limit")),
+	    10000);
+	json_decref(j);
+}
+
 static void
 test_api__bad_input_gets_the_right_status_never_500(void **state)
 {
@@ -153,7 +206,7 @@ test_api__bad_input_gets_the_right_status_never_500(void **state)
 	assert_int_equal(call("PUT", "/v1/nodes/new.stor", "{\"rack\":\"r\"}",
 	    TH_OP_TOKEN, "invalid"), 422);
 	assert_int_equal(call("GET", "/v1/jobs?limit=0", NULL, TH_VIEW_TOKEN,
-	    "invalid"), 422);
+	    "malformed"), 400);
 	assert_int_equal(call("GET", "/v1/jobs?state=weird", NULL,
 	    TH_VIEW_TOKEN, "invalid"), 422);
 	assert_int_equal(call("POST", "/v1/objects/import", "id,owner,size,"
@@ -465,6 +518,7 @@ main(void)
 		    test_api__tokens_are_required_and_roles_enforced),
 		cmocka_unit_test(
 		    test_api__bad_input_gets_the_right_status_never_500),
+		cmocka_unit_test(test_api__query_numbers_out_of_range_are_400_on_every_route),
 		cmocka_unit_test(test_api__conflicts_and_metadata_threads),
 		cmocka_unit_test(
 		    test_api__manta_aliases_answer_in_mantas_shape),
