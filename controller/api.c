@@ -114,8 +114,10 @@ fail(struct ctl_call *k, PGconn *db, const struct bl_err *err)
 		st = 404, code = "not_found";
 		break;
 	case BL_EINVAL:
-	case BL_EPARSE:
 		st = 422, code = "invalid";
+		break;
+	case BL_EPARSE:
+		st = 400, code = "malformed";
 		break;
 	case BL_ECONFLICT:
 		st = 409, code = "conflict";
@@ -341,10 +343,14 @@ run_call(struct ctl_call *k, PGconn *db)
 		size_t len;
 		const char *body = bl_http_req_body(k->req, &len);
 
-		if (mig_objects_import(db, body, len, k->who, &rows,
-		    &err) == -1)
+		json_t *unknown;
+
+		if (mig_objects_import(db, body, len, k->who, k->num == 1,
+		    &rows, &unknown, &err) == -1)
 			goto failed;
-		j = json_pack("{s:I}", "imported", (json_int_t)rows);
+		j = unknown == NULL ? json_pack("{s:I}", "imported",
+		    (json_int_t)rows) : json_pack("{s:I,s:o}", "imported",
+		    (json_int_t)rows, "unknown_nodes", unknown);
 		break;
 	}
 	}
@@ -1213,7 +1219,16 @@ route(struct ctl *c, struct bl_http_req *req, const struct who *t)
 	if (strcmp(path, "/v1/objects/import") == 0) {
 		if (!method_is(req, "POST"))
 			return not_allowed(req, "POST"), NULL;
+		if (query_get(req, "allow_unknown_nodes", seg, sizeof(seg))
+		    != 0 && strcmp(seg, "true") != 0 &&
+		    strcmp(seg, "false") != 0) {
+			bl_http_respond_error(req, 400, "malformed",
+			    "allow_unknown_nodes: want true or false");
+			return NULL;
+		}
 		NEW(OP_IMPORT);
+		k->num = query_get(req, "allow_unknown_nodes", seg,
+		    sizeof(seg)) == 1 && strcmp(seg, "true") == 0;
 		return k;
 	}
 	if (strncmp(path, "/v1/objects/", 12) == 0) {

@@ -141,9 +141,14 @@ json_t	*mig_object_get(PGconn *c, const char *id, struct bl_err *err);
 
 /* Imports the planner's objects CSV (header: id,owner,size,md5,copies,...
  * see docs/api.md) with COPY into a temp table, then upserts. Counts the
- * rows in *rows. */
+ * rows in *rows. A body that is not that CSV is BL_EPARSE; a bad row, or a
+ * row naming a node that is not registered (unless allow_unknown), is
+ * BL_EINVAL with its line; nothing is imported then. With allow_unknown,
+ * *unknown is a new array of the unregistered node names the rows named
+ * (at most 100); otherwise it is NULL. */
 int	mig_objects_import(PGconn *c, const char *csv, size_t len,
-	    const char *who, long long *rows, struct bl_err *err);
+	    const char *who, int allow_unknown, long long *rows,
+	    json_t **unknown, struct bl_err *err);
 
 /* --- the engine ----------------------------------------------------------- */
 

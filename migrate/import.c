@@ -7,6 +7,11 @@
  * is checked before anything is written; the whole import is one
  * transaction. An existing object is updated and its version bumped, so
  * running tasks see the change (metadata_changed).
+ *
+ * A body that is not this CSV (empty, binary, no header) is BL_EPARSE; a
+ * bad row is BL_EINVAL naming its line. Every node a row's copies name
+ * must be registered, as the offline planner requires, unless the caller
+ * allows unknown nodes; then their names are reported back.
  */
 #include "migrate/engine.h"
 
@@ -17,10 +22,17 @@
 
 #include <openssl/evp.h>
 
+#include "lib/json.h"
 #include "lib/pg.h"
 #include "lib/uuid.h"
 
 #define NFIELDS 8
+#define UNKNOWN_MAX 100		/* unknown node names reported back */
+
+static const char *const header[NFIELDS] = {
+	"id", "owner", "size", "md5", "copies", "reads_per_hour", "affinity",
+	"allowed_dcs",
+};
 
 /* Splits one CSV line (quotes allowed) into fields, in place. Returns the
  * number of fields or -1. */
@@ -129,25 +141,141 @@ md5_norm(const char *in, char out[25])
 	return -1;
 }
 
+/* 1 if line is the header: the first 5 to 8 field names, in order. */
+static int
+header_ok(const char *line)
+{
+	int i;
+
+	for (i = 0; i < NFIELDS; i++) {
+		size_t l = strlen(header[i]);
+
+		if (strncmp(line, header[i], l) != 0)
+			return 0;
+		line += l;
+		if (*line == '\0')
+			return i >= 4;
+		if (*line++ != ',')
+			return 0;
+	}
+	return 0;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The registered node ids, sorted, in *r (caller clears). */
+static int
+nodes_load(PGconn *c, PGresult **r, struct bl_err *err)
+{
+	*r = PQexec(c, "SELECT id FROM nodes ORDER BY id COLLATE \"C\"");
+	if (PQresultStatus(*r) != PGRES_TUPLES_OK) {
+		bl_err_set(err, BL_EDB, "import: nodes: %s",
+		    PQresultErrorMessage(*r));
+		PQclear(*r);
+		*r = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+node_known(PGresult *r, const char *name)
+{
+	int lo = 0, hi = PQntuples(r) - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		int d = strcmp(PQgetvalue(r, mid, 0), name);
+
+		if (d == 0)
+			return 1;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return 0;
+}
+
+/* Adds name to the sorted set of unknown names (at most UNKNOWN_MAX). */
+static int
+unknown_add(char **set, size_t *n, const char *name)
+{
+	if (*n == UNKNOWN_MAX || bsearch(&name, set, *n, sizeof(*set),
+	    cmp_name) != NULL)
+		return 0;
+	if ((set[*n] = strdup(name)) == NULL)
+		return -1;
+	(*n)++;
+	qsort(set, *n, sizeof(*set), cmp_name);
+	return 0;
+}
+
+/* Checks the ';' list copies (names already checked by list_to_array)
+ * against the registered nodes: the first unknown name into first ("" if
+ * none), each unknown name into the set. -1 out of memory, else 0. */
+static int
+copies_check(PGresult *nodes, const char *copies, char first[256],
+    char **set, size_t *n)
+{
+	const char *p = copies;
+	char name[256];
+
+	first[0] = '\0';
+	while (*p) {
+		size_t l = strcspn(p, ";");
+
+		if (l > 0 && l < sizeof(name)) {
+			memcpy(name, p, l);
+			name[l] = '\0';
+			if (!node_known(nodes, name)) {
+				if (first[0] == '\0')
+					memcpy(first, name, l + 1);
+				if (unknown_add(set, n, name) == -1)
+					return -1;
+			}
+		}
+		p += l;
+		if (*p == ';')
+			p++;
+	}
+	return 0;
+}
+
 int
 mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
-    long long *rows, struct bl_err *err)
+    int allow_unknown, long long *rows, json_t **unknown, struct bl_err *err)
 {
 	char *buf, *line, *save = NULL;
-	char *out = NULL;
-	size_t olen = 0, ocap = 0;
+	char *out = NULL, *unk[UNKNOWN_MAX];
+	size_t olen = 0, ocap = 0, nunk = 0;
 	long lineno = 0;
-	int rc = -1;
-	PGresult *r;
+	int rc = -1, seen_header = 0;
+	PGresult *r, *nodes = NULL;
 
 	*rows = 0;
-	if ((buf = malloc(len + 1)) == NULL)
+	*unknown = NULL;
+	if (len == 0 || memchr(csv, '\0', len) != NULL)
+		return bl_err_set(err, BL_EPARSE, "import: the body is %s; want "
+		    "CSV text whose first line is the header id,owner,size,md5,"
+		    "copies[,reads_per_hour,affinity,allowed_dcs]",
+		    len == 0 ? "empty" : "binary (it holds a NUL byte)");
+	if (nodes_load(c, &nodes, err) == -1)
+		return -1;
+	if ((buf = malloc(len + 1)) == NULL) {
+		PQclear(nodes);
 		return bl_err_set(err, BL_ENOMEM, "import: out of memory");
+	}
 	memcpy(buf, csv, len);
 	buf[len] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char *f[NFIELDS + 1], md5[25], copies[4096], dcs[4096];
+		char bad[256];
 		char row[12000];
 		char *end;
 		size_t l = strlen(line);
@@ -157,12 +285,14 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
 		if (l > 0 && line[l - 1] == '\r')
 			line[--l] = '\0';
 		if (lineno == 1) {
-			if (strncmp(line, "id,owner,size,md5,copies", 24) != 0) {
-				bl_err_set(err, BL_EINVAL, "import:1: want the "
-				    "header id,owner,size,md5,copies,"
-				    "reads_per_hour,affinity,allowed_dcs");
+			if (!header_ok(line)) {
+				bl_err_set(err, BL_EPARSE, "import:1: not the "
+				    "objects CSV: want the header id,owner,size,"
+				    "md5,copies[,reads_per_hour,affinity,"
+				    "allowed_dcs] on the first line");
 				goto out;
 			}
+			seen_header = 1;
 			continue;
 		}
 		if (l == 0)
@@ -197,6 +327,17 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
 			    "allowed_dcs: want names separated by ';'", lineno);
 			goto out;
 		}
+		if (copies_check(nodes, f[4], bad, unk, &nunk) == -1) {
+			bl_err_set(err, BL_ENOMEM, "import: out of memory");
+			goto out;
+		}
+		if (bad[0] != '\0' && !allow_unknown) {
+			bl_err_set(err, BL_EINVAL, "import:%ld: field copies: "
+			    "node %s is not registered (register it with PUT "
+			    "/v1/nodes/%s first, or import with "
+			    "?allow_unknown_nodes=true)", lineno, bad, bad);
+			goto out;
+		}
 		if (f[5][0] != '\0' && (strtod(f[5], &end) < 0 ||
 		    *end != '\0')) {
 			bl_err_set(err, BL_EINVAL, "import:%ld: field "
@@ -228,6 +369,12 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
 		memcpy(out + olen, row, (size_t)rl);
 		olen += (size_t)rl;
 		(*rows)++;
+	}
+	if (!seen_header) {
+		bl_err_set(err, BL_EPARSE, "import: the body holds no lines; "
+		    "want CSV text whose first line is the header id,owner,"
+		    "size,md5,copies[,reads_per_hour,affinity,allowed_dcs]");
+		goto out;
 	}
 	if (bl_pg_run(c, "BEGIN", 0, NULL, err) == -1)
 		goto out;
@@ -282,11 +429,22 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
 	}
 	if (bl_pg_run(c, "COMMIT", 0, NULL, err) == -1)
 		goto rollback;
+	if (allow_unknown) {
+		if ((*unknown = json_array()) == NULL) {
+			bl_err_set(err, BL_ENOMEM, "import: out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < nunk; i++)
+			json_array_append_new(*unknown, json_string(unk[i]));
+	}
 	rc = 0;
 	goto out;
 rollback:
 	bl_pg_run(c, "ROLLBACK", 0, NULL, NULL);
 out:
+	for (size_t i = 0; i < nunk; i++)
+		free(unk[i]);
+	PQclear(nodes);
 	free(out);
 	free(buf);
 	return rc;

@@ -408,6 +408,69 @@ test_api__objects_import_and_lookup(void **state)
 	    "'11111111-2222-4333-8444-555555555556')"), 0);
 }
 
+/* The import refuses what the offline planner refuses: a row naming a node
+ * that is not registered (unless the caller allows it, and is told which),
+ * and a body that is not the objects CSV. Nothing of a refused import is
+ * written. */
+static void
+test_api__objects_import_refuses_unknown_nodes_and_non_csv(void **state)
+{
+	const char *csv = "id,owner,size,md5,copies\n"
+	    "11111111-2222-4333-8444-555555555557," OWNER ",10,"
+	    "0123456789abcdef0123456789abcdef,a1.stor\n"
+	    "11111111-2222-4333-8444-555555555558," OWNER ",10,"
+	    "0123456789abcdef0123456789abcdef,a2.stor;ghost.stor\n";
+	json_t *j = NULL;
+	const char *msg;
+
+	(void)state;
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/objects/import", csv,
+	    TH_OP_TOKEN, &j), 422);
+	msg = json_string_value(json_object_get(json_object_get(j, "error"),
+	    "message"));
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "import:3:"));
+	assert_non_null(strstr(msg, "ghost.stor is not registered"));
+	assert_non_null(strstr(msg, "allow_unknown_nodes=true"));
+	json_decref(j);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE id IN ('11111111-2222-4333-8444-555555555557', "
+	    "'11111111-2222-4333-8444-555555555558')"), 0);
+
+	/* Allowed explicitly: imported, and the answer names the nodes. */
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/objects/import?"
+	    "allow_unknown_nodes=true", csv, TH_OP_TOKEN, &j), 200);
+	assert_int_equal(json_integer_value(json_object_get(j, "imported")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "unknown_nodes")),
+	    1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j,
+	    "unknown_nodes"), 0)), "ghost.stor");
+	json_decref(j);
+	assert_int_equal(call("POST", "/v1/objects/import?allow_unknown_nodes="
+	    "yes", csv, TH_OP_TOKEN, "malformed"), 400);
+
+	/* Not the objects CSV: 400, never 200 {"imported":0}. */
+	assert_int_equal(call("POST", "/v1/objects/import", "", TH_OP_TOKEN,
+	    "malformed"), 400);
+	assert_int_equal(call("POST", "/v1/objects/import", "\n\n",
+	    TH_OP_TOKEN, "malformed"), 400);
+	assert_int_equal(call("POST", "/v1/objects/import", "{\"objects\":[]}",
+	    TH_OP_TOKEN, "malformed"), 400);
+	assert_int_equal(call("POST", "/v1/objects/import", "id,owner,size,md5,"
+	    "copiesXYZ\n", TH_OP_TOKEN, "malformed"), 400);
+	assert_int_equal(call("POST", "/v1/objects/import", "name,size\nx,1\n",
+	    TH_OP_TOKEN, "malformed"), 400);
+	/* The header alone is a valid, empty import (the CLI's last chunk). */
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/objects/import",
+	    "id,owner,size,md5,copies\n", TH_OP_TOKEN, &j), 200);
+	assert_int_equal(json_integer_value(json_object_get(j, "imported")), 0);
+	assert_null(json_object_get(j, "unknown_nodes"));
+	json_decref(j);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects WHERE id IN ("
+	    "'11111111-2222-4333-8444-555555555557', "
+	    "'11111111-2222-4333-8444-555555555558')"), 0);
+}
+
 static void
 test_api__database_down_gives_503_and_both_resume(void **state)
 {
@@ -523,6 +586,7 @@ main(void)
 		cmocka_unit_test(
 		    test_api__manta_aliases_answer_in_mantas_shape),
 		cmocka_unit_test(test_api__objects_import_and_lookup),
+		cmocka_unit_test(test_api__objects_import_refuses_unknown_nodes_and_non_csv),
 		cmocka_unit_test(test_api__status_shows_a_write_at_once),
 		cmocka_unit_test(
 		    test_api__a_second_daemon_on_the_port_is_refused),
