@@ -168,7 +168,12 @@ ctl_api_status(struct ctl *c, PGconn *db, struct bl_err *err)
 	eon = ctl_engine_info(c, &edb, &ecm);
 	json_object_set_new(j, "engine", json_boolean(eon));
 	json_object_set_new(j, "engine_database", json_boolean(edb));
-	json_object_set_new(j, "metadata_threads", json_integer(ecm));
+	/* What the operator set (set_metadata_threads, else the config), at
+	 * once; the pool the engine runs resizes to it at its next tick. */
+	json_object_set_new(j, "metadata_threads", json_integer(
+	    mig_setting_get(db, "metadata_threads", c->cfg->metadata_threads,
+	    err)));
+	json_object_set_new(j, "metadata_threads_active", json_integer(ecm));
 	json_object_set_new(j, "reloads", json_pack("{s:I,s:I}", "ok",
 	    (json_int_t)c->reloads_ok, "failed",
 	    (json_int_t)c->reloads_failed));

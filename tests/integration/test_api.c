@@ -267,14 +267,24 @@ test_api__conflicts_and_metadata_threads(void **state)
 	assert_int_equal(call("PUT", target, "{\"action\":"
 	    "\"set_metadata_threads\",\"params\":{\"threads\":3}}",
 	    TH_OP_TOKEN, NULL), 200);
-	/* The engine picks the new pool size up at run time. */
+	/* The status shows the new value at once... */
+	{
+		json_t *st = NULL;
+
+		assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/status", NULL,
+		    TH_VIEW_TOKEN, &st), 200);
+		assert_int_equal(json_integer_value(json_object_get(st,
+		    "metadata_threads")), 3);
+		json_decref(st);
+	}
+	/* ...and the engine resizes its pool to it at run time. */
 	for (int i = 0; i < 100; i++) {
 		json_t *st = NULL;
 		long n;
 
 		th_ctl_req(&ctl, "GET", "/v1/status", NULL, TH_VIEW_TOKEN, &st);
 		n = (long)json_integer_value(json_object_get(st,
-		    "metadata_threads"));
+		    "metadata_threads_active"));
 		json_decref(st);
 		if (n == 3)
 			break;
