@@ -205,8 +205,7 @@ void	ctl_planned_release(struct ctl_planned *p);
 int	ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 	    const char *unreachable, struct ctl_cycle_result *res,
 	    struct bl_err *err);
-int	ctl_cycle_not_leader(struct ctl *c, PGconn *db, int manual,
-	    struct bl_err *err);
+void	ctl_cycle_not_leader(struct ctl *c);
 
 /* api_ctl.c: the control loop's API, run on API workers. Each returns
  * the answer (a new reference) or NULL with err. */

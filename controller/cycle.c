@@ -735,10 +735,11 @@ record:
 	return rc;
 }
 
-/* Records a cycle that a follower did not run. */
-int
-ctl_cycle_not_leader(struct ctl *c, PGconn *db, int manual,
-    struct bl_err *err)
+/* Counts a cycle that a follower did not run. It writes no row: the
+ * cycles table keeps the history of the cycles that ran, and a follower's
+ * timer would otherwise add one row an interval forever. */
+void
+ctl_cycle_not_leader(struct ctl *c)
 {
 	struct cycle_rec k;
 	struct timespec ts;
@@ -749,9 +750,6 @@ ctl_cycle_not_leader(struct ctl *c, PGconn *db, int manual,
 	k.preset = "default";
 	k.max_moves = k.max_bytes = -1;
 	k.max_cost = -1;
-	snprintf(k.reason, sizeof(k.reason), "instance %s does not hold the "
-	    "leader lock", c->instance);
 	cycle_metrics(c, &k, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, 0,
 	    0);
-	return cycle_record(c, db, &k, manual, (double)ts.tv_sec, err);
 }

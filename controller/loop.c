@@ -587,10 +587,8 @@ cycle(struct ctl_loop *l, int manual)
 	v = l->view;
 	pthread_mutex_unlock(&l->mu);
 	if (!v.leader) {
-		/* A follower's timer still ticks: the row says why nothing
-		 * happened here. */
-		if (ctl_cycle_not_leader(c, l->db, manual, &err) == -1)
-			log_warnx("cycle: record: %s", err.msg);
+		/* A follower's timer still ticks: counted, not recorded. */
+		ctl_cycle_not_leader(c);
 		return;
 	}
 	if (refresh(l, unreach, sizeof(unreach), &err) == -1) {

@@ -37,6 +37,12 @@ static const char *const job_kinds[] = { "evacuate", "rebalance", "retry",
     NULL };
 static const char *const job_states[] = { "init", "setup", "running",
     "paused", "complete", "failed", "cancelled", NULL };
+/* The outcomes of the cycles table (docs/design.md section 4) and the
+ * results of a config reload, with the words /v1/status uses. */
+static const char *const cycle_outcomes[] = { "idle", "quiet", "paused",
+    "planned", "budget_exhausted", "not_leader", "error" };
+static const char *const reload_results[] = { "ok", "failed" };
+
 static const char *const task_states[] = { "unprocessed", "assigned",
     "copied", "committed", "complete", "skipped", "failed", NULL };
 
@@ -134,6 +140,15 @@ ctl_metrics_new(void)
 		ctl_metrics_free(m);
 		return NULL;
 	}
+	/* Every series whose label values are known is there from start-up,
+	 * at 0, so a panel of increase() shows 0 rather than nothing (the
+	 * skip reasons are set at 0 at every scrape from the database). */
+	for (size_t i = 0; i < sizeof(cycle_outcomes) / sizeof(*cycle_outcomes);
+	    i++)
+		bl_metric_add(m->cycles, &cycle_outcomes[i], 0);
+	for (size_t i = 0; i < sizeof(reload_results) / sizeof(*reload_results);
+	    i++)
+		bl_metric_add(m->reloads, &reload_results[i], 0);
 	return m;
 }
 
@@ -426,7 +441,7 @@ ctl_metrics_set_paused(struct ctl_metrics *m, int paused)
 void
 ctl_metrics_config_reload(struct ctl_metrics *m, int ok)
 {
-	const char *v[] = { ok ? "success" : "failure" };
+	const char *v[] = { reload_results[ok ? 0 : 1] };
 
 	bl_metric_add(m->reloads, v, 1);
 }

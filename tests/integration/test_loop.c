@@ -29,7 +29,7 @@
 
 static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
-static struct th_ctl ctl, ctl2;
+static struct th_ctl ctl, ctl2, ctl3;
 
 /* check_interval_s is long: cycles are run by POST /v1/controller/run so
  * that each one is awaited, not timed. */
@@ -724,6 +724,36 @@ test_loop__sighup_applies_a_good_file_and_keeps_a_bad_one_out(void **state)
 	assert_int_equal(reloads("ok"), 2);
 }
 
+/* A follower's timer ticks every interval but writes no cycles row: the
+ * table keeps the cycles that ran. The metric still counts the ticks. */
+static void
+test_loop__follower_ticks_are_counted_not_recorded(void **state)
+{
+	long long rows0 = sql("SELECT count(*) FROM cycles");
+	struct tha_resp r;
+	const char *m;
+	double ticks = 0;
+
+	(void)state;
+	assert_int_equal(th_ctl_start_ex(&ctl3, pg.conninfo, NULL,
+	    "{\"preset\":\"default\",\"check_interval_s\":1}", NULL,
+	    "ctl3"), 0);
+	for (int i = 0; i < 100 && ticks < 3; i++) {
+		tha_sleep_ms(200);
+		assert_int_equal(tha_request(ctl3.url, "GET", "/metrics", NULL,
+		    0, THA_UNSIGNED, NULL, &r), 0);
+		m = strstr(r.body, "ballast_cycles_total{outcome=\"not_leader\"}");
+		if (m != NULL)
+			ticks = strtod(strchr(m, '}') + 1, NULL);
+		tha_resp_free(&r);
+	}
+	assert_true(ticks >= 3);
+	assert_int_equal(sql("SELECT count(*) FROM cycles WHERE outcome = "
+	    "'not_leader'"), 0);
+	assert_int_equal(sql("SELECT count(*) FROM cycles"), rows0);
+	assert_int_equal(th_ctl_stop(&ctl3), 0);
+}
+
 static void
 test_loop__follower_takes_over_after_kill9_and_finishes_the_job(
     void **state)
@@ -863,6 +893,8 @@ main(void)
 		    test_loop__unreachable_agent_is_excluded_not_fatal),
 		cmocka_unit_test(
 		    test_loop__sighup_applies_a_good_file_and_keeps_a_bad_one_out),
+		cmocka_unit_test(
+		    test_loop__follower_ticks_are_counted_not_recorded),
 		cmocka_unit_test(
 		  test_loop__follower_takes_over_after_kill9_and_finishes_the_job),
 		cmocka_unit_test(

@@ -100,7 +100,9 @@ test_ctl_metrics__loop_families_appear_only_once_reported(void **state)
 	assert_true(has_line(text, "ballast_controller_paused 0"));
 	assert_true(has_line(text, "ballast_leader 1"));
 	assert_true(has_line(text,
-	    "ballast_config_reloads_total{result=\"failure\"} 1"));
+	    "ballast_config_reloads_total{result=\"failed\"} 1"));
+	assert_true(has_line(text,
+	    "ballast_config_reloads_total{result=\"ok\"} 0"));
 	assert_true(has_line(text, "# TYPE ballast_cycle_duration_seconds "
 	    "histogram"));
 	free(text);
@@ -113,12 +115,49 @@ test_ctl_metrics__loop_families_appear_only_once_reported(void **state)
 	ctl_metrics_free(m);
 }
 
+/* A counter whose label values are known is exported from start-up at 0,
+ * in the words /v1/status uses, so its panel is never empty. */
+static void
+test_ctl_metrics__known_counters_start_at_zero(void **state)
+{
+	static const char *const want[] = {
+		"ballast_config_reloads_total{result=\"ok\"} 0",
+		"ballast_config_reloads_total{result=\"failed\"} 0",
+		"ballast_cycles_total{outcome=\"idle\"} 0",
+		"ballast_cycles_total{outcome=\"quiet\"} 0",
+		"ballast_cycles_total{outcome=\"paused\"} 0",
+		"ballast_cycles_total{outcome=\"planned\"} 0",
+		"ballast_cycles_total{outcome=\"budget_exhausted\"} 0",
+		"ballast_cycles_total{outcome=\"not_leader\"} 0",
+		"ballast_cycles_total{outcome=\"error\"} 0",
+	};
+	struct ctl_metrics *m = ctl_metrics_new();
+	struct bl_err err;
+	char *text;
+
+	(void)state;
+	assert_non_null(m);
+	text = ctl_metrics_scrape(m, NULL, NULL, &err);
+	assert_non_null(text);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!has_line(text, want[i]))
+			fail_msg("missing at start-up: %s\n%s", want[i], text);
+	free(text);
+	ctl_metrics_config_reload(m, 1);
+	text = ctl_metrics_scrape(m, NULL, NULL, &err);
+	assert_true(has_line(text,
+	    "ballast_config_reloads_total{result=\"ok\"} 1"));
+	free(text);
+	ctl_metrics_free(m);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ctl_metrics__routes_are_patterns_and_ids_never_labels),
 		cmocka_unit_test(test_ctl_metrics__loop_families_appear_only_once_reported),
+		cmocka_unit_test(test_ctl_metrics__known_counters_start_at_zero),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
