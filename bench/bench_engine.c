@@ -1,10 +1,14 @@
 /* bench/bench_engine.c - make bench-engine.
  *
- * 1. Evacuation: 20,000 objects of 64 KiB, two copies each (n1 and one of
+ * 1. Evacuation: 20,000 objects of 64 KiB ($BENCH_ENGINE_OBJECTS,
+ *    $BENCH_ENGINE_SIZE), two copies each (n1 and one of
  *    n2..n4; the second copy is a hard link of the first, to spare the
  *    disk), four real agents, a real ballastd on a private PostgreSQL.
  *    Timed from the POST to the job's "complete":
- *      BENCH evacuate_objects_per_sec, BENCH evacuate_bytes_per_sec
+ *      BENCH evacuate_objects_per_sec, BENCH evacuate_bytes_per_sec,
+ *    and where the time went: CPU seconds of ballastd, the agents and
+ *    PostgreSQL (its backends included) from /proc over the same span:
+ *      BENCH evacuate_cpu_ballastd, _cpu_agents, _cpu_postgres
  * 2. Metadata commit: 20,000 "copied" tasks committed by the engine's
  *    committer pool (mig_commit_pool, 10 threads unless
  *    $BENCH_METADATA_THREADS says otherwise, batches of 500: the CAS
@@ -14,6 +18,7 @@
  *      BENCH metadata_commits_per_sec, BENCH metadata_raw_commits_per_sec,
  *      BENCH metadata_vs_raw_ratio (goal >= 0.5)
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +29,7 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
+#include "bench/rawget.h"
 #include "lib/pg.h"
 #include "migrate/engine.h"
 #include "tests/helpers/agent_harness.h"
@@ -43,6 +49,13 @@ now_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+/* The evacuation's objects: $BENCH_ENGINE_OBJECTS (a multiple of 1,000)
+ * of $BENCH_ENGINE_SIZE bytes (a multiple of 8). */
+static int evac_n = NOBJ, evac_size = OSIZE;
+/* Each seeded object's id and md5, and its second copy's agent. */
+static char (*evac_id)[37], (*evac_md5)[25];
+static int *evac_other;
 
 /* Everything the bench started, so that a failure stops it all. */
 static struct th_pg pg;
@@ -71,6 +84,103 @@ die(const char *what)
 	exit(1);
 }
 
+/* CPU seconds (user + system) of pid, and with children also those of
+ * its reaped children (PostgreSQL's exited backends); 0 if it is gone. */
+static double
+cpu_s(pid_t pid, int children)
+{
+	char path[64], buf[2048], *p;
+	unsigned long long ut, st, cut, cst;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* fields 14-17 follow the command, which is in parentheses */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d "
+	    "%*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &ut, &st, &cut,
+	    &cst) != 4)
+		return 0;
+	return (double)(ut + st + (children ? cut + cst : 0)) /
+	    (double)sysconf(_SC_CLK_TCK);
+}
+
+/* PostgreSQL's CPU: the postmaster, its reaped backends, and the live
+ * ones (every process whose parent is the postmaster). */
+static double
+pg_cpu_s(void)
+{
+	char path[400], line[64], *end;
+	double sum;
+	pid_t pm;
+	FILE *f;
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/data/postmaster.pid", pg.dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	pm = fgets(line, sizeof(line), f) ? (pid_t)atoi(line) : 0;
+	fclose(f);
+	if (pm <= 0)
+		return 0;
+	sum = cpu_s(pm, 1);
+	if ((d = opendir("/proc")) == NULL)
+		return sum;
+	while ((de = readdir(d)) != NULL) {
+		char buf[512], *q;
+		long pid = strtol(de->d_name, &end, 10);
+		size_t n;
+
+		if (*end != '\0' || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		if ((q = strrchr(buf, ')')) != NULL && atoi(q + 4) == (int)pm)
+			sum += cpu_s((pid_t)pid, 0);
+	}
+	closedir(d);
+	return sum;
+}
+
+struct cpu_snap {
+	double	ctl, agents, pg, wall;
+};
+
+static void
+cpu_snap(struct cpu_snap *c)
+{
+	c->ctl = cpu_s(ctl.pid, 0);
+	c->agents = 0;
+	for (int i = 0; i < started_agents; i++)
+		c->agents += cpu_s(ag[i].pid, 0);
+	c->pg = pg_cpu_s();
+	c->wall = now_s();
+}
+
+/* Where the time of a phase went: CPU seconds per process group. */
+static void
+cpu_print(const char *phase, const struct cpu_snap *a,
+    const struct cpu_snap *b)
+{
+	double wall = b->wall - a->wall;
+
+	printf("BENCH %s_cpu_ballastd %.2f cpu-s (%.0f%% of wall)\n", phase,
+	    b->ctl - a->ctl, 100 * (b->ctl - a->ctl) / wall);
+	printf("BENCH %s_cpu_agents %.2f cpu-s (%.0f%% of wall)\n", phase,
+	    b->agents - a->agents, 100 * (b->agents - a->agents) / wall);
+	printf("BENCH %s_cpu_postgres %.2f cpu-s (%.0f%% of wall)\n", phase,
+	    b->pg - a->pg, 100 * (b->pg - a->pg) / wall);
+}
+
 static void
 md5_b64(const unsigned char *d, size_t n, char out[25])
 {
@@ -85,19 +195,23 @@ md5_b64(const unsigned char *d, size_t n, char out[25])
 static void
 seed(PGconn *db, struct tha_agent *a)
 {
-	unsigned char *buf = malloc(OSIZE);
+	unsigned char *buf = malloc((size_t)evac_size);
 	char dir[1024], path[1200], link2[1200];
 	uint64_t s = 0x9e3779b97f4a7c15ULL;
 	char *ids = malloc(1000 * 40), *md5s = malloc(1000 * 30),
 	    *cps = malloc(1000 * 40);
 
+	evac_id = calloc((size_t)evac_n, sizeof(*evac_id));
+	evac_md5 = calloc((size_t)evac_n, sizeof(*evac_md5));
+	evac_other = calloc((size_t)evac_n, sizeof(*evac_other));
 	for (int k = 0; k < 4; k++) {
 		snprintf(dir, sizeof(dir), "%s/%s", a[k].root, OWNER);
 		mkdir(dir, 0755);
 	}
-	for (int base = 0; base < NOBJ; base += 1000) {
+	for (int base = 0; base < evac_n; base += 1000) {
 		size_t il = 0, ml = 0, cl = 0;
-		const char *p[3];
+		const char *p[4];
+		char sz[24];
 		struct bl_err err;
 
 		ids[il++] = '{';
@@ -109,17 +223,21 @@ seed(PGconn *db, struct tha_agent *a)
 			FILE *f;
 
 			tha_uuid(id);
-			for (size_t q = 0; q < OSIZE / 8; q++) {
+			for (size_t q = 0; q < (size_t)evac_size / 8; q++) {
 				s ^= s << 13;
 				s ^= s >> 7;
 				s ^= s << 17;
 				memcpy(buf + q * 8, &s, 8);
 			}
-			md5_b64(buf, OSIZE, md5);
+			md5_b64(buf, (size_t)evac_size, md5);
+			memcpy(evac_id[i], id, 37);
+			memcpy(evac_md5[i], md5, 25);
+			evac_other[i] = other;
 			snprintf(path, sizeof(path), "%s/%s/%s", a[0].root,
 			    OWNER, id);
 			if ((f = fopen(path, "w")) == NULL ||
-			    fwrite(buf, 1, OSIZE, f) != OSIZE || fclose(f) != 0)
+			    fwrite(buf, 1, (size_t)evac_size, f) !=
+			    (size_t)evac_size || fclose(f) != 0)
 				die("write object");
 			snprintf(link2, sizeof(link2), "%s/%s/%s",
 			    a[other].root, OWNER, id);
@@ -141,16 +259,55 @@ seed(PGconn *db, struct tha_agent *a)
 		p[0] = ids;
 		p[1] = md5s;
 		p[2] = cps;
+		snprintf(sz, sizeof(sz), "%d", evac_size);
+		p[3] = sz;
 		if (bl_pg_run(db, "INSERT INTO objects (id, owner, size, md5, "
-		    "copies) SELECT u.id, '" OWNER "', 65536, u.m, "
+		    "copies) SELECT u.id, '" OWNER "', $4::bigint, u.m, "
 		    "ARRAY['n1.stor', u.c] FROM unnest($1::uuid[], $2::text[], "
-		    "$3::text[]) AS u(id, m, c)", 3, p, &err) == -1)
+		    "$3::text[]) AS u(id, m, c)", 4, p, &err) == -1)
 			die(err.msg);
 	}
 	free(buf);
 	free(ids);
 	free(md5s);
 	free(cps);
+}
+
+/* Raw baseline in the same run: the same objects' bytes fetched by one
+ * process through the agents' signed GET (from each object's second
+ * copy, which the evacuation keeps), with the engine's concurrency: the
+ * destinations' 3 x 16 transfers. Written to files and MD5-checked, as
+ * an agent does. */
+static void
+bench_raw(struct tha_agent *a, double evac_bps)
+{
+	struct rawget_item *items = calloc((size_t)evac_n, sizeof(*items));
+	char out[600];
+	long long got;
+	double t0;
+
+	snprintf(out, sizeof(out), "%s/raw", tha_tmpdir());
+	mkdir(out, 0755);
+	for (int i = 0; i < evac_n; i++) {
+		items[i].base_url = a[evac_other[i]].url;
+		items[i].owner = OWNER;
+		items[i].id = evac_id[i];
+		items[i].md5 = evac_md5[i];
+	}
+	sync();
+	t0 = now_s();
+	got = rawget_run(items, evac_n, 48, THA_SECRET, out);
+	t0 = now_s() - t0;
+	free(items);
+	if (got < 0)
+		die("raw: a GET failed");
+	printf("BENCH evacuate_raw_get_bytes_per_sec %.0f bytes/s\n",
+	    (double)got / t0);
+	printf("BENCH evacuate_raw_get_objects_per_sec %.1f objects/s\n",
+	    (double)evac_n / t0);
+	printf("BENCH evacuate_vs_raw_get_ratio %.3f ratio\n",
+	    evac_bps / ((double)got / t0));
+	fflush(stdout);
 }
 
 static void
@@ -160,14 +317,17 @@ bench_evacuate(struct th_ctl *c, PGconn *db, struct tha_agent *a)
 	double t0, t1;
 	json_t *job;
 	long long done, bytes;
+	struct cpu_snap c0, c1;
 
 	seed(db, a);
+	cpu_snap(&c0);
 	t0 = now_s();
 	if (th_ctl_evacuate(c, "n1.stor", 0, id) != 201)
 		die("evacuate: POST failed");
 	if ((job = th_ctl_wait_job(c, id, 1800)) == NULL)
 		die("evacuate: job did not finish");
 	t1 = now_s();
+	cpu_snap(&c1);
 	done = json_integer_value(json_object_get(json_object_get(job,
 	    "counters"), "complete"));
 	bytes = json_integer_value(json_object_get(json_object_get(job,
@@ -179,7 +339,7 @@ bench_evacuate(struct th_ctl *c, PGconn *db, struct tha_agent *a)
 	    "counters"), "skipped")),
 	    (long long)json_integer_value(json_object_get(json_object_get(job,
 	    "counters"), "failed")), t1 - t0);
-	if (done != NOBJ)
+	if (done != evac_n)
 		die("evacuate: not every object completed");
 	json_decref(job);
 	if (th_verify(c) != 0)
@@ -188,6 +348,8 @@ bench_evacuate(struct th_ctl *c, PGconn *db, struct tha_agent *a)
 	    (double)done / (t1 - t0));
 	printf("BENCH evacuate_bytes_per_sec %.0f bytes/s\n",
 	    (double)bytes / (t1 - t0));
+	cpu_print("evacuate", &c0, &c1);
+	bench_raw(a, (double)bytes / (t1 - t0));
 	fflush(stdout);
 }
 
@@ -295,7 +457,16 @@ main(void)
 	    "n4.stor" };
 	struct bl_err err;
 	PGconn *db;
+	char engine[256];
 
+	if (getenv("BENCH_ENGINE_OBJECTS") != NULL)
+		evac_n = atoi(getenv("BENCH_ENGINE_OBJECTS")) / 1000 * 1000;
+	if (getenv("BENCH_ENGINE_SIZE") != NULL)
+		evac_size = atoi(getenv("BENCH_ENGINE_SIZE")) / 8 * 8;
+	if (evac_n <= 0 || evac_size <= 0)
+		die("BENCH_ENGINE_OBJECTS or BENCH_ENGINE_SIZE: want > 0");
+	fprintf(stderr, "bench-engine: evacuating %d x %d bytes\n", evac_n,
+	    evac_size);
 	if (th_pg_start(&pg) != 0)
 		die("cannot start PostgreSQL");
 	started_pg = 1;
@@ -305,9 +476,14 @@ main(void)
 			die("cannot start an agent");
 		started_agents++;
 	}
-	if (th_ctl_start(&ctl, pg.conninfo,
-	    "\"max_tasks_per_assignment\":200,\"max_inflight_per_node\":2000")
-	    != 0)
+	/* $BENCH_ENGINE_METADATA_THREADS: ballastd's committers (its
+	 * default when unset) */
+	snprintf(engine, sizeof(engine), "\"max_tasks_per_assignment\":200,"
+	    "\"max_inflight_per_node\":2000%s%s",
+	    getenv("BENCH_ENGINE_METADATA_THREADS") ? ",\"metadata_threads\":"
+	    : "", getenv("BENCH_ENGINE_METADATA_THREADS") ?
+	    getenv("BENCH_ENGINE_METADATA_THREADS") : "");
+	if (th_ctl_start(&ctl, pg.conninfo, engine) != 0)
 		die("cannot start ballastd");
 	if (th_ctl_register(&ctl, ag, 4) != 0)
 		die("cannot register nodes");

@@ -7,7 +7,7 @@ BENCH_ENGINE_HELPERS := $(BUILD)/tests/helpers/th_pg.o \
 	$(BUILD)/tests/helpers/th_ctl.o $(BUILD)/tests/helpers/agent_harness.o
 
 $(BUILD)/bench/bench_engine: $(BUILD)/bench/bench_engine.o \
-    $(BENCH_ENGINE_HELPERS) $(ARCHIVES)
+    $(BUILD)/bench/rawget.o $(BENCH_ENGINE_HELPERS) $(ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
