@@ -183,6 +183,9 @@ planner_opts(const struct pol_policy *pol, const struct plc_cluster *cl,
 	o->max_egress_bytes = pol->max_egress_bytes_per_cycle;
 	o->max_cost = pol->max_cost_per_cycle;
 	o->quiet = quiet;
+	/* A job moves one copy per object: second moves must not use up
+	 * the move budget of this cycle. */
+	o->one_move_per_object = 1;
 }
 
 /* Parses a PostgreSQL text[] literal {a,b,"c d"} into node indexes (an

@@ -804,6 +804,10 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 				 * plan has put the object. */
 				size_t k;
 
+				if (p->o.one_move_per_object) {
+					plan->n_deferred++;
+					continue;
+				}
 				memcpy(c.copies, ms->copies,
 				    sizeof(c.copies));
 				c.ncopies = ms->ncopies;

@@ -315,6 +315,44 @@ check_budgets(int64_t moves, int64_t bytes, double cost)
 	world_free(w);
 }
 
+/* Issue #12: a cycle planned 1000 moves of which 187 were second moves of
+ * one object, deferred by the controller, so only 813 ran. With
+ * one_move_per_object the deferred moves use none of the move budget. */
+static void
+test_planner__deferred_second_moves_do_not_use_the_move_budget(void **state)
+{
+	struct world *w = world_new(21, 4, 5000, 3, 0, 1);
+	struct plc_planner_opts o;
+	struct plc_plan plan, all;
+	size_t distinct = 0;
+
+	(void)state;
+	unbounded(&o);
+	plan_world(w, &o, NULL, &all);
+	o.max_moves = (int64_t)all.n_moves / 2;
+	o.one_move_per_object = 1;
+	plan_world(w, &o, NULL, &plan);
+	assert_true(plan.n_moves > 0);
+	for (size_t i = 0; i < plan.n_moves; i++) {
+		size_t j;
+
+		for (j = 0; j < i; j++)
+			if (plan.moves[j].handle == plan.moves[i].handle)
+				break;
+		distinct += j == i;
+	}
+	/* every planned move is of a distinct object, and the budget is
+	 * reached by those alone */
+	assert_int_equal(distinct, plan.n_moves);
+	if (plan.stop == PLC_STOP_BUDGET_MOVES)
+		assert_int_equal(plan.n_moves, (size_t)o.max_moves);
+	assert_true(plan.n_moves <= (size_t)o.max_moves);
+	assert_true(plan.n_deferred > 0);	/* the case was met */
+	plc_plan_release(&plan);
+	plc_plan_release(&all);
+	world_free(w);
+}
+
 static void
 test_planner__budgets_are_never_exceeded(void **state)
 {
@@ -675,6 +713,8 @@ main(void)
 		cmocka_unit_test(test_planner__converges_to_target_and_no_further),
 		cmocka_unit_test(test_planner__full_balance_moves_at_most_110_percent_of_min_bytes),
 		cmocka_unit_test(test_planner__budgets_are_never_exceeded),
+		cmocka_unit_test(
+		    test_planner__deferred_second_moves_do_not_use_the_move_budget),
 		cmocka_unit_test(test_planner__a_binding_byte_budget_is_used_to_the_full),
 		cmocka_unit_test(test_planner__protected_objects_never_move),
 		cmocka_unit_test(test_planner__pinned_objects_never_leave_their_datacenters),
