@@ -45,6 +45,10 @@ struct plc_planner_opts {
 	 * object per cycle): a second copy of a moved object is deferred,
 	 * counted in n_deferred, and uses none of the budgets. */
 	int		one_move_per_object;
+	/* When an eligible destination shares the source's host and
+	 * same-host moves are free, choose among those only (straw2 over
+	 * them, as over all eligible nodes otherwise). Default on. */
+	int		prefer_same_host;
 };
 
 /* One object as the caller streams it. Everything is borrowed for the
