@@ -24,6 +24,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <jansson.h>
 
 struct row {
@@ -38,6 +43,11 @@ struct row {
 	uint8_t		pinned;
 };
 
+struct idslot {
+	uint32_t	fp;
+	uint32_t	row;	/* row + 1; 0: empty */
+};
+
 struct objs {
 	const char	*file;		/* borrows */
 	struct row	*rows;		/* owns */
@@ -46,10 +56,17 @@ struct objs {
 	size_t		 ids_len, ids_cap;
 	uint32_t	*copies;	/* owns */
 	size_t		 copies_len, copies_cap;
-	size_t		*line;		/* owns: per row */
-	/* id -> row + 1, for duplicates */
-	size_t		*idx;		/* owns */
+	uint32_t	*line;		/* owns: per row */
+	/* id -> row, for duplicates: per slot the high 32 bits of the key
+	 * and row + 1 (0: empty), so a probe touches one cache line and
+	 * the row only when the fingerprint matches */
+	struct idslot	*idx;		/* owns */
 	size_t		 idx_cap;
+	/* the mapped objects file; pages before drop_off were parsed and
+	 * are given back to the kernel as the parser goes */
+	char		*map;		/* owns: the mapping, or NULL */
+	size_t		 map_len;
+	size_t		 drop_off;
 	/* affinity name -> group, names in affs */
 	uint32_t	*aff_idx;	/* owns: group + 1 */
 	size_t		 aff_cap;
@@ -98,6 +115,49 @@ read_all(const char *path, char **out, size_t *outlen, struct bl_err *err)
 	return 0;
 }
 
+/* Maps path read-only for one sequential pass; an empty file maps to
+ * "" (*map NULL). Returns 1 if path is not a regular file (a pipe: read
+ * it with read_all()). */
+static int
+map_file(const char *path, char **map, const char **out, size_t *outlen,
+    struct bl_err *err)
+{
+	struct stat st;
+	void *m;
+	int fd;
+
+	*map = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return bl_err_set(err, BL_EIO, "%s: %s", path,
+		    strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return bl_err_set(err, BL_EIO, "%s: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return 1;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		*out = "";
+		*outlen = 0;
+		return 0;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return bl_err_set(err, BL_EIO, "%s: %s", path,
+		    strerror(errno));
+	(void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+	*map = m;
+	*out = m;
+	*outlen = (size_t)st.st_size;
+	return 0;
+}
+
 static int
 grow(void **p, size_t *cap, size_t need, size_t elem)
 {
@@ -130,16 +190,18 @@ static int
 idx_grow(struct objs *o)
 {
 	size_t nc = o->idx_cap ? o->idx_cap * 2 : 1 << 16;
-	size_t *ni = calloc(nc, sizeof(*ni));
+	struct idslot *ni = calloc(nc, sizeof(*ni));
 
 	if (ni == NULL)
 		return -1;
 	for (size_t r = 0; r < o->n; r++) {
-		size_t i = mix(o->rows[r].key, nc);
+		uint64_t key = o->rows[r].key;
+		size_t i = mix(key, nc);
 
-		while (ni[i] != 0)
+		while (ni[i].row != 0)
 			i = (i + 1) & (nc - 1);
-		ni[i] = r + 1;
+		ni[i].fp = (uint32_t)(key >> 32);
+		ni[i].row = (uint32_t)r + 1;
 	}
 	free(o->idx);
 	o->idx = ni;
@@ -234,22 +296,30 @@ on_row(const struct plc_csv_row *r, void *arg, struct bl_err *err)
 	uint64_t key = plc_object_key(r->id, r->id_len);
 	size_t i;
 
-	if (2 * (o->n + 1) > o->idx_cap && idx_grow(o) < 0)
+	if (o->n >= UINT32_MAX - 1 || r->line > UINT32_MAX)
+		return bl_err_set(err, BL_EINVAL, "%s:%zu: more than %u rows or "
+		    "lines", o->file, r->line, UINT32_MAX - 1);
+	/* Load at most 3/4: 10M rows fit 2^24 slots of 8 bytes. */
+	if (4 * (o->n + 1) > 3 * o->idx_cap && idx_grow(o) < 0)
 		goto nomem;
-	for (i = mix(key, o->idx_cap); o->idx[i] != 0;
+	for (i = mix(key, o->idx_cap); o->idx[i].row != 0;
 	    i = (i + 1) & (o->idx_cap - 1)) {
-		const struct row *x = &o->rows[o->idx[i] - 1];
+		const struct row *x;
 
+		if (o->idx[i].fp != (uint32_t)(key >> 32))
+			continue;
+		x = &o->rows[o->idx[i].row - 1];
 		if (x->key == key && strcmp(o->ids + x->id_off, r->id) == 0)
 			return bl_err_set(err, BL_EINVAL, "%s:%zu: field id: "
-			    "duplicate object id \"%s\" (first on line %zu)",
-			    o->file, r->line, r->id, o->line[o->idx[i] - 1]);
+			    "duplicate object id \"%s\" (first on line %u)",
+			    o->file, r->line, r->id,
+			    o->line[o->idx[i].row - 1]);
 	}
 	if (grow((void **)&o->rows, &o->cap, o->n + 1, sizeof(*o->rows)) < 0)
 		goto nomem;
 	{
 		size_t lc = o->cap;
-		size_t *nl = realloc(o->line, lc * sizeof(*nl));
+		uint32_t *nl = realloc(o->line, lc * sizeof(*nl));
 
 		if (nl == NULL)
 			goto nomem;
@@ -273,8 +343,18 @@ on_row(const struct plc_csv_row *r, void *arg, struct bl_err *err)
 	if ((w->id_off = arena_add(o, r->id, r->id_len)) == (size_t)-1 ||
 	    intern_affinity(o, r->affinity, &w->aff) < 0)
 		goto nomem;
-	o->line[o->n] = r->line;
-	o->idx[i] = ++o->n;
+	o->line[o->n] = (uint32_t)r->line;
+	o->idx[i].fp = (uint32_t)(key >> 32);
+	o->idx[i].row = (uint32_t)++o->n;
+	/* Give parsed pages of the mapping back every 64 MiB, so the file
+	 * does not stay in our RSS next to the rows made from it. */
+	if (o->map != NULL && r->next - o->drop_off >= (64u << 20)) {
+		size_t end = r->next & ~(size_t)((1u << 20) - 1);
+
+		(void)madvise(o->map + o->drop_off, end - o->drop_off,
+		    MADV_DONTNEED);
+		o->drop_off = end;
+	}
 	return 0;
 nomem:
 	return bl_err_set(err, BL_ENOMEM, "%s: out of memory", o->file);
@@ -283,6 +363,8 @@ nomem:
 static void
 objs_release(struct objs *o)
 {
+	if (o->map != NULL)
+		(void)munmap(o->map, o->map_len);
 	free(o->rows);
 	free(o->ids);
 	free(o->copies);
@@ -719,24 +801,44 @@ cli_plan_main(int argc, char **argv)
 		cli_usage_error("plan: %s: policy.%s", policy_path, err.msg);
 		goto out;
 	}
-	if (read_all(objects_path, &text, &len, &err) < 0) {
-		cli_usage_error("plan: %s", err.msg);
-		goto out;
+	{
+		const char *csv = NULL;
+		int m = map_file(objects_path, &o.map, &csv, &len, &err);
+
+		o.map_len = o.map != NULL ? len : 0;
+		if (m == 1 && read_all(objects_path, &text, &len, &err) == 0) {
+			csv = text;
+			m = 0;
+		}
+		if (m != 0) {
+			cli_usage_error("plan: %s", err.msg);
+			goto out;
+		}
+		o.file = objects_path;
+		if (plc_objects_csv_parse(csv, len, cl, objects_path, on_row,
+		    &o, &err) < 0) {
+			cli_usage_error("plan: %s", err.msg);
+			goto out;
+		}
+		if (o.map != NULL && munmap(o.map, len) < 0) {
+			cli_usage_error("plan: %s: %s", objects_path,
+			    strerror(errno));
+			goto out;
+		}
+		o.map = NULL;
+		o.map_len = 0;
+		free(text);
+		text = NULL;
 	}
-	o.file = objects_path;
-	if (plc_objects_csv_parse(text, len, cl, objects_path, on_row, &o,
-	    &err) < 0) {
-		cli_usage_error("plan: %s", err.msg);
-		goto out;
-	}
-	free(text);
-	text = NULL;
 	rc = CLI_FAILED;
 	if (coloc_build(&co, &o) < 0) {
 		cli_usage_error("plan: out of memory");
 		goto out;
 	}
 	pol_planner_opts(&pol, cl, quiet, 0, &opts);
+	/* One plan to reach the target, not one cycle's: second moves of an
+	 * object are planned now rather than deferred. */
+	opts.one_move_per_object = 0;
 	/* Offline, every object is at hand: a node keeps as many candidates
 	 * as it holds copies, so the plan can reach its target in one go. */
 	if ((caps = calloc(cl->n ? cl->n : 1, sizeof(*caps))) == NULL) {
@@ -773,7 +875,7 @@ cli_plan_main(int argc, char **argv)
 		obj.pinned = w->pinned;
 		obj.allowed_dcs = w->dcmask;
 		if (plc_planner_add(pl, &obj, &err) < 0) {
-			cli_usage_error("plan: %s:%zu: %s", objects_path,
+			cli_usage_error("plan: %s:%u: %s", objects_path,
 			    o.line[r], err.msg);
 			rc = CLI_USAGE;
 			goto out;

@@ -26,7 +26,69 @@ struct parser {
 	size_t			 scap;
 	const char		*dcs[64];	/* borrows from the cluster */
 	size_t			 ndcs;
+	/* node id -> index + 1, open addressing; ids borrowed from cl */
+	const struct plc_cluster *cl;		/* borrows */
+	uint32_t		*nodes;		/* owns */
+	uint64_t		*node_keys;	/* owns: per slot */
+	size_t			 nodes_cap;	/* a power of two */
 };
+
+static size_t
+node_slot(uint64_t key, size_t cap)
+{
+	key ^= key >> 29;
+	key *= 0xbf58476d1ce4e5b9ull;
+	key ^= key >> 32;
+	return (size_t)key & (cap - 1);
+}
+
+/* Interns the node ids once, so that a copy costs one hash and one
+ * compare instead of a binary search of strcmp calls. */
+static int
+nodes_build(struct parser *p, const struct plc_cluster *cl,
+    struct bl_err *err)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * cl->n)
+		cap *= 2;
+	p->cl = cl;
+	p->nodes_cap = cap;
+	p->nodes = calloc(cap, sizeof(*p->nodes));
+	p->node_keys = calloc(cap, sizeof(*p->node_keys));
+	if (p->nodes == NULL || p->node_keys == NULL)
+		return bl_err_set(err, BL_ENOMEM, "out of memory");
+	for (size_t n = 0; n < cl->n; n++) {
+		const char *id = cl->nodes[n].id;
+		uint64_t key = plc_object_key(id, strlen(id));
+		size_t i = node_slot(key, cap);
+
+		while (p->nodes[i] != 0)
+			i = (i + 1) & (cap - 1);
+		p->nodes[i] = (uint32_t)n + 1;
+		p->node_keys[i] = key;
+	}
+	return 0;
+}
+
+/* The index of node id s (len bytes, not NUL-terminated), or -1. */
+static ssize_t
+nodes_find(const struct parser *p, const char *s, size_t len)
+{
+	uint64_t key = plc_object_key(s, len);
+
+	for (size_t i = node_slot(key, p->nodes_cap); p->nodes[i] != 0;
+	    i = (i + 1) & (p->nodes_cap - 1)) {
+		const char *id;
+
+		if (p->node_keys[i] != key)
+			continue;
+		id = p->cl->nodes[p->nodes[i] - 1].id;
+		if (strncmp(id, s, len) == 0 && id[len] == '\0')
+			return (ssize_t)p->nodes[i] - 1;
+	}
+	return -1;
+}
 
 /* Splits the record at p->pos into NUL-terminated fields in scratch.
  * Returns the number of fields, or -1 (with err) on a bad quote. Leaves
@@ -40,8 +102,6 @@ split_record(struct parser *p, char **fields, int maxf, size_t *lines,
 	int nf = 0;
 
 	/* The record is at most the rest of the buffer, plus NULs. */
-	while (i < p->len && p->buf[i] != '\n')
-		i++;
 	need = (p->len - p->pos) + (size_t)maxf + 2;
 	if (need > p->scap) {
 		/* Quoted newlines may make a record longer than a line; size
@@ -207,13 +267,18 @@ parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
 	if (f[F_COPIES][0] == '\0')
 		return bl_err_set(err, BL_EINVAL, "%s:%zu: field copies: empty",
 		    p->name, p->line);
-	for (s = f[F_COPIES]; (item = strsep(&s, ";")) != NULL;) {
+	for (s = f[F_COPIES];;) {
+		char *semi = strchr(s, ';');
+		size_t ilen = semi ? (size_t)(semi - s) : strlen(s);
 		ssize_t idx;
 
-		if (item[0] == '\0')
+		item = s;
+		if (ilen == 0)
 			return bad(p, F_COPIES, err, "empty node id in",
 			    f[F_COPIES]);
-		idx = plc_cluster_find(cl, item);
+		idx = nodes_find(p, item, ilen);
+		if (semi != NULL)
+			*semi = '\0';	/* for the messages below */
 		if (idx < 0)
 			return bad(p, F_COPIES, err, "unknown node", item);
 		for (size_t k = 0; k < row->ncopies; k++)
@@ -225,6 +290,9 @@ parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
 			    "more than %d copies", p->name, p->line,
 			    PLC_COPIES_MAX);
 		row->copies[row->ncopies++] = (uint32_t)idx;
+		if (semi == NULL)
+			break;
+		s = semi + 1;
 	}
 	if (f[F_DCS][0] != '\0') {
 		row->pinned = 1;
@@ -259,6 +327,8 @@ plc_objects_csv_parse(const char *buf, size_t len,
 	p.ndcs = plc_cluster_dcs(cl, p.dcs, 64);
 	if (p.ndcs > 64)
 		p.ndcs = 64;
+	if (nodes_build(&p, cl, err) < 0)
+		goto out;
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		p.pos = 3;	/* a UTF-8 byte-order mark */
 	if (p.pos >= len) {
@@ -298,6 +368,7 @@ plc_objects_csv_parse(const char *buf, size_t len,
 		}
 		if (parse_row(&p, f, cl, &row, err) < 0)
 			goto out;
+		row.next = p.pos;
 		if (fn(&row, arg, err) < 0)
 			goto out;
 		p.line += lines;
@@ -305,5 +376,7 @@ plc_objects_csv_parse(const char *buf, size_t len,
 	rc = 0;
 out:
 	free(p.scratch);
+	free(p.nodes);
+	free(p.node_keys);
 	return rc;
 }

@@ -19,6 +19,9 @@
 /* One row; every pointer is borrowed for the duration of the callback. */
 struct plc_csv_row {
 	size_t		 line;		/* 1-based; the header is line 1 */
+	/* Offset in buf where the next record starts: the parser reads
+	 * nothing before it again, so a caller may drop those pages. */
+	size_t		 next;
 	const char	*id;		/* NUL-terminated, non-empty */
 	size_t		 id_len;
 	const char	*owner;

@@ -111,6 +111,7 @@ plc_planner_opts_init(struct plc_planner_opts *o)
 	o->protection = 0.9;
 	o->weights = *plc_gravity_preset(PLC_GRAVITY_DEFAULT);
 	memcpy(o->prices, prices, sizeof(prices));
+	o->prefer_same_host = 1;
 	o->max_moves = -1;
 	o->max_egress_bytes = -1;
 	o->max_cost = -1;
@@ -681,6 +682,33 @@ try_move(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
 			plan->n_no_destination++;
 		return 0;
 	}
+	if (o->prefer_same_host && o->prices[PLC_LINK_SAME_HOST] == 0) {
+		size_t nh = 0;
+
+		/* Keep the free same-host nodes, in order, if there are any;
+		 * they passed every check above, failure domains included. */
+		for (k = 0; k < ne; k++)
+			if (link_of(sn, &p->nodes[p->elig[k]]) ==
+			    PLC_LINK_SAME_HOST)
+				nh++;
+		if (nh > 0) {
+			size_t j = 0;
+
+			maxdef = 0;
+			for (k = 0; k < ne; k++) {
+				if (link_of(sn, &p->nodes[p->elig[k]]) !=
+				    PLC_LINK_SAME_HOST)
+					continue;
+				p->elig[j] = p->elig[k];
+				p->ids[j] = p->ids[k];
+				p->deficit[j] = p->deficit[k];
+				if (p->deficit[j] > maxdef)
+					maxdef = p->deficit[j];
+				j++;
+			}
+			ne = nh;
+		}
+	}
 	for (k = 0; k < ne; k++) {
 		double w = p->deficit[k] / maxdef * 65536.0;
 
@@ -804,6 +832,10 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 				 * plan has put the object. */
 				size_t k;
 
+				if (p->o.one_move_per_object) {
+					plan->n_deferred++;
+					continue;
+				}
 				memcpy(c.copies, ms->copies,
 				    sizeof(c.copies));
 				c.ncopies = ms->ncopies;

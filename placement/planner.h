@@ -41,6 +41,14 @@ struct plc_planner_opts {
 	 * them); NULL: none. Borrowed for plc_planner_new() only. */
 	const uint32_t	*cand_caps;
 	int		quiet;		/* inside quiet hours: plan nothing */
+	/* Plan at most one move per object (a job moves one copy of an
+	 * object per cycle): a second copy of a moved object is deferred,
+	 * counted in n_deferred, and uses none of the budgets. */
+	int		one_move_per_object;
+	/* When an eligible destination shares the source's host and
+	 * same-host moves are free, choose among those only (straw2 over
+	 * them, as over all eligible nodes otherwise). Default on. */
+	int		prefer_same_host;
 };
 
 /* One object as the caller streams it. Everything is borrowed for the
@@ -111,6 +119,9 @@ struct plc_plan {
 	uint64_t		 n_overshoot;
 	/* that copy had moved already */
 	uint64_t		 n_already_moved;
+	/* second moves of one object left for a later cycle
+	   (one_move_per_object) */
+	uint64_t		 n_deferred;
 };
 
 /* The stable 64-bit key of an object id: FNV-1a 64 over its bytes. Its low

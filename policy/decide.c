@@ -89,6 +89,9 @@ pol_planner_opts(const struct pol_policy *p, const struct plc_cluster *cl,
 	o->max_egress_bytes = p->max_egress_bytes_per_cycle;
 	o->max_cost = p->max_cost_per_cycle;
 	o->quiet = quiet;
+	/* A job moves one copy of an object per cycle: the planner defers a
+	 * second move of an object without spending any budget on it. */
+	o->one_move_per_object = 1;
 }
 
 struct slot {
@@ -158,8 +161,9 @@ pol_cycle_after_plan(const struct plc_plan *plan, size_t dropped,
 	    plan->stop == PLC_STOP_BUDGET_BYTES_COST ? POL_OUT_BUDGET :
 	    POL_OUT_PLANNED;
 	snprintf(out->reason, sizeof(out->reason), "planner stopped: %s%s; "
-	    "%zu second moves of one object deferred", plc_stop_name(plan->stop),
-	    truncated ? "; candidates truncated at controller.max_candidates" :
-	    "", dropped);
+	    "%llu second moves of one object deferred (no budget used)",
+	    plc_stop_name(plan->stop), truncated ? "; candidates truncated at "
+	    "controller.max_candidates" : "",
+	    (unsigned long long)(plan->n_deferred + dropped));
 	return out->outcome;
 }

@@ -199,7 +199,7 @@ test_decide__second_moves_of_one_object_are_deferred(void **state)
 	assert_int_equal(pol_cycle_after_plan(&plan, 2, 0, &o), POL_OUT_BUDGET);
 	assert_string_equal(pol_outcome_name(o.outcome), "budget_exhausted");
 	assert_string_equal(o.reason, "planner stopped: move_budget_used; 2 second "
-	    "moves of one object deferred");
+	    "moves of one object deferred (no budget used)");
 }
 
 static void
@@ -220,7 +220,7 @@ test_decide__after_the_plan_idle_planned_or_budget(void **state)
 	    POL_OUT_PLANNED);
 	assert_string_equal(o.reason, "planner stopped: target_reached; candidates "
 	    "truncated at controller.max_candidates; 0 second moves of one "
-	    "object deferred");
+	    "object deferred (no budget used)");
 	plan.stop = PLC_STOP_BUDGET_BYTES_COST;
 	assert_int_equal(pol_cycle_after_plan(&plan, 0, 0, &o), POL_OUT_BUDGET);
 }
