@@ -158,7 +158,10 @@ cli_http_exit(struct cli_http *h, int status)
 void
 cli_print_json(json_t *j)
 {
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	/* 15 significant digits: a value written as 0.1 prints as 0.1, not
+	 * as the 17 digits of the double nearest to it. */
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS |
+	    JSON_REAL_PRECISION(15));
 
 	if (s != NULL) {
 		puts(s);

@@ -40,6 +40,125 @@ static const struct command commands[] = {
 	    "write skewed random objects into agent roots (make demo)" },
 };
 
+/* The usage of the API commands, by command and subcommand (sub NULL: the
+ * command's own). The offline tools (crush, plan, simulate, verify,
+ * demo-seed) answer --help themselves. */
+struct usage {
+	const char	*cmd, *sub, *text;
+};
+
+static const struct usage usages[] = {
+	{ "job", NULL, "usage: ballastctl job SUBCOMMAND\n"
+	    "  list [--state STATE]        jobs, newest first\n"
+	    "  get ID                      one job and its counters\n"
+	    "  evacuate NODE [--max-objects N]\n"
+	    "                              move every copy off NODE\n"
+	    "  retry ID                    a new job for the failed tasks of ID\n"
+	    "  pause ID | resume ID | cancel ID\n"
+	    "  watch ID                    progress until the job ends\n"
+	    "  submit PLAN.json            run a plan from ballastctl plan --json\n"
+	    "ballastctl job SUBCOMMAND --help for one.\n" },
+	{ "job", "list", "usage: ballastctl job list [--state STATE] [--json]\n"
+	    "  Lists jobs (GET /v1/jobs), newest first; STATE is one of init,\n"
+	    "  setup, running, paused, complete, failed, cancelled.\n" },
+	{ "job", "get", "usage: ballastctl job get ID\n"
+	    "  Prints the job (GET /v1/jobs/ID) as JSON.\n" },
+	{ "job", "evacuate", "usage: ballastctl job evacuate NODE "
+	    "[--max-objects N] [--json]\n"
+	    "  Drains NODE and moves every copy it holds (at most N) to other\n"
+	    "  nodes (POST /v1/jobs). Prints the new job's id.\n" },
+	{ "job", "retry", "usage: ballastctl job retry ID\n"
+	    "  Creates a job that retries the failed tasks of job ID.\n" },
+	{ "job", "pause", "usage: ballastctl job pause ID\n"
+	    "  Stops dispatching the job's tasks; running copies finish.\n" },
+	{ "job", "resume", "usage: ballastctl job resume ID\n"
+	    "  Resumes a paused job.\n" },
+	{ "job", "cancel", "usage: ballastctl job cancel ID\n"
+	    "  Cancels the job; committed moves stay, nothing else starts.\n" },
+	{ "job", "watch", "usage: ballastctl job watch ID\n"
+	    "  Prints the job's progress until it ends; exit 0 if it completed.\n" },
+	{ "job", "submit", "usage: ballastctl job submit PLAN.json\n"
+	    "  Runs a plan (the output of ballastctl plan --json) as a "
+	    "rebalance job.\n" },
+	{ "node", NULL, "usage: ballastctl node SUBCOMMAND\n"
+	    "  list                        nodes, state, reachability, usage\n"
+	    "  drain ID                    stop placing on ID (state draining)\n"
+	    "  set ID KEY=VALUE...         register or change a node\n"
+	    "ballastctl node SUBCOMMAND --help for one.\n" },
+	{ "node", "list", "usage: ballastctl node list [--json]\n"
+	    "  Lists the registered nodes (GET /v1/nodes).\n" },
+	{ "node", "drain", "usage: ballastctl node drain ID\n"
+	    "  Sets ID draining: nothing new is placed there (POST "
+	    "/v1/nodes/ID/drain).\n" },
+	{ "node", "set", "usage: ballastctl node set ID KEY=VALUE...\n"
+	    "  Registers or changes node ID (PUT /v1/nodes/ID). Keys: "
+	    "agent_url region\n  datacenter rack host weight capacity_bytes "
+	    "state.\n" },
+	{ "objects", NULL, "usage: ballastctl objects import FILE.csv "
+	    "[--chunk-bytes N]\n"
+	    "  Loads the objects CSV (id,owner,size,md5,copies,...) into the\n"
+	    "  metadata tier, in chunks of at most N bytes (default 8 MiB).\n" },
+	{ "status", NULL, "usage: ballastctl status [--json]\n"
+	    "  The controller: mode, leader, imbalance, last cycle, running "
+	    "jobs.\n" },
+	{ "pause", NULL, "usage: ballastctl pause\n"
+	    "  Stops autonomous planning (jobs already created keep running).\n" },
+	{ "resume", NULL, "usage: ballastctl resume\n"
+	    "  Starts autonomous planning again.\n" },
+	{ "run", NULL, "usage: ballastctl run\n"
+	    "  Runs a control-loop cycle now and prints its outcome.\n" },
+	{ "policy", NULL, "usage: ballastctl policy get | set [--preset P] "
+	    "[--set key=value]... | reset\n"
+	    "  get    the policy in force and where it comes from\n"
+	    "  set    change the preset or single keys at run time "
+	    "(docs/policy.md)\n"
+	    "  reset  drop the run-time policy: the config file's applies\n" },
+	{ "policy", "get", "usage: ballastctl policy get\n"
+	    "  Prints the policy in force (GET /v1/policy).\n" },
+	{ "policy", "set", "usage: ballastctl policy set [--preset P] "
+	    "[--set key=value]...\n"
+	    "  Changes the run-time policy (PUT /v1/policy); P is default,\n"
+	    "  aggressive or conservative; keys as in docs/policy.md.\n" },
+	{ "policy", "reset", "usage: ballastctl policy reset\n"
+	    "  Drops the run-time policy (DELETE /v1/policy).\n" },
+	{ "cycles", NULL, "usage: ballastctl cycles [--limit N] [--json]\n"
+	    "  The control loop's history, newest first (GET /v1/cycles).\n" },
+};
+
+static int
+is_help(const char *a)
+{
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* "ballastctl CMD [SUB] ... --help" of an API command: its usage on
+ * stdout, and no request. 1 if answered. */
+static int
+api_help(int argc, char **argv)
+{
+	const struct usage *own = NULL, *sub = NULL;
+	int asked = 0;
+
+	for (int i = 2; i < argc; i++)
+		asked |= is_help(argv[i]);
+	if (!asked)
+		return 0;
+	for (size_t i = 0; i < sizeof(usages) / sizeof(usages[0]); i++) {
+		const struct usage *u = &usages[i];
+
+		if (strcmp(u->cmd, argv[1]) != 0)
+			continue;
+		if (u->sub == NULL)
+			own = u;
+		else if (argc > 2 && strcmp(u->sub, argv[2]) == 0)
+			sub = u;
+	}
+	if (own == NULL && sub == NULL)
+		return 0;
+	fputs((sub ? sub : own)->text, stdout);
+	return 1;
+}
+
 int
 cli_usage_error(const char *fmt, ...)
 {
@@ -112,6 +231,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return CLI_OK;
 	}
+	if (api_help(argc, argv))
+		return CLI_OK;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].main(argc - 1, argv + 1);

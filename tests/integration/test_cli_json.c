@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -143,6 +146,108 @@ test_cli_json__errors_keep_their_exit_codes_and_print_nothing(
 	assert_null(j);
 }
 
+/* Every command and subcommand answers --help with its usage on stdout,
+ * exit 0 and nothing on stderr, and never sends a request: the server
+ * given is a socket that listens and would see any connection. */
+static void
+test_cli_json__help_everywhere_prints_usage_and_sends_nothing(void **state)
+{
+	static const char *const lines[] = {
+		"--help", "help", "job --help", "job list --help",
+		"job get --help", "job evacuate --help",
+		"job evacuate n1.stor --help", "job evacuate --help n1.stor",
+		"job retry --help", "job pause --help", "job resume --help",
+		"job cancel --help", "job watch --help", "job submit --help",
+		"node --help", "node list --help", "node drain --help",
+		"node drain n1.stor --help", "node set --help", "objects --help",
+		"objects import --help", "status --help", "pause --help",
+		"resume --help", "run --help", "policy --help",
+		"policy get --help", "policy set --help", "policy reset --help",
+		"cycles --help", "cycles -h", "crush --help", "crush map --help",
+		"crush compare --help", "plan --help", "simulate --help",
+		"verify --help", "demo-seed --help",
+	};
+	const char *bin = getenv("BALLAST_BIN");
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct pollfd pf;
+	int fd;
+
+	(void)state;
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		char cmd[2048], out[8192], err[512];
+		FILE *p;
+		size_t n;
+		int rc, en;
+
+		snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=http://127.0.0.1:%d "
+		    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl %s "
+		    "2>%s/help.err", ntohs(sa.sin_port), ctl.dir,
+		    bin ? bin : "bin", lines[i], ctl.dir);
+		assert_non_null(p = popen(cmd, "r"));
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = '\0';
+		rc = pclose(p);
+		snprintf(cmd, sizeof(cmd), "%s/help.err", ctl.dir);
+		assert_non_null(p = fopen(cmd, "r"));
+		en = (int)fread(err, 1, sizeof(err) - 1, p);
+		err[en] = '\0';
+		fclose(p);
+		if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0 || en != 0 ||
+		    strstr(out, "usage") == NULL)
+			fail_msg("ballastctl %s: exit %d, stdout \"%.200s\", "
+			    "stderr \"%s\"", lines[i], WIFEXITED(rc) ?
+			    WEXITSTATUS(rc) : -1, out, err);
+	}
+	pf.fd = fd;
+	pf.events = POLLIN;
+	assert_int_equal(poll(&pf, 1, 0), 0);	/* nobody connected */
+	close(fd);
+	/* And no job was created for a node called "--help". */
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM jobs "
+	    "WHERE params::text LIKE '%--help%'"), 0);
+}
+
+/* policy get prints numbers as they were written: 0.1, not the 17 digits
+ * of the double nearest to it. */
+static void
+test_cli_json__policy_get_prints_values_as_written(void **state)
+{
+	const char *bin = getenv("BALLAST_BIN");
+	char cmd[2048], out[65536];
+	FILE *p;
+	size_t n;
+	int rc;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
+	    "%s/op.token %s/ballastctl policy set --set imbalance_threshold="
+	    "0.1 --set target_imbalance=0.07 >/dev/null && BALLAST_SERVER=%s "
+	    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl policy get", ctl.url,
+	    ctl.dir, bin ? bin : "bin", ctl.url, ctl.dir, bin ? bin : "bin");
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	rc = pclose(p);
+	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+	if (strstr(out, "\"imbalance_threshold\": 0.1,") == NULL &&
+	    strstr(out, "\"imbalance_threshold\": 0.1\n") == NULL)
+		fail_msg("policy get:\n%s", out);
+	assert_non_null(strstr(out, "0.07"));
+	assert_null(strstr(out, "0000000"));
+	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
+	    "%s/op.token %s/ballastctl policy reset >/dev/null", ctl.url,
+	    ctl.dir, bin ? bin : "bin");
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -150,6 +255,8 @@ main(void)
 		cmocka_unit_test(test_cli_json__node_list_prints_the_nodes_array),
 		cmocka_unit_test(test_cli_json__evacuate_watch_and_list_print_json_and_exit_zero),
 		cmocka_unit_test(test_cli_json__errors_keep_their_exit_codes_and_print_nothing),
+		cmocka_unit_test(test_cli_json__help_everywhere_prints_usage_and_sends_nothing),
+		cmocka_unit_test(test_cli_json__policy_get_prints_values_as_written),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
