@@ -11,6 +11,7 @@ enum {
 	CLI_USAGE = 2,
 	CLI_UNREACHABLE = 3,
 	CLI_AUTH = 4,
+	CLI_NOT_LEADER = 5,	/* a follower refused a change; see leader */
 };
 
 int	cli_crush_main(int argc, char **argv);

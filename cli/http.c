@@ -74,8 +74,41 @@ cli_http_init(struct cli_http *h, const char *server, const char *token_file)
 	return 0;
 }
 
+static int	call_once(struct cli_http *, const char *, const char *,
+		    const char *, size_t, const char *, json_t **);
+
 int
 cli_http_call(struct cli_http *h, const char *method, const char *target,
+    const char *body, size_t len, const char *ctype, json_t **out)
+{
+	int st = call_once(h, method, target, body, len, ctype, out);
+	const char *code, *url;
+
+	h->leader[0] = '\0';
+	if (st != 503)
+		return st;
+	code = json_string_value(json_object_get(json_object_get(*out,
+	    "error"), "code"));
+	url = json_string_value(json_object_get(json_object_get(*out,
+	    "error"), "leader_url"));
+	if (code == NULL || strcmp(code, "not_leader") != 0 || url == NULL ||
+	    (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8)
+	    != 0) || strlen(url) >= sizeof(h->leader))
+		return st;
+	snprintf(h->leader, sizeof(h->leader), "%s", url);
+	if (getenv("BALLAST_FOLLOW_LEADER") == NULL)
+		return st;
+	json_decref(*out);
+	snprintf(h->server, sizeof(h->server), "%s", h->leader);
+	while (strlen(h->server) > 0 && h->server[strlen(h->server) - 1] ==
+	    '/')
+		h->server[strlen(h->server) - 1] = '\0';
+	h->leader[0] = '\0';
+	return call_once(h, method, target, body, len, ctype, out);
+}
+
+static int
+call_once(struct cli_http *h, const char *method, const char *target,
     const char *body, size_t len, const char *ctype, json_t **out)
 {
 	CURL *c = curl_easy_init();
@@ -147,6 +180,12 @@ cli_http_exit(struct cli_http *h, int status)
 	if (status == 401 || status == 403) {
 		fprintf(stderr, "ballastctl: refused: %s\n", h->error);
 		return CLI_AUTH;
+	}
+	if (status == 503 && h->leader[0] != '\0') {
+		fprintf(stderr, "ballastctl: %s is a follower; the leader is %s "
+		    "(run again with --server %s, or add --follow-leader)\n",
+		    h->server, h->leader, h->leader);
+		return CLI_NOT_LEADER;
 	}
 	if (status >= 400) {
 		fprintf(stderr, "ballastctl: %s\n", h->error);

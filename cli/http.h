@@ -13,6 +13,7 @@ struct cli_http {
 	char	token[512];	/* bearer token; "" for none */
 	char	cacert[512];	/* PEM CAs for https; "": system */
 	char	error[600];	/* the last failure, for messages */
+	char	leader[512];	/* a follower's 503: the leader's url */
 };
 
 /* server and token_file may be NULL: $BALLAST_SERVER (default
@@ -21,12 +22,16 @@ struct cli_http {
 int	cli_http_init(struct cli_http *h, const char *server,
 	    const char *token_file);
 /* One request. Returns the HTTP status, or -1 when the server could not
- * be reached. *out is the parsed body (or NULL); the caller decrefs. */
+ * be reached. *out is the parsed body (or NULL); the caller decrefs. A
+ * follower's 503 not_leader leaves the leader's url in h->leader; with
+ * $BALLAST_FOLLOW_LEADER set (--follow-leader) the request is sent once
+ * more, to the leader, and h->server becomes it. */
 int	cli_http_call(struct cli_http *h, const char *method,
 	    const char *target, const char *body, size_t len,
 	    const char *ctype, json_t **out);
-/* The exit code for a status: 3 unreachable, 4 for 401/403, 2 for
- * 400/422, 1 for other errors, 0 below 400. Prints the error. */
+/* The exit code for a status: 3 unreachable, 4 for 401/403, 5 for a
+ * follower's 503 not_leader (the leader's url printed), 2 for 400/422, 1
+ * for other errors, 0 below 400. Prints the error. */
 int	cli_http_exit(struct cli_http *h, int status);
 void	cli_print_json(json_t *j);
 /* Removes every "--json" from argv (keeping it NULL-terminated) and

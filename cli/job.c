@@ -233,12 +233,33 @@ cli_job_main(int argc, char **argv)
 		return create(&h, json_pack("{s:s,s:{s:o}}", "action",
 		    "rebalance", "params", "plan", plan), json);
 	}
+	if (strcmp(sub, "throttle") == 0) {
+		char *end;
+		long long bps;
+
+		if (argc != 4)
+			return cli_usage_error("usage: job throttle ID "
+			    "BYTES_PER_SEC");
+		if (!bl_uuid_valid(argv[2]))
+			return cli_usage_error("%s: not a job id", argv[2]);
+		errno = 0;
+		bps = strtoll(argv[3], &end, 10);
+		if (argv[3][0] < '0' || argv[3][0] > '9' || *end != '\0' ||
+		    errno == ERANGE)
+			return cli_usage_error("job throttle: \"%s\": want bytes "
+			    "per second, a whole number >= 0 (0: none)",
+			    argv[3]);
+		snprintf(target, sizeof(target), "/v1/jobs/%s", argv[2]);
+		return simple(&h, "PUT", target, json_pack("{s:s,s:{s:I}}",
+		    "action", "set_throttle", "params", "bytes_per_sec",
+		    (json_int_t)bps), 1);
+	}
 	if (argc != 3 || (strcmp(sub, "get") != 0 && strcmp(sub, "retry") != 0
 	    && strcmp(sub, "pause") != 0 && strcmp(sub, "resume") != 0 &&
 	    strcmp(sub, "cancel") != 0 && strcmp(sub, "watch") != 0))
 		return cli_usage_error("usage: job list|get ID|evacuate NODE "
 		    "[--max-objects N]|retry ID|pause ID|resume ID|cancel ID|"
-		    "watch ID|submit PLAN.json");
+		    "throttle ID BYTES_PER_SEC|watch ID|submit PLAN.json");
 	if (!bl_uuid_valid(argv[2]))
 		return cli_usage_error("%s: not a job id", argv[2]);
 	snprintf(target, sizeof(target), "/v1/jobs/%s", argv[2]);

@@ -21,8 +21,8 @@ static const struct command commands[] = {
 	    "the control loop on simulated time: a scenario's moves, bytes, "
 	    "hours" },
 	{ "job", cli_job_main,
-	    "jobs: list, get, evacuate, retry, pause, resume, cancel, watch, "
-	    "submit" },
+	    "jobs: list, get, evacuate, retry, pause, resume, cancel, "
+	    "throttle, watch, submit" },
 	{ "node", cli_node_main, "nodes: list, drain, set" },
 	{ "objects", cli_objects_main,
 	    "objects import FILE.csv: load the metadata tier" },
@@ -55,6 +55,7 @@ static const struct usage usages[] = {
 	    "                              move every copy off NODE\n"
 	    "  retry ID                    a new job for the failed tasks of ID\n"
 	    "  pause ID | resume ID | cancel ID\n"
+	    "  throttle ID BYTES_PER_SEC   limit the job's copy rate (0: none)\n"
 	    "  watch ID                    progress until the job ends\n"
 	    "  submit PLAN.json            run a plan from ballastctl plan --json\n"
 	    "ballastctl job SUBCOMMAND --help for one.\n" },
@@ -75,6 +76,10 @@ static const struct usage usages[] = {
 	    "  Resumes a paused job.\n" },
 	{ "job", "cancel", "usage: ballastctl job cancel ID\n"
 	    "  Cancels the job; committed moves stay, nothing else starts.\n" },
+	{ "job", "throttle", "usage: ballastctl job throttle ID "
+	    "BYTES_PER_SEC\n"
+	    "  Sets the job's copy rate limit (PUT /v1/jobs/ID set_throttle);\n"
+	    "  0 removes it.\n" },
 	{ "job", "watch", "usage: ballastctl job watch ID\n"
 	    "  Prints the job's progress until it ends; exit 0 if it completed.\n" },
 	{ "job", "submit", "usage: ballastctl job submit PLAN.json\n"
@@ -180,7 +185,8 @@ usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fputs("\nballastctl COMMAND --help shows a command's options.\n"
 	    "exit codes: 0 ok, 1 failed result, 2 usage or bad input,\n"
-	    "3 server unreachable, 4 auth refused\n"
+	    "3 server unreachable, 4 auth refused, 5 sent to a follower (the\n"
+	    "leader's URL is printed; --follow-leader sends it there instead)\n"
 	    "--json (anywhere on the line) prints the API's answer as JSON.\n"
 	    "API commands take --server URL (default $BALLAST_SERVER or "
 	    "http://127.0.0.1:8460),\n--token-file FILE (default "
@@ -207,6 +213,10 @@ global_opts(int argc, char **argv)
 			env = "BALLAST_CACERT";
 		if (env != NULL && i + 1 < argc) {
 			setenv(env, argv[++i], 1);
+			continue;
+		}
+		if (strcmp(argv[i], "--follow-leader") == 0) {
+			setenv("BALLAST_FOLLOW_LEADER", "1", 1);
 			continue;
 		}
 		argv[o++] = argv[i];

@@ -117,6 +117,21 @@ test_cli_json__evacuate_watch_and_list_print_json_and_exit_zero(
 	    "id")));
 	json_decref(j);
 	assert_int_equal(strlen(id), 36);
+	/* job throttle sets the job's rate limit; bad numbers are refused
+	 * before any request. */
+	snprintf(args, sizeof(args), "job throttle %s 5242880", id);
+	assert_int_equal(ctl_json(&j, args), 0);
+	json_decref(j);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM jobs "
+	    "WHERE throttle_bytes_per_sec = 5242880"), 1);
+	snprintf(args, sizeof(args), "job throttle %s -5", id);
+	assert_int_equal(ctl_json(&j, args), 2);
+	snprintf(args, sizeof(args), "job throttle %s 99999999999999999999",
+	    id);
+	assert_int_equal(ctl_json(&j, args), 2);
+	snprintf(args, sizeof(args), "job throttle %s 0", id);
+	assert_int_equal(ctl_json(&j, args), 0);
+	json_decref(j);
 	snprintf(args, sizeof(args), "job watch %s --json", id);
 	assert_int_equal(ctl_json(&j, args), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "state")),
@@ -158,6 +173,7 @@ test_cli_json__help_everywhere_prints_usage_and_sends_nothing(void **state)
 		"job evacuate n1.stor --help", "job evacuate --help n1.stor",
 		"job retry --help", "job pause --help", "job resume --help",
 		"job cancel --help", "job watch --help", "job submit --help",
+		"job throttle --help",
 		"node --help", "node list --help", "node drain --help",
 		"node drain n1.stor --help", "node set --help", "objects --help",
 		"objects import --help", "status --help", "pause --help",

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -780,6 +781,40 @@ test_loop__follower_takes_over_after_kill9_and_finishes_the_job(
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
 	    j, "error"), "leader_url")), ctl.url);
 	json_decref(j);
+	/* ballastctl pointed at the follower names the leader and exits 5;
+	 * with --follow-leader it sends the change there. */
+	{
+		const char *bin = getenv("BALLAST_BIN");
+		char cmd[2048];
+		unsigned char *err;
+		size_t len;
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "BALLAST_TOKEN_FILE=%s/op.token "
+		    "%s/ballastctl --server %s pause >/dev/null 2>%s/ctl.err",
+		    ctl2.dir, bin ? bin : "bin", ctl2.url, ctl2.dir);
+		st = system(cmd);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+		snprintf(cmd, sizeof(cmd), "%s/ctl.err", ctl2.dir);
+		err = tha_read_file(cmd, &len);
+		assert_non_null(err);
+		err[len] = '\0';
+		assert_non_null(strstr((char *)err, ctl.url));
+		assert_non_null(strstr((char *)err, "--follow-leader"));
+		free(err);
+		snprintf(cmd, sizeof(cmd), "BALLAST_TOKEN_FILE=%s/op.token "
+		    "%s/ballastctl --server %s --follow-leader pause "
+		    ">/dev/null 2>&1", ctl2.dir, bin ? bin : "bin", ctl2.url);
+		st = system(cmd);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/status", NULL,
+		    TH_VIEW_TOKEN, &j), 200);
+		assert_string_equal(json_string_value(json_object_get(j,
+		    "mode")), "paused");
+		json_decref(j);
+		assert_int_equal(th_ctl_req(&ctl, "POST",
+		    "/v1/controller/resume", "{}", TH_OP_TOKEN, NULL), 200);
+	}
 	/* A slow evacuation, then kill -9 of the leader mid-job. */
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, OBJ, copies, 2,
 	    NULL, OWNER), 0);
