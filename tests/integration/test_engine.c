@@ -892,7 +892,7 @@ test_engine__evacuation_is_not_starved_by_autonomous_rebalance_work(
 		    "\"%s\",\"from\":\"n3.stor\",\"to\":\"n4.stor\"}",
 		    i ? "," : "", rids + i * 37);
 	snprintf(sql + sl, cap - sl, "]}}')");
-	assert_int_equal(th_pg_sql(&pg, sql), 0);
+	assert_int_equal(th_sql_run(pg.conninfo, sql), 0);
 	free(sql);
 	wait_assigned(rid);
 	/* The operator's evacuation comes later and still goes first. */
