@@ -77,8 +77,8 @@ const struct bl_cfg_opt ctl_config_table[] = {
 	    OFF(source_delete_grace_s), "3600", 0, 31536000, 0,
 	    "wait after a commit before deleting a moved source copy" },
 	{ "engine.evacuate_deletes_source", BL_CFG_BOOL,
-	    OFF(evacuate_deletes_source), "false", 0, 0, 0,
-	    "delete an evacuated node's copies after the grace period" },
+	    OFF(evacuate_deletes_source), "true", 0, 0, 0,
+	    "delete an evacuated node's copies once moved (false: keep)" },
 };
 const size_t ctl_config_table_len =
     sizeof(ctl_config_table) / sizeof(ctl_config_table[0]);

@@ -504,9 +504,16 @@ job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
 			    (long long)json_integer_value(mo));
 			p[2] = lim;
 		}
-		if (bl_pg_run(e->db, "UPDATE nodes SET state = 'draining', "
-		    "updated_at = now() WHERE id = $1 AND state = 'in'", 1,
-		    p + 1, &err) == -1 ||
+		/* Drains the node and says in the job what happens to it
+		 * when the job ends: a partial evacuation (max_objects) of
+		 * a node it drained itself puts it back "in"; otherwise it
+		 * stays "draining". */
+		if (bl_pg_run(e->db, "WITH d AS (UPDATE nodes SET state = "
+		    "'draining', updated_at = now() WHERE id = $2 AND state = "
+		    "'in' RETURNING id) UPDATE jobs SET params = params || "
+		    "jsonb_build_object('node_state_after', CASE WHEN $3::text "
+		    "IS NOT NULL AND EXISTS (SELECT 1 FROM d) THEN 'in' ELSE "
+		    "'draining' END) WHERE id = $1", 3, p, &err) == -1 ||
 		    bl_pg_run(e->db, "INSERT INTO job_tasks (job, object, owner,"
 		    " md5, size, version, source) SELECT $1, id, owner, md5, "
 		    "size, version, $2 FROM objects WHERE copies @> ARRAY[$2] "
@@ -532,12 +539,19 @@ job_create_tasks(struct mig_engine *e, const char *id, const char *kind,
 
 		plan = json_dumps(moves ? moves : json_array(), JSON_COMPACT);
 		p[1] = plan;
+		/* A move whose object does not exist is kept as a task
+		 * skipped with object_missing, so the job says so. */
 		if (bl_pg_run(e->db, "INSERT INTO job_tasks (job, object, owner,"
-		    " md5, size, version, source, dest) SELECT $1, o.id, "
-		    "o.owner, o.md5, o.size, o.version, m.\"from\", m.\"to\" "
-		    "FROM jsonb_to_recordset($2::jsonb) AS m(object uuid, "
-		    "\"from\" text, \"to\" text) JOIN objects o ON o.id = "
-		    "m.object ON CONFLICT DO NOTHING", 2, p, &err) == -1)
+		    " md5, size, version, source, dest, state, reason) SELECT "
+		    "$1, m.object, coalesce(o.owner, '00000000-0000-0000-0000-"
+		    "000000000000'), coalesce(o.md5, ''), coalesce(o.size, 0), "
+		    "coalesce(o.version, 0), m.\"from\", m.\"to\", CASE WHEN "
+		    "o.id IS NULL THEN 'skipped' ELSE 'unprocessed' END, CASE "
+		    "WHEN o.id IS NULL THEN 'object_missing' END FROM "
+		    "jsonb_to_recordset($2::jsonb) AS m(object uuid, \"from\" "
+		    "text, \"to\" text) LEFT JOIN objects o ON o.id = m.object "
+		    "WHERE m.object IS NOT NULL ON CONFLICT DO NOTHING", 2, p,
+		    &err) == -1)
 			goto fail;
 	}
 	if (bl_pg_run(e->db, "UPDATE jobs SET state = 'setup', started_at = "
@@ -634,7 +648,11 @@ job_choose(struct mig_engine *e, const char *id)
 			for (size_t k = 0; k < nc; k++)
 				if ((ssize_t)copies[k] == srci)
 					listed = 1;
-			if (strcmp(PQgetvalue(r, i, 6), "t") == 0 || !listed) {
+			if (strcmp(PQgetvalue(r, i, 6), "t") == 0) {
+				reason = "object_missing";
+				goto decided;
+			}
+			if (!listed) {
 				reason = "metadata_changed";
 				goto decided;
 			}
@@ -805,17 +823,23 @@ dispatch(struct mig_engine *e)
 	struct bl_err err;
 	PGresult *r, *cand;
 	long *infl;
+	char *resv;
 	struct call *calls = NULL;
 	size_t ncalls = 0, capcalls = 0;
 	char maxt[24], age[24];
 	int rc = -1;
 
 	infl = calloc(e->nnodes ? e->nnodes : 1, sizeof(long));
-	if (infl == NULL)
+	resv = calloc(e->nnodes ? e->nnodes : 1, 1);
+	if (infl == NULL || resv == NULL) {
+		free(infl);
+		free(resv);
 		return -1;
+	}
 	if ((r = bl_pg_exec(e->db, "SELECT dest, count(*) FROM job_tasks "
 	    "WHERE state = 'assigned' GROUP BY dest", 0, NULL, &err)) == NULL) {
 		free(infl);
+		free(resv);
 		return mig_db_fail(e, &err, "inflight");
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -837,13 +861,17 @@ dispatch(struct mig_engine *e)
 	    "j.throttle_bytes_per_sec * 5 - coalesce((SELECT sum(x.size) FROM "
 	    "job_tasks x JOIN assignments a ON a.id = x.assignment WHERE x.job"
 	    " = t.job AND a.job = t.job AND a.posted_at > now() - interval "
-	    "'5 s'), 0) ELSE -1 END FROM job_tasks t JOIN jobs j ON j.id = "
+	    "'5 s'), 0) ELSE -1 END, CASE WHEN j.kind = 'evacuate' OR "
+	    "j.origin = 'operator' THEN 0 ELSE 1 END FROM job_tasks t JOIN "
+	    "jobs j ON j.id = "
 	    "t.job WHERE j.state = 'running' AND t.state = 'unprocessed' AND "
 	    "t.dest IS NOT NULL AND t.pull_from IS NOT NULL GROUP BY t.job, "
-	    "t.dest, j.created_at, j.throttle_bytes_per_sec ORDER BY "
-	    "j.created_at, t.dest", 1, (const char *[]){ age }, &err)) ==
+	    "t.dest, j.created_at, j.throttle_bytes_per_sec, j.kind, "
+	    "j.origin ORDER BY 7, j.created_at, t.dest", 1,
+	    (const char *[]){ age }, &err)) ==
 	    NULL) {
 		free(infl);
+		free(resv);
 		return mig_db_fail(e, &err, "dispatch candidates");
 	}
 	snprintf(maxt, sizeof(maxt), "%ld", e->o.max_tasks_per_assignment);
@@ -854,7 +882,17 @@ dispatch(struct mig_engine *e)
 		int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
 		double avg = strtod(PQgetvalue(cand, i, 4), NULL);
 		double budget = strtod(PQgetvalue(cand, i, 5), NULL);
+		int prio = strcmp(PQgetvalue(cand, i, 6), "0") == 0;
 		ssize_t k = mig_node_find(e, dest);
+
+		/* Operator work (evacuations, submitted plans) comes first
+		 * (ORDER BY); autonomous rebalance work takes no room at a
+		 * destination where operator work waits, so a drain is
+		 * never starved. */
+		if (k >= 0 && prio)
+			resv[k] = 1;
+		else if (k >= 0 && resv[k])
+			continue;
 
 		if (k < 0 || e->nodes[k].state != 0) {
 			/* The destination was drained (or removed) after
@@ -999,6 +1037,7 @@ out:
 	mig_call_release(calls, ncalls);
 	free(calls);
 	free(infl);
+	free(resv);
 	return rc;
 }
 
@@ -1052,6 +1091,27 @@ finish_jobs(struct mig_engine *e)
 		if (strcmp(PQgetvalue(r, i, 2), "t") == 0)
 			log_info("job id=%s: %s", PQgetvalue(r, i, 0),
 			    PQgetvalue(r, i, 1));
+	PQclear(r);
+	/* A finished partial evacuation puts its node back "in" (once:
+	 * node_state_restored marks it, in the same statement), unless
+	 * another evacuation of the node is still open. */
+	if ((r = bl_pg_exec(e->db, "WITH j AS (SELECT id, params->>"
+	    "'from_node' AS node FROM jobs k WHERE kind = 'evacuate' AND "
+	    "finished_at IS NOT NULL AND params->>'node_state_after' = 'in' "
+	    "AND NOT params ? 'node_state_restored' AND NOT EXISTS (SELECT 1 "
+	    "FROM jobs o WHERE o.kind = 'evacuate' AND o.id <> k.id AND "
+	    "o.finished_at IS NULL AND o.state NOT IN ('failed', 'complete') "
+	    "AND o.params->>'from_node' = k.params->>'from_node')), n AS "
+	    "(UPDATE nodes SET state = 'in', updated_at = now() FROM j WHERE "
+	    "nodes.id = j.node AND nodes.state = 'draining' RETURNING "
+	    "nodes.id) UPDATE jobs SET params = jobs.params || "
+	    "jsonb_build_object('node_state_restored', (SELECT count(*) > 0 "
+	    "FROM n WHERE n.id = j.node)) FROM j WHERE jobs.id = j.id "
+	    "RETURNING jobs.id, j.node", 0, NULL, &err)) == NULL)
+		return mig_db_fail(e, &err, "restore node state");
+	for (int i = 0; i < PQntuples(r); i++)
+		log_info("job id=%s: node id=%s back to its state before the "
+		    "job", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
 	PQclear(r);
 	return 0;
 }

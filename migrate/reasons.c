@@ -27,6 +27,7 @@ const char *const mig_skip_reasons[] = {
 	"size_mismatch",		/* agent: wrong length */
 	"timeout",			/* agent: the pull timed out */
 	"job_cancelled",		/* not started before a cancel */
+	"object_missing",		/* the object does not exist */
 	NULL
 };
 

@@ -661,6 +661,13 @@ mig_node_drain(PGconn *c, const char *id, const char *who,
 		goto fail;
 	n = PQntuples(r);
 	PQclear(r);
+	/* An explicit drain: open evacuations of the node leave it
+	 * draining when they end. */
+	if (n > 0 && bl_pg_run(c, "UPDATE jobs SET params = params || "
+	    "'{\"node_state_after\":\"draining\"}' WHERE kind = 'evacuate' "
+	    "AND finished_at IS NULL AND params->>'from_node' = $1", 1, p,
+	    err) == -1)
+		goto fail;
 	if (n == 0) {
 		int rc = node_exists(c, id, err);
 

@@ -349,9 +349,10 @@ test_engine__evacuation_moves_every_copy_and_keeps_the_invariant(
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
 	    "WHERE version = 2"), 120);
 	assert_int_equal(th_verify(&ctl), 0);
-	/* Evacuated data stays on the node by default. */
+	/* By default the evacuated copies are deleted once committed
+	 * (grace 0 in tests): the node is empty. */
 	snprintf(q, sizeof(q), "SELECT count(*) FROM job_tasks WHERE job = "
-	    "'%s' AND cleanup IS NULL", id);
+	    "'%s' AND cleanup = 'done'", id);
 	assert_int_equal(th_sql_ll(pg.conninfo, q), 120);
 	/* Completed assignments were collected on the agents. */
 	snprintf(q, sizeof(q), "SELECT count(*) FROM assignments WHERE job = "
@@ -677,6 +678,245 @@ test_engine__database_restart_mid_job_pauses_and_resumes_the_engine(
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
+/* A node's used bytes as `node list` shows them. */
+static long long
+node_used(const char *node)
+{
+	json_t *j = NULL;
+	long long used = -1;
+	size_t i;
+	json_t *n;
+
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/nodes", NULL,
+	    TH_VIEW_TOKEN, &j), 200);
+	json_array_foreach(json_object_get(j, "nodes"), i, n)
+		if (strcmp(json_string_value(json_object_get(n, "id")),
+		    node) == 0)
+			used = json_integer_value(json_object_get(n,
+			    "used_bytes"));
+	json_decref(j);
+	return used;
+}
+
+static void
+empty_agent(struct tha_agent *a)
+{
+	char cmd[1300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", a->root, OWNER);
+	assert_int_equal(system(cmd), 0);
+	/* a restart rescans the root: used_bytes counts the files */
+	assert_int_equal(tha_agent_restart(a, NULL), 0);
+}
+
+static void
+test_engine__evacuated_node_is_empty_after_the_job_and_used_drops(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], ids[20 * 37];
+	json_t *job;
+	long long used = -1, bytes = 0, count = 0;
+
+	(void)state;
+	reset();
+	empty_agent(&ag[0]);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 8192, copies, 2,
+	    ids, OWNER), 0);
+	/* The files on n1's disk before (the agent's own used_bytes as
+	 * node list shows it is checked after the job). */
+	tha_tree_usage(ag[0].root, &bytes, &count);
+	assert_true(bytes >= 20 * 8192);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 20);
+	json_decref(job);
+	for (int i = 0; i < 20; i++)
+		assert_false(object_file_exists(&ag[0], ids + i * 37));
+	tha_tree_usage(ag[0].root, &bytes, &count);
+	assert_int_equal(count, 0);
+	for (int i = 0; i < 100 && used != 0; i++) {
+		used = node_used("n1.stor");
+		tha_sleep_ms(100);
+	}
+	assert_int_equal(used, 0);
+	/* every object still has two verified copies, none on n1 */
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE cardinality(copies) = 2 AND NOT 'n1.stor' = ANY(copies)"),
+	    20);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__evacuation_keeps_the_copies_with_the_opt_out(void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37], ids[10 * 37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_ctl_stop(&ctl), 0);
+	assert_int_equal(th_ctl_start(&ctl, pg.conninfo,
+	    "\"max_inflight_per_node\":10,\"max_tasks_per_assignment\":5,"
+	    "\"evacuate_deletes_source\":false"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 10, 4096, copies, 2,
+	    ids, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 10);
+	json_decref(job);
+	for (int i = 0; i < 10; i++)
+		assert_true(object_file_exists(&ag[0], ids + i * 37));
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE 'n1.stor' = ANY(copies)"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_ctl_stop(&ctl), 0);
+	assert_int_equal(th_ctl_start(&ctl, pg.conninfo,
+	    "\"max_inflight_per_node\":10,\"max_tasks_per_assignment\":5"),
+	    0);
+}
+
+static const char *
+job_param(json_t *job, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(job,
+	    "params"), key));
+}
+
+static void
+test_engine__partial_evacuation_puts_the_node_back_unless_drained_by_hand(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char id[37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 10, 4096, copies, 2,
+	    NULL, OWNER), 0);
+	/* The node was "in": a first slice of 4 puts it back. */
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 4, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 4);
+	json_decref(job);
+	for (int i = 0; i < 50 && th_sql_ll(pg.conninfo, "SELECT count(*) "
+	    "FROM nodes WHERE id = 'n1.stor' AND state = 'in'") != 1; i++)
+		tha_sleep_ms(100);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM nodes "
+	    "WHERE id = 'n1.stor' AND state = 'in'"), 1);
+	job = get_job(id);
+	assert_string_equal(job_param(job, "node_state_after"), "in");
+	json_decref(job);
+	/* Drained by the operator first: it stays draining. */
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/nodes/n1.stor/drain",
+	    NULL, TH_OP_TOKEN, NULL), 200);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 3, id), 201);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 3);
+	assert_string_equal(job_param(job, "node_state_after"), "draining");
+	json_decref(job);
+	tha_sleep_ms(500);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM nodes "
+	    "WHERE id = 'n1.stor' AND state = 'draining'"), 1);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__rebalance_move_of_a_missing_object_is_object_missing(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char ids[37], body[1024];
+	json_t *job;
+	char id[37];
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 1, 4096, copies, 2,
+	    ids, OWNER), 0);
+	snprintf(body, sizeof(body), "{\"action\":\"rebalance\",\"params\":"
+	    "{\"plan\":{\"summary\":{},\"moves\":[{\"object\":\"%s\",\"from\":\"n1.stor\","
+	    "\"to\":\"n3.stor\"},{\"object\":\"7d1f0c2e-0000-4000-8000-"
+	    "000000000001\",\"from\":\"n1.stor\",\"to\":\"n3.stor\"}]}}}",
+	    ids);
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
+	    TH_OP_TOKEN, &job), 201);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(job,
+	    "id")));
+	json_decref(job);
+	job = th_ctl_wait_job(&ctl, id, 120);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 1);
+	assert_int_equal(counter(job, "skipped"), 1);
+	assert_int_equal(reason_count(job, "object_missing"), 1);
+	assert_int_equal(reason_count(job, "metadata_changed"), 0);
+	json_decref(job);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
+static void
+test_engine__evacuation_is_not_starved_by_autonomous_rebalance_work(
+    void **state)
+{
+	int rc[2] = { 1, 2 }, ec[2] = { 0, 1 };
+	char rids[30 * 37], rid[37], eid[37], *sql;
+	size_t sl = 0, cap = 8192;
+	json_t *job;
+
+	(void)state;
+	reset();
+	/* n4 is the only destination of both jobs, and slow. */
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'draining' "
+	    "WHERE id = 'n3.stor'"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, 4096, rc, 2,
+	    rids, OWNER), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 15, 4096, ec, 2,
+	    NULL, OWNER), 0);
+	throttle(&ag[3], 16384);
+	/* An autonomous rebalance job (origin controller, as the control
+	 * loop creates it): 30 moves n3 -> n4, created first. */
+	tha_uuid(rid);
+	sql = malloc(cap);
+	assert_non_null(sql);
+	sl += (size_t)snprintf(sql + sl, cap - sl, "INSERT INTO jobs (id, kind,"
+	    " origin, state, params) VALUES ('%s', 'rebalance', 'controller',"
+	    " 'init', '{\"plan\":{\"summary\":{},\"moves\":[", rid);
+	for (int i = 0; i < 30; i++)
+		sl += (size_t)snprintf(sql + sl, cap - sl, "%s{\"object\":"
+		    "\"%s\",\"from\":\"n3.stor\",\"to\":\"n4.stor\"}",
+		    i ? "," : "", rids + i * 37);
+	snprintf(sql + sl, cap - sl, "]}}')");
+	assert_int_equal(th_sql_run(pg.conninfo, sql), 0);
+	free(sql);
+	wait_assigned(rid);
+	/* The operator's evacuation comes later and still goes first. */
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, eid), 201);
+	job = th_ctl_wait_job(&ctl, eid, 120);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 15);
+	json_decref(job);
+	job = th_ctl_wait_job(&ctl, rid, 120);
+	throttle(&ag[3], 0);
+	assert_non_null(job);
+	assert_int_equal(counter(job, "complete"), 30);
+	json_decref(job);
+	sql = malloc(512);
+	assert_non_null(sql);
+	snprintf(sql, 512, "SELECT count(*) FROM jobs a, jobs b WHERE a.id = "
+	    "'%s' AND b.id = '%s' AND a.finished_at < b.finished_at", eid,
+	    rid);
+	assert_int_equal(th_sql_ll(pg.conninfo, sql), 1);
+	free(sql);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
+}
+
 int
 main(void)
 {
@@ -703,8 +943,21 @@ main(void)
 		cmocka_unit_test(
 		    test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted),
 		cmocka_unit_test(
+		    test_engine__evacuated_node_is_empty_after_the_job_and_used_drops),
+		cmocka_unit_test(
+		    test_engine__evacuation_keeps_the_copies_with_the_opt_out),
+		cmocka_unit_test(
+		    test_engine__partial_evacuation_puts_the_node_back_unless_drained_by_hand),
+		cmocka_unit_test(
+		    test_engine__rebalance_move_of_a_missing_object_is_object_missing),
+		cmocka_unit_test(
+		    test_engine__evacuation_is_not_starved_by_autonomous_rebalance_work),
+		cmocka_unit_test(
 		    test_engine__kill9_of_ballastd_at_random_moments_loses_nothing),
 	};
 
+	/* TEST_FILTER="*name*" runs only the matching tests. */
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }
