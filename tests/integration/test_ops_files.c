@@ -533,7 +533,7 @@ test_ops__bash_completion_completes_commands_subcommands_and_options(
 	free(s);
 	s = complete("ballastctl job \"\"");
 	assert_string_equal(s, "list get evacuate retry pause resume cancel "
-	    "watch submit");
+	    "throttle watch submit");
 	free(s);
 	s = complete("ballastctl plan --p");
 	assert_string_equal(s, "--policy --preset");
