@@ -26,6 +26,7 @@ int	cli_resume_main(int argc, char **argv);
 int	cli_run_main(int argc, char **argv);
 int	cli_policy_main(int argc, char **argv);
 int	cli_cycles_main(int argc, char **argv);
+int	cli_audit_main(int argc, char **argv);
 int	cli_seed_main(int argc, char **argv);
 int	cli_simulate_main(int argc, char **argv);
 

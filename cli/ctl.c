@@ -2,6 +2,7 @@
  * thin clients of the control loop's API (docs/api.md). */
 #include "cli/http.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,6 +335,89 @@ cli_cycles_main(int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(c, "bytes")),
 		    str(c, "reason"));
 	}
+	json_decref(out);
+	return CLI_OK;
+}
+
+/* A query value for who/action: names only, so nothing needs encoding. */
+static int
+name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 63)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' &&
+		    *s != '.')
+			return 0;
+	return 1;
+}
+
+int
+cli_audit_main(int argc, char **argv)
+{
+	struct cli_http h;
+	char target[256];
+	const char *who = NULL, *action = NULL;
+	long limit = 50, offset = 0;
+	json_t *out, *a;
+	size_t i;
+	int rc, json = cli_take_json(&argc, argv);
+
+	for (int k = 1; k < argc; k++) {
+		const char *v = k + 1 < argc ? argv[k + 1] : NULL;
+		char *end = NULL;
+
+		if (v == NULL)
+			return cli_usage_error("audit: %s needs a value",
+			    argv[k]);
+		if (strcmp(argv[k], "--who") == 0 && name_ok(v))
+			who = v;
+		else if (strcmp(argv[k], "--action") == 0 && name_ok(v))
+			action = v;
+		else if (strcmp(argv[k], "--limit") == 0 &&
+		    (limit = strtol(v, &end, 10)) >= 1 && limit <= 10000 &&
+		    *end == '\0')
+			;
+		else if (strcmp(argv[k], "--offset") == 0 &&
+		    (offset = strtol(v, &end, 10)) >= 0 &&
+		    offset <= 2147483647 && *end == '\0')
+			;
+		else
+			return cli_usage_error("usage: audit [--who NAME] "
+			    "[--action NAME] [--limit 1-10000] [--offset N] "
+			    "[--json]");
+		k++;
+	}
+	snprintf(target, sizeof(target), "/v1/audit?limit=%ld&offset=%ld%s%s"
+	    "%s%s", limit, offset, who ? "&who=" : "", who ? who : "",
+	    action ? "&action=" : "", action ? action : "");
+	if (cli_http_init(&h, NULL, NULL) == -1)
+		return CLI_USAGE;
+	if ((rc = call(&h, "GET", target, NULL, &out)) != CLI_OK) {
+		json_decref(out);
+		return rc;
+	}
+	if (json) {
+		cli_print_json(out);
+		json_decref(out);
+		return CLI_OK;
+	}
+	printf("%-6s %-24s %-12s %-20s %-36s  %s\n", "ID", "AT", "WHO",
+	    "ACTION", "TARGET", "DETAIL");
+	json_array_foreach(json_object_get(out, "audit"), i, a) {
+		char *d = json_dumps(json_object_get(a, "detail"),
+		    JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+
+		printf("%-6lld %-24s %-12s %-20s %-36s  %s\n", (long long)
+		    json_integer_value(json_object_get(a, "id")), str(a, "at"),
+		    str(a, "who"), str(a, "action"), json_is_string(
+		    json_object_get(a, "target")) ? str(a, "target") : "-",
+		    d ? d : "null");
+		free(d);
+	}
+	printf("%lld of %lld\n", (long long)json_array_size(json_object_get(out,
+	    "audit")), (long long)json_integer_value(json_object_get(out,
+	    "total")));
 	json_decref(out);
 	return CLI_OK;
 }

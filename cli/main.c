@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{ "policy", cli_policy_main,
 	    "policy get | set [--preset P] [--set key=value]... | reset" },
 	{ "cycles", cli_cycles_main, "the control loop's history" },
+	{ "audit", cli_audit_main, "who changed what, when (GET /v1/audit)" },
 	{ "demo-seed", cli_seed_main,
 	    "write skewed random objects into agent roots (make demo)" },
 };
@@ -126,6 +127,10 @@ static const struct usage usages[] = {
 	    "  aggressive or conservative; keys as in docs/policy.md.\n" },
 	{ "policy", "reset", "usage: ballastctl policy reset\n"
 	    "  Drops the run-time policy (DELETE /v1/policy).\n" },
+	{ "audit", NULL, "usage: ballastctl audit [--who NAME] [--action NAME] "
+	    "[--limit N] [--offset N] [--json]\n"
+	    "  The audit trail, newest first (GET /v1/audit): every change made\n"
+	    "  through the API, by token name, with what was sent.\n" },
 	{ "cycles", NULL, "usage: ballastctl cycles [--limit N] [--json]\n"
 	    "  The control loop's history, newest first (GET /v1/cycles).\n" },
 };

@@ -36,6 +36,7 @@ enum op {
 	OP_NODE_PUT,
 	OP_NODE_DRAIN,
 	OP_NODE_LIST,
+	OP_AUDIT,
 	OP_OBJECT_GET,
 	OP_IMPORT,
 	OP_MANTA_LIST,
@@ -329,6 +330,12 @@ run_call(struct ctl_call *k, PGconn *db)
 		if (mig_node_drain(db, k->id, k->who, &err) == -1)
 			goto failed;
 		j = json_pack("{s:s,s:s}", "id", k->id, "state", "draining");
+		break;
+	case OP_AUDIT:
+		if ((j = mig_audit_list(db, k->arg[0] ? k->arg : NULL,
+		    k->arg2[0] ? k->arg2 : NULL, k->limit, k->offset,
+		    &err)) == NULL)
+			goto failed;
 		break;
 	case OP_NODE_LIST:
 		if ((j = mig_node_list(db, &err)) == NULL)
@@ -1181,6 +1188,24 @@ route(struct ctl *c, struct bl_http_req *req, const struct who *t)
 		if (!method_is(req, "GET"))
 			return not_allowed(req, "GET"), NULL;
 		NEW(OP_NODE_LIST);
+		return k;
+	}
+	if (strcmp(path, "/v1/audit") == 0) {
+		if (!method_is(req, "GET"))
+			return not_allowed(req, "GET"), NULL;
+		NEW(OP_AUDIT);
+		if (paging(req, k, 100) == -1) {
+			call_free(k);
+			return NULL;
+		}
+		if (query_get(req, "who", k->arg, sizeof(k->arg)) == -1 ||
+		    query_get(req, "action", k->arg2, sizeof(k->arg2)) == -1) {
+			bl_http_respond_error(req, 400, "malformed", "who, "
+			    "action: at most %zu characters", sizeof(k->arg) -
+			    1);
+			call_free(k);
+			return NULL;
+		}
 		return k;
 	}
 	if (strncmp(path, "/v1/nodes/", 10) == 0) {

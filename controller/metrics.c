@@ -180,6 +180,7 @@ static const char *const routes[] = {
 	"/v1/plan",
 	"/v1/policy",
 	"/v1/cycles",
+	"/v1/audit",
 	"/v1/controller/{action}",
 	"/v1/placement",
 	"/v1/jobs",

@@ -125,6 +125,11 @@ int	mig_set_metadata_threads(PGconn *c, const char *id, long n,
 /* Sets a job's throttle in bytes per second (0: none). */
 int	mig_set_throttle(PGconn *c, const char *id, long long bps,
 	    const char *who, struct bl_err *err);
+/* The audit trail, newest first, filtered by who and action (NULL: any):
+ * {"audit":[{id,at,who,action,target,detail}],"total","limit","offset"}.
+ * total counts the filtered rows (0 when offset is past them). */
+json_t	*mig_audit_list(PGconn *c, const char *who, const char *action,
+	    long limit, long offset, struct bl_err *err);
 /* Reads an engine setting; def when unset. */
 long long mig_setting_get(PGconn *c, const char *key, long long def,
 	    struct bl_err *err);

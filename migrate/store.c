@@ -368,6 +368,42 @@ mig_job_list(PGconn *c, const char *state, const char *kind, long limit,
 }
 
 json_t *
+mig_audit_list(PGconn *c, const char *who, const char *action, long limit,
+    long offset, struct bl_err *err)
+{
+	char lim[24], off[24];
+	const char *p[4] = { who, action, lim, off };
+	PGresult *r;
+	json_t *arr, *j;
+
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	snprintf(off, sizeof(off), "%ld", offset);
+	if ((r = bl_pg_exec(c, "SELECT id, to_char(at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), who, action, target, "
+	    "detail::text, count(*) OVER () FROM audit WHERE ($1::text IS NULL "
+	    "OR who = $1) AND ($2::text IS NULL OR action = $2) ORDER BY id "
+	    "DESC LIMIT $3 OFFSET $4", 4, p, err)) == NULL)
+		return NULL;
+	arr = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *d = PQgetisnull(r, i, 5) ? json_null() :
+		    json_loads(PQgetvalue(r, i, 5), JSON_DECODE_ANY, NULL);
+
+		json_array_append_new(arr, json_pack("{s:o,s:s,s:s,s:s,s:o,"
+		    "s:o}", "id", col_int(r, i, 0), "at", PQgetvalue(r, i, 1),
+		    "who", PQgetvalue(r, i, 2), "action", PQgetvalue(r, i, 3),
+		    "target", PQgetisnull(r, i, 4) ? json_null() :
+		    json_string(PQgetvalue(r, i, 4)), "detail", d ? d :
+		    json_null()));
+	}
+	j = json_pack("{s:o,s:I,s:I,s:I}", "audit", arr, "total",
+	    (json_int_t)(PQntuples(r) ? strtoll(PQgetvalue(r, 0, 6), NULL,
+	    10) : 0), "limit", (json_int_t)limit, "offset", (json_int_t)offset);
+	PQclear(r);
+	return j;
+}
+
+json_t *
 mig_job_tasks(PGconn *c, const char *id, const char *state, long limit,
     long offset, struct bl_err *err)
 {

@@ -115,6 +115,8 @@ test_api__query_numbers_out_of_range_are_400_on_every_route(void **state)
 		"/v1/jobs?offset=2147483648",
 		"/v1/cycles?offset=99999999999999999999999",
 		"/v1/cycles?limit=-3",
+		"/v1/audit?offset=-1",
+		"/v1/audit?limit=99999999999999999999",
 		UNKNOWN_JOB "/tasks?limit=abc",
 		UNKNOWN_JOB "/tasks?offset=18446744073709551617",
 		"/v1/placement?object=0b4f3a2c-1f1e-4d7a-9a39-0c6b8d1e2f30"

@@ -132,6 +132,23 @@ test_cli_json__evacuate_watch_and_list_print_json_and_exit_zero(
 	snprintf(args, sizeof(args), "job throttle %s 0", id);
 	assert_int_equal(ctl_json(&j, args), 0);
 	json_decref(j);
+	/* The audit trail shows both, newest first, with the detail. */
+	assert_int_equal(ctl_json(&j, "audit --action set_throttle --json"),
+	    0);
+	assert_int_equal(json_integer_value(json_object_get(j, "total")), 2);
+	it = json_array_get(json_object_get(j, "audit"), 0);
+	assert_string_equal(json_string_value(json_object_get(it, "who")),
+	    "ops");
+	assert_string_equal(json_string_value(json_object_get(it, "target")),
+	    id);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(it,
+	    "detail"), "throttle_bytes_per_sec")), 0);
+	json_decref(j);
+	assert_int_equal(ctl_json(&j, "audit --who nobody --json"), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "total")), 0);
+	json_decref(j);
+	assert_int_equal(ctl_json(&j, "audit --limit 0"), 2);
+	assert_int_equal(ctl_json(&j, "audit --who 'a b'"), 2);
 	snprintf(args, sizeof(args), "job watch %s --json", id);
 	assert_int_equal(ctl_json(&j, args), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "state")),
@@ -179,7 +196,7 @@ test_cli_json__help_everywhere_prints_usage_and_sends_nothing(void **state)
 		"objects import --help", "status --help", "pause --help",
 		"resume --help", "run --help", "policy --help",
 		"policy get --help", "policy set --help", "policy reset --help",
-		"cycles --help", "cycles -h", "crush --help", "crush map --help",
+		"cycles --help", "cycles -h", "audit --help", "crush --help", "crush map --help",
 		"crush compare --help", "plan --help", "simulate --help",
 		"verify --help", "demo-seed --help",
 	};
