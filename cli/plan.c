@@ -8,6 +8,7 @@
  * line and the field).
  */
 #include "cli/cli.h"
+#include "cli/http.h"
 #include "lib/tz.h"
 #include "placement/cluster.h"
 #include "placement/objects_csv.h"
@@ -706,7 +707,96 @@ plan_usage(FILE *f)
 	fputs("usage: ballastctl plan --cluster FILE --objects FILE "
 	    "[--policy FILE]\n"
 	    "           [--preset default|aggressive|conservative] "
-	    "[--now ISO8601] [--json]\n", f);
+	    "[--now ISO8601] [--json]\n"
+	    "       ballastctl plan [--preset P] [--json]\n"
+	    "  Without files: the live cluster's next plan (GET /v1/plan on\n"
+	    "  --server), as the control loop would make it now.\n", f);
+}
+
+static void
+print_budget_json(const char *name, json_t *b)
+{
+	json_t *used = json_object_get(b, "used");
+	json_t *lim = json_object_get(b, "limit");
+
+	if (json_is_integer(used)) {
+		if (json_is_null(lim))
+			printf("  %-13s %lld of unlimited\n", name,
+			    (long long)json_integer_value(used));
+		else
+			printf("  %-13s %lld of %lld\n", name,
+			    (long long)json_integer_value(used),
+			    (long long)json_integer_value(lim));
+	} else if (json_is_null(lim)) {
+		printf("  %-13s %.4f of unlimited\n", name,
+		    json_number_value(used));
+	} else {
+		printf("  %-13s %.4f of %.4f\n", name, json_number_value(used),
+		    json_number_value(lim));
+	}
+}
+
+/* ballastctl plan without files: GET /v1/plan, printed as the offline
+ * plan is (--json: the same document). */
+static int
+plan_live(int preset, int json)
+{
+	struct cli_http h;
+	char target[64] = "/v1/plan";
+	json_t *out = NULL, *s, *b, *m;
+	size_t i;
+	int st, rc;
+
+	if (preset >= 0)
+		snprintf(target, sizeof(target), "/v1/plan?preset=%s",
+		    pol_preset_name(preset));
+	if (cli_http_init(&h, NULL, NULL) == -1)
+		return CLI_USAGE;
+	st = cli_http_call(&h, "GET", target, NULL, 0, NULL, &out);
+	if ((rc = cli_http_exit(&h, st)) != CLI_OK) {
+		json_decref(out);
+		return rc;
+	}
+	if (json) {
+		rc = json_dumpf(out, stdout, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+		fputc('\n', stdout);
+		json_decref(out);
+		return rc < 0 || fflush(stdout) != 0 ? CLI_FAILED : CLI_OK;
+	}
+	s = json_object_get(out, "summary");
+	b = json_object_get(s, "budget");
+	printf("imbalance     %.4f -> %.4f (target %.4f)\n",
+	    json_number_value(json_object_get(s, "imbalance_before")),
+	    json_number_value(json_object_get(s, "imbalance_projected")),
+	    json_number_value(json_object_get(s, "target_imbalance")));
+	printf("moves         %lld, %lld bytes (minimum to balance %lld), "
+	    "cost %.4f\n", (long long)json_integer_value(json_object_get(s,
+	    "moves")), (long long)json_integer_value(json_object_get(s,
+	    "bytes")), (long long)json_integer_value(json_object_get(s,
+	    "min_bytes")), json_number_value(json_object_get(s, "cost")));
+	printf("quiet hours   %s\n", json_is_true(json_object_get(s,
+	    "quiet")) ? "yes: no moves" : "no");
+	printf("budget\n");
+	print_budget_json("moves", json_object_get(b, "moves"));
+	print_budget_json("egress_bytes", json_object_get(b, "egress_bytes"));
+	print_budget_json("cost", json_object_get(b, "cost"));
+	if (json_array_size(json_object_get(out, "moves")) > 0)
+		printf("\n%-32s %-16s %-16s %14s %10s %7s\n", "OBJECT", "FROM",
+		    "TO", "BYTES", "COST", "GRAVITY");
+	json_array_foreach(json_object_get(out, "moves"), i, m) {
+		const char *obj = json_string_value(json_object_get(m, "object"));
+		const char *from = json_string_value(json_object_get(m, "from"));
+		const char *to = json_string_value(json_object_get(m, "to"));
+
+		printf("%-32s %-16s %-16s %14lld %10.4f %7.3f\n",
+		    obj ? obj : "?", from ? from : "?", to ? to : "?",
+		    (long long)json_integer_value(json_object_get(m, "bytes")),
+		    json_number_value(json_object_get(m, "cost")),
+		    json_number_value(json_object_get(m, "gravity")));
+	}
+	json_decref(out);
+	return fflush(stdout) != 0 ? CLI_FAILED : CLI_OK;
 }
 
 int
@@ -764,6 +854,9 @@ cli_plan_main(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
+	if (optind == argc && cluster_path == NULL && objects_path == NULL &&
+	    policy_path == NULL && now_s == NULL)
+		return plan_live(preset, json);
 	if (optind != argc || cluster_path == NULL || objects_path == NULL) {
 		plan_usage(stderr);
 		return cli_usage_error("plan: --cluster and --objects are "

@@ -248,6 +248,47 @@ test_cli_json__help_everywhere_prints_usage_and_sends_nothing(void **state)
 	    "WHERE params::text LIKE '%--help%'"), 0);
 }
 
+/* ballastctl plan without files previews the live cluster's next plan
+ * (GET /v1/plan): --json is the API's document, the table its summary. */
+static void
+test_cli_json__plan_without_files_previews_the_live_plan(void **state)
+{
+	json_t *j, *api = NULL;
+	const char *bin = getenv("BALLAST_BIN");
+	char cmd[2048], out[65536];
+	FILE *p;
+	size_t n;
+	int rc;
+
+	(void)state;
+	assert_int_equal(ctl_json(&j, "plan --json"), 0);
+	assert_non_null(j);
+	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/plan", NULL,
+	    TH_VIEW_TOKEN, &api), 200);
+	assert_true(json_equal(json_object_get(j, "summary"),
+	    json_object_get(api, "summary")));
+	assert_int_equal(json_array_size(json_object_get(j, "moves")),
+	    json_array_size(json_object_get(api, "moves")));
+	json_decref(j);
+	json_decref(api);
+	assert_int_equal(ctl_json(&j, "plan --preset aggressive --json"), 0);
+	assert_non_null(json_object_get(j, "summary"));
+	json_decref(j);
+	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
+	    "%s/op.token %s/ballastctl plan", ctl.url, ctl.dir,
+	    bin ? bin : "bin");
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	rc = pclose(p);
+	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+	assert_non_null(strstr(out, "imbalance     "));
+	assert_non_null(strstr(out, "budget\n  moves"));
+	assert_int_equal(ctl_json(&j, "plan --preset bogus"), 2);
+	/* Half the offline inputs is still a usage error, not a preview. */
+	assert_int_equal(ctl_json(&j, "plan --cluster x.json"), 2);
+}
+
 /* policy get prints numbers as they were written: 0.1, not the 17 digits
  * of the double nearest to it. */
 static void
@@ -290,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_cli_json__errors_keep_their_exit_codes_and_print_nothing),
 		cmocka_unit_test(test_cli_json__help_everywhere_prints_usage_and_sends_nothing),
 		cmocka_unit_test(test_cli_json__policy_get_prints_values_as_written),
+		cmocka_unit_test(test_cli_json__plan_without_files_previews_the_live_plan),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
