@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,69 @@ test_ui__page_is_served_without_a_token_and_self_contained(void **state)
 	    NULL), 401);
 }
 
+/* The relative luminance of a #rgb or #rrggbb colour (WCAG 2). */
+static double
+luminance(const char *hex)
+{
+	unsigned int v[3];
+	double c[3];
+
+	if (strspn(hex + 1, "0123456789abcdefABCDEF") >= 6 &&
+	    sscanf(hex + 1, "%2x%2x%2x", &v[0], &v[1], &v[2]) == 3)
+		;
+	else if (sscanf(hex + 1, "%1x%1x%1x", &v[0], &v[1], &v[2]) == 3)
+		for (int i = 0; i < 3; i++)
+			v[i] *= 17;
+	else
+		fail_msg("%.8s: not a colour", hex);
+	for (int i = 0; i < 3; i++) {
+		double s = v[i] / 255.0;
+
+		c[i] = s <= 0.03928 ? s / 12.92 : pow((s + 0.055) / 1.055, 2.4);
+	}
+	return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+}
+
+/* The value of "prop: #..." inside the CSS rule that starts with sel. */
+static const char *
+css_colour(const char *css, const char *sel, const char *prop)
+{
+	const char *r = strstr(css, sel), *end, *p;
+
+	if (r == NULL)
+		fail_msg("no CSS rule %s", sel);
+	end = strchr(r, '}');
+	for (p = r; (p = strstr(p, prop)) != NULL && p < end; p++)
+		if ((p == r || p[-1] == ' ' || p[-1] == '\n' || p[-1] == '{') &&
+		    p[strlen(prop)] == ':')
+			return strchr(p, '#');
+	fail_msg("CSS rule %s has no %s", sel, prop);
+	return NULL;
+}
+
+/* Every badge (the mode's auto/paused, quiet hours' no/yes) keeps WCAG
+ * AA contrast, 4.5:1, between its text and its background. */
+static void
+test_ui__badges_have_readable_contrast(void **state)
+{
+	static const char *const sels[] = { ".badge {", ".badge.on {",
+	    ".badge.paused {" };
+	struct tha_resp r;
+
+	(void)state;
+	assert_int_equal(tha_request(ctl.url, "GET", "/ui", NULL, 0,
+	    THA_UNSIGNED, NULL, &r), 0);
+	for (size_t i = 0; i < sizeof(sels) / sizeof(sels[0]); i++) {
+		double a = luminance(css_colour(r.body, sels[i], "color"));
+		double b = luminance(css_colour(r.body, sels[i], "background"));
+		double ratio = (fmax(a, b) + 0.05) / (fmin(a, b) + 0.05);
+
+		if (ratio < 4.5)
+			fail_msg("%s contrast %.2f:1, want 4.5:1", sels[i], ratio);
+	}
+	tha_resp_free(&r);
+}
+
 /* In Chromium with the viewer token: one tr.node per node, grouped by
  * datacenter, and the imbalance /v1/status gives, with 4 decimals. */
 static void
@@ -294,9 +358,26 @@ test_ui__chromium_shows_every_node_and_the_status_imbalance(void **state)
 	snprintf(want, sizeof(want), "%.4f", json_number_value(
 	    json_object_get(st, "imbalance")));
 
+	/* A job cancelled after 3 of its 10 moves (the other 7 skipped). */
+	assert_int_equal(th_pg_sql(&pg, "INSERT INTO jobs (id, kind, origin, "
+	    "state, total, complete, skipped, finished_at) VALUES "
+	    "('c0c0c0c0-0000-4000-8000-000000000003', 'evacuate', 'operator', "
+	    "'cancelled', 10, 3, 7, now())"), 0);
 	page_url(url, sizeof(url), TH_VIEW_TOKEN);
 	assert_int_equal(dump_dom(url), 0);
 	assert_non_null(strstr(out, "<body data-state=\"ready\""));
+	/* Its bar shows what was done, not 100%. */
+	{
+		const char *row = strstr(out, "data-job=\"c0c0c0c0-0000-4000-"
+		    "8000-000000000003\"");
+
+		assert_non_null(row);
+		assert_non_null(strstr(row, "<progress max=\"10\" value=\"3\""));
+		assert_non_null(strstr(row, "3/10 moved, cancelled"));
+	}
+	/* The trend chart has values on its axes. */
+	assert_int_equal(count(out, "class=\"axis-y\""), 3);
+	assert_int_equal(count(out, "class=\"axis-x\""), 2);
 	assert_int_equal(count(out, "<tr class=\"node\""),
 	    json_array_size(json_object_get(cl, "nodes")));
 	assert_int_equal(count(out, "<tr class=\"node\""), NAGENTS);
@@ -476,6 +557,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_ui__page_is_served_without_a_token_and_self_contained),
+		cmocka_unit_test(test_ui__badges_have_readable_contrast),
 		cmocka_unit_test(
 		    test_ui__chromium_shows_every_node_and_the_status_imbalance),
 		cmocka_unit_test(
