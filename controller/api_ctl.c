@@ -268,6 +268,12 @@ ctl_api_policy_get(struct ctl *c, PGconn *db, struct bl_err *err)
 	    "quiet_hours_pause_inflight", pol.quiet_hours_pause_inflight);
 	json_object_set_new(json_object_get(j, "effective"), "preset",
 	    json_string(pol_preset_name(pol.preset)));
+	/* The anti-thrash keys (docs/policy.md). */
+	json_object_update_missing_new(json_object_get(j, "effective"),
+	    json_pack("{s:I,s:I,s:I}", "min_residency_s",
+	    (json_int_t)pol.min_residency_s, "node_cooldown_s",
+	    (json_int_t)pol.node_cooldown_s, "large_batch_bytes",
+	    (json_int_t)pol.large_batch_bytes));
 	PQclear(r);
 	return j;
 }

@@ -316,6 +316,10 @@ test_cli_json__policy_get_prints_values_as_written(void **state)
 		fail_msg("policy get:\n%s", out);
 	assert_non_null(strstr(out, "0.07"));
 	assert_null(strstr(out, "0000000"));
+	/* The effective policy includes the anti-thrash keys. */
+	assert_non_null(strstr(out, "\"min_residency_s\": 3600"));
+	assert_non_null(strstr(out, "\"node_cooldown_s\""));
+	assert_non_null(strstr(out, "\"large_batch_bytes\""));
 	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
 	    "%s/op.token %s/ballastctl policy reset >/dev/null", ctl.url,
 	    ctl.dir, bin ? bin : "bin");
