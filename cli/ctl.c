@@ -289,10 +289,30 @@ cli_policy_main(int argc, char **argv)
 	return rc;
 }
 
+/* GETs target into *out. 1 when the command is over (an error, or --json
+ * printed the answer), its exit code in *rc; 0: print *out. */
+static int
+get_view(const char *target, int json, json_t **out, int *rc)
+{
+	struct cli_http h;
+
+	*out = NULL;
+	if (cli_http_init(&h, NULL, NULL) == -1) {
+		*rc = CLI_USAGE;
+		return 1;
+	}
+	if ((*rc = call(&h, "GET", target, NULL, out)) != CLI_OK || json) {
+		if (*rc == CLI_OK)
+			cli_print_json(*out);
+		json_decref(*out);
+		return 1;
+	}
+	return 0;
+}
+
 int
 cli_cycles_main(int argc, char **argv)
 {
-	struct cli_http h;
 	char target[64] = "/v1/cycles?limit=20";
 	json_t *out, *c;
 	size_t i;
@@ -304,17 +324,8 @@ cli_cycles_main(int argc, char **argv)
 		    atoi(argv[2]));
 	else if (argc != 1)
 		return cli_usage_error("usage: cycles [--limit N] [--json]");
-	if (cli_http_init(&h, NULL, NULL) == -1)
-		return CLI_USAGE;
-	if ((rc = call(&h, "GET", target, NULL, &out)) != CLI_OK) {
-		json_decref(out);
+	if (get_view(target, json, &out, &rc))
 		return rc;
-	}
-	if (json) {
-		cli_print_json(out);
-		json_decref(out);
-		return CLI_OK;
-	}
 	printf("%-6s %-24s %-16s %-12s %9s %9s %7s %12s  %s\n", "ID", "STARTED",
 	    "OUTCOME", "PRESET", "BEFORE", "PROJECTED", "MOVES", "BYTES",
 	    "REASON");
@@ -355,7 +366,6 @@ name_ok(const char *s)
 int
 cli_audit_main(int argc, char **argv)
 {
-	struct cli_http h;
 	char target[256];
 	const char *who = NULL, *action = NULL;
 	long limit = 50, offset = 0;
@@ -391,17 +401,8 @@ cli_audit_main(int argc, char **argv)
 	snprintf(target, sizeof(target), "/v1/audit?limit=%ld&offset=%ld%s%s"
 	    "%s%s", limit, offset, who ? "&who=" : "", who ? who : "",
 	    action ? "&action=" : "", action ? action : "");
-	if (cli_http_init(&h, NULL, NULL) == -1)
-		return CLI_USAGE;
-	if ((rc = call(&h, "GET", target, NULL, &out)) != CLI_OK) {
-		json_decref(out);
+	if (get_view(target, json, &out, &rc))
 		return rc;
-	}
-	if (json) {
-		cli_print_json(out);
-		json_decref(out);
-		return CLI_OK;
-	}
 	printf("%-6s %-24s %-12s %-20s %-36s  %s\n", "ID", "AT", "WHO",
 	    "ACTION", "TARGET", "DETAIL");
 	json_array_foreach(json_object_get(out, "audit"), i, a) {
