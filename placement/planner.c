@@ -42,6 +42,8 @@ struct src {
 	uint64_t	 cover;		/* bytes worth keeping */
 	size_t		 cur;		/* next to try, while planning */
 	uint32_t	 node;
+	double		 top_gravity;	/* c[0]'s, while streaming: the */
+	uint64_t	 top_size;	/* reject test stays in this line */
 };
 
 struct pnode {
@@ -189,6 +191,15 @@ heap_pop(struct src *s)
 static void
 src_offer(struct src *s, const struct cand *c)
 {
+	/* Full, or already covered, and worse than the worst kept: it would
+	 * be the first to go again. Most offers end here, on the cached top,
+	 * without touching the heap. */
+	if (s->n > 0 && (s->n >= s->cap || s->bytes >= s->cover) &&
+	    (c->gravity > s->top_gravity || (c->gravity == s->top_gravity &&
+	    c->size < s->top_size)))
+		return;
+	if (s->n > 0 && s->bytes >= s->cover && cand_cmp(c, &s->c[0]) > 0)
+		return;
 	if (s->n < s->cap) {
 		s->c[s->n++] = *c;
 		s->bytes += c->size;
@@ -204,16 +215,55 @@ src_offer(struct src *s, const struct cand *c)
 	 * node could give. */
 	while (s->n > 1 && s->bytes - s->c[0].size >= s->cover)
 		heap_pop(s);
+	s->top_gravity = s->c[0].gravity;
+	s->top_size = s->c[0].size;
+}
+
+/* Gives each distinct string a small id in the order of first appearance:
+ * an open-addressing table over borrowed keys, so that a cluster of
+ * 10,000 hosts is interned in linear time. */
+struct strtab {
+	const char	**k;	/* borrows the strings; NULL is empty */
+	int		 *v;
+	size_t		  mask;
+	int		  n;
+};
+
+static int
+strtab_init(struct strtab *t, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	t->k = calloc(cap, sizeof(*t->k));
+	t->v = calloc(cap, sizeof(*t->v));
+	t->mask = cap - 1;
+	t->n = 0;
+	return t->k != NULL && t->v != NULL ? 0 : -1;
+}
+
+static void
+strtab_release(struct strtab *t)
+{
+	free(t->k);
+	free(t->v);
 }
 
 static int
-intern(const char **seen, size_t *n, const char *key)
+intern(struct strtab *t, const char *key)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp(seen[i], key) == 0)
-			return (int)i;
-	seen[*n] = key;
-	return (int)(*n)++;
+	uint64_t h = 14695981039346656037ull;	/* FNV-1a */
+	size_t i;
+
+	for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+		h = (h ^ *c) * 1099511628211ull;
+	for (i = (size_t)h & t->mask; t->k[i] != NULL; i = (i + 1) & t->mask)
+		if (strcmp(t->k[i], key) == 0)
+			return t->v[i];
+	t->k[i] = key;
+	t->v[i] = t->n;
+	return t->n++;
 }
 
 static int
@@ -236,14 +286,15 @@ static int
 build_nodes(struct plc_planner *p, struct bl_err *err)
 {
 	const struct plc_cluster *cl = p->cl;
-	const char **seen;
+	struct strtab t;
 	char **keys;
-	size_t nseen, n = cl->n;
+	size_t n = cl->n;
 	int rc = -1;
 
-	seen = calloc(n ? n : 1, sizeof(*seen));
+	t.k = NULL;
+	t.v = NULL;
 	keys = calloc(n ? n * 3 : 1, sizeof(*keys));
-	if (seen == NULL || keys == NULL) {
+	if (keys == NULL || strtab_init(&t, n) < 0) {
 		bl_err_set(err, BL_ENOMEM, "planner: out of memory");
 		goto out;
 	}
@@ -263,21 +314,25 @@ build_nodes(struct plc_planner *p, struct bl_err *err)
 			goto out;
 		}
 	}
-	for (int lvl = 0; lvl < 3; lvl++) {
-		nseen = 0;
-		for (size_t i = 0; i < n; i++)
-			p->nodes[i].dom[lvl] = intern(seen, &nseen,
-			    keys[3 * i + lvl]);
+	/* Each level in its own table: ids count from 0 per level. */
+	for (int lvl = 0; lvl < 5; lvl++) {
+		strtab_release(&t);
+		if (strtab_init(&t, n) < 0) {
+			bl_err_set(err, BL_ENOMEM, "planner: out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct pnode *pn = &p->nodes[i];
+
+			if (lvl < 3)
+				pn->dom[lvl] = intern(&t, keys[3 * i + lvl]);
+			else if (lvl == 3)
+				pn->region = intern(&t, cl->nodes[i].region);
+			else
+				pn->dc = intern(&t, cl->nodes[i].datacenter);
+		}
 	}
-	nseen = 0;
-	for (size_t i = 0; i < n; i++)
-		p->nodes[i].region = intern(seen, &nseen,
-		    cl->nodes[i].region);
-	nseen = 0;
-	for (size_t i = 0; i < n; i++)
-		p->nodes[i].dc = intern(seen, &nseen,
-		    cl->nodes[i].datacenter);
-	if (nseen > 64) {
+	if (t.n > 64) {
 		bl_err_set(err, BL_ETOOBIG, "planner: more than 64 "
 		    "datacenters");
 		goto out;
@@ -288,8 +343,63 @@ out:
 		for (size_t i = 0; i < 3 * n; i++)
 			free(keys[i]);
 	free(keys);
-	free(seen);
+	strtab_release(&t);
 	return rc;
+}
+
+/* The price of the cheapest link from each node to any other node that
+ * could take data, in linear time: links follow the nesting host < rack
+ * < datacenter < region, so counting the takers in each domain tells
+ * which link levels have one. */
+static int
+set_cheapest(struct plc_planner *p)
+{
+	const double *price = p->o.prices;
+	size_t n = p->cl->n;
+	int *cnt[4], total = 0;
+
+	for (int l = 0; l < 4; l++)
+		if ((cnt[l] = calloc(n ? n : 1, sizeof(int))) == NULL) {
+			while (l-- > 0)
+				free(cnt[l]);
+			return -1;
+		}
+	for (size_t j = 0; j < n; j++) {
+		const struct pnode *pj = &p->nodes[j];
+
+		if (!pj->in || pj->used >= pj->fill_limit)
+			continue;
+		cnt[0][pj->dom[PLC_DOMAIN_HOST]]++;
+		cnt[1][pj->dom[PLC_DOMAIN_RACK]]++;
+		cnt[2][pj->dom[PLC_DOMAIN_DATACENTER]]++;
+		cnt[3][pj->region]++;
+		total++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pnode *pn = &p->nodes[i];
+		int self = pn->in && pn->used < pn->fill_limit;
+		int at[PLC_LINK_N];
+
+		at[PLC_LINK_SAME_HOST] = cnt[0][pn->dom[PLC_DOMAIN_HOST]] - self;
+		at[PLC_LINK_SAME_RACK] = cnt[1][pn->dom[PLC_DOMAIN_RACK]] -
+		    cnt[0][pn->dom[PLC_DOMAIN_HOST]];
+		at[PLC_LINK_SAME_DATACENTER] =
+		    cnt[2][pn->dom[PLC_DOMAIN_DATACENTER]] -
+		    cnt[1][pn->dom[PLC_DOMAIN_RACK]];
+		at[PLC_LINK_CROSS_DATACENTER] = cnt[3][pn->region] -
+		    cnt[2][pn->dom[PLC_DOMAIN_DATACENTER]];
+		at[PLC_LINK_CROSS_REGION] = total - cnt[3][pn->region];
+		pn->cheapest = -1;
+		for (int k = 0; k < PLC_LINK_N; k++)
+			if (at[k] > 0 && (pn->cheapest < 0 ||
+			    price[k] < pn->cheapest))
+				pn->cheapest = price[k];
+		if (pn->cheapest < 0)
+			pn->cheapest = p->max_price;
+	}
+	for (int l = 0; l < 4; l++)
+		free(cnt[l]);
+	return 0;
 }
 
 struct plc_planner *
@@ -346,24 +456,12 @@ plc_planner_new(const struct plc_cluster *cl,
 		    nd->capacity_bytes > 0;
 		pn->src = -1;
 	}
+	if (set_cheapest(p) < 0)
+		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		struct pnode *pn = &p->nodes[i];
 		double excess;
 
-		/* The cheapest link to any node that could take data. */
-		pn->cheapest = -1;
-		for (size_t j = 0; j < n; j++) {
-			double price;
-
-			if (j == i || !p->nodes[j].in ||
-			    p->nodes[j].used >= p->nodes[j].fill_limit)
-				continue;
-			price = o->prices[link_of(pn, &p->nodes[j])];
-			if (pn->cheapest < 0 || price < pn->cheapest)
-				pn->cheapest = price;
-		}
-		if (pn->cheapest < 0)
-			pn->cheapest = p->max_price;
 		excess = (double)pn->used - p->before.mean * (double)pn->cap;
 		if (pn->in && excess > 0) {
 			struct src *s = &p->srcs[p->n_srcs];

@@ -1,4 +1,5 @@
 /* tests/unit/test_planner.c - the rebalancing planner. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -722,6 +723,103 @@ test_planner__object_key_is_fnv1a_64(void **state)
 	assert_true(plc_node_hash_id("n01") >= 0);
 }
 
+/* The price of the cheapest move out of a node, the slow way: every other
+ * node that could take data, by the link between the two. */
+static double
+brute_cheapest(const struct plc_cluster *cl, size_t i, const double *prices,
+    double max_fill)
+{
+	const struct plc_node *a = &cl->nodes[i];
+	double best = -1, maxp = 0;
+
+	for (int k = 0; k < PLC_LINK_N; k++)
+		if (prices[k] > maxp)
+			maxp = prices[k];
+	for (size_t j = 0; j < cl->n; j++) {
+		const struct plc_node *b = &cl->nodes[j];
+		int link;
+
+		if (j == i || b->state != PLC_NODE_IN || !b->reachable ||
+		    b->capacity_bytes == 0 || b->used_bytes >= (uint64_t)floor(
+		    max_fill * (double)b->capacity_bytes))
+			continue;
+		if (strcmp(a->region, b->region) != 0)
+			link = PLC_LINK_CROSS_REGION;
+		else if (strcmp(a->datacenter, b->datacenter) != 0)
+			link = PLC_LINK_CROSS_DATACENTER;
+		else if (strcmp(a->rack, b->rack) != 0)
+			link = PLC_LINK_SAME_DATACENTER;
+		else if (strcmp(a->host, b->host) != 0)
+			link = PLC_LINK_SAME_RACK;
+		else
+			link = PLC_LINK_SAME_HOST;
+		if (best < 0 || prices[link] < best)
+			best = prices[link];
+	}
+	return best < 0 ? maxp : best;
+}
+
+/* The planner finds each node's cheapest link by counting takers per
+ * domain; the gravity of every move must be the one the brute-force
+ * cheapest link gives, with prices that do not rise with distance, rack
+ * and host names repeated under other parents, and full nodes that take
+ * nothing. */
+static void
+test_planner__cheapest_link_matches_brute_force(void **state)
+{
+	size_t total = 0;
+
+	(void)state;
+	/* Random worlds where takers are scarce: low max_fill, nodes out,
+	 * one to three nodes a host, and prices in any order. */
+	for (uint64_t iter = 0; iter < 60; iter++) {
+		struct plc_planner_opts o;
+		struct plc_plan plan;
+		struct world *w;
+		size_t per_host = 1 + iter % 3;
+
+		w = world_new(100 + iter, 4, 600, 2, 0, 1);
+		for (size_t i = 0; i < w->cl->n; i++) {
+			char buf[32];
+
+			/* per_host 2: "h1" stands in two racks */
+			free(w->cl->nodes[i].host);
+			snprintf(buf, sizeof(buf), "h%zu", i / per_host);
+			w->cl->nodes[i].host = xstrdup(buf);
+			if (rng() % 8 == 0)
+				w->cl->nodes[i].state = PLC_NODE_OUT;
+		}
+		unbounded(&o);
+		for (int k = 0; k < PLC_LINK_N; k++)
+			o.prices[k] = (double)(1 + rng() % 20) / 20.0;
+		o.max_fill = 0.30 + (double)(rng() % 30) / 100.0;
+		o.threshold = 0;
+		o.target = 0;
+		plan_world(w, &o, NULL, &plan);
+		for (size_t m = 0; m < plan.n_moves; m++) {
+			const struct plc_move *mv = &plan.moves[m];
+			struct plc_gravity_input gi;
+
+			memset(&gi, 0, sizeof(gi));
+			gi.reads_per_hour = w->reads[mv->handle];
+			gi.max_price = 0;
+			for (int k = 0; k < PLC_LINK_N; k++)
+				if (o.prices[k] > gi.max_price)
+					gi.max_price = o.prices[k];
+			gi.pinned = w->pinned[mv->handle];
+			gi.latency_ms = w->cl->nodes[mv->from].latency_ms;
+			gi.cheapest_price = brute_cheapest(w->cl, mv->from,
+			    o.prices, o.max_fill);
+			assert_true(plc_gravity_score(&o.weights, &gi, NULL) ==
+			    mv->gravity);
+		}
+		total += plan.n_moves;
+		plc_plan_release(&plan);
+		world_free(w);
+	}
+	assert_true(total > 100);
+}
+
 int
 main(void)
 {
@@ -749,6 +847,7 @@ main(void)
 		cmocka_unit_test(test_planner__min_bytes_is_the_excess_over_the_mean),
 		cmocka_unit_test(test_planner__bad_objects_are_refused),
 		cmocka_unit_test(test_planner__object_key_is_fnv1a_64),
+		cmocka_unit_test(test_planner__cheapest_link_matches_brute_force),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
