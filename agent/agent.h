@@ -128,11 +128,27 @@ struct agt_assign;
 
 struct agt;
 
+/* A token bucket: the agent's own throttle, or one job's share of its
+ * throttle (set by ballastd). A transfer pauses on the first bucket that
+ * is empty and resumes when that one refills. */
+struct agt_bucket {
+	struct agt_bucket	*next;		/* borrows: g->jobs list */
+	struct agt		*g;		/* borrows */
+	char			 job[BL_UUID_LEN + 1];	/* "": the agent's */
+	long long		 rate;		/* bytes/s; 0: no limit */
+	double			 tokens;
+	double			 refilled_at;
+	ev_timer		 refill;
+	struct agt_task		*paused;	/* borrows */
+	int			 refs;		/* assignments of the job */
+};
+
 struct agt_task {
 	struct agt		*g;		/* borrows */
 	struct agt_assign	*a;		/* borrows: owner */
 	struct agt_task		*qnext;		/* borrows: run queue */
 	struct agt_task		*pnext;		/* borrows: paused list */
+	struct agt_bucket	*pb;		/* borrows: paused on */
 	int			 idx;
 	char			 owner[BL_UUID_LEN + 1];
 	char			 object_id[BL_UUID_LEN + 1];
@@ -170,6 +186,10 @@ struct agt_task {
 struct agt_assign {
 	struct agt_assign	*next;		/* borrows: active list */
 	char			 id[BL_UUID_LEN + 1];
+	char			 job[BL_UUID_LEN + 1];	/* "": none given */
+	long long		 job_rate;	/* from the body or store; -1:
+						   none */
+	struct agt_bucket	*jb;		/* borrows: the job's bucket */
 	double			 created;
 	int			 ntasks;
 	int			 npending;
@@ -200,6 +220,9 @@ int	agt_store_insert(struct agt_store *s, const struct agt_assign *a,
 /* Queues a task's state into the open batch (committed by flush). */
 int	agt_store_task_update(struct agt_store *s, const struct agt_task *t,
 	    struct bl_err *err);
+/* Records job's throttle (bytes/s, 0: none) for its assignments here. */
+int	agt_store_job_throttle(struct agt_store *s, const char *job,
+	    long long bytes_per_sec, struct bl_err *err);
 int	agt_store_assign_complete(struct agt_store *s, const char *id,
 	    double now, struct bl_err *err);
 /* The assignment as the API shows it; NULL with BL_ENOENT if unknown. */
@@ -270,12 +293,11 @@ struct agt {
 	struct agt_task		*q_head, *q_tail;	/* borrows */
 	unsigned int		 inflight;
 	unsigned long		 tmp_seq;
-	/* throttle: a token bucket shared by every transfer */
+	/* throttle: a token bucket shared by every transfer (bkt.rate), and
+	 * one per job that ballastd throttles */
 	long long		 throttle;
-	double			 tokens;
-	double			 refilled_at;
-	ev_timer		 refill;
-	struct agt_task		*paused;	/* borrows */
+	struct agt_bucket	 bkt;
+	struct agt_bucket	*jobs;		/* owns */
 	ev_idle			 pump;
 	ev_timer		 flush;
 	ev_timer		 gc;
@@ -302,6 +324,12 @@ void	agt_xfer_release(struct agt *g);
 /* Takes a (in memory) and queues its pending tasks. */
 void	agt_xfer_add(struct agt *g, struct agt_assign *a);
 void	agt_xfer_set_throttle(struct agt *g, long long bytes_per_sec);
+/* Sets the throttle of job's transfers here (0: none) and records it.
+ * -1 with BL_ENOENT if no active assignment here belongs to job. */
+int	agt_xfer_set_job_throttle(struct agt *g, const char *job,
+	    long long bytes_per_sec, struct bl_err *err);
+/* The job throttles in force, {"<job>": bytes_per_sec, ...}. */
+json_t	*agt_xfer_job_throttles(const struct agt *g);
 /* Stops starting tasks; calls ev_break when in-flight work is done. */
 void	agt_xfer_stop(struct agt *g);
 /* Cancels in-flight work (deadline passed); tasks stay pending. */

@@ -44,6 +44,8 @@ agt_assign_parse(const char *body, size_t len, long long max_tasks,
 		return NULL;
 	}
 	memcpy(a->id, w.id, sizeof(a->id));
+	memcpy(a->job, w.job, sizeof(a->job));
+	a->job_rate = w.throttle;
 	memcpy(hash, w.hash, 65);
 	a->ntasks = (int)w.ntasks;
 	for (size_t i = 0; i < w.ntasks; i++) {
@@ -106,6 +108,10 @@ post_assignment(struct agt *g, struct bl_http_req *req)
 	bl_http_respond_json_take(req, 202, json_pack("{s:s,s:i,s:b}", "id",
 	    a->id, "tasks", a->ntasks, "created", rc == AGT_STORE_NEW));
 	if (rc == AGT_STORE_SAME) {
+		/* A post again may carry the job's newer throttle. */
+		if (a->job_rate >= 0 && agt_xfer_set_job_throttle(g, a->job,
+		    a->job_rate, &err) == -1 && err.code != BL_ENOENT)
+			log_warnx("assignment id=%s: %s", a->id, err.msg);
 		agt_assign_free(a);
 		return;
 	}
@@ -514,12 +520,13 @@ static void
 status(struct agt *g, struct bl_http_req *req)
 {
 	bl_http_respond_json_take(req, 200, json_pack("{s:s,s:I,s:I,s:I,s:i,"
-	    "s:i,s:I,s:s,s:f,s:b}", "node_id", g->cfg.node_id ?
+	    "s:i,s:I,s:o,s:s,s:f,s:b}", "node_id", g->cfg.node_id ?
 	    g->cfg.node_id : "", "capacity_bytes", (json_int_t)g->capacity,
 	    "used_bytes", (json_int_t)g->used_bytes, "objects",
 	    (json_int_t)g->objects, "inflight_transfers", (int)g->inflight,
 	    "max_transfers", (int)g->cfg.max_transfers,
-	    "throttle_bytes_per_sec", (json_int_t)g->throttle, "version",
+	    "throttle_bytes_per_sec", (json_int_t)g->throttle,
+	    "job_throttles", agt_xfer_job_throttles(g), "version",
 	    AGT_VERSION, "uptime_seconds", ev_now(g->loop) - g->started,
 	    "stopping", g->stopping));
 }
@@ -568,6 +575,51 @@ throttle(struct agt *g, struct bl_http_req *req)
 	g->cfgt.source[bl_cfg_find(&g->cfgt, "throttle") - g->cfgt.table] =
 	    BL_CFG_SRC_RUNTIME;
 	bl_http_respond_json_take(req, 200, json_pack("{s:I}",
+	    "bytes_per_sec", (json_int_t)v));
+}
+
+/* PUT /v1/jobs/{job}/throttle: ballastd's share of a job's throttle for
+ * this agent's transfers of that job. */
+static void
+job_throttle(struct agt *g, struct bl_http_req *req, const char *rest)
+{
+	char job[BL_UUID_LEN + 1];
+	const char *body;
+	struct bl_err err;
+	long long v;
+	size_t len;
+
+	const char *slash = strchr(rest, '/');
+
+	if (slash == NULL || strcmp(slash, "/throttle") != 0) {
+		bl_http_respond_error(req, 404, "not_found", "no route for "
+		    "/v1/jobs/%s", rest);
+		return;
+	}
+	snprintf(job, sizeof(job), "%.*s", (int)(slash - rest), rest);
+	if (slash - rest != BL_UUID_LEN || !bl_uuid_valid(job)) {
+		bl_http_respond_error(req, 400, "invalid", "job id: not a "
+		    "canonical lowercase uuid");
+		return;
+	}
+	if (strcmp(bl_http_req_method(req), "PUT") != 0) {
+		bl_http_req_add_header(req, "Allow", "PUT");
+		bl_http_respond_error(req, 405, "method_not_allowed", "%s",
+		    bl_http_req_method(req));
+		return;
+	}
+	body = bl_http_req_body(req, &len);
+	if (bl_wire_throttle_parse(body, len, &v, &err) == -1) {
+		bl_http_respond_error(req, 400, err.code == BL_EPARSE ?
+		    "malformed" : "invalid", "%s", err.msg);
+		return;
+	}
+	if (agt_xfer_set_job_throttle(g, job, v, &err) == -1) {
+		bl_http_respond_error(req, err.code == BL_ENOENT ? 404 : 503,
+		    bl_err_code_name(err.code), "%s", err.msg);
+		return;
+	}
+	bl_http_respond_json_take(req, 200, json_pack("{s:s,s:I}", "job", job,
 	    "bytes_per_sec", (json_int_t)v));
 }
 
@@ -638,6 +690,10 @@ agt_api_handle(struct bl_http_req *req, void *arg)
 	}
 	if (strcmp(path, "/v1/config/throttle") == 0) {
 		throttle(g, req);
+		return;
+	}
+	if (strncmp(path, "/v1/jobs/", 9) == 0) {
+		job_throttle(g, req, path + 9);
 		return;
 	}
 	bl_http_respond_error(req, 404, "not_found", "no route for %s %s",

@@ -32,6 +32,10 @@ static const char schema[] =
     " NOT NULL DEFAULT 0, PRIMARY KEY (assignment, idx));"
     "CREATE INDEX IF NOT EXISTS assignments_completed"
     " ON assignments (completed);"
+    "CREATE TABLE IF NOT EXISTS assignment_jobs ("
+    " assignment TEXT PRIMARY KEY, job TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS job_throttles ("
+    " job TEXT PRIMARY KEY, bytes_per_sec INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS forwards ("
     " owner TEXT NOT NULL, object_id TEXT NOT NULL, location TEXT NOT NULL,"
     " expires REAL NOT NULL, PRIMARY KEY (owner, object_id));";
@@ -115,6 +119,38 @@ batch_begin(struct agt_store *s, struct bl_err *err)
 	return 0;
 }
 
+/* Runs one statement with text a, then text b or the integer v. */
+static int
+job_row(struct agt_store *s, const char *sql, const char *a, const char *b,
+    long long v)
+{
+	sqlite3_stmt *st;
+	int step;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 2, v);
+	step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? 0 : -1;
+}
+
+int
+agt_store_job_throttle(struct agt_store *s, const char *job,
+    long long bytes_per_sec, struct bl_err *err)
+{
+	if (agt_store_flush(s, err) == -1)
+		return -1;
+	if (job_row(s, "INSERT OR REPLACE INTO job_throttles (job, "
+	    "bytes_per_sec) VALUES (?,?)", job, NULL, bytes_per_sec) == -1)
+		return db_err(s, err, "job throttle");
+	return 0;
+}
+
 int
 agt_store_insert(struct agt_store *s, const struct agt_assign *a,
     const char *hash, struct bl_err *err)
@@ -152,6 +188,13 @@ agt_store_insert(struct agt_store *s, const struct agt_assign *a,
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto dberr;
 	sqlite3_finalize(st);
+	st = NULL;
+	if (a->job[0] != '\0' && (job_row(s, "INSERT OR REPLACE INTO "
+	    "assignment_jobs (assignment, job) VALUES (?,?)", a->id, a->job,
+	    -1) == -1 || (a->job_rate >= 0 && job_row(s, "INSERT OR REPLACE "
+	    "INTO job_throttles (job, bytes_per_sec) VALUES (?,?)", a->job,
+	    NULL, a->job_rate) == -1)))
+		goto dberr;
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO tasks (assignment, idx,"
 	    " owner, object_id, md5, size, source_node, source_url) VALUES"
 	    " (?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
@@ -400,8 +443,11 @@ agt_store_load_active(struct agt_store *s,
 	sqlite3_stmt *sa = NULL, *stt = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT id, created, ntasks FROM"
-	    " assignments WHERE completed IS NULL ORDER BY created", -1, &sa,
+	if (sqlite3_prepare_v2(s->db, "SELECT a.id, a.created, a.ntasks,"
+	    " coalesce(j.job, ''), coalesce(t.bytes_per_sec, -1) FROM"
+	    " assignments a LEFT JOIN assignment_jobs j ON j.assignment ="
+	    " a.id LEFT JOIN job_throttles t ON t.job = j.job WHERE"
+	    " a.completed IS NULL ORDER BY a.created", -1, &sa,
 	    NULL) != SQLITE_OK || sqlite3_prepare_v2(s->db, "SELECT idx, owner,"
 	    " object_id, md5, size, source_node, source_url, status, reason,"
 	    " http_code, attempts, skipped FROM tasks WHERE assignment=?"
@@ -423,6 +469,9 @@ agt_store_load_active(struct agt_store *s,
 		snprintf(a->id, sizeof(a->id), "%s",
 		    (const char *)sqlite3_column_text(sa, 0));
 		a->created = sqlite3_column_double(sa, 1);
+		snprintf(a->job, sizeof(a->job), "%s",
+		    (const char *)sqlite3_column_text(sa, 3));
+		a->job_rate = sqlite3_column_int64(sa, 4);
 		sqlite3_reset(stt);
 		sqlite3_bind_text(stt, 1, a->id, -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(stt) == SQLITE_ROW && a->ntasks < n) {
@@ -493,6 +542,11 @@ agt_store_gc(struct agt_store *s, double cutoff, double now,
 	if (n != SQLITE_DONE)
 		goto dberr;
 	n = sqlite3_changes(s->db);
+	if (sqlite3_exec(s->db, "DELETE FROM assignment_jobs WHERE assignment"
+	    " NOT IN (SELECT id FROM assignments); DELETE FROM job_throttles"
+	    " WHERE job NOT IN (SELECT job FROM assignment_jobs)", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		goto dberr;
 	if (sqlite3_prepare_v2(s->db, "DELETE FROM forwards WHERE expires < ?",
 	    -1, &st, NULL) != SQLITE_OK)
 		goto dberr;

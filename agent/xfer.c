@@ -4,9 +4,11 @@
  * (signed), hash it with MD5 while it streams into "<final>.tmp.<unique>" in
  * the final directory, fsync, compare, rename, fsync the directory. Tasks
  * fail on their own; an assignment completes when all of its tasks are
- * complete or failed. At most max_transfers run at once, and a token bucket
- * shared by all of them enforces the bytes-per-second throttle by pausing
- * transfers (curl keeps the bytes until they are resumed).
+ * complete or failed. At most max_transfers run at once. A token bucket
+ * shared by all of them enforces the agent's bytes-per-second throttle, and
+ * one bucket per job enforces the share of that job's throttle ballastd
+ * gives this agent (PUT /v1/jobs/{id}/throttle): a transfer pauses while
+ * either is empty (curl keeps the bytes until it is resumed).
  *
  * A task has one close path, task_end(): it releases the transfer, the fd,
  * the digest and the tmp file, then records the outcome.
@@ -29,6 +31,7 @@
 	offsetof(struct agt, field)))
 
 static void pump_later(struct agt *g);
+static void job_detach(struct agt *g, struct agt_assign *a);
 
 /* Where a task ends up after this attempt. */
 enum outcome {
@@ -75,13 +78,14 @@ paused_remove(struct agt *g, struct agt_task *t)
 
 	if (!t->paused)
 		return;
-	for (p = &g->paused; *p != NULL; p = &(*p)->pnext) {
+	for (p = &t->pb->paused; *p != NULL; p = &(*p)->pnext) {
 		if (*p == t) {
 			*p = t->pnext;
 			break;
 		}
 	}
 	t->pnext = NULL;
+	t->pb = NULL;
 	t->paused = 0;
 }
 
@@ -120,6 +124,7 @@ assign_remove(struct agt *g, struct agt_assign *a)
 			break;
 		}
 	}
+	job_detach(g, a);
 	agt_assign_free(a);
 }
 
@@ -251,33 +256,37 @@ on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	pump_later(g);
 }
 
-/* --- the token bucket -------------------------------------------------- */
+/* --- the token buckets --------------------------------------------------- */
+
+#define BUCKET_OF(w) ((struct agt_bucket *)((char *)(w) - \
+	offsetof(struct agt_bucket, refill)))
 
 static void
-bucket_refill(struct agt *g)
+bucket_refill(struct agt_bucket *b)
 {
-	double now = ev_now(g->loop), burst;
+	double now = ev_now(b->g->loop), burst;
 
-	if (g->throttle <= 0)
+	if (b->rate <= 0)
 		return;
-	burst = (double)g->throttle / 20.0;
+	burst = (double)b->rate / 20.0;
 	if (burst < 65536)
 		burst = 65536;
-	g->tokens += (now - g->refilled_at) * (double)g->throttle;
-	if (g->tokens > burst)
-		g->tokens = burst;
-	g->refilled_at = now;
+	b->tokens += (now - b->refilled_at) * (double)b->rate;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->refilled_at = now;
 }
 
 static void
-resume_all(struct agt *g)
+bucket_resume(struct agt_bucket *b)
 {
-	struct agt_task *list = g->paused, *t, *next;
+	struct agt_task *list = b->paused, *t, *next;
 
-	g->paused = NULL;
+	b->paused = NULL;
 	for (t = list; t != NULL; t = next) {
 		next = t->pnext;
 		t->pnext = NULL;
+		t->pb = NULL;
 		t->paused = 0;
 		if (t->xfer != NULL)
 			bl_http_xfer_resume(t->xfer);
@@ -285,30 +294,161 @@ resume_all(struct agt *g)
 }
 
 static void
+bucket_arm(struct agt_bucket *b)
+{
+	if (ev_is_active(&b->refill))
+		return;
+	ev_timer_set(&b->refill, -b->tokens / (double)b->rate + 0.002, 0.);
+	ev_timer_start(b->g->loop, &b->refill);
+}
+
+static void
 on_refill(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct agt *g = AGT_OF(w, refill);
+	struct agt_bucket *b = BUCKET_OF(w);
 
-	bucket_refill(g);
-	if (g->throttle <= 0 || g->tokens > 0) {
-		resume_all(g);
+	bucket_refill(b);
+	if (b->rate <= 0 || b->tokens > 0) {
+		bucket_resume(b);
 		return;
 	}
-	ev_timer_set(&g->refill, -g->tokens / (double)g->throttle + 0.002, 0.);
-	ev_timer_start(loop, &g->refill);
+	bucket_arm(b);
+}
+
+static void
+bucket_init(struct agt *g, struct agt_bucket *b, const char *job)
+{
+	memset(b, 0, sizeof(*b));
+	b->g = g;
+	snprintf(b->job, sizeof(b->job), "%s", job);
+	ev_init(&b->refill, on_refill);
+}
+
+static void
+bucket_set(struct agt_bucket *b, long long bytes_per_sec)
+{
+	b->rate = bytes_per_sec;
+	b->tokens = 0;
+	b->refilled_at = ev_now(b->g->loop);
+	ev_timer_stop(b->g->loop, &b->refill);
+	/* Paused transfers go on and pause again at the new rate. */
+	bucket_resume(b);
+}
+
+/* 1 if b has tokens (or no limit); else pauses t on b and returns 0. */
+static int
+bucket_ready(struct agt_bucket *b, struct agt_task *t)
+{
+	if (b == NULL || b->rate <= 0)
+		return 1;
+	if (b->tokens <= 0)
+		bucket_refill(b);
+	if (b->tokens > 0)
+		return 1;
+	t->paused = 1;
+	t->pb = b;
+	t->pnext = b->paused;
+	b->paused = t;
+	bucket_arm(b);
+	return 0;
+}
+
+static void
+bucket_take(struct agt_bucket *b, size_t n)
+{
+	if (b != NULL && b->rate > 0)
+		b->tokens -= (double)n;
 }
 
 void
 agt_xfer_set_throttle(struct agt *g, long long bytes_per_sec)
 {
 	g->throttle = bytes_per_sec;
-	g->tokens = 0;
-	g->refilled_at = ev_now(g->loop);
+	bucket_set(&g->bkt, bytes_per_sec);
 	log_info("throttle bytes_per_sec=%lld", bytes_per_sec);
-	if (bytes_per_sec <= 0) {
-		ev_timer_stop(g->loop, &g->refill);
-		resume_all(g);
+}
+
+static struct agt_bucket *
+job_bucket(struct agt *g, const char *job)
+{
+	struct agt_bucket *b;
+
+	for (b = g->jobs; b != NULL; b = b->next)
+		if (strcmp(b->job, job) == 0)
+			return b;
+	return NULL;
+}
+
+/* Gives a its job's bucket, made on first use; the rate the assignment
+ * carries (from its body or the store) is the newest word on it. */
+static void
+job_attach(struct agt *g, struct agt_assign *a)
+{
+	struct agt_bucket *b;
+
+	if (a->job[0] == '\0')
+		return;
+	if ((b = job_bucket(g, a->job)) == NULL) {
+		if ((b = malloc(sizeof(*b))) == NULL) {
+			log_warnx("assignment id=%s: no memory for the job "
+			    "throttle; it runs unthrottled", a->id);
+			return;
+		}
+		bucket_init(g, b, a->job);
+		b->next = g->jobs;
+		g->jobs = b;
 	}
+	b->refs++;
+	a->jb = b;
+	if (a->job_rate >= 0 && a->job_rate != b->rate)
+		bucket_set(b, a->job_rate);
+}
+
+static void
+job_detach(struct agt *g, struct agt_assign *a)
+{
+	struct agt_bucket **p, *b = a->jb;
+
+	a->jb = NULL;
+	if (b == NULL || --b->refs > 0)
+		return;
+	for (p = &g->jobs; *p != NULL; p = &(*p)->next)
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	ev_timer_stop(g->loop, &b->refill);
+	bucket_resume(b);
+	free(b);
+}
+
+int
+agt_xfer_set_job_throttle(struct agt *g, const char *job,
+    long long bytes_per_sec, struct bl_err *err)
+{
+	struct agt_bucket *b = job_bucket(g, job);
+
+	if (b == NULL)
+		return bl_err_set(err, BL_ENOENT, "no active assignment of "
+		    "job %s here", job);
+	if (agt_store_job_throttle(g->store, job, bytes_per_sec, err) == -1)
+		return -1;
+	if (b->rate != bytes_per_sec) {
+		bucket_set(b, bytes_per_sec);
+		log_info("job=%s throttle bytes_per_sec=%lld", job,
+		    bytes_per_sec);
+	}
+	return 0;
+}
+
+json_t *
+agt_xfer_job_throttles(const struct agt *g)
+{
+	json_t *j = json_object();
+
+	for (const struct agt_bucket *b = g->jobs; b != NULL; b = b->next)
+		json_object_set_new(j, b->job, json_integer(b->rate));
+	return j;
 }
 
 /* --- one attempt ---------------------------------------------------------- */
@@ -346,22 +486,11 @@ on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
 		t->fail = AGT_R_SIZE_MISMATCH;
 		return 0;
 	}
-	if (g->throttle > 0) {
-		if (g->tokens <= 0)
-			bucket_refill(g);
-		if (g->tokens <= 0) {
-			t->paused = 1;
-			t->pnext = g->paused;
-			g->paused = t;
-			if (!ev_is_active(&g->refill)) {
-				ev_timer_set(&g->refill, -g->tokens /
-				    (double)g->throttle + 0.002, 0.);
-				ev_timer_start(g->loop, &g->refill);
-			}
-			return BL_HTTP_PAUSE;
-		}
-		g->tokens -= (double)n;
-	}
+	/* The agent's throttle, then the job's share of its own. */
+	if (!bucket_ready(&g->bkt, t) || !bucket_ready(t->a->jb, t))
+		return BL_HTTP_PAUSE;
+	bucket_take(&g->bkt, n);
+	bucket_take(t->a->jb, n);
 	if (write_all(t->fd, p, n) == -1) {
 		t->fail = errno == ENOSPC || errno == EDQUOT ?
 		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR;
@@ -704,6 +833,7 @@ agt_xfer_add(struct agt *g, struct agt_assign *a)
 	a->next = g->assigns;
 	g->assigns = a;
 	a->npending = 0;
+	job_attach(g, a);
 	for (int i = 0; i < a->ntasks; i++) {
 		struct agt_task *t = &a->tasks[i];
 
@@ -739,7 +869,7 @@ agt_xfer_init(struct agt *g, struct bl_err *err)
 	if ((g->wq = bl_workq_new(g->loop, threads, err)) == NULL)
 		return -1;
 	ev_idle_init(&g->pump, on_pump);
-	ev_init(&g->refill, on_refill);
+	bucket_init(g, &g->bkt, "");
 	ev_init(&g->flush, on_flush);
 	agt_xfer_set_throttle(g, g->cfg.throttle);
 	return 0;
@@ -791,10 +921,11 @@ agt_xfer_release(struct agt *g)
 	g->cli = NULL;
 	for (a = g->assigns; a != NULL; a = next) {
 		next = a->next;
+		job_detach(g, a);
 		agt_assign_free(a);
 	}
 	g->assigns = NULL;
 	ev_idle_stop(g->loop, &g->pump);
-	ev_timer_stop(g->loop, &g->refill);
+	ev_timer_stop(g->loop, &g->bkt.refill);
 	ev_timer_stop(g->loop, &g->flush);
 }

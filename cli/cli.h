@@ -28,6 +28,7 @@ int	cli_policy_main(int argc, char **argv);
 int	cli_cycles_main(int argc, char **argv);
 int	cli_audit_main(int argc, char **argv);
 int	cli_seed_main(int argc, char **argv);
+int	cli_agent_main(int argc, char **argv);
 int	cli_simulate_main(int argc, char **argv);
 
 /* Prints "ballastctl: <msg>" to stderr and returns CLI_USAGE. */

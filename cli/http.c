@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
+
+#include "lib/sign.h"
 
 struct buf {
 	char	*p;	/* owns */
@@ -122,7 +125,18 @@ call_once(struct cli_http *h, const char *method, const char *target,
 	if (c == NULL)
 		return -1;
 	snprintf(url, sizeof(url), "%s%s", h->server, target);
-	if (h->token[0]) {
+	if (h->secret != NULL) {
+		struct bl_sign_hdrs sh;
+
+		bl_sign_request(h->secret, h->secret_len, method, target,
+		    body, body ? len : 0, time(NULL), &sh);
+		snprintf(auth, sizeof(auth), "%s: %s", BL_SIGN_HDR_DATE,
+		    sh.date);
+		hd = curl_slist_append(hd, auth);
+		snprintf(auth, sizeof(auth), "%s: %s", BL_SIGN_HDR_SIG,
+		    sh.signature);
+		hd = curl_slist_append(hd, auth);
+	} else if (h->token[0]) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
 		    h->token);
 		hd = curl_slist_append(hd, auth);

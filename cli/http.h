@@ -14,6 +14,9 @@ struct cli_http {
 	char	cacert[512];	/* PEM CAs for https; "": system */
 	char	error[600];	/* the last failure, for messages */
 	char	leader[512];	/* a follower's 503: the leader's url */
+	void	*secret;	/* borrows: set, requests are signed for an
+				   agent (lib/sign.h) instead of a token */
+	size_t	 secret_len;
 };
 
 /* server and token_file may be NULL: $BALLAST_SERVER (default

@@ -37,13 +37,15 @@ static const struct command commands[] = {
 	    "policy get | set [--preset P] [--set key=value]... | reset" },
 	{ "cycles", cli_cycles_main, "the control loop's history" },
 	{ "audit", cli_audit_main, "who changed what, when (GET /v1/audit)" },
+	{ "agent", cli_agent_main,
+	    "one agent, signed for you: throttle URL [BPS], status URL" },
 	{ "demo-seed", cli_seed_main,
 	    "write skewed random objects into agent roots (make demo)" },
 };
 
 /* The usage of the API commands, by command and subcommand (sub NULL: the
  * command's own). The offline tools (crush, plan, simulate, verify,
- * demo-seed) answer --help themselves. */
+ * demo-seed) and agent answer --help themselves. */
 struct usage {
 	const char	*cmd, *sub, *text;
 };

@@ -316,6 +316,7 @@ run_call(struct ctl_call *k, PGconn *db)
 	case OP_JOB_THROTTLE:
 		if (mig_set_throttle(db, k->id, k->num, k->who, &err) == -1)
 			goto failed;
+		k->wake = 1;	/* the engine tells the agents now */
 		j = json_pack("{s:s,s:I}", "id", k->id,
 		    "throttle_bytes_per_sec", (json_int_t)k->num);
 		break;

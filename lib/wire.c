@@ -134,7 +134,8 @@ int
 bl_wire_assign_parse(const char *body, size_t len, long long max_tasks,
     struct bl_wire_assign *a, struct bl_err *err)
 {
-	static const char *const keys[] = { "id", "tasks", NULL };
+	static const char *const keys[] = { "id", "tasks", "job",
+	    "throttle_bytes_per_sec", NULL };
 	unsigned char h[32];
 	unsigned int hl = 0;
 	const json_t *tasks;
@@ -174,6 +175,35 @@ bl_wire_assign_parse(const char *body, size_t len, long long max_tasks,
 		goto fail;
 	}
 	memcpy(a->id, id, BL_UUID_LEN + 1);
+	a->throttle = -1;
+	if (json_object_get(root, "job") != NULL) {
+		const char *job = bl_json_str(root, "job", "body", err);
+
+		if (job == NULL)
+			goto fail;
+		if (!bl_uuid_valid(job)) {
+			bl_err_set(err, BL_EINVAL, "body.job: not a canonical "
+			    "lowercase uuid");
+			goto fail;
+		}
+		memcpy(a->job, job, BL_UUID_LEN + 1);
+	}
+	if (json_object_get(root, "throttle_bytes_per_sec") != NULL) {
+		json_int_t v;
+
+		if (a->job[0] == '\0') {
+			bl_err_set(err, BL_EINVAL, "body.throttle_bytes_per_sec:"
+			    " needs body.job");
+			goto fail;
+		}
+		if (bl_json_int(root, "throttle_bytes_per_sec", "body", 0,
+		    (json_int_t)1 << 50, &v, err) == -1)
+			goto fail;
+		a->throttle = (long long)v;
+		/* The throttle changes while the work stays the same: it is
+		 * not part of the body's identity. */
+		json_object_del(root, "throttle_bytes_per_sec");
+	}
 	for (size_t i = 0; i < n; i++) {
 		a->ntasks = i + 1;
 		if (parse_task(json_array_get(tasks, i), i, &a->tasks[i],

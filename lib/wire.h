@@ -46,10 +46,14 @@ struct bl_wire_task {
 
 struct bl_wire_assign {
 	char			 id[BL_UUID_LEN + 1];
+	char			 job[BL_UUID_LEN + 1];	/* "": not given */
+	long long		 throttle;	/* the job's bytes/s here; -1:
+						   not given, 0: none */
 	size_t			 ntasks;
 	struct bl_wire_task	*tasks;		/* owns: ntasks */
 	char			 hash[65];	/* hex SHA-256 of the body's
-						 * canonical JSON */
+						 * canonical JSON, without
+						 * the throttle */
 };
 
 /* Parses a POST /v1/assignments body into a (caller's storage). More than

@@ -796,7 +796,8 @@ setup_jobs(struct mig_engine *e)
 /* --- 4: dispatch ---------------------------------------------------------- */
 
 char *
-mig_assignment_body(struct mig_engine *e, const char *aid, const PGresult *r)
+mig_assignment_body(struct mig_engine *e, const char *aid, const char *job,
+    long long share, const PGresult *r)
 {
 	json_t *tasks = json_array(), *root;
 	char *s;
@@ -811,10 +812,140 @@ mig_assignment_body(struct mig_engine *e, const char *aid, const PGresult *r)
 		    "source", "node", PQgetvalue(r, i, 4), "url",
 		    k >= 0 ? e->nodes[k].url : "http://0.0.0.0:1"));
 	}
-	root = json_pack("{s:s,s:o}", "id", aid, "tasks", tasks);
+	root = json_pack("{s:s,s:s,s:o}", "id", aid, "job", job, "tasks",
+	    tasks);
+	if (root != NULL && share >= 0)
+		json_object_set_new(root, "throttle_bytes_per_sec",
+		    json_integer(share));
 	s = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return s;
+}
+
+/* --- throttle shares ------------------------------------------------------ */
+
+long long
+mig_job_share(struct mig_engine *e, const char *job, const char *dest)
+{
+	const char *p[2] = { job, dest };
+	struct bl_err err;
+	long long t, n;
+	PGresult *r;
+
+	if ((r = bl_pg_exec(e->db, "SELECT j.throttle_bytes_per_sec, (SELECT "
+	    "count(DISTINCT a.dest) FROM assignments a WHERE a.job = j.id AND "
+	    "a.state = 'posted' AND a.dest <> $2) FROM jobs j WHERE j.id = $1",
+	    2, p, &err)) == NULL) {
+		mig_db_fail(e, &err, "throttle share");
+		return -1;
+	}
+	t = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	n = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 1), NULL, 10) : 0;
+	PQclear(r);
+	return t > 0 ? (t / (n + 1) > 0 ? t / (n + 1) : 1) : 0;
+}
+
+static int
+thr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mig_thr *)a)->key,
+	    ((const struct mig_thr *)b)->key);
+}
+
+/* Remembers that dest was sent share of job (before sync_throttles). */
+static void
+thr_note(struct mig_engine *e, const char *job, const char *dest,
+    long long share)
+{
+	if (e->nthr == e->capthr) {
+		size_t nc = e->capthr ? 2 * e->capthr : 64;
+		struct mig_thr *t = realloc(e->thr, nc * sizeof(*t));
+
+		if (t == NULL)
+			return;	/* sent again by the next sync: harmless */
+		e->thr = t;
+		e->capthr = nc;
+	}
+	snprintf(e->thr[e->nthr].key, sizeof(e->thr[0].key), "%s %s", job,
+	    dest);
+	e->thr[e->nthr++].share = share;
+}
+
+/* Keeps each running job's rate at its throttle as destinations come and
+ * go: every destination holding posted assignments of the job gets an
+ * even share, and is told (PUT /v1/jobs/{id}/throttle, signed) whenever
+ * its share changes, so a throttle set through the API reaches the agents
+ * on the next tick. What was sent is remembered in memory only: after a
+ * restart every share is sent once again. */
+static int
+sync_throttles(struct mig_engine *e)
+{
+	struct mig_thr *next = NULL, *old;
+	struct call *calls = NULL;
+	size_t ncalls = 0;
+	struct bl_err err;
+	PGresult *r;
+	int n, *idx = NULL;	/* the row of each call */
+
+	if ((r = bl_pg_exec(e->db, "SELECT a.job, a.dest, "
+	    "j.throttle_bytes_per_sec, count(*) OVER (PARTITION BY a.job) FROM "
+	    "(SELECT DISTINCT job, dest FROM assignments WHERE state = "
+	    "'posted') a JOIN jobs j ON j.id = a.job", 0, NULL, &err)) ==
+	    NULL)
+		return mig_db_fail(e, &err, "throttle sync");
+	n = PQntuples(r);
+	if (e->nthr > 0)
+		qsort(e->thr, e->nthr, sizeof(*e->thr), thr_cmp);
+	if (n > 0 && ((next = calloc((size_t)n, sizeof(*next))) == NULL ||
+	    (calls = calloc((size_t)n, sizeof(*calls))) == NULL ||
+	    (idx = calloc((size_t)n, sizeof(*idx))) == NULL)) {
+		free(next);
+		free(calls);
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *job = PQgetvalue(r, i, 0);
+		long long t = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		long long cnt = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 1));
+		char target[128];
+
+		snprintf(next[i].key, sizeof(next[i].key), "%s %s", job,
+		    PQgetvalue(r, i, 1));
+		next[i].share = t > 0 ? (t / cnt > 0 ? t / cnt : 1) : 0;
+		old = e->nthr ? bsearch(&next[i], e->thr, e->nthr,
+		    sizeof(*e->thr), thr_cmp) : NULL;
+		if ((old != NULL && old->share == next[i].share) || k < 0)
+			continue;
+		snprintf(target, sizeof(target), "/v1/jobs/%s/throttle", job);
+		mig_call_set(&calls[ncalls], "PUT", e->nodes[k].url, target,
+		    NULL);
+		if (asprintf(&calls[ncalls].body, "{\"bytes_per_sec\":%lld}",
+		    next[i].share) < 0)
+			calls[ncalls].body = NULL;
+		idx[ncalls++] = i;
+	}
+	PQclear(r);
+	mig_calls_run(e, calls, ncalls);
+	for (size_t c = 0; c < ncalls; c++) {
+		int i = idx[c];
+
+		/* 404: the agent holds none of the job's assignments any
+		 * more; nothing to slow down. */
+		if (calls[c].status == 200 || calls[c].status == 404)
+			continue;
+		log_warnx("throttle %s: agent answered %ld", next[i].key,
+		    calls[c].status);
+		next[i].share = -1;	/* send again next tick */
+	}
+	mig_call_release(calls, ncalls);
+	free(calls);
+	free(idx);
+	free(e->thr);
+	e->thr = next;
+	e->nthr = e->capthr = (size_t)n;
+	return 0;
 }
 
 static int
@@ -852,13 +983,15 @@ dispatch(struct mig_engine *e)
 	snprintf(age, sizeof(age), "%ld", e->o.max_assignment_age_s);
 	/* Per running job and destination: how many tasks wait, and whether
 	 * the oldest has waited long enough for a partial batch. */
-	/* A job's throttle bounds the bytes it hands to agents per second,
-	 * over a sliding window of THROTTLE_WINDOW seconds: column 5 is
-	 * what the window still allows (-1: no throttle). */
+	/* The agents hold a throttled job to its rate (sync_throttles);
+	 * here its throttle only bounds the work queued at them: what was
+	 * posted in the last 5 s may not pass 10 s of transfer at the
+	 * throttle, so the agents never wait for work. Column 5 is what that
+	 * still allows (-1: no throttle). */
 	if ((cand = bl_pg_exec(e->db, "SELECT t.job, t.dest, count(*), "
 	    "bool_or(t.updated_at <= now() - make_interval(secs => $1::int)),"
 	    " ceil(avg(t.size)), CASE WHEN j.throttle_bytes_per_sec > 0 THEN "
-	    "j.throttle_bytes_per_sec * 5 - coalesce((SELECT sum(x.size) FROM "
+	    "j.throttle_bytes_per_sec * 10 - coalesce((SELECT sum(x.size) FROM "
 	    "job_tasks x JOIN assignments a ON a.id = x.assignment WHERE x.job"
 	    " = t.job AND a.job = t.job AND a.posted_at > now() - interval "
 	    "'5 s'), 0) ELSE -1 END, CASE WHEN j.kind = 'evacuate' OR "
@@ -932,6 +1065,7 @@ dispatch(struct mig_engine *e)
 			long take = waiting;
 			char aid[37], ntake[24];
 			const char *p[4];
+			long long share;
 			PGresult *tr;
 			int got;
 
@@ -1014,8 +1148,11 @@ dispatch(struct mig_engine *e)
 				calls = ncs;
 				capcalls = nc;
 			}
+			share = mig_job_share(e, job, dest);
+			thr_note(e, job, dest, share);
 			mig_call_set(&calls[ncalls], "POST", e->nodes[k].url,
-			    "/v1/assignments", mig_assignment_body(e, aid, tr));
+			    "/v1/assignments", mig_assignment_body(e, aid, job,
+			    share, tr));
 			memcpy(calls[ncalls++].aid, aid, sizeof(aid));
 			log_debug("assignment id=%s job=%s dest=%s tasks=%d: "
 			    "posted", aid, job, dest, got);
@@ -1137,7 +1274,8 @@ tick(struct mig_engine *e)
 	if (load_nodes(e) == -1 || setup_jobs(e) == -1 ||
 	    mig_poll_assignments(e) == -1 || mig_commit_copied(e) == -1 ||
 	    mig_collect_assignments(e) == -1 || mig_cleanup(e) == -1 ||
-	    dispatch(e) == -1 || finish_jobs(e) == -1)
+	    dispatch(e) == -1 || sync_throttles(e) == -1 ||
+	    finish_jobs(e) == -1)
 		return;
 }
 
@@ -1272,6 +1410,7 @@ mig_engine_free(struct mig_engine *e)
 	if (e->db != NULL)
 		PQfinish(e->db);
 	nodes_clear(e);
+	free(e->thr);
 	if (e->secret != NULL)
 		memset(e->secret, 0, e->o.secret_len);
 	free(e->secret);

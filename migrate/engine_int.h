@@ -28,6 +28,12 @@ struct enode {
 	double		 silent_s;	/* since last_seen; large if never */
 };
 
+/* A job's throttle share as last sent to one destination agent. */
+struct mig_thr {
+	char		 key[160];	/* "<job> <dest node id>" */
+	long long	 share;		/* bytes/s; 0: none; -1: unsent */
+};
+
 struct mig_engine {
 	struct mig_engine_opts	 o;
 	char			*conninfo;	/* owns */
@@ -50,6 +56,8 @@ struct mig_engine {
 	struct enode		*nodes;		/* owns; this tick's */
 	size_t			 nnodes;
 	int			 db_was_down;
+	struct mig_thr		*thr;		/* owns: sent throttle shares */
+	size_t			 nthr, capthr;
 };
 
 struct call {
@@ -93,7 +101,12 @@ int	mig_db_fail(struct mig_engine *e, const struct bl_err *err,
 /* The JSON body of assignment aid from task rows (object, owner, md5,
  * size, pull_from). Caller frees. */
 char	*mig_assignment_body(struct mig_engine *e, const char *aid,
-	    const PGresult *r);
+	    const char *job, long long share, const PGresult *r);
+/* The share of job's throttle for one more assignment to dest: the
+ * throttle split evenly among the destinations holding its posted
+ * assignments (0: none; -1: the database failed). */
+long long mig_job_share(struct mig_engine *e, const char *job,
+	    const char *dest);
 /* Whether the tasks of job owe a source deletion after their commit. */
 int	mig_delete_source_for(struct mig_engine *e, const char *job);
 

@@ -153,9 +153,12 @@ mig_poll_assignments(struct mig_engine *e)
 				    "WHERE id = $1", 1, ap, &err) == -1)
 					rc = mig_db_fail(e, &err, "repost");
 			} else if (k >= 0) {
+				long long sh = mig_job_share(e, job,
+				    e->nodes[k].id);
+
 				mig_call_set(&reposts[nrepost], "POST",
 				    e->nodes[k].url, "/v1/assignments",
-				    mig_assignment_body(e, aid, tr));
+				    mig_assignment_body(e, aid, job, sh, tr));
 				snprintf(reposts[nrepost++].aid, 37, "%s", aid);
 			}
 			PQclear(tr);

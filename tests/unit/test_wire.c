@@ -155,6 +155,55 @@ test_wire__throttle_and_delete_bodies_are_strict(void **state)
 	assert_null(fwd);
 }
 
+/* A job's throttle share rides on the body but is not part of its
+ * identity: a post again with a newer share is the same assignment. */
+static void
+test_wire__assignment_throttle_is_not_part_of_its_hash(void **state)
+{
+	struct bl_wire_assign a, b, c;
+	struct bl_err err;
+	const char *tasks = "\"tasks\":[{\"object_id\":\"" OID "\",\"owner\":"
+	    "\"" OWNER "\",\"md5\":\"" MD5 "\",\"size\":7,\"source\":{\"node\":"
+	    "\"2.stor\",\"url\":\"http://127.0.0.1:1\"}}]";
+	char b1[1024], b2[1024], b3[1024];
+
+	(void)state;
+	snprintf(b1, sizeof(b1), "{\"id\":\"" AID "\",\"job\":\"" OWNER "\","
+	    "\"throttle_bytes_per_sec\":1000,%s}", tasks);
+	snprintf(b2, sizeof(b2), "{\"id\":\"" AID "\",\"job\":\"" OWNER "\","
+	    "\"throttle_bytes_per_sec\":5000,%s}", tasks);
+	snprintf(b3, sizeof(b3), "{\"id\":\"" AID "\",\"job\":\"" OID "\","
+	    "%s}", tasks);
+	assert_int_equal(bl_wire_assign_parse(b1, strlen(b1), 10, &a, &err), 0);
+	assert_int_equal(bl_wire_assign_parse(b2, strlen(b2), 10, &b, &err), 0);
+	assert_int_equal(bl_wire_assign_parse(b3, strlen(b3), 10, &c, &err), 0);
+	assert_string_equal(a.job, OWNER);
+	assert_int_equal(a.throttle, 1000);
+	assert_int_equal(b.throttle, 5000);
+	assert_int_equal(c.throttle, -1);
+	assert_string_equal(a.hash, b.hash);
+	/* another job is other work */
+	assert_string_not_equal(a.hash, c.hash);
+	bl_wire_assign_release(&a);
+	bl_wire_assign_release(&b);
+	bl_wire_assign_release(&c);
+	snprintf(b1, sizeof(b1), "{\"id\":\"" AID "\",\"job\":\"nope\",%s}",
+	    tasks);
+	assert_int_equal(bl_wire_assign_parse(b1, strlen(b1), 10, &a, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "body.job"));
+	snprintf(b1, sizeof(b1), "{\"id\":\"" AID "\",\"throttle_bytes_per_"
+	    "sec\":1,%s}", tasks);
+	assert_int_equal(bl_wire_assign_parse(b1, strlen(b1), 10, &a, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "needs body.job"));
+	snprintf(b1, sizeof(b1), "{\"id\":\"" AID "\",\"job\":\"" OWNER "\","
+	    "\"throttle_bytes_per_sec\":-3,%s}", tasks);
+	assert_int_equal(bl_wire_assign_parse(b1, strlen(b1), 10, &a, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "throttle_bytes_per_sec"));
+}
+
 int
 main(void)
 {
@@ -162,6 +211,8 @@ main(void)
 		cmocka_unit_test(
 		    test_wire__object_path_takes_only_two_canonical_uuids),
 		cmocka_unit_test(test_wire__md5_only_in_its_canonical_spelling),
+		cmocka_unit_test(
+		    test_wire__assignment_throttle_is_not_part_of_its_hash),
 		cmocka_unit_test(
 		    test_wire__base_urls_have_a_host_and_no_credentials),
 		cmocka_unit_test(
