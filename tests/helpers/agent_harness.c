@@ -233,6 +233,10 @@ tha_agent_startv(struct tha_agent *a, const char *name,
 int
 tha_agent_restart(struct tha_agent *a, const char *const *more)
 {
+	/* A running agent is stopped first: otherwise it keeps the port
+	 * and answers in place of the new one. */
+	if (a->pid > 0)
+		tha_agent_stop(a);
 	for (int tries = 0; tries < 20; tries++) {
 		if (spawn(a, more) == 0)
 			return 0;

@@ -79,7 +79,8 @@ int	tha_agent_start(struct tha_agent *a, const char *name, ...);
 /* The same with the extra args as an array (NULL end; NULL: none). */
 int	tha_agent_startv(struct tha_agent *a, const char *name,
 	    const char *const *args);
-/* Starts it again with the same root, state, port and args. */
+/* Starts it again with the same root, state, port and args (a running
+ * agent is stopped first, with SIGTERM). */
 int	tha_agent_restart(struct tha_agent *a, const char *const *more_args);
 /* SIGTERM and wait; returns the exit status, or -1. */
 int	tha_agent_stop(struct tha_agent *a);

@@ -723,10 +723,16 @@ test_engine__evacuated_node_is_empty_after_the_job_and_used_drops(
 	empty_agent(&ag[0]);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 8192, copies, 2,
 	    ids, OWNER), 0);
-	/* The files on n1's disk before (the agent's own used_bytes as
-	 * node list shows it is checked after the job). */
+	/* The files on n1's disk before, and node list's USED once the
+	 * agent has counted them (a restart rescans its root). */
 	tha_tree_usage(ag[0].root, &bytes, &count);
 	assert_true(bytes >= 20 * 8192);
+	assert_int_equal(tha_agent_restart(&ag[0], NULL), 0);
+	for (int i = 0; i < 100 && used < bytes; i++) {
+		used = node_used("n1.stor");
+		tha_sleep_ms(100);
+	}
+	assert_int_equal(used, bytes);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	job = th_ctl_wait_job(&ctl, id, 120);
 	assert_non_null(job);
