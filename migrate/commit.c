@@ -23,28 +23,33 @@
  * listed and dest is not. Tasks whose object changed or vanished are
  * skipped (metadata_changed) and owe the removal of their orphan copy.
  * No row locks beyond the UPDATEs': a task is in one batch at a time (one
- * engine hands them out), and "copied" tasks change only here. */
+ * engine hands them out), and "copied" tasks change only here. Both
+ * UPDATEs find their rows by key (job, object = ANY) and the outcome is a
+ * hashed IN over the moved ids: no join whose cost depends on estimates
+ * (with stale statistics a join of the tasks with a CTE went quadratic,
+ * 400 ms for a batch of 500). */
 static const char COMMIT_SQL[] =
-	"WITH t AS ("
-	"  SELECT object, version, source, dest FROM job_tasks"
-	"  WHERE job = $1 AND object = ANY($2::uuid[]) AND state = 'copied'),"
-	" upd AS ("
+	"WITH upd AS ("
 	"  UPDATE objects o SET copies = array_replace(o.copies, t.source,"
 	"    t.dest), version = o.version + 1"
-	"  FROM t WHERE o.id = t.object AND o.version = t.version"
+	"  FROM job_tasks t"
+	"  WHERE t.job = $1 AND t.object = ANY($2::uuid[]) AND"
+	"    t.state = 'copied' AND o.id = t.object AND o.version = t.version"
 	"    AND t.source = ANY(o.copies) AND NOT (t.dest = ANY(o.copies))"
 	"  RETURNING o.id)"
 	" UPDATE job_tasks jt SET"
-	"  state = CASE WHEN upd.id IS NULL THEN 'skipped'"
-	"    WHEN $3::boolean THEN 'committed' ELSE 'complete' END,"
-	"  reason = CASE WHEN upd.id IS NULL THEN 'metadata_changed' END,"
-	"  cleanup = CASE WHEN upd.id IS NULL THEN 'orphan'"
-	"    WHEN $3::boolean THEN 'source' END,"
-	"  committed_at = CASE WHEN upd.id IS NOT NULL THEN now() END,"
+	"  state = CASE WHEN jt.object NOT IN (SELECT id FROM upd) THEN"
+	"    'skipped' WHEN $3::boolean THEN 'committed' ELSE 'complete' END,"
+	"  reason = CASE WHEN jt.object NOT IN (SELECT id FROM upd) THEN"
+	"    'metadata_changed' END,"
+	"  cleanup = CASE WHEN jt.object NOT IN (SELECT id FROM upd) THEN"
+	"    'orphan' WHEN $3::boolean THEN 'source' END,"
+	"  committed_at = CASE WHEN jt.object IN (SELECT id FROM upd) THEN"
+	"    now() END,"
 	"  updated_at = now()"
-	" FROM t LEFT JOIN upd ON upd.id = t.object"
-	" WHERE jt.job = $1 AND jt.object = t.object AND jt.state = 'copied'"
-	" RETURNING upd.id IS NOT NULL";
+	" WHERE jt.job = $1 AND jt.object = ANY($2::uuid[]) AND"
+	"  jt.state = 'copied'"
+	" RETURNING jt.state <> 'skipped'";
 
 /* Builds a PostgreSQL array literal {a,b,c} of uuids (no quoting needed:
  * the strings come from the database and are canonical uuids). */

@@ -290,7 +290,8 @@ mig_cleanup(struct mig_engine *e)
 	struct call *calls;
 	char grace[24];
 	const char *gp[1] = { grace };
-	int n, rc = 0;
+	struct arr jobs = { 0 }, objs = { 0 }, outs = { 0 };
+	int n, rc = 0, nout = 0;
 
 	snprintf(grace, sizeof(grace), "%ld", e->o.source_delete_grace_s);
 	/* Orphans: our new copy after a failed CAS. Sources: the old copy
@@ -359,9 +360,7 @@ mig_cleanup(struct mig_engine *e)
 		free(run);
 		free(idx);
 	}
-	for (int i = 0; i < n && rc == 0; i++) {
-		const char *p[3] = { PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		    NULL };
+	for (int i = 0; i < n; i++) {
 		int src = strcmp(PQgetvalue(r, i, 5), "source") == 0;
 		int listed = strcmp(PQgetvalue(r, i, 6), "t") == 0;
 		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 4));
@@ -380,13 +379,28 @@ mig_cleanup(struct mig_engine *e)
 			continue;		/* try again next tick */
 		if (listed && src)
 			outcome = "left";
-		p[2] = outcome;
-		if (bl_pg_run(e->db, "UPDATE job_tasks SET cleanup = $3, state ="
-		    " CASE WHEN state = 'committed' THEN 'complete' ELSE state "
-		    "END, updated_at = now() WHERE job = $1 AND object = $2", 3,
-		    p, &err) == -1)
+		mig_arr_push(&jobs, PQgetvalue(r, i, 0));
+		mig_arr_push(&objs, PQgetvalue(r, i, 1));
+		mig_arr_push(&outs, outcome);
+		nout++;
+	}
+	/* One statement (one commit) for the tick's outcomes: a commit per
+	 * task made PostgreSQL's WAL flush the bound of an evacuation. */
+	if (nout > 0) {
+		const char *p[3] = { mig_arr_str(&jobs), NULL, NULL };
+
+		p[1] = mig_arr_str(&objs);
+		p[2] = mig_arr_str(&outs);
+		if (bl_pg_run(e->db, "UPDATE job_tasks t SET cleanup = u.c, "
+		    "state = CASE WHEN t.state = 'committed' THEN 'complete' "
+		    "ELSE t.state END, updated_at = now() FROM unnest($1::uuid[],"
+		    " $2::uuid[], $3::text[]) AS u(j, o, c) WHERE t.job = u.j "
+		    "AND t.object = u.o", 3, p, &err) == -1)
 			rc = mig_db_fail(e, &err, "cleanup");
 	}
+	mig_arr_free(&jobs);
+	mig_arr_free(&objs);
+	mig_arr_free(&outs);
 	PQclear(r);
 	for (int i = 0; i < n; i++)
 		free(calls[i].body);
