@@ -16,9 +16,7 @@
 
 #include <openssl/evp.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 3
 #define OWNER "0f0f0f0f-1111-4222-8333-444455556666"
@@ -28,38 +26,24 @@ static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 static char out[65536];
 
+static const char *const names[NAGENTS] = { "c1.stor", "c2.stor",
+    "c3.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "c1.stor", "c2.stor",
-	    "c3.stor" };
-
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0)
-		return -1;
-	return th_ctl_register(&ctl, ag, NAGENTS);
+	return th_cluster_start(&cluster);
 }
 
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	/* A clean exit (0) also means no sanitizer report in ASan builds. */
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 static const char *

@@ -17,9 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 2
 #define OWNER "0d0d0d0d-1111-4222-8333-444455556666"
@@ -28,20 +26,18 @@ static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 
+static const char *const names[NAGENTS] = { "j1.stor", "j2.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "j1.stor", "j2.stor" };
 	int copies[1] = { 0 };
 
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0 ||
-	    th_ctl_register(&ctl, ag, NAGENTS) != 0)
+	if (th_cluster_start(&cluster) != 0)
 		return -1;
 	return th_seed(pg.conninfo, ag, NAGENTS, 4, 1024, copies, 1, NULL,
 	    OWNER);
@@ -50,17 +46,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 /* Runs ballastctl with args against ctl; returns the exit code and the

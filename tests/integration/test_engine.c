@@ -13,9 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 4
 #define OWNER "0b0b0b0b-1111-4222-8333-444455556666"
@@ -24,39 +22,26 @@ static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 
+static const char *const names[NAGENTS] = { "n1.stor", "n2.stor",
+    "n3.stor", "n4.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.engine_extra = "\"max_inflight_per_node\":10,"
+	    "\"max_tasks_per_assignment\":5",
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "n1.stor", "n2.stor",
-	    "n3.stor", "n4.stor" };
-
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, "\"max_inflight_per_node\":10,"
-	    "\"max_tasks_per_assignment\":5") != 0)
-		return -1;
-	return th_ctl_register(&ctl, ag, NAGENTS);
+	return th_cluster_start(&cluster);
 }
 
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	/* A clean exit (0) also means no sanitizer report in ASan builds. */
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 /* Puts every node back in and every object off the test's way. */

@@ -16,9 +16,7 @@
 #include <unistd.h>
 
 #include "controller/metrics.h"
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 3
 #define NOBJ 8
@@ -30,11 +28,15 @@ static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 static char job_id[37];
 
+static const char *const names[NAGENTS] = { "m1.stor", "m2.stor",
+    "m3.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "m1.stor", "m2.stor",
-	    "m3.stor" };
 	int copies[1] = { 0 };
 	json_t *job;
 	int ok;
@@ -46,12 +48,7 @@ setup(void **state)
 		return -1;						\
 	}								\
 } while (0)
-	NEED(th_pg_start(&pg) == 0);
-	for (int i = 0; i < NAGENTS; i++)
-		NEED(tha_agent_start(&ag[i], names[i], NULL) == 0);
-	NEED(th_ctl_start(&ctl, pg.conninfo, NULL) ==
-	    0);
-	NEED(th_ctl_register(&ctl, ag, NAGENTS) == 0);
+	NEED(th_cluster_start(&cluster) == 0);
 	NEED(th_seed(pg.conninfo, ag, NAGENTS, NOBJ, OBJSIZE, copies, 1, NULL,
 	    OWNER) == 0);
 	NEED(th_ctl_evacuate(&ctl, "m1.stor", 0, job_id) == 201);
@@ -66,17 +63,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 /* GET base/metrics without credentials; the body (caller frees). */

@@ -31,8 +31,7 @@
 #include <curl/curl.h>
 #include <glob.h>
 
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	4
 #define NSKEW	60
@@ -51,6 +50,14 @@ static struct th_ctl ctl;
 static pid_t prom_pid = -1;
 static char prom_url[64];
 static time_t run_start;
+
+static const char *const names[NAGENTS] = { "a1.stor", "a2.stor", "b1.stor",
+    "b2.stor" };
+static const char *const agent_args[] = { "--capacity-bytes", QUOTA, NULL };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.agent_args = agent_args, .policy = POLICY,
+};
 
 static long long
 sql(const char *q)
@@ -369,21 +376,11 @@ wait_targets_up(void)
 static int
 setup(void **state)
 {
-	static const char *names[NAGENTS] = { "a1.stor", "a2.stor", "b1.stor",
-	    "b2.stor" };
 	int skew[2] = { 0, 1 }, rest[2] = { 2, 3 };
 	char ids[NSKEW * 37], md5[25], q[256];
 
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], "--capacity-bytes", QUOTA,
-		    NULL) != 0)
-			return -1;
-	if (th_ctl_start_ex(&ctl, pg.conninfo, NULL, POLICY, NULL, "ctl") != 0)
-		return -1;
-	if (th_ctl_register(&ctl, ag, NAGENTS) != 0)
+	if (th_cluster_start(&cluster) != 0)
 		return -1;
 	if (th_pg_sql(&pg, "UPDATE nodes SET datacenter = 'dc2' WHERE id "
 	    "LIKE 'b%'") != 0)
@@ -403,10 +400,8 @@ setup(void **state)
 	    "WHERE id = '%s'", ids + 37);
 	if (th_sql_run(pg.conninfo, q) != 0)
 		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_stop(&ag[i]) != 0 ||
-		    tha_agent_restart(&ag[i], NULL) != 0)
-			return -1;
+	if (th_cluster_restart_agents(&cluster) != 0)
+		return -1;
 	run_start = time(NULL);
 	return prom_start();
 }
@@ -419,14 +414,8 @@ teardown(void **state)
 	(void)state;
 	if (prom_stop() != 0)
 		rc = -1;
-	if (th_ctl_stop(&ctl) != 0)
+	if (th_cluster_stop(&cluster) != 0)
 		rc = -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
 	return rc;
 }
 

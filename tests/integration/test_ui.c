@@ -22,8 +22,7 @@
 
 #include <cmocka.h>
 
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	3
 #define OWNER	"0b0b0b0b-0000-4000-8000-000000000002"
@@ -38,6 +37,14 @@ static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 static char out[65536];
 
+static const char *const names[NAGENTS] = { "a1.stor", "a2.stor",
+    "b1.stor" };
+static const char *const agent_args[] = { "--capacity-bytes", QUOTA, NULL };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.agent_args = agent_args, .policy = POLICY,
+};
+
 static long long
 sql(const char *q)
 {
@@ -47,20 +54,10 @@ sql(const char *q)
 static int
 setup(void **state)
 {
-	static const char *names[NAGENTS] = { "a1.stor", "a2.stor",
-	    "b1.stor" };
 	int skew[1] = { 0 }, rest[1] = { 2 };
 	long long before;
 
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], "--capacity-bytes", QUOTA,
-		    NULL) != 0)
-			return -1;
-	if (th_ctl_start_ex(&ctl, pg.conninfo, NULL, POLICY, NULL, "ctl") != 0)
-		return -1;
-	if (th_ctl_register(&ctl, ag, NAGENTS) != 0)
+	if (th_cluster_start(&cluster) != 0)
 		return -1;
 	if (th_pg_sql(&pg, "UPDATE nodes SET datacenter = 'dc2' WHERE id "
 	    "LIKE 'b%'") != 0)
@@ -70,10 +67,8 @@ setup(void **state)
 	    OWNER) != 0 || th_seed(pg.conninfo, ag, NAGENTS, 8, OBJ, rest, 1,
 	    NULL, OWNER) != 0)
 		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_stop(&ag[i]) != 0 ||
-		    tha_agent_restart(&ag[i], NULL) != 0)
-			return -1;
+	if (th_cluster_restart_agents(&cluster) != 0)
+		return -1;
 	if (th_ctl_wait_leader(&ctl, 15) != 0)
 		return -1;
 	/* One cycle, so that /v1/status has an imbalance and the trend a
@@ -101,15 +96,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	int rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 static const char *
