@@ -503,8 +503,22 @@ tha_read_file(const char *path, size_t *len)
 		return NULL;
 	}
 	*len = fread(p, 1, (size_t)st.st_size, f);
+	p[*len] = '\0';
 	fclose(f);
 	return p;
+}
+
+char *
+tha_read_text(const char *dir, const char *name)
+{
+	char path[2048];
+	size_t len;
+
+	if (dir != NULL)
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	else
+		snprintf(path, sizeof(path), "%s", name);
+	return (char *)tha_read_file(path, &len);
 }
 
 int

@@ -108,8 +108,12 @@ struct tha_obj *tha_seed_objects(const char *root, int n, size_t size);
  * 0, or -1 at the first that does not answer 200. */
 int	tha_head_objects(const struct tha_agent *a, const struct tha_obj *objs,
 	    int n);
-/* Reads a whole file; NULL if absent. */
+/* Reads a whole file (caller frees); a NUL follows the *len bytes. NULL
+ * if absent. */
 unsigned char *tha_read_file(const char *path, size_t *len);
+/* The file dir/name (dir NULL: the file name) as a string (caller frees);
+ * NULL if absent. */
+char	*tha_read_text(const char *dir, const char *name);
 /* Counts "*.tmp.*" files under root/owner. */
 int	tha_count_tmp(const char *root, const char *owner);
 int	tha_exists(const char *path);

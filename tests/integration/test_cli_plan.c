@@ -15,6 +15,8 @@
 
 #include <jansson.h>
 
+#include "tests/helpers/agent_harness.h"
+
 #define NNODES	12
 #define NOBJ	3000
 
@@ -46,21 +48,10 @@ run(const char *args)
 static char *
 slurp(const char *name)
 {
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
+	char *s = tha_read_text(tmpdir, name);
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
+	assert_non_null(s);
+	return s;
 }
 
 static void

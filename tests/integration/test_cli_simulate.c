@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "tests/helpers/agent_harness.h"
+
 static char tmpdir[256];
 static char root[1024];
 
@@ -46,19 +48,11 @@ sh(const char *line)
 static char *
 slurp_path(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	char *s = tha_read_text(NULL, path);
 
-	if (f == NULL)
+	if (s == NULL)
 		fail_msg("cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
+	return s;
 }
 
 static char *
