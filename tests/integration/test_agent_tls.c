@@ -63,16 +63,6 @@ group_teardown(void **state)
 	return a == 0 && b == 0 && c == 0 ? 0 : -1;
 }
 
-static char *
-assignment(const char *id, json_t *tasks)
-{
-	json_t *j = json_pack("{s:s,s:o}", "id", id, "tasks", tasks);
-	char *s = json_dumps(j, JSON_COMPACT);
-
-	json_decref(j);
-	return s;
-}
-
 static void
 test_agent_tls__objects_move_between_agents_over_https(void **state)
 {
@@ -81,7 +71,6 @@ test_agent_tls__objects_move_between_agents_over_https(void **state)
 	unsigned char *data[3], *got;
 	json_t *tasks = json_array(), *res;
 	size_t len;
-	char *body;
 
 	assert_int_equal(strncmp(src.url, "https://", 8), 0);
 	tha_uuid(owner);
@@ -94,8 +83,7 @@ test_agent_tls__objects_move_between_agents_over_https(void **state)
 		json_array_append_new(tasks, tha_task(owner, ids[i], md5[i],
 		    (long long)sizes[i], src.url));
 	}
-	body = assignment(aid, tasks);
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, tasks), 202);
 	res = tha_wait_complete(&dst, aid);
 	assert_non_null(res);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
@@ -111,7 +99,6 @@ test_agent_tls__objects_move_between_agents_over_https(void **state)
 		free(data[i]);
 	}
 	json_decref(res);
-	free(body);
 }
 
 static void
@@ -121,7 +108,6 @@ test_agent_tls__agent_without_the_ca_refuses_the_source(
 	char owner[37], id[37], md5[25], aid[37], path[1024];
 	json_t *tasks = json_array(), *res, *t;
 	unsigned char *data;
-	char *body;
 
 	tha_uuid(owner);
 	tha_uuid(id);
@@ -129,8 +115,7 @@ test_agent_tls__agent_without_the_ca_refuses_the_source(
 	data = tha_put_object(src.root, owner, id, 1000, md5);
 	assert_non_null(data);
 	json_array_append_new(tasks, tha_task(owner, id, md5, 1000, src.url));
-	body = assignment(aid, tasks);
-	assert_int_equal(tha_post_assignment(&blind, body), 202);
+	assert_int_equal(tha_post_tasks(&blind, aid, tasks), 202);
 	res = tha_wait_complete(&blind, aid);
 	assert_non_null(res);
 	t = json_array_get(json_object_get(res, "tasks"), 0);
@@ -142,7 +127,6 @@ test_agent_tls__agent_without_the_ca_refuses_the_source(
 	assert_false(tha_exists(path));
 	assert_int_equal(tha_count_tmp(blind.root, owner), 0);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 

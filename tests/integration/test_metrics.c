@@ -358,19 +358,6 @@ test_metrics__every_family_with_loop_values_passes_promtool(void **state)
 	ctl_metrics_free(m);
 }
 
-static void
-throttle(struct tha_agent *a, long long bps)
-{
-	char body[64];
-	struct tha_resp r;
-
-	snprintf(body, sizeof(body), "{\"bytes_per_sec\":%lld}", bps);
-	assert_int_equal(tha_request(a->url, "PUT", "/v1/config/throttle",
-	    body, strlen(body), THA_SIGNED, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	tha_resp_free(&r);
-}
-
 /* While a slowed-down evacuation runs, the backlog is the bytes still to
  * copy and, once something was committed, the ETA is finite and positive;
  * when it is done, both are 0. */
@@ -387,8 +374,8 @@ test_metrics__backlog_and_eta_follow_a_running_job(void **state)
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 6, 8192, copies, 1,
 	    NULL, OWNER), 0);
-	throttle(&ag[1], 16384);
-	throttle(&ag[2], 16384);
+	assert_int_equal(tha_throttle(&ag[1], 16384), 200);
+	assert_int_equal(tha_throttle(&ag[2], 16384), 200);
 	assert_int_equal(th_ctl_evacuate(&ctl, "m1.stor", 0, id), 201);
 	for (int i = 0; i < 600 && !done; i++) {
 		char *text = scrape(ctl.url);
@@ -410,8 +397,8 @@ test_metrics__backlog_and_eta_follow_a_running_job(void **state)
 		json_decref(job);
 		tha_sleep_ms(50);
 	}
-	throttle(&ag[1], 0);
-	throttle(&ag[2], 0);
+	assert_int_equal(tha_throttle(&ag[1], 0), 200);
+	assert_int_equal(tha_throttle(&ag[2], 0), 200);
 	assert_true(done);
 	assert_true(max_backlog > 0);
 	assert_true(eta_seen > 0);
