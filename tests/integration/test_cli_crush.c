@@ -18,14 +18,6 @@
 static char tmpdir[256];
 
 static const char *
-bindir(void)
-{
-	const char *d = getenv("BALLAST_BIN");
-
-	return d ? d : "bin";
-}
-
-static const char *
 golden(void)
 {
 	const char *d = getenv("BALLAST_GOLDEN");
@@ -42,7 +34,7 @@ run(const char *dir, const char *args)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/ballastctl' %s >'%s/out' "
-	    "2>'%s/err'", dir, bindir(), args, tmpdir, tmpdir);
+	    "2>'%s/err'", dir, tha_bin_dir(), args, tmpdir, tmpdir);
 	st = system(cmd);
 	assert_true(WIFEXITED(st));
 	return WEXITSTATUS(st);
@@ -66,7 +58,7 @@ setup(void **state)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ballast-cli-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	/* Make BALLAST_BIN absolute: run() changes directory. */
-	if (bindir()[0] != '/' && realpath(bindir(), abs))
+	if (tha_bin_dir()[0] != '/' && realpath(tha_bin_dir(), abs))
 		setenv("BALLAST_BIN", abs, 1);
 	return 0;
 }

@@ -46,12 +46,6 @@ teardown(void **state)
 	return th_cluster_stop(&cluster);
 }
 
-static const char *
-bin(void)
-{
-	return getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin";
-}
-
 /* Runs a shell command line; its stdout and stderr go to out. Returns
  * the exit code. */
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -81,7 +75,7 @@ static int
 ctlcmd(const char *token_file, const char *args)
 {
 	return run("'%s/ballastctl' --server %s --token-file '%s/%s' %s",
-	    bin(), ctl.url, ctl.dir, token_file, args);
+	    tha_bin_dir(), ctl.url, ctl.dir, token_file, args);
 }
 
 static void
@@ -105,27 +99,27 @@ test_cli__ballastd_checks_its_config_and_names_bad_keys(void **state)
 	snprintf(conf, sizeof(conf), "%s/check.json", ctl.dir);
 	write_conf(conf, ",\"// note\":\"comments are keys with //\"");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 0);
+	    tha_bin_dir(), conf), 0);
 	assert_non_null(strstr(out, "ok"));
 	assert_int_equal(run("'%s/ballastd' --config '%s' --print-config",
-	    bin(), conf), 0);
+	    tha_bin_dir(), conf), 0);
 	assert_non_null(strstr(out, "engine.metadata_threads = 10  # default"));
 	assert_null(strstr(out, TH_OP_TOKEN));
 	write_conf(conf, ",\"engine\":{\"bogus\":1}");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 2);
+	    tha_bin_dir(), conf), 2);
 	assert_non_null(strstr(out, "engine.bogus"));
 	write_conf(conf, ",\"engine\":{\"metadata_threads\":251}");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 2);
+	    tha_bin_dir(), conf), 2);
 	assert_non_null(strstr(out, "engine.metadata_threads"));
 	write_conf(conf, ",\"listen_port\":1");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 2);
+	    tha_bin_dir(), conf), 2);
 	assert_non_null(strstr(out, "listen_port"));
 	write_conf(conf, ",\"policy\":{\"max_fill\":7}");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 2);
+	    tha_bin_dir(), conf), 2);
 	assert_non_null(strstr(out, "policy.max_fill"));
 }
 
@@ -155,7 +149,7 @@ test_cli__job_commands_and_exit_codes(void **state)
 		 * ETA, redrawn in place. */
 		assert_int_equal(run("script -qec \"'%s/ballastctl' --server "
 		    "%s --token-file '%s/view.token' job watch %s\" /dev/null",
-		    bin(), ctl.url, ctl.dir, id), 0);
+		    tha_bin_dir(), ctl.url, ctl.dir, id), 0);
 		assert_non_null(strstr(out, "\r["));
 		assert_non_null(strstr(out, "100.0%"));
 		assert_non_null(strstr(out, "obj/s ETA"));
@@ -191,9 +185,9 @@ test_cli__job_commands_and_exit_codes(void **state)
 	assert_int_equal(ctlcmd("op.token", "job frobnicate"), 2);
 	/* bad token: 4; nobody listening: 3 */
 	assert_int_equal(run("BALLAST_TOKEN_FILE=/dev/null '%s/ballastctl' "
-	    "--server %s job list", bin(), ctl.url), 4);
+	    "--server %s job list", tha_bin_dir(), ctl.url), 4);
 	assert_int_equal(run("'%s/ballastctl' --server http://127.0.0.1:1 "
-	    "--token-file '%s/op.token' job list", bin(), ctl.dir), 3);
+	    "--token-file '%s/op.token' job list", tha_bin_dir(), ctl.dir), 3);
 }
 
 static void
@@ -239,12 +233,12 @@ test_cli__import_then_verify_catches_a_damaged_copy(void **state)
 	fputc('!', f);
 	fclose(f);
 	assert_int_equal(run("'%s/ballastctl' verify --database '%s' "
-	    "--secret-file '%s'", bin(), pg.conninfo, ctl.secret), 1);
+	    "--secret-file '%s'", tha_bin_dir(), pg.conninfo, ctl.secret), 1);
 	assert_non_null(strstr(out, "c3.stor"));
 	assert_non_null(strstr(out, "md5"));
 	/* The same in JSON: one document, the damaged copy named. */
 	assert_int_equal(run("'%s/ballastctl' verify --json --database '%s' "
-	    "--secret-file '%s'", bin(), pg.conninfo, ctl.secret), 1);
+	    "--secret-file '%s'", tha_bin_dir(), pg.conninfo, ctl.secret), 1);
 	{
 		json_t *j = json_loads(out, 0, NULL);
 
@@ -502,8 +496,8 @@ test_cli__inventory_import_then_plan_then_submit(void **state)
 	fclose(f);
 	/* Review: the plan, as a file. */
 	assert_int_equal(run("'%s/ballastctl' plan --cluster '%s/cluster.json' "
-	    "--objects '%s/inventory.csv' --json > '%s/plan.json'", bin(), dir,
-	    dir, dir), 0);
+	    "--objects '%s/inventory.csv' --json > '%s/plan.json'",
+	    tha_bin_dir(), dir, dir, dir), 0);
 	snprintf(path, sizeof(path), "%s/plan.json", dir);
 	plan = json_load_file(path, 0, NULL);
 	assert_non_null(plan);

@@ -24,14 +24,6 @@ static char tmpdir[256];
 static uint64_t sizes[NOBJ];
 static int copies[NOBJ][3];
 
-static const char *
-bindir(void)
-{
-	const char *d = getenv("BALLAST_BIN");
-
-	return d ? d : "bin";
-}
-
 static int
 run(const char *args)
 {
@@ -39,7 +31,8 @@ run(const char *args)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/ballastctl' plan %s "
-	    ">'%s/out' 2>'%s/err'", tmpdir, bindir(), args, tmpdir, tmpdir);
+	    ">'%s/out' 2>'%s/err'", tmpdir, tha_bin_dir(), args, tmpdir,
+	    tmpdir);
 	st = system(cmd);
 	assert_true(WIFEXITED(st));
 	return WEXITSTATUS(st);
@@ -137,7 +130,7 @@ setup(void **state)
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ballast-plan-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
-	if (bindir()[0] != '/' && realpath(bindir(), abs))
+	if (tha_bin_dir()[0] != '/' && realpath(tha_bin_dir(), abs))
 		setenv("BALLAST_BIN", abs, 1);
 	generate();
 	return 0;

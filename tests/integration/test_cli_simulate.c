@@ -22,14 +22,6 @@
 static char tmpdir[256];
 static char root[1024];
 
-static const char *
-bindir(void)
-{
-	const char *d = getenv("BALLAST_BIN");
-
-	return d ? d : "bin";
-}
-
 /* Runs a shell command line in tmpdir with bin/ on the PATH; stdout to
  * out, stderr to err. Returns the exit code. */
 static int
@@ -39,7 +31,8 @@ sh(const char *line)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && PATH='%s':\"$PATH\" && (%s) "
-	    ">'%s/out' 2>'%s/err'", tmpdir, bindir(), line, tmpdir, tmpdir);
+	    ">'%s/out' 2>'%s/err'", tmpdir, tha_bin_dir(), line, tmpdir,
+	    tmpdir);
 	st = system(cmd);
 	assert_true(WIFEXITED(st));
 	return WEXITSTATUS(st);

@@ -69,12 +69,6 @@ teardown(void **state)
 	return th_cluster_stop(&cluster);
 }
 
-static const char *
-bin(void)
-{
-	return getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin";
-}
-
 /* Runs ballastctl with the operator token; returns its exit code. */
 static int
 ctlcmd(const char *cacert, const char *args)
@@ -83,7 +77,7 @@ ctlcmd(const char *cacert, const char *args)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "'%s/ballastctl' --server %s --token-file "
-	    "'%s/op.token' %s%s%s %s >/dev/null 2>&1", bin(), ctl.url,
+	    "'%s/op.token' %s%s%s %s >/dev/null 2>&1", tha_bin_dir(), ctl.url,
 	    ctl.dir, cacert ? "--cacert '" : "", cacert ? cacert : "",
 	    cacert ? "'" : "", args);
 	st = system(cmd);

@@ -65,24 +65,6 @@ sql(const char *q)
 	return th_sql_ll(pg.conninfo, q);
 }
 
-static int
-free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t l = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 /* Writes the scrape config and starts Prometheus; waits until /-/ready
  * answers 200. 0 or -1. */
 static int
@@ -91,7 +73,7 @@ prom_start(void)
 	char dir[600], conf[700], data[700], log[700], addr[64];
 	char cf[700], df[700], lf[700];
 	FILE *f;
-	int port = free_port();
+	int port = th_free_port();
 
 	if (port < 0 || access(PROM, X_OK) != 0)
 		return -1;

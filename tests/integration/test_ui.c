@@ -99,12 +99,6 @@ teardown(void **state)
 	return th_cluster_stop(&cluster);
 }
 
-static const char *
-bin(void)
-{
-	return getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin";
-}
-
 /* Runs headless Chromium on url with one more flag (--dump-dom or
  * --screenshot=...). Its stdout goes to out; its stderr to a log in the
  * temp dir. Killed after CHROMIUM_TIMEOUT_S. Returns the exit code. */
@@ -467,7 +461,7 @@ ctl_base(void)
 	static char b[1024];
 
 	snprintf(b, sizeof(b), "'%s/ballastctl' --server %s --token-file "
-	    "'%s/view.token'", bin(), ctl.url, ctl.dir);
+	    "'%s/view.token'", tha_bin_dir(), ctl.url, ctl.dir);
 	return b;
 }
 
