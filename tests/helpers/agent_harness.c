@@ -529,6 +529,36 @@ tha_read_text(const char *dir, const char *name)
 }
 
 int
+tha_run(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = tha_vrun(out, len, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+tha_vrun(char *out, size_t len, const char *fmt, va_list ap)
+{
+	char cmd[8192];
+	size_t n;
+	FILE *p;
+	int st;
+
+	out[0] = '\0';
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int
 tha_count_tmp(const char *root, const char *owner)
 {
 	char path[1024];

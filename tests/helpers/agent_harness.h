@@ -7,6 +7,7 @@
 #ifndef THA_AGENT_HARNESS_H
 #define THA_AGENT_HARNESS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -116,6 +117,13 @@ unsigned char *tha_read_file(const char *path, size_t *len);
 /* The file dir/name (dir NULL: the file name) as a string (caller frees);
  * NULL if absent. */
 char	*tha_read_text(const char *dir, const char *name);
+/* Runs a shell command line (printf format) and reads its stdout into
+ * out: at most len - 1 bytes, then a NUL. Returns the exit code, or -1
+ * (it could not be run, or did not exit). */
+int	tha_run(char *out, size_t len, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	tha_vrun(char *out, size_t len, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 3, 0)));
 /* Counts "*.tmp.*" files under root/owner. */
 int	tha_count_tmp(const char *root, const char *owner);
 int	tha_exists(const char *path);

@@ -549,19 +549,11 @@ test_api__status_shows_a_write_at_once(void **state)
 static void
 test_api__a_second_daemon_on_the_port_is_refused(void **state)
 {
-	const char *bin = getenv("BALLAST_BIN");
-	char cmd[1400], out[4096];
-	size_t n;
-	FILE *p;
+	char out[4096];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "'%s/ballastd' --config '%s' 2>&1",
-	    bin ? bin : "bin", ctl.conf);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	assert_int_not_equal(pclose(p), 0);
+	assert_int_not_equal(tha_run(out, sizeof(out), "'%s/ballastd' "
+	    "--config '%s' 2>&1", tha_bin_dir(), ctl.conf), 0);
 	assert_non_null(strstr(out, "in use"));
 	assert_non_null(strstr(out, "127.0.0.1"));
 	/* and the first one still answers */

@@ -55,20 +55,11 @@ run(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
-	FILE *p;
-	size_t n;
-	int st;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return tha_run(out, sizeof(out), "%s 2>&1", cmd);
 }
 
 static int

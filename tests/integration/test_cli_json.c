@@ -55,22 +55,15 @@ teardown(void **state)
 static int
 ctl_json(json_t **out, const char *args)
 {
-	const char *bin = getenv("BALLAST_BIN");
-	char cmd[2048], buf[65536];
+	char buf[65536];
 	json_error_t je;
-	FILE *p;
-	size_t n;
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
+	rc = tha_run(buf, sizeof(buf), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
 	    "%s/op.token %s/ballastctl %s 2>/dev/null", ctl.url, ctl.dir,
-	    bin ? bin : "bin", args);
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(buf, 1, sizeof(buf) - 1, p);
-	buf[n] = '\0';
-	rc = pclose(p);
-	*out = n > 0 ? json_loads(buf, 0, &je) : NULL;
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	    tha_bin_dir(), args);
+	*out = buf[0] != '\0' ? json_loads(buf, 0, &je) : NULL;
+	return rc;
 }
 
 static void
@@ -187,7 +180,6 @@ test_cli_json__help_everywhere_prints_usage_and_sends_nothing(void **state)
 		"crush compare --help", "plan --help", "simulate --help",
 		"verify --help", "demo-seed --help",
 	};
-	const char *bin = getenv("BALLAST_BIN");
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 	struct pollfd pf;
@@ -204,27 +196,20 @@ test_cli_json__help_everywhere_prints_usage_and_sends_nothing(void **state)
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		char cmd[2048], out[8192], err[512];
 		FILE *p;
-		size_t n;
 		int rc, en;
 
-		snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=http://127.0.0.1:%d "
-		    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl %s "
-		    "2>%s/help.err", ntohs(sa.sin_port), ctl.dir,
-		    bin ? bin : "bin", lines[i], ctl.dir);
-		assert_non_null(p = popen(cmd, "r"));
-		n = fread(out, 1, sizeof(out) - 1, p);
-		out[n] = '\0';
-		rc = pclose(p);
+		rc = tha_run(out, sizeof(out), "BALLAST_SERVER="
+		    "http://127.0.0.1:%d BALLAST_TOKEN_FILE=%s/op.token "
+		    "%s/ballastctl %s 2>%s/help.err", ntohs(sa.sin_port),
+		    ctl.dir, tha_bin_dir(), lines[i], ctl.dir);
 		snprintf(cmd, sizeof(cmd), "%s/help.err", ctl.dir);
 		assert_non_null(p = fopen(cmd, "r"));
 		en = (int)fread(err, 1, sizeof(err) - 1, p);
 		err[en] = '\0';
 		fclose(p);
-		if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0 || en != 0 ||
-		    strstr(out, "usage") == NULL)
+		if (rc != 0 || en != 0 || strstr(out, "usage") == NULL)
 			fail_msg("ballastctl %s: exit %d, stdout \"%.200s\", "
-			    "stderr \"%s\"", lines[i], WIFEXITED(rc) ?
-			    WEXITSTATUS(rc) : -1, out, err);
+			    "stderr \"%s\"", lines[i], rc, out, err);
 	}
 	pf.fd = fd;
 	pf.events = POLLIN;
@@ -241,11 +226,7 @@ static void
 test_cli_json__plan_without_files_previews_the_live_plan(void **state)
 {
 	json_t *j, *api = NULL;
-	const char *bin = getenv("BALLAST_BIN");
-	char cmd[2048], out[65536];
-	FILE *p;
-	size_t n;
-	int rc;
+	char out[65536];
 
 	(void)state;
 	assert_int_equal(ctl_json(&j, "plan --json"), 0);
@@ -261,14 +242,9 @@ test_cli_json__plan_without_files_previews_the_live_plan(void **state)
 	assert_int_equal(ctl_json(&j, "plan --preset aggressive --json"), 0);
 	assert_non_null(json_object_get(j, "summary"));
 	json_decref(j);
-	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
-	    "%s/op.token %s/ballastctl plan", ctl.url, ctl.dir,
-	    bin ? bin : "bin");
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	rc = pclose(p);
-	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+	assert_int_equal(tha_run(out, sizeof(out), "BALLAST_SERVER=%s "
+	    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl plan", ctl.url,
+	    ctl.dir, tha_bin_dir()), 0);
 	assert_non_null(strstr(out, "imbalance     "));
 	assert_non_null(strstr(out, "budget\n  moves"));
 	assert_int_equal(ctl_json(&j, "plan --preset bogus"), 2);
@@ -281,23 +257,15 @@ test_cli_json__plan_without_files_previews_the_live_plan(void **state)
 static void
 test_cli_json__policy_get_prints_values_as_written(void **state)
 {
-	const char *bin = getenv("BALLAST_BIN");
 	char cmd[2048], out[65536];
-	FILE *p;
-	size_t n;
-	int rc;
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
-	    "%s/op.token %s/ballastctl policy set --set imbalance_threshold="
-	    "0.1 --set target_imbalance=0.07 >/dev/null && BALLAST_SERVER=%s "
-	    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl policy get", ctl.url,
-	    ctl.dir, bin ? bin : "bin", ctl.url, ctl.dir, bin ? bin : "bin");
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	rc = pclose(p);
-	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+	assert_int_equal(tha_run(out, sizeof(out), "BALLAST_SERVER=%s "
+	    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl policy set --set "
+	    "imbalance_threshold=0.1 --set target_imbalance=0.07 >/dev/null && "
+	    "BALLAST_SERVER=%s BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl "
+	    "policy get", ctl.url, ctl.dir, tha_bin_dir(), ctl.url, ctl.dir,
+	    tha_bin_dir()), 0);
 	if (strstr(out, "\"imbalance_threshold\": 0.1,") == NULL &&
 	    strstr(out, "\"imbalance_threshold\": 0.1\n") == NULL)
 		fail_msg("policy get:\n%s", out);
@@ -309,7 +277,7 @@ test_cli_json__policy_get_prints_values_as_written(void **state)
 	assert_non_null(strstr(out, "\"large_batch_bytes\""));
 	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
 	    "%s/op.token %s/ballastctl policy reset >/dev/null", ctl.url,
-	    ctl.dir, bin ? bin : "bin");
+	    ctl.dir, tha_bin_dir());
 	assert_int_equal(system(cmd), 0);
 }
 

@@ -91,23 +91,19 @@ scrape(const char *base)
 static void
 promtool_clean(const char *text, const char *what)
 {
-	char path[600], cmd[1400], out[4096];
-	FILE *f, *p;
-	size_t n;
+	char path[600], out[4096];
+	FILE *f;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s.prom", tha_tmpdir(), what);
 	assert_non_null(f = fopen(path, "w"));
 	assert_int_equal(fputs(text, f) >= 0, 1);
 	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' 2>&1", path);
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	rc = pclose(p);
-	if (rc != 0 || n != 0)
-		fail_msg("%s: promtool check metrics (exit %d):\n%s", what,
-		    WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out);
+	rc = tha_run(out, sizeof(out), "promtool check metrics < '%s' 2>&1",
+	    path);
+	if (rc != 0 || out[0] != '\0')
+		fail_msg("%s: promtool check metrics (exit %d):\n%s", what, rc,
+		    out);
 }
 
 /* The value of the sample line that starts with "sample " in text, or -1

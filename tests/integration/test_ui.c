@@ -428,32 +428,6 @@ test_ui__chromium_screenshot_is_kept(void **state)
 	print_message("ui screenshot: %s (THA_KEEP=1 keeps it)\n", path);
 }
 
-/* Runs ballastctl with the viewer token; its stdout and stderr go to
- * out. Returns the exit code. */
-static int	ctlcmd(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
-
-static int
-ctlcmd(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	FILE *p;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* "ballastctl --server ... --token-file <viewer's>". */
 static const char *
 ctl_base(void)
@@ -474,7 +448,8 @@ test_ui__ballastctl_status_lists_nodes_plainly_in_a_pipe(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(ctlcmd("%s status", ctl_base()), 0);
+	assert_int_equal(tha_run(out, sizeof(out), "%s status 2>&1",
+	    ctl_base()), 0);
 	assert_non_null(strstr(out, "imbalance   0."));
 	assert_null(strstr(out, "[#"));
 	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/cluster", NULL,
@@ -502,8 +477,8 @@ test_ui__ballastctl_status_draws_bars_on_a_tty(void **state)
 	const char *a1, *dc2;
 
 	(void)state;
-	assert_int_equal(ctlcmd("script -qec \"%s status\" /dev/null",
-	    ctl_base()), 0);
+	assert_int_equal(tha_run(out, sizeof(out), "script -qec \"%s status\" "
+	    "/dev/null 2>&1", ctl_base()), 0);
 	assert_int_equal(count(out, " ["), NAGENTS);
 	assert_non_null(strstr(out, "| marks the least full + threshold"));
 	assert_non_null(a1 = strstr(out, "a1.stor"));
@@ -520,7 +495,8 @@ test_ui__ballastctl_status_json_is_the_api_answer(void **state)
 	json_t *j, *st = NULL;
 
 	(void)state;
-	assert_int_equal(ctlcmd("%s status --json", ctl_base()), 0);
+	assert_int_equal(tha_run(out, sizeof(out), "%s status --json 2>&1",
+	    ctl_base()), 0);
 	assert_non_null(j = json_loads(out, 0, NULL));
 	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/status", NULL,
 	    TH_VIEW_TOKEN, &st), 200);
