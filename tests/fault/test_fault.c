@@ -99,13 +99,6 @@ sql(const char *q)
 	return th_sql_ll(pg.conninfo, q);
 }
 
-static long long
-counter(json_t *job, const char *name)
-{
-	return json_integer_value(json_object_get(json_object_get(job,
-	    "counters"), name));
-}
-
 /* Adds a job's failure and skip reasons to the row ("reason=n ..."). */
 static void
 row_add_reasons(struct row *r, json_t *job)
@@ -119,19 +112,6 @@ row_add_reasons(struct row *r, json_t *job)
 		snprintf(r->reasons + len, sizeof(r->reasons) - len, "%s%s=%lld",
 		    len ? " " : "", k, (long long)json_integer_value(v));
 	}
-}
-
-static void
-throttle(struct tha_agent *a, long long bps)
-{
-	char body[64];
-	struct tha_resp r;
-
-	snprintf(body, sizeof(body), "{\"bytes_per_sec\":%lld}", bps);
-	assert_int_equal(tha_request(a->url, "PUT", "/v1/config/throttle",
-	    body, strlen(body), THA_SIGNED, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	tha_resp_free(&r);
 }
 
 static int
@@ -240,7 +220,7 @@ reset(void)
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
 	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
 	for (int i = 0; i < NAGENTS; i++)
-		throttle(&ag[i], 0);
+		assert_int_equal(tha_throttle(&ag[i], 0), 200);
 }
 
 static int
@@ -360,16 +340,9 @@ wait_complete(const char *id, int timeout_s)
 static json_t *
 retry(const char *id)
 {
-	char body[256], rid[37];
-	json_t *job = NULL;
+	char rid[37];
 
-	snprintf(body, sizeof(body), "{\"action\":\"retry\",\"params\":"
-	    "{\"job\":\"%s\"}}", id);
-	assert_int_equal(th_ctl_req(lead, "POST", "/v1/jobs", body,
-	    TH_OP_TOKEN, &job), 201);
-	snprintf(rid, sizeof(rid), "%s", json_string_value(json_object_get(job,
-	    "id")));
-	json_decref(job);
+	assert_int_equal(th_ctl_retry(lead, id, rid), 201);
 	return wait_complete(rid, 120);
 }
 
@@ -405,13 +378,6 @@ seed_cluster(int n)
 	return n + 400;
 }
 
-static long long
-reason_count(json_t *job, const char *reason)
-{
-	return json_integer_value(json_object_get(json_object_get(job,
-	    "reasons"), reason));
-}
-
 /* Runs the job to its end; a retry job re-runs what failed or was
  * skipped, as the engine's design has it. Returns the seconds from t0. */
 static double
@@ -420,11 +386,13 @@ finish_with_retry(struct row *r, const char *id, double t0)
 	json_t *job = wait_complete(id, 180);
 
 	row_add_reasons(r, job);
-	if (counter(job, "failed") + counter(job, "skipped") > 0) {
+	if (th_job_counter(job, "failed") + th_job_counter(job, "skipped") >
+	    0) {
 		json_t *rj = retry(id);
 
-		assert_int_equal(counter(rj, "complete"), counter(job,
-		    "failed") + counter(job, "skipped"));
+		assert_int_equal(th_job_counter(rj, "complete"),
+		    th_job_counter(job, "failed") +
+		    th_job_counter(job, "skipped"));
 		json_decref(rj);
 	}
 	json_decref(job);
@@ -447,7 +415,7 @@ agent_kill9_mid_transfer(struct row *r, int victim)
 	    "WHERE id IN ('f3.stor', 'f5.stor')"), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 8192, two, 2,
 	    NULL, OWNER), 0);
-	throttle(&ag[3], 16384);
+	assert_int_equal(tha_throttle(&ag[3], 16384), 200);
 	assert_int_equal(th_ctl_evacuate(lead, "f1.stor", 0, id), 201);
 	wait_tasks_in(id, "'assigned'", 1);
 	tha_sleep_ms(300);
@@ -458,7 +426,7 @@ agent_kill9_mid_transfer(struct row *r, int victim)
 	tha_sleep_ms(500);
 	assert_int_equal(tha_agent_restart(&ag[victim], NULL), 0);
 	t0 = now_s();
-	throttle(&ag[3], 0);
+	assert_int_equal(tha_throttle(&ag[3], 0), 200);
 	took = finish_with_retry(r, id, t0);
 	if (took > r->recover_s)
 		r->recover_s = took;
@@ -502,7 +470,7 @@ test_fault__postgresql_stopped_mid_job(void **state)
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, two, 2,
 	    NULL, OWNER), 0);
 	for (int i = 2; i < NAGENTS; i++)
-		throttle(&ag[i], 32768);
+		assert_int_equal(tha_throttle(&ag[i], 32768), 200);
 	assert_int_equal(th_ctl_evacuate(lead, "f1.stor", 0, id), 201);
 	kick_loop();
 	wait_tasks_in(id, "'assigned'", 1);
@@ -513,14 +481,14 @@ test_fault__postgresql_stopped_mid_job(void **state)
 	assert_int_equal(th_pg_restart(&pg), 0);
 	t0 = now_s();
 	for (int i = 2; i < NAGENTS; i++)
-		throttle(&ag[i], 0);
+		assert_int_equal(tha_throttle(&ag[i], 0), 200);
 	job = wait_complete(id, 180);
 	r->recover_s = now_s() - t0;
 	r->runs++;
 	row_add_reasons(r, job);
-	assert_int_equal(counter(job, "failed"), 0);
-	assert_int_equal(counter(job, "complete") + counter(job, "skipped"),
-	    40);
+	assert_int_equal(th_job_counter(job, "failed"), 0);
+	assert_int_equal(th_job_counter(job, "complete") +
+	    th_job_counter(job, "skipped"), 40);
 	json_decref(job);
 	wait_all_jobs(180);
 	/* ballastd reconnected: it answers, and it leads. */
@@ -565,9 +533,9 @@ test_fault__corrupted_source_copy_fails_md5_and_keeps_the_metadata(
 	r->recover_s = now_s() - t0;
 	r->runs++;
 	row_add_reasons(r, job);
-	assert_int_equal(counter(job, "complete"), 3);
-	assert_int_equal(counter(job, "failed"), 3);
-	assert_int_equal(reason_count(job, "md5_mismatch"), 3);
+	assert_int_equal(th_job_counter(job, "complete"), 3);
+	assert_int_equal(th_job_counter(job, "failed"), 3);
+	assert_int_equal(th_job_reason(job, "md5_mismatch"), 3);
 	json_decref(job);
 	/* The metadata is untouched: still f1 only, still version 1; no
 	 * other node holds a copy, whole or partial. */
@@ -642,9 +610,9 @@ test_fault__disk_full_on_the_destination(void **state)
 	r->recover_s = now_s() - t0;
 	r->runs++;
 	row_add_reasons(r, job);
-	assert_int_equal(counter(job, "complete"), 0);
-	assert_int_equal(counter(job, "failed"), 8);
-	assert_int_equal(reason_count(job, "destination_insufficient_space"),
+	assert_int_equal(th_job_counter(job, "complete"), 0);
+	assert_int_equal(th_job_counter(job, "failed"), 8);
+	assert_int_equal(th_job_reason(job, "destination_insufficient_space"),
 	    8);
 	json_decref(job);
 	/* No partial file, no final file, and the metadata as it was. */
@@ -684,7 +652,7 @@ test_fault__destination_agent_black_holed(void **state)
 	    "WHERE id IN ('f3.stor', 'f5.stor')"), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 8192, two, 2,
 	    NULL, OWNER), 0);
-	throttle(&ag[3], 16384);
+	assert_int_equal(tha_throttle(&ag[3], 16384), 200);
 	assert_int_equal(th_ctl_evacuate(lead, "f1.stor", 0, id), 201);
 	wait_tasks_in(id, "'assigned'", 1);
 	if (net.up) {
@@ -695,11 +663,11 @@ test_fault__destination_agent_black_holed(void **state)
 	}
 	job = wait_complete(id, 120);
 	row_add_reasons(r, job);
-	assert_true(counter(job, "failed") > 0);
-	assert_int_equal(reason_count(job, "destination_unreachable"),
-	    counter(job, "failed"));
-	assert_int_equal(counter(job, "complete") + counter(job, "failed"),
-	    20);
+	assert_true(th_job_counter(job, "failed") > 0);
+	assert_int_equal(th_job_reason(job, "destination_unreachable"),
+	    th_job_counter(job, "failed"));
+	assert_int_equal(th_job_counter(job, "complete") +
+	    th_job_counter(job, "failed"), 20);
 	if (net.up) {
 		assert_int_equal(thn_blackhole(&net, 0), 0);
 	} else {
@@ -707,9 +675,10 @@ test_fault__destination_agent_black_holed(void **state)
 		stopped = 0;
 	}
 	t0 = now_s();
-	throttle(&ag[3], 0);
+	assert_int_equal(tha_throttle(&ag[3], 0), 200);
 	rj = retry(id);
-	assert_int_equal(counter(rj, "complete"), counter(job, "failed"));
+	assert_int_equal(th_job_counter(rj, "complete"),
+	    th_job_counter(job, "failed"));
 	json_decref(rj);
 	json_decref(job);
 	r->recover_s = now_s() - t0;
@@ -758,9 +727,9 @@ test_fault__leader_killed_in_the_commit_phase(void **state)
 	r->recover_s = now_s() - t0;
 	r->runs++;
 	row_add_reasons(r, job);
-	assert_int_equal(counter(job, "failed"), 0);
-	assert_int_equal(counter(job, "complete") + counter(job, "skipped"),
-	    30);
+	assert_int_equal(th_job_counter(job, "failed"), 0);
+	assert_int_equal(th_job_counter(job, "complete") +
+	    th_job_counter(job, "skipped"), 30);
 	json_decref(job);
 	wait_all_jobs(180);
 	assert_safe(r, 30);
@@ -788,7 +757,7 @@ test_fault__kill9_of_ballastd_at_random_moments(void **state)
 	reset();
 	seeded = seed_cluster(soak ? 600 : 80);
 	for (int i = 1; i < NAGENTS; i++)
-		throttle(&ag[i], 65536);
+		assert_int_equal(tha_throttle(&ag[i], 65536), 200);
 	assert_int_equal(th_ctl_evacuate(lead, "f1.stor", 0, id), 201);
 	kick_loop();
 	for (int k = 0; k < kills; k++) {
@@ -810,10 +779,10 @@ test_fault__kill9_of_ballastd_at_random_moments(void **state)
 			kick_loop();
 	}
 	for (int i = 1; i < NAGENTS; i++)
-		throttle(&ag[i], 0);
+		assert_int_equal(tha_throttle(&ag[i], 0), 200);
 	job = wait_complete(id, 300);
 	row_add_reasons(r, job);
-	assert_int_equal(counter(job, "failed"), 0);
+	assert_int_equal(th_job_counter(job, "failed"), 0);
 	json_decref(job);
 	wait_all_jobs(300);
 	assert_int_equal(sql("SELECT count(*) FROM jobs WHERE state <> "

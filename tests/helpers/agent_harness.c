@@ -56,6 +56,14 @@ tha_set_tmpdir(const char *dir)
 }
 
 const char *
+tha_bin_dir(void)
+{
+	const char *b = getenv("BALLAST_BIN");
+
+	return b ? b : "bin";
+}
+
+const char *
 tha_tmpdir(void)
 {
 	if (tmpdir[0] == '\0') {
@@ -116,12 +124,11 @@ free_port(void)
 static int
 spawn(struct tha_agent *a, const char *const *more)
 {
-	const char *bindir = getenv("BALLAST_BIN");
 	char bin[600], listen[64], secret[600], ns[64];
 	const char *argv[80];
 	int n = 0, fd;
 
-	snprintf(bin, sizeof(bin), "%s/ballast-agent", bindir ? bindir : "bin");
+	snprintf(bin, sizeof(bin), "%s/ballast-agent", tha_bin_dir());
 	snprintf(listen, sizeof(listen), "%s:%d", a->host, a->port);
 	snprintf(ns, sizeof(ns), "/var/run/netns/%s", a->netns);
 	snprintf(secret, sizeof(secret), "%s/secret", tha_tmpdir());
@@ -507,8 +514,52 @@ tha_read_file(const char *path, size_t *len)
 		return NULL;
 	}
 	*len = fread(p, 1, (size_t)st.st_size, f);
+	p[*len] = '\0';
 	fclose(f);
 	return p;
+}
+
+char *
+tha_read_text(const char *dir, const char *name)
+{
+	char path[2048];
+	size_t len;
+
+	if (dir != NULL)
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	else
+		snprintf(path, sizeof(path), "%s", name);
+	return (char *)tha_read_file(path, &len);
+}
+
+int
+tha_run(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = tha_vrun(out, len, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+tha_vrun(char *out, size_t len, const char *fmt, va_list ap)
+{
+	char cmd[8192];
+	size_t n;
+	FILE *p;
+	int st;
+
+	out[0] = '\0';
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int
@@ -535,6 +586,21 @@ tha_exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+long
+tha_throttle(const struct tha_agent *a, long long bps)
+{
+	char body[64];
+	struct tha_resp r;
+	long st = -1;
+
+	snprintf(body, sizeof(body), "{\"bytes_per_sec\":%lld}", bps);
+	if (tha_request(a->url, "PUT", "/v1/config/throttle", body,
+	    strlen(body), THA_SIGNED, NULL, &r) == 0)
+		st = r.status;
+	tha_resp_free(&r);
+	return st;
 }
 
 long
@@ -588,20 +654,36 @@ tha_task(const char *owner, const char *id, const char *md5, long long size,
 }
 
 char *
+tha_assignment_json(const char *id, json_t *tasks)
+{
+	json_t *root = json_pack("{s:s,s:o}", "id", id, "tasks", tasks);
+	char *body = json_dumps(root, JSON_COMPACT);
+
+	json_decref(root);
+	return body;
+}
+
+long
+tha_post_tasks(const struct tha_agent *a, const char *id, json_t *tasks)
+{
+	char *body = tha_assignment_json(id, tasks);
+	long st = body != NULL ? tha_post_assignment(a, body) : -1;
+
+	free(body);
+	return st;
+}
+
+char *
 tha_assignment_body(char id[37], const struct tha_obj *objs, int n,
     const char *source_url)
 {
-	json_t *tasks = json_array(), *root;
-	char *body;
+	json_t *tasks = json_array();
 
 	for (int i = 0; i < n; i++)
 		json_array_append_new(tasks, tha_task(objs[i].owner, objs[i].id,
 		    objs[i].md5, objs[i].size, source_url));
 	bl_uuid_generate(id);
-	root = json_pack("{s:s,s:o}", "id", id, "tasks", tasks);
-	body = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	return body;
+	return tha_assignment_json(id, tasks);
 }
 
 double

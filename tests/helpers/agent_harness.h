@@ -7,6 +7,7 @@
 #ifndef THA_AGENT_HARNESS_H
 #define THA_AGENT_HARNESS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -70,6 +71,8 @@ void	tha_set_netns(const char *name);
  * (tha_cleanup removes it), instead of a fresh one. The string is
  * copied. */
 void	tha_set_tmpdir(const char *dir);
+/* The directory of the binaries under test: $BALLAST_BIN, or "bin". */
+const char *tha_bin_dir(void);
 /* A fresh directory for this test program (removed by tha_cleanup). */
 const char *tha_tmpdir(void);
 void	tha_cleanup(void);
@@ -109,14 +112,28 @@ struct tha_obj *tha_seed_objects(const char *root, int n, size_t size);
  * 0, or -1 at the first that does not answer 200. */
 int	tha_head_objects(const struct tha_agent *a, const struct tha_obj *objs,
 	    int n);
-/* Reads a whole file; NULL if absent. */
+/* Reads a whole file (caller frees); a NUL follows the *len bytes. NULL
+ * if absent. */
 unsigned char *tha_read_file(const char *path, size_t *len);
+/* The file dir/name (dir NULL: the file name) as a string (caller frees);
+ * NULL if absent. */
+char	*tha_read_text(const char *dir, const char *name);
+/* Runs a shell command line (printf format) and reads its stdout into
+ * out: at most len - 1 bytes, then a NUL. Returns the exit code, or -1
+ * (it could not be run, or did not exit). */
+int	tha_run(char *out, size_t len, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	tha_vrun(char *out, size_t len, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 3, 0)));
 /* Counts "*.tmp.*" files under root/owner. */
 int	tha_count_tmp(const char *root, const char *owner);
 int	tha_exists(const char *path);
 /* Sums the regular files at root/<owner>/<id> that are not tmp files. */
 void	tha_tree_usage(const char *root, long long *bytes, long long *count);
 
+/* Sets a's throttle (PUT /v1/config/throttle, signed) to bps bytes per
+ * second (0: none). Returns the HTTP status, or -1. */
+long	tha_throttle(const struct tha_agent *a, long long bps);
 /* POSTs an assignment; returns the HTTP status. */
 long	tha_post_assignment(const struct tha_agent *a, const char *body);
 /* Polls GET /v1/assignments/id until state is "complete" (max 60 s). */
@@ -124,6 +141,12 @@ json_t	*tha_wait_complete(const struct tha_agent *a, const char *id);
 /* Builds a task JSON object. */
 json_t	*tha_task(const char *owner, const char *id, const char *md5,
 	    long long size, const char *source_url);
+/* The body of assignment id with tasks (a JSON array; taken). Returns the
+ * JSON text (caller frees). */
+char	*tha_assignment_json(const char *id, json_t *tasks);
+/* POSTs assignment id with tasks (taken) to a; returns the HTTP status. */
+long	tha_post_tasks(const struct tha_agent *a, const char *id,
+	    json_t *tasks);
 /* The body of an assignment of n tasks that move objs from source_url,
  * with a new id written to id. Returns the JSON text (caller frees). */
 char	*tha_assignment_body(char id[37], const struct tha_obj *objs, int n,

@@ -14,16 +14,8 @@
 
 #include <libpq-fe.h>
 
-static const char *
-bin_dir(void)
-{
-	const char *b = getenv("BALLAST_BIN");
-
-	return b ? b : "bin";
-}
-
-static int
-free_port(void)
+int
+th_free_port(void)
 {
 	struct sockaddr_in sa;
 	socklen_t l = sizeof(sa);
@@ -56,7 +48,7 @@ spawn(struct th_ctl *c)
 {
 	char bin[600];
 
-	snprintf(bin, sizeof(bin), "%s/ballastd", bin_dir());
+	snprintf(bin, sizeof(bin), "%s/ballastd", tha_bin_dir());
 	c->pid = fork();
 	if (c->pid == -1)
 		return -1;
@@ -132,7 +124,7 @@ th_ctl_start_ex(struct th_ctl *c, const char *conninfo, const char *extra,
 	write_file(path, TH_OP_TOKEN "\n");
 	snprintf(path, sizeof(path), "%s/view.token", c->dir);
 	write_file(path, TH_VIEW_TOKEN "\n");
-	c->port = free_port();
+	c->port = th_free_port();
 	snprintf(c->url, sizeof(c->url), "%s://127.0.0.1:%d",
 	    top != NULL && strstr(top, "\"tls_cert_file\"") != NULL ?
 	    "https" : "http", c->port);
@@ -228,12 +220,25 @@ th_ctl_wait_job(const struct th_ctl *c, const char *id, int timeout_s)
 }
 
 long
+th_ctl_post_job(const struct th_ctl *c, const char *body, char id[37])
+{
+	json_t *j = NULL;
+	long st;
+
+	st = th_ctl_req(c, "POST", "/v1/jobs", body, TH_OP_TOKEN, &j);
+	id[0] = '\0';
+	if (st == 201)
+		snprintf(id, 37, "%s", json_string_value(json_object_get(j,
+		    "id")));
+	json_decref(j);
+	return st;
+}
+
+long
 th_ctl_evacuate(const struct th_ctl *c, const char *node,
     long long max_objects, char id[37])
 {
 	char body[256];
-	json_t *j = NULL;
-	long st;
 
 	if (max_objects > 0)
 		snprintf(body, sizeof(body), "{\"action\":\"evacuate\","
@@ -242,13 +247,31 @@ th_ctl_evacuate(const struct th_ctl *c, const char *node,
 	else
 		snprintf(body, sizeof(body), "{\"action\":\"evacuate\","
 		    "\"params\":{\"from_node\":\"%s\"}}", node);
-	st = th_ctl_req(c, "POST", "/v1/jobs", body, TH_OP_TOKEN, &j);
-	id[0] = '\0';
-	if (st == 201)
-		snprintf(id, 37, "%s", json_string_value(json_object_get(j,
-		    "id")));
-	json_decref(j);
-	return st;
+	return th_ctl_post_job(c, body, id);
+}
+
+long
+th_ctl_retry(const struct th_ctl *c, const char *job, char id[37])
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"action\":\"retry\",\"params\":"
+	    "{\"job\":\"%s\"}}", job);
+	return th_ctl_post_job(c, body, id);
+}
+
+long long
+th_job_counter(const json_t *job, const char *name)
+{
+	return json_integer_value(json_object_get(json_object_get(job,
+	    "counters"), name));
+}
+
+long long
+th_job_reason(const json_t *job, const char *reason)
+{
+	return json_integer_value(json_object_get(json_object_get(job,
+	    "reasons"), reason));
 }
 
 int
@@ -356,7 +379,7 @@ th_verify(const struct th_ctl *c)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "'%s/ballastctl' verify --database '%s' "
-	    "--secret-file '%s' >&2", bin_dir(), c->conninfo, c->secret);
+	    "--secret-file '%s' >&2", tha_bin_dir(), c->conninfo, c->secret);
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

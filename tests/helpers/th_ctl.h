@@ -56,9 +56,20 @@ long	th_ctl_req(const struct th_ctl *c, const char *method,
  * (max timeout_s). Returns the job JSON or NULL. */
 json_t	*th_ctl_wait_job(const struct th_ctl *c, const char *id,
 	    int timeout_s);
+/* POSTs a job (body: the request of POST /v1/jobs) with the operator
+ * token; writes its id ("" unless 201). Returns the HTTP status. */
+long	th_ctl_post_job(const struct th_ctl *c, const char *body,
+	    char id[37]);
 /* Creates an evacuate job; writes its id. Returns the HTTP status. */
 long	th_ctl_evacuate(const struct th_ctl *c, const char *node,
 	    long long max_objects, char id[37]);
+/* Creates a retry job of job's failed and skipped tasks; writes its id.
+ * Returns the HTTP status. */
+long	th_ctl_retry(const struct th_ctl *c, const char *job, char id[37]);
+/* A job's counter (counters.name) and count of a reason (reasons.reason);
+ * 0 if absent. */
+long long th_job_counter(const json_t *job, const char *name);
+long long th_job_reason(const json_t *job, const char *reason);
 
 /* Registers agents as nodes (host = name, datacenter "dc1"). */
 int	th_ctl_register(const struct th_ctl *c, struct tha_agent *a, int n);
@@ -77,6 +88,9 @@ int	th_ctl_wait_leader(const struct th_ctl *c, int timeout_s);
 
 /* Runs bin/ballastctl verify; returns its exit code (0: invariant holds). */
 int	th_verify(const struct th_ctl *c);
+
+/* A TCP port free on 127.0.0.1 just now, or -1. */
+int	th_free_port(void);
 
 /* Runs one SQL statement; returns the first value of the first row
  * as a long long, or -1. */

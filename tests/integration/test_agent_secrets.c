@@ -36,23 +36,6 @@ group_teardown(void **state)
 	return 0;
 }
 
-static char *
-slurp(const char *path)
-{
-	size_t len;
-	unsigned char *p = tha_read_file(path, &len);
-	char *s;
-
-	if (p == NULL)
-		return NULL;
-	if ((s = realloc(p, len + 1)) == NULL) {
-		free(p);
-		return NULL;
-	}
-	s[len] = '\0';
-	return s;
-}
-
 static void
 test_agent_secrets__secret_stays_out_of_the_debug_log(void **state)
 {
@@ -97,7 +80,7 @@ test_agent_secrets__secret_stays_out_of_the_debug_log(void **state)
 	free(body);
 	assert_int_equal(tha_agent_stop(&ag), 0);
 
-	log = slurp(ag.log);
+	log = tha_read_text(NULL, ag.log);
 	assert_non_null(log);
 	/* The log did get the debug lines about the refusals... */
 	assert_non_null(strstr(log, "bad signature"));
@@ -130,7 +113,7 @@ test_agent_secrets__print_config_shows_paths_not_secrets(void **state)
 	snprintf(cmd, sizeof(cmd), "'%s/ballast-agent' --config '%s' "
 	    "--print-config >'%s' 2>&1", bindir ? bindir : "bin", conf, out);
 	assert_int_equal(system(cmd), 0);
-	text = slurp(out);
+	text = tha_read_text(NULL, out);
 	assert_non_null(text);
 	assert_non_null(strstr(text, "secret_file = \""));
 	assert_non_null(strstr(text, "tls_key_file = \"/etc/ballast/tls.key\""

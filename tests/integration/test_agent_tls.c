@@ -20,63 +20,23 @@
 #include <jansson.h>
 
 #include "tests/helpers/agent_harness.h"
+#include "tests/helpers/th_pki.h"
 
 static struct tha_agent src, dst, blind;
-static char ca[700], cert[700], key[700], other_ca[700];
-
-static int
-sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc != 0)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-/* A CA, and a server certificate it signs for 127.0.0.1 and localhost;
- * also a second CA that signed nothing here. */
-static int
-make_pki(const char *dir)
-{
-	char cmd[4096];
-
-	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-	snprintf(cert, sizeof(cert), "%s/node.pem", dir);
-	snprintf(key, sizeof(key), "%s/node.key", dir);
-	snprintf(other_ca, sizeof(other_ca), "%s/other-ca.pem", dir);
-	snprintf(cmd, sizeof(cmd),
-	    "cd '%s' && umask 077 && "
-	    "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n"
-	    "basicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' "
-	    ">ext.cnf && "
-	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
-	    " -nodes -keyout ca.key -out ca.pem -days 2 "
-	    "-subj '/CN=ballast test CA' 2>/dev/null && "
-	    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-	    "-nodes -keyout node.key -out node.csr -subj '/CN=127.0.0.1' "
-	    "2>/dev/null && "
-	    "openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key "
-	    "-CAcreateserial -out node.pem -days 2 -extfile ext.cnf "
-	    "2>/dev/null && "
-	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
-	    " -nodes -keyout other-ca.key -out other-ca.pem -days 2 "
-	    "-subj '/CN=some other CA' 2>/dev/null", dir);
-	return sh(cmd);
-}
+static struct th_pki pki;
 
 static int
 group_setup(void **state)
 {
 	char setcert[800], setkey[800], setca[800], setother[800];
 
-	if (make_pki(tha_tmpdir()) == -1)
+	if (th_pki_make(&pki, tha_tmpdir()) == -1)
 		return -1;
-	snprintf(setcert, sizeof(setcert), "tls_cert_file=%s", cert);
-	snprintf(setkey, sizeof(setkey), "tls_key_file=%s", key);
-	snprintf(setca, sizeof(setca), "tls_ca_file=%s", ca);
-	snprintf(setother, sizeof(setother), "tls_ca_file=%s", other_ca);
-	tha_set_tls_ca(ca);
+	snprintf(setcert, sizeof(setcert), "tls_cert_file=%s", pki.cert);
+	snprintf(setkey, sizeof(setkey), "tls_key_file=%s", pki.key);
+	snprintf(setca, sizeof(setca), "tls_ca_file=%s", pki.ca);
+	snprintf(setother, sizeof(setother), "tls_ca_file=%s", pki.other_ca);
+	tha_set_tls_ca(pki.ca);
 	if (tha_agent_start(&src, "src", "--set", setcert, "--set", setkey,
 	    NULL) == -1)
 		return -1;
@@ -103,16 +63,6 @@ group_teardown(void **state)
 	return a == 0 && b == 0 && c == 0 ? 0 : -1;
 }
 
-static char *
-assignment(const char *id, json_t *tasks)
-{
-	json_t *j = json_pack("{s:s,s:o}", "id", id, "tasks", tasks);
-	char *s = json_dumps(j, JSON_COMPACT);
-
-	json_decref(j);
-	return s;
-}
-
 static void
 test_agent_tls__objects_move_between_agents_over_https(void **state)
 {
@@ -121,7 +71,6 @@ test_agent_tls__objects_move_between_agents_over_https(void **state)
 	unsigned char *data[3], *got;
 	json_t *tasks = json_array(), *res;
 	size_t len;
-	char *body;
 
 	assert_int_equal(strncmp(src.url, "https://", 8), 0);
 	tha_uuid(owner);
@@ -134,8 +83,7 @@ test_agent_tls__objects_move_between_agents_over_https(void **state)
 		json_array_append_new(tasks, tha_task(owner, ids[i], md5[i],
 		    (long long)sizes[i], src.url));
 	}
-	body = assignment(aid, tasks);
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, tasks), 202);
 	res = tha_wait_complete(&dst, aid);
 	assert_non_null(res);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
@@ -151,7 +99,6 @@ test_agent_tls__objects_move_between_agents_over_https(void **state)
 		free(data[i]);
 	}
 	json_decref(res);
-	free(body);
 }
 
 static void
@@ -161,7 +108,6 @@ test_agent_tls__agent_without_the_ca_refuses_the_source(
 	char owner[37], id[37], md5[25], aid[37], path[1024];
 	json_t *tasks = json_array(), *res, *t;
 	unsigned char *data;
-	char *body;
 
 	tha_uuid(owner);
 	tha_uuid(id);
@@ -169,8 +115,7 @@ test_agent_tls__agent_without_the_ca_refuses_the_source(
 	data = tha_put_object(src.root, owner, id, 1000, md5);
 	assert_non_null(data);
 	json_array_append_new(tasks, tha_task(owner, id, md5, 1000, src.url));
-	body = assignment(aid, tasks);
-	assert_int_equal(tha_post_assignment(&blind, body), 202);
+	assert_int_equal(tha_post_tasks(&blind, aid, tasks), 202);
 	res = tha_wait_complete(&blind, aid);
 	assert_non_null(res);
 	t = json_array_get(json_object_get(res, "tasks"), 0);
@@ -182,7 +127,6 @@ test_agent_tls__agent_without_the_ca_refuses_the_source(
 	assert_false(tha_exists(path));
 	assert_int_equal(tha_count_tmp(blind.root, owner), 0);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -223,21 +167,21 @@ test_agent_tls__clients_without_the_ca_are_refused(void **state)
 	char plain[64];
 	long status;
 
-	assert_int_equal(get_status(src.url, ca, &status), CURLE_OK);
+	assert_int_equal(get_status(src.url, pki.ca, &status), CURLE_OK);
 	assert_int_equal(status, 200);
 	/* The system's CAs do not know ours. */
 	assert_int_equal(get_status(src.url, NULL, &status),
 	    CURLE_PEER_FAILED_VERIFICATION);
 	assert_int_equal(status, 0);
-	assert_int_equal(get_status(src.url, other_ca, &status),
+	assert_int_equal(get_status(src.url, pki.other_ca, &status),
 	    CURLE_PEER_FAILED_VERIFICATION);
 	/* The right CA, the wrong name: refused too. */
 	snprintf(plain, sizeof(plain), "https://wrong.name.test:%d", src.port);
-	assert_int_equal(get_status(plain, ca, &status),
+	assert_int_equal(get_status(plain, pki.ca, &status),
 	    CURLE_PEER_FAILED_VERIFICATION);
 	assert_int_equal(status, 0);
 	snprintf(plain, sizeof(plain), "https://localhost:%d", src.port);
-	assert_int_equal(get_status(plain, ca, &status), CURLE_OK);
+	assert_int_equal(get_status(plain, pki.ca, &status), CURLE_OK);
 	assert_int_equal(status, 200);
 	/* Plain http to the https port gets no HTTP answer. */
 	snprintf(plain, sizeof(plain), "http://127.0.0.1:%d", src.port);
@@ -251,8 +195,8 @@ test_agent_tls__half_a_tls_config_is_refused_at_start(void **state)
 	struct tha_agent a;
 	char setcert[800], setkey[800];
 
-	snprintf(setcert, sizeof(setcert), "tls_cert_file=%s", cert);
-	snprintf(setkey, sizeof(setkey), "tls_key_file=%s", ca);
+	snprintf(setcert, sizeof(setcert), "tls_cert_file=%s", pki.cert);
+	snprintf(setkey, sizeof(setkey), "tls_key_file=%s", pki.ca);
 	assert_int_equal(tha_agent_start(&a, "half", "--set", setcert, NULL),
 	    -1);
 	tha_agent_free(&a);

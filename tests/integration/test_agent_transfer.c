@@ -47,22 +47,25 @@ group_teardown(void **state)
 	return a == 0 && b == 0 ? 0 : -1;
 }
 
-/* Builds {"id":id,"tasks":tasks} (takes tasks) and returns the text. */
-static char *
-assignment(const char *id, json_t *tasks)
-{
-	json_t *j = json_pack("{s:s,s:o}", "id", id, "tasks", tasks);
-	char *s = json_dumps(j, JSON_COMPACT);
-
-	json_decref(j);
-	return s;
-}
-
 static const char *
 task_field(json_t *a, size_t i, const char *key)
 {
 	return json_string_value(json_object_get(json_array_get(
 	    json_object_get(a, "tasks"), i), key));
+}
+
+/* Waits until a writes a tmp file of owner's (and, with moved, has
+ * counted transferred bytes). 1 if it did, 0 after 10 s. */
+static int
+wait_tmp(const struct tha_agent *a, const char *owner, int moved)
+{
+	for (int i = 0; i < 400; i++) {
+		if (tha_count_tmp(a->root, owner) > 0 && (!moved ||
+		    tha_metric(a, "ballast_agent_bytes_transferred_total") > 0))
+			return 1;
+		tha_sleep_ms(25);
+	}
+	return 0;
 }
 
 static void
@@ -88,7 +91,6 @@ test_agent_transfer__download_places_verified_copies(void **state)
 	char owner[37], ids[4][37], md5[4][25], aid[37];
 	unsigned char *data[4];
 	json_t *tasks = json_array(), *res;
-	char *body;
 
 	tha_uuid(owner);
 	tha_uuid(aid);
@@ -100,8 +102,7 @@ test_agent_transfer__download_places_verified_copies(void **state)
 		json_array_append_new(tasks, tha_task(owner, ids[i], md5[i],
 		    (long long)sizes[i], src.url));
 	}
-	body = assignment(aid, tasks);
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, tasks), 202);
 	res = tha_wait_complete(&dst, aid);
 	assert_non_null(res);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
@@ -116,7 +117,6 @@ test_agent_transfer__download_places_verified_copies(void **state)
 	}
 	assert_int_equal(tha_count_tmp(dst.root, owner), 0);
 	json_decref(res);
-	free(body);
 }
 
 static void
@@ -125,7 +125,6 @@ test_agent_transfer__rerun_under_new_id_skips_existing(void **state)
 	char owner[37], id[37], md5[25], a1[37], a2[37];
 	unsigned char *data;
 	json_t *res;
-	char *body;
 	double before;
 
 	tha_uuid(owner);
@@ -133,17 +132,14 @@ test_agent_transfer__rerun_under_new_id_skips_existing(void **state)
 	tha_uuid(a1);
 	tha_uuid(a2);
 	data = tha_put_object(src.root, owner, id, 200000, md5);
-	body = assignment(a1, json_pack("[o]", tha_task(owner, id, md5,
-	    200000, src.url)));
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
-	free(body);
+	assert_int_equal(tha_post_tasks(&dst, a1, json_pack("[o]",
+	    tha_task(owner, id, md5, 200000, src.url))), 202);
 	json_decref(tha_wait_complete(&dst, a1));
 	before = tha_metric(&dst, "ballast_agent_bytes_transferred_total");
 	assert_true(before >= 200000);
 
-	body = assignment(a2, json_pack("[o]", tha_task(owner, id, md5,
-	    200000, src.url)));
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, a2, json_pack("[o]",
+	    tha_task(owner, id, md5, 200000, src.url))), 202);
 	res = tha_wait_complete(&dst, a2);
 	assert_non_null(res);
 	assert_string_equal(task_field(res, 0, "status"), "complete");
@@ -154,7 +150,6 @@ test_agent_transfer__rerun_under_new_id_skips_existing(void **state)
 	    == before);
 	assert_same_file(dst.root, owner, id, data, 200000);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -165,7 +160,6 @@ test_agent_transfer__file_written_by_others_with_right_md5_is_skipped(
 	char owner[37], id[37], md5[25], other[25], aid[37];
 	unsigned char *data;
 	json_t *res;
-	char *body;
 
 	tha_uuid(owner);
 	tha_uuid(id);
@@ -176,10 +170,9 @@ test_agent_transfer__file_written_by_others_with_right_md5_is_skipped(
 	free(data);
 	data = tha_put_object(dst.root, owner, id, 300000, other);
 	assert_string_not_equal(md5, other);	/* random: differ */
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id, other,
-	    300000, src.url)));
 	/* The source has different bytes; only a skip can complete this. */
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, json_pack("[o]",
+	    tha_task(owner, id, other, 300000, src.url))), 202);
 	res = tha_wait_complete(&dst, aid);
 	assert_non_null(res);
 	assert_string_equal(task_field(res, 0, "status"), "complete");
@@ -187,7 +180,6 @@ test_agent_transfer__file_written_by_others_with_right_md5_is_skipped(
 	    json_object_get(res, "tasks"), 0), "skipped")));
 	assert_same_file(dst.root, owner, id, data, 300000);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -196,15 +188,14 @@ test_agent_transfer__missing_object_fails_with_http_status_404(void **state)
 {
 	char owner[37], id[37], aid[37];
 	json_t *res, *t;
-	char *body;
 	char path[1024];
 
 	tha_uuid(owner);
 	tha_uuid(id);
 	tha_uuid(aid);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id,
-	    "1B2M2Y8AsgTpgAmY7PhCfg==", 10, src.url)));
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, json_pack("[o]",
+	    tha_task(owner, id, "1B2M2Y8AsgTpgAmY7PhCfg==", 10, src.url))),
+	    202);
 	res = tha_wait_complete(&dst, aid);
 	assert_non_null(res);
 	t = json_array_get(json_object_get(res, "tasks"), 0);
@@ -218,7 +209,6 @@ test_agent_transfer__missing_object_fails_with_http_status_404(void **state)
 	assert_false(tha_exists(path));
 	assert_int_equal(tha_count_tmp(dst.root, owner), 0);
 	json_decref(res);
-	free(body);
 }
 
 static void
@@ -228,7 +218,6 @@ test_agent_transfer__corrupt_source_is_md5_mismatch_and_leaves_no_file(
 	char owner[37], id[37], md5[25], wrong[25], aid[37], path[1024];
 	unsigned char *data;
 	json_t *res;
-	char *body;
 
 	tha_uuid(owner);
 	tha_uuid(id);
@@ -237,9 +226,8 @@ test_agent_transfer__corrupt_source_is_md5_mismatch_and_leaves_no_file(
 	/* The metadata says one thing; the source holds another. */
 	data[0] ^= 0xff;
 	tha_md5_b64(data, 100000, wrong);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id, wrong,
-	    100000, src.url)));
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, json_pack("[o]",
+	    tha_task(owner, id, wrong, 100000, src.url))), 202);
 	res = tha_wait_complete(&dst, aid);
 	assert_non_null(res);
 	assert_string_equal(task_field(res, 0, "status"), "failed");
@@ -250,7 +238,6 @@ test_agent_transfer__corrupt_source_is_md5_mismatch_and_leaves_no_file(
 	assert_true(tha_metric(&dst,
 	    "ballast_agent_errors_total{reason=\"md5_mismatch\"}") >= 1);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -259,7 +246,6 @@ test_agent_transfer__source_down_is_network_error(void **state)
 {
 	char owner[37], id[37], aid[37], url[64];
 	json_t *res;
-	char *body;
 	struct tha_agent gone;
 
 	/* An agent that existed and stopped: its port now refuses. */
@@ -270,9 +256,8 @@ test_agent_transfer__source_down_is_network_error(void **state)
 	tha_uuid(owner);
 	tha_uuid(id);
 	tha_uuid(aid);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id,
-	    "1B2M2Y8AsgTpgAmY7PhCfg==", 10, url)));
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, json_pack("[o]",
+	    tha_task(owner, id, "1B2M2Y8AsgTpgAmY7PhCfg==", 10, url))), 202);
 	res = tha_wait_complete(&dst, aid);
 	assert_non_null(res);
 	assert_string_equal(task_field(res, 0, "status"), "failed");
@@ -281,7 +266,6 @@ test_agent_transfer__source_down_is_network_error(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(
 	    json_object_get(res, "tasks"), 0), "attempts")), 2);
 	json_decref(res);
-	free(body);
 }
 
 static void
@@ -291,7 +275,6 @@ test_agent_transfer__silent_source_is_timeout(void **state)
 	socklen_t sl = sizeof(sin);
 	char owner[37], id[37], aid[37], url[64];
 	json_t *res;
-	char *body;
 	int lfd;
 
 	/* A source that accepts connections and never answers. */
@@ -306,9 +289,8 @@ test_agent_transfer__silent_source_is_timeout(void **state)
 	tha_uuid(owner);
 	tha_uuid(id);
 	tha_uuid(aid);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id,
-	    "1B2M2Y8AsgTpgAmY7PhCfg==", 10, url)));
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, json_pack("[o]",
+	    tha_task(owner, id, "1B2M2Y8AsgTpgAmY7PhCfg==", 10, url))), 202);
 	res = tha_wait_complete(&dst, aid);
 	close(lfd);
 	assert_non_null(res);
@@ -316,7 +298,6 @@ test_agent_transfer__silent_source_is_timeout(void **state)
 	assert_string_equal(task_field(res, 0, "reason"), "timeout");
 	assert_int_equal(tha_count_tmp(dst.root, owner), 0);
 	json_decref(res);
-	free(body);
 }
 
 static void
@@ -326,7 +307,6 @@ test_agent_transfer__over_quota_is_insufficient_space(void **state)
 	struct tha_agent a;
 	unsigned char *data;
 	json_t *res;
-	char *body;
 
 	tha_uuid(owner);
 	tha_uuid(id);
@@ -334,9 +314,8 @@ test_agent_transfer__over_quota_is_insufficient_space(void **state)
 	data = tha_put_object(src.root, owner, id, 5000, md5);
 	assert_int_equal(tha_agent_start(&a, "quota", "--capacity-bytes",
 	    "4096", NULL), 0);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5, 5000,
-	    src.url)));
-	assert_int_equal(tha_post_assignment(&a, body), 202);
+	assert_int_equal(tha_post_tasks(&a, aid, json_pack("[o]",
+	    tha_task(owner, id, md5, 5000, src.url))), 202);
 	res = tha_wait_complete(&a, aid);
 	assert_non_null(res);
 	assert_string_equal(task_field(res, 0, "status"), "failed");
@@ -347,7 +326,6 @@ test_agent_transfer__over_quota_is_insufficient_space(void **state)
 	assert_int_equal(tha_agent_stop(&a), 0);
 	tha_agent_free(&a);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -357,16 +335,15 @@ test_agent_transfer__one_bad_task_does_not_fail_the_others(void **state)
 	char owner[37], good[37], missing[37], md5[25], aid[37];
 	unsigned char *data;
 	json_t *res, *counts;
-	char *body;
 
 	tha_uuid(owner);
 	tha_uuid(good);
 	tha_uuid(missing);
 	tha_uuid(aid);
 	data = tha_put_object(src.root, owner, good, 5000, md5);
-	body = assignment(aid, json_pack("[o,o]", tha_task(owner, missing,
-	    md5, 5000, src.url), tha_task(owner, good, md5, 5000, src.url)));
-	assert_int_equal(tha_post_assignment(&dst, body), 202);
+	assert_int_equal(tha_post_tasks(&dst, aid, json_pack("[o,o]",
+	    tha_task(owner, missing, md5, 5000, src.url), tha_task(owner, good,
+	    md5, 5000, src.url))), 202);
 	res = tha_wait_complete(&dst, aid);
 	assert_non_null(res);
 	counts = json_object_get(res, "counts");
@@ -377,7 +354,6 @@ test_agent_transfer__one_bad_task_does_not_fail_the_others(void **state)
 	assert_string_equal(task_field(res, 1, "status"), "complete");
 	assert_same_file(dst.root, owner, good, data, 5000);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -390,8 +366,6 @@ test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 	struct tha_agent slow;
 	struct tha_resp r;
 	json_t *res;
-	char *body;
-	int seen = 0;
 	const size_t size = 6 * 1024 * 1024;
 
 	tha_uuid(owner);
@@ -400,18 +374,10 @@ test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 	data = tha_put_object(src.root, owner, id, size, md5);
 	assert_int_equal(tha_agent_start(&slow, "slow", "--throttle",
 	    "1048576", NULL), 0);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5,
-	    (long long)size, src.url)));
-	assert_int_equal(tha_post_assignment(&slow, body), 202);
+	assert_int_equal(tha_post_tasks(&slow, aid, json_pack("[o]",
+	    tha_task(owner, id, md5, (long long)size, src.url))), 202);
 	/* Wait until bytes are landing in the tmp file. */
-	for (int i = 0; i < 400 && !seen; i++) {
-		seen = tha_count_tmp(slow.root, owner) > 0 &&
-		    tha_metric(&slow, "ballast_agent_bytes_transferred_total") >
-		    0;
-		if (!seen)
-			tha_sleep_ms(25);
-	}
-	assert_true(seen);
+	assert_true(wait_tmp(&slow, owner, 1));
 	/* Still running: the assignment cannot be deleted. */
 	snprintf(target, sizeof(target), "/v1/assignments/%s", aid);
 	tha_request(slow.url, "DELETE", target, NULL, 0, THA_SIGNED, NULL, &r);
@@ -432,7 +398,6 @@ test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 	assert_int_equal(tha_agent_stop(&slow), 0);
 	tha_agent_free(&slow);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -444,8 +409,6 @@ test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes(void **state)
 	unsigned char *data;
 	struct tha_agent a;
 	json_t *res;
-	char *body;
-	int seen = 0;
 	const size_t size = 6 * 1024 * 1024;
 
 	tha_uuid(owner);
@@ -455,15 +418,9 @@ test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes(void **state)
 	/* No grace period: the transfer in flight is cut at SIGTERM. */
 	assert_int_equal(tha_agent_start(&a, "term", "--throttle", "1048576",
 	    "--set", "shutdown_timeout=0", NULL), 0);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5,
-	    (long long)size, src.url)));
-	assert_int_equal(tha_post_assignment(&a, body), 202);
-	for (int i = 0; i < 400 && !seen; i++) {
-		seen = tha_count_tmp(a.root, owner) > 0;
-		if (!seen)
-			tha_sleep_ms(25);
-	}
-	assert_true(seen);
+	assert_int_equal(tha_post_tasks(&a, aid, json_pack("[o]",
+	    tha_task(owner, id, md5, (long long)size, src.url))), 202);
+	assert_true(wait_tmp(&a, owner, 0));
 	assert_int_equal(tha_agent_stop(&a), 0);
 	snprintf(path, sizeof(path), "%s/%s/%s", a.root, owner, id);
 	assert_false(tha_exists(path));
@@ -477,7 +434,6 @@ test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes(void **state)
 	assert_int_equal(tha_agent_stop(&a), 0);
 	tha_agent_free(&a);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -488,8 +444,6 @@ test_agent_transfer__sigterm_lets_the_transfer_in_flight_finish(void **state)
 	unsigned char *data;
 	struct tha_agent a;
 	json_t *res;
-	char *body;
-	int seen = 0;
 	const size_t size = 2 * 1024 * 1024;
 
 	tha_uuid(owner);
@@ -498,15 +452,9 @@ test_agent_transfer__sigterm_lets_the_transfer_in_flight_finish(void **state)
 	data = tha_put_object(src.root, owner, id, size, md5);
 	assert_int_equal(tha_agent_start(&a, "grace", "--throttle", "1048576",
 	    "--set", "shutdown_timeout=60", NULL), 0);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5,
-	    (long long)size, src.url)));
-	assert_int_equal(tha_post_assignment(&a, body), 202);
-	for (int i = 0; i < 400 && !seen; i++) {
-		seen = tha_count_tmp(a.root, owner) > 0;
-		if (!seen)
-			tha_sleep_ms(25);
-	}
-	assert_true(seen);
+	assert_int_equal(tha_post_tasks(&a, aid, json_pack("[o]",
+	    tha_task(owner, id, md5, (long long)size, src.url))), 202);
+	assert_true(wait_tmp(&a, owner, 0));
 	/* The stop waits for the download, which completes before exit. */
 	assert_int_equal(tha_agent_stop(&a), 0);
 	assert_same_file(a.root, owner, id, data, size);
@@ -521,7 +469,6 @@ test_agent_transfer__sigterm_lets_the_transfer_in_flight_finish(void **state)
 	assert_int_equal(tha_agent_stop(&a), 0);
 	tha_agent_free(&a);
 	json_decref(res);
-	free(body);
 	free(data);
 }
 
@@ -565,7 +512,6 @@ test_agent_transfer__complete_assignments_are_collected_after_ttl(
 	struct tha_agent a;
 	struct tha_resp r;
 	unsigned char *data;
-	char *body;
 	long st = 0;
 
 	tha_uuid(owner);
@@ -574,9 +520,8 @@ test_agent_transfer__complete_assignments_are_collected_after_ttl(
 	data = tha_put_object(src.root, owner, id, 100, md5);
 	assert_int_equal(tha_agent_start(&a, "ttl", "--set",
 	    "assignment_ttl=1", "--set", "gc_interval=1", NULL), 0);
-	body = assignment(aid, json_pack("[o]", tha_task(owner, id, md5, 100,
-	    src.url)));
-	assert_int_equal(tha_post_assignment(&a, body), 202);
+	assert_int_equal(tha_post_tasks(&a, aid, json_pack("[o]",
+	    tha_task(owner, id, md5, 100, src.url))), 202);
 	json_decref(tha_wait_complete(&a, aid));
 	snprintf(target, sizeof(target), "/v1/assignments/%s", aid);
 	for (int i = 0; i < 200; i++) {
@@ -598,7 +543,6 @@ test_agent_transfer__complete_assignments_are_collected_after_ttl(
 	}
 	assert_int_equal(tha_agent_stop(&a), 0);
 	tha_agent_free(&a);
-	free(body);
 	free(data);
 }
 
@@ -612,17 +556,10 @@ test_agent_transfer__throttle_changes_at_run_time_when_signed(void **state)
 	    THA_UNSIGNED, NULL, &r);
 	assert_int_equal(r.status, 401);
 	tha_resp_free(&r);
-	tha_request(dst.url, "PUT", "/v1/config/throttle", body, strlen(body),
-	    THA_SIGNED, NULL, &r);
-	assert_int_equal(r.status, 200);
-	tha_resp_free(&r);
+	assert_int_equal(tha_throttle(&dst, 5000000), 200);
 	assert_true(tha_metric(&dst, "ballast_agent_throttle_bytes_per_second")
 	    == 5000000);
-	body = "{\"bytes_per_sec\":0}";
-	tha_request(dst.url, "PUT", "/v1/config/throttle", body, strlen(body),
-	    THA_SIGNED, NULL, &r);
-	assert_int_equal(r.status, 200);
-	tha_resp_free(&r);
+	assert_int_equal(tha_throttle(&dst, 0), 200);
 	assert_true(tha_metric(&dst, "ballast_agent_throttle_bytes_per_second")
 	    == 0);
 }

@@ -11,9 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 3
 #define OWNER "0c0c0c0c-1111-4222-8333-444455556666"
@@ -23,38 +21,24 @@ static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 
+static const char *const names[NAGENTS] = { "a1.stor", "a2.stor",
+    "a3.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "a1.stor", "a2.stor",
-	    "a3.stor" };
-
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0)
-		return -1;
-	return th_ctl_register(&ctl, ag, NAGENTS);
+	return th_cluster_start(&cluster);
 }
 
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	/* A clean exit (0) also means no sanitizer report in ASan builds. */
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 /* The status and the error code of one call. */
@@ -565,19 +549,11 @@ test_api__status_shows_a_write_at_once(void **state)
 static void
 test_api__a_second_daemon_on_the_port_is_refused(void **state)
 {
-	const char *bin = getenv("BALLAST_BIN");
-	char cmd[1400], out[4096];
-	size_t n;
-	FILE *p;
+	char out[4096];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "'%s/ballastd' --config '%s' 2>&1",
-	    bin ? bin : "bin", ctl.conf);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	assert_int_not_equal(pclose(p), 0);
+	assert_int_not_equal(tha_run(out, sizeof(out), "'%s/ballastd' "
+	    "--config '%s' 2>&1", tha_bin_dir(), ctl.conf), 0);
 	assert_non_null(strstr(out, "in use"));
 	assert_non_null(strstr(out, "127.0.0.1"));
 	/* and the first one still answers */

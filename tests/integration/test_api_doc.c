@@ -28,8 +28,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	4
 #define OWNER	"0e0e0e0e-0000-4000-8000-000000000001"
@@ -41,6 +40,15 @@ static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 static char job_id[37];
 static char obj_id[37];
+
+static const char *const names[NAGENTS] = { "1.stor.dc1", "2.stor.dc1",
+    "3.stor.dc1", "4.stor.dc2" };
+static const char *const agent_args[] = { "--capacity-bytes", "4194304",
+    NULL };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.agent_args = agent_args,
+};
 
 struct example {
 	int	 line;		/* of the request line in api.md */
@@ -311,22 +319,13 @@ same_keys(const json_t *want, const json_t *got, const char *path,
 static int
 setup(void **state)
 {
-	static const char *names[NAGENTS] = { "1.stor.dc1", "2.stor.dc1",
-	    "3.stor.dc1", "4.stor.dc2" };
 	int skew[2] = { 0, 1 }, rest[2] = { 2, 3 };
 	char ids[37 * 12];
 	json_t *job;
 	int ok;
 
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], "--capacity-bytes",
-		    "4194304", NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0 ||
-	    th_ctl_register(&ctl, ag, NAGENTS) != 0 ||
+	if (th_cluster_start(&cluster) != 0 ||
 	    th_pg_sql(&pg, "UPDATE nodes SET datacenter = 'dc2' WHERE id = "
 	    "'4.stor.dc2'") != 0 ||
 	    th_seed(pg.conninfo, ag, NAGENTS, 12, OBJ, skew, 2, ids,
@@ -336,10 +335,8 @@ setup(void **state)
 		return -1;
 	memcpy(obj_id, ids, 37);
 	/* An agent counts its root when it starts. */
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_stop(&ag[i]) != 0 ||
-		    tha_agent_restart(&ag[i], NULL) != 0)
-			return -1;
+	if (th_cluster_restart_agents(&cluster) != 0)
+		return -1;
 	/* A finished job for {job}. */
 	if (th_ctl_evacuate(&ctl, "3.stor.dc1", 0, job_id) != 201 ||
 	    (job = th_ctl_wait_job(&ctl, job_id, 60)) == NULL)
@@ -362,8 +359,6 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
 	free(bare);
 	for (int i = 0; i < nex; i++) {
@@ -371,14 +366,7 @@ teardown(void **state)
 		free(ex[i].request);
 		free(ex[i].answer);
 	}
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 static void

@@ -13,15 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/helpers/agent_harness.h"
+
 static char tmpdir[256];
-
-static const char *
-bindir(void)
-{
-	const char *d = getenv("BALLAST_BIN");
-
-	return d ? d : "bin";
-}
 
 static const char *
 golden(void)
@@ -40,7 +34,7 @@ run(const char *dir, const char *args)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/ballastctl' %s >'%s/out' "
-	    "2>'%s/err'", dir, bindir(), args, tmpdir, tmpdir);
+	    "2>'%s/err'", dir, tha_bin_dir(), args, tmpdir, tmpdir);
 	st = system(cmd);
 	assert_true(WIFEXITED(st));
 	return WEXITSTATUS(st);
@@ -49,21 +43,10 @@ run(const char *dir, const char *args)
 static char *
 slurp(const char *name)
 {
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
+	char *s = tha_read_text(tmpdir, name);
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
+	assert_non_null(s);
+	return s;
 }
 
 static int
@@ -75,7 +58,7 @@ setup(void **state)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ballast-cli-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	/* Make BALLAST_BIN absolute: run() changes directory. */
-	if (bindir()[0] != '/' && realpath(bindir(), abs))
+	if (tha_bin_dir()[0] != '/' && realpath(tha_bin_dir(), abs))
 		setenv("BALLAST_BIN", abs, 1);
 	return 0;
 }
@@ -105,27 +88,17 @@ test_cli_crush__golden_files_match_byte_for_byte(void **state)
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/crush", golden());
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char path[1024], first[1024];
+		char first[1024];
 		char *want, *got, *body;
-		FILE *f;
-		long n;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		f = fopen(path, "rb");
-		assert_non_null(f);
-		assert_non_null(fgets(first, sizeof(first), f));
-		first[strcspn(first, "\n")] = '\0';
-		fseek(f, 0, SEEK_END);
-		n = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		want = calloc(1, (size_t)n + 1);
-		assert_int_equal(fread(want, 1, (size_t)n, f), (size_t)n);
-		fclose(f);
-		/* "# ballastctl crush map ..." */
+		assert_non_null(want = tha_read_text(dir, files[i]));
+		/* "# ballastctl crush map ...", then the output */
+		assert_non_null(body = strchr(want, '\n'));
+		snprintf(first, sizeof(first), "%.*s", (int)(body - want), want);
+		body++;
 		assert_int_equal(strncmp(first, "# ballastctl ", 13), 0);
 		assert_int_equal(run(dir, first + 13), 0);
 		got = slurp("out");
-		body = strchr(want, '\n') + 1;
 		if (strcmp(got, body) != 0)
 			fail_msg("%s: output differs", files[i]);
 		free(want);
@@ -270,12 +243,8 @@ test_cli_crush__compare_reports_the_cost_of_a_weight_change(void **state)
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/crush", golden());
 	/* After: osd.7 at weight 2.0 in the flat map. */
-	snprintf(args, sizeof(args), "%s/flat8.map.json", dir);
-	f = fopen(args, "rb");
-	assert_non_null(f);
-	src = calloc(1, 1 << 16);
-	assert_true(fread(src, 1, (1 << 16) - 1, f) > 0);
-	fclose(f);
+	assert_non_null(src = tha_read_text(dir, "flat8.map.json"));
+	assert_true(src[0] != '\0');
 	snprintf(after, sizeof(after), "%s/after.json", tmpdir);
 	f = fopen(after, "w");
 	assert_non_null(f);

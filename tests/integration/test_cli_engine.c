@@ -16,9 +16,7 @@
 
 #include <openssl/evp.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 3
 #define OWNER "0f0f0f0f-1111-4222-8333-444455556666"
@@ -28,44 +26,24 @@ static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 static char out[65536];
 
+static const char *const names[NAGENTS] = { "c1.stor", "c2.stor",
+    "c3.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "c1.stor", "c2.stor",
-	    "c3.stor" };
-
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0)
-		return -1;
-	return th_ctl_register(&ctl, ag, NAGENTS);
+	return th_cluster_start(&cluster);
 }
 
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	/* A clean exit (0) also means no sanitizer report in ASan builds. */
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
-}
-
-static const char *
-bin(void)
-{
-	return getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin";
+	return th_cluster_stop(&cluster);
 }
 
 /* Runs a shell command line; its stdout and stderr go to out. Returns
@@ -77,27 +55,18 @@ run(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
-	FILE *p;
-	size_t n;
-	int st;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return tha_run(out, sizeof(out), "%s 2>&1", cmd);
 }
 
 static int
 ctlcmd(const char *token_file, const char *args)
 {
 	return run("'%s/ballastctl' --server %s --token-file '%s/%s' %s",
-	    bin(), ctl.url, ctl.dir, token_file, args);
+	    tha_bin_dir(), ctl.url, ctl.dir, token_file, args);
 }
 
 static void
@@ -121,27 +90,27 @@ test_cli__ballastd_checks_its_config_and_names_bad_keys(void **state)
 	snprintf(conf, sizeof(conf), "%s/check.json", ctl.dir);
 	write_conf(conf, ",\"// note\":\"comments are keys with //\"");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 0);
+	    tha_bin_dir(), conf), 0);
 	assert_non_null(strstr(out, "ok"));
 	assert_int_equal(run("'%s/ballastd' --config '%s' --print-config",
-	    bin(), conf), 0);
+	    tha_bin_dir(), conf), 0);
 	assert_non_null(strstr(out, "engine.metadata_threads = 10  # default"));
 	assert_null(strstr(out, TH_OP_TOKEN));
 	write_conf(conf, ",\"engine\":{\"bogus\":1}");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 2);
+	    tha_bin_dir(), conf), 2);
 	assert_non_null(strstr(out, "engine.bogus"));
 	write_conf(conf, ",\"engine\":{\"metadata_threads\":251}");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 2);
+	    tha_bin_dir(), conf), 2);
 	assert_non_null(strstr(out, "engine.metadata_threads"));
 	write_conf(conf, ",\"listen_port\":1");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 2);
+	    tha_bin_dir(), conf), 2);
 	assert_non_null(strstr(out, "listen_port"));
 	write_conf(conf, ",\"policy\":{\"max_fill\":7}");
 	assert_int_equal(run("'%s/ballastd' --config '%s' --check-config",
-	    bin(), conf), 2);
+	    tha_bin_dir(), conf), 2);
 	assert_non_null(strstr(out, "policy.max_fill"));
 }
 
@@ -171,7 +140,7 @@ test_cli__job_commands_and_exit_codes(void **state)
 		 * ETA, redrawn in place. */
 		assert_int_equal(run("script -qec \"'%s/ballastctl' --server "
 		    "%s --token-file '%s/view.token' job watch %s\" /dev/null",
-		    bin(), ctl.url, ctl.dir, id), 0);
+		    tha_bin_dir(), ctl.url, ctl.dir, id), 0);
 		assert_non_null(strstr(out, "\r["));
 		assert_non_null(strstr(out, "100.0%"));
 		assert_non_null(strstr(out, "obj/s ETA"));
@@ -207,9 +176,9 @@ test_cli__job_commands_and_exit_codes(void **state)
 	assert_int_equal(ctlcmd("op.token", "job frobnicate"), 2);
 	/* bad token: 4; nobody listening: 3 */
 	assert_int_equal(run("BALLAST_TOKEN_FILE=/dev/null '%s/ballastctl' "
-	    "--server %s job list", bin(), ctl.url), 4);
+	    "--server %s job list", tha_bin_dir(), ctl.url), 4);
 	assert_int_equal(run("'%s/ballastctl' --server http://127.0.0.1:1 "
-	    "--token-file '%s/op.token' job list", bin(), ctl.dir), 3);
+	    "--token-file '%s/op.token' job list", tha_bin_dir(), ctl.dir), 3);
 }
 
 static void
@@ -255,12 +224,12 @@ test_cli__import_then_verify_catches_a_damaged_copy(void **state)
 	fputc('!', f);
 	fclose(f);
 	assert_int_equal(run("'%s/ballastctl' verify --database '%s' "
-	    "--secret-file '%s'", bin(), pg.conninfo, ctl.secret), 1);
+	    "--secret-file '%s'", tha_bin_dir(), pg.conninfo, ctl.secret), 1);
 	assert_non_null(strstr(out, "c3.stor"));
 	assert_non_null(strstr(out, "md5"));
 	/* The same in JSON: one document, the damaged copy named. */
 	assert_int_equal(run("'%s/ballastctl' verify --json --database '%s' "
-	    "--secret-file '%s'", bin(), pg.conninfo, ctl.secret), 1);
+	    "--secret-file '%s'", tha_bin_dir(), pg.conninfo, ctl.secret), 1);
 	{
 		json_t *j = json_loads(out, 0, NULL);
 
@@ -518,8 +487,8 @@ test_cli__inventory_import_then_plan_then_submit(void **state)
 	fclose(f);
 	/* Review: the plan, as a file. */
 	assert_int_equal(run("'%s/ballastctl' plan --cluster '%s/cluster.json' "
-	    "--objects '%s/inventory.csv' --json > '%s/plan.json'", bin(), dir,
-	    dir, dir), 0);
+	    "--objects '%s/inventory.csv' --json > '%s/plan.json'",
+	    tha_bin_dir(), dir, dir, dir), 0);
 	snprintf(path, sizeof(path), "%s/plan.json", dir);
 	plan = json_load_file(path, 0, NULL);
 	assert_non_null(plan);

@@ -17,9 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 2
 #define OWNER "0d0d0d0d-1111-4222-8333-444455556666"
@@ -28,20 +26,18 @@ static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 
+static const char *const names[NAGENTS] = { "j1.stor", "j2.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "j1.stor", "j2.stor" };
 	int copies[1] = { 0 };
 
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, NULL) != 0 ||
-	    th_ctl_register(&ctl, ag, NAGENTS) != 0)
+	if (th_cluster_start(&cluster) != 0)
 		return -1;
 	return th_seed(pg.conninfo, ag, NAGENTS, 4, 1024, copies, 1, NULL,
 	    OWNER);
@@ -50,17 +46,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 /* Runs ballastctl with args against ctl; returns the exit code and the
@@ -68,22 +55,15 @@ teardown(void **state)
 static int
 ctl_json(json_t **out, const char *args)
 {
-	const char *bin = getenv("BALLAST_BIN");
-	char cmd[2048], buf[65536];
+	char buf[65536];
 	json_error_t je;
-	FILE *p;
-	size_t n;
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
+	rc = tha_run(buf, sizeof(buf), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
 	    "%s/op.token %s/ballastctl %s 2>/dev/null", ctl.url, ctl.dir,
-	    bin ? bin : "bin", args);
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(buf, 1, sizeof(buf) - 1, p);
-	buf[n] = '\0';
-	rc = pclose(p);
-	*out = n > 0 ? json_loads(buf, 0, &je) : NULL;
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	    tha_bin_dir(), args);
+	*out = buf[0] != '\0' ? json_loads(buf, 0, &je) : NULL;
+	return rc;
 }
 
 static void
@@ -200,7 +180,6 @@ test_cli_json__help_everywhere_prints_usage_and_sends_nothing(void **state)
 		"crush compare --help", "plan --help", "simulate --help",
 		"verify --help", "demo-seed --help",
 	};
-	const char *bin = getenv("BALLAST_BIN");
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 	struct pollfd pf;
@@ -217,27 +196,20 @@ test_cli_json__help_everywhere_prints_usage_and_sends_nothing(void **state)
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		char cmd[2048], out[8192], err[512];
 		FILE *p;
-		size_t n;
 		int rc, en;
 
-		snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=http://127.0.0.1:%d "
-		    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl %s "
-		    "2>%s/help.err", ntohs(sa.sin_port), ctl.dir,
-		    bin ? bin : "bin", lines[i], ctl.dir);
-		assert_non_null(p = popen(cmd, "r"));
-		n = fread(out, 1, sizeof(out) - 1, p);
-		out[n] = '\0';
-		rc = pclose(p);
+		rc = tha_run(out, sizeof(out), "BALLAST_SERVER="
+		    "http://127.0.0.1:%d BALLAST_TOKEN_FILE=%s/op.token "
+		    "%s/ballastctl %s 2>%s/help.err", ntohs(sa.sin_port),
+		    ctl.dir, tha_bin_dir(), lines[i], ctl.dir);
 		snprintf(cmd, sizeof(cmd), "%s/help.err", ctl.dir);
 		assert_non_null(p = fopen(cmd, "r"));
 		en = (int)fread(err, 1, sizeof(err) - 1, p);
 		err[en] = '\0';
 		fclose(p);
-		if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0 || en != 0 ||
-		    strstr(out, "usage") == NULL)
+		if (rc != 0 || en != 0 || strstr(out, "usage") == NULL)
 			fail_msg("ballastctl %s: exit %d, stdout \"%.200s\", "
-			    "stderr \"%s\"", lines[i], WIFEXITED(rc) ?
-			    WEXITSTATUS(rc) : -1, out, err);
+			    "stderr \"%s\"", lines[i], rc, out, err);
 	}
 	pf.fd = fd;
 	pf.events = POLLIN;
@@ -254,11 +226,7 @@ static void
 test_cli_json__plan_without_files_previews_the_live_plan(void **state)
 {
 	json_t *j, *api = NULL;
-	const char *bin = getenv("BALLAST_BIN");
-	char cmd[2048], out[65536];
-	FILE *p;
-	size_t n;
-	int rc;
+	char out[65536];
 
 	(void)state;
 	assert_int_equal(ctl_json(&j, "plan --json"), 0);
@@ -274,14 +242,9 @@ test_cli_json__plan_without_files_previews_the_live_plan(void **state)
 	assert_int_equal(ctl_json(&j, "plan --preset aggressive --json"), 0);
 	assert_non_null(json_object_get(j, "summary"));
 	json_decref(j);
-	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
-	    "%s/op.token %s/ballastctl plan", ctl.url, ctl.dir,
-	    bin ? bin : "bin");
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	rc = pclose(p);
-	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+	assert_int_equal(tha_run(out, sizeof(out), "BALLAST_SERVER=%s "
+	    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl plan", ctl.url,
+	    ctl.dir, tha_bin_dir()), 0);
 	assert_non_null(strstr(out, "imbalance     "));
 	assert_non_null(strstr(out, "budget\n  moves"));
 	assert_int_equal(ctl_json(&j, "plan --preset bogus"), 2);
@@ -294,23 +257,15 @@ test_cli_json__plan_without_files_previews_the_live_plan(void **state)
 static void
 test_cli_json__policy_get_prints_values_as_written(void **state)
 {
-	const char *bin = getenv("BALLAST_BIN");
 	char cmd[2048], out[65536];
-	FILE *p;
-	size_t n;
-	int rc;
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
-	    "%s/op.token %s/ballastctl policy set --set imbalance_threshold="
-	    "0.1 --set target_imbalance=0.07 >/dev/null && BALLAST_SERVER=%s "
-	    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl policy get", ctl.url,
-	    ctl.dir, bin ? bin : "bin", ctl.url, ctl.dir, bin ? bin : "bin");
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	rc = pclose(p);
-	assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+	assert_int_equal(tha_run(out, sizeof(out), "BALLAST_SERVER=%s "
+	    "BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl policy set --set "
+	    "imbalance_threshold=0.1 --set target_imbalance=0.07 >/dev/null && "
+	    "BALLAST_SERVER=%s BALLAST_TOKEN_FILE=%s/op.token %s/ballastctl "
+	    "policy get", ctl.url, ctl.dir, tha_bin_dir(), ctl.url, ctl.dir,
+	    tha_bin_dir()), 0);
 	if (strstr(out, "\"imbalance_threshold\": 0.1,") == NULL &&
 	    strstr(out, "\"imbalance_threshold\": 0.1\n") == NULL)
 		fail_msg("policy get:\n%s", out);
@@ -322,7 +277,7 @@ test_cli_json__policy_get_prints_values_as_written(void **state)
 	assert_non_null(strstr(out, "\"large_batch_bytes\""));
 	snprintf(cmd, sizeof(cmd), "BALLAST_SERVER=%s BALLAST_TOKEN_FILE="
 	    "%s/op.token %s/ballastctl policy reset >/dev/null", ctl.url,
-	    ctl.dir, bin ? bin : "bin");
+	    ctl.dir, tha_bin_dir());
 	assert_int_equal(system(cmd), 0);
 }
 

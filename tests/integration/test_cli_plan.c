@@ -15,20 +15,14 @@
 
 #include <jansson.h>
 
+#include "tests/helpers/agent_harness.h"
+
 #define NNODES	12
 #define NOBJ	3000
 
 static char tmpdir[256];
 static uint64_t sizes[NOBJ];
 static int copies[NOBJ][3];
-
-static const char *
-bindir(void)
-{
-	const char *d = getenv("BALLAST_BIN");
-
-	return d ? d : "bin";
-}
 
 static int
 run(const char *args)
@@ -37,7 +31,8 @@ run(const char *args)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/ballastctl' plan %s "
-	    ">'%s/out' 2>'%s/err'", tmpdir, bindir(), args, tmpdir, tmpdir);
+	    ">'%s/out' 2>'%s/err'", tmpdir, tha_bin_dir(), args, tmpdir,
+	    tmpdir);
 	st = system(cmd);
 	assert_true(WIFEXITED(st));
 	return WEXITSTATUS(st);
@@ -46,21 +41,10 @@ run(const char *args)
 static char *
 slurp(const char *name)
 {
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
+	char *s = tha_read_text(tmpdir, name);
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
+	assert_non_null(s);
+	return s;
 }
 
 static void
@@ -146,7 +130,7 @@ setup(void **state)
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ballast-plan-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
-	if (bindir()[0] != '/' && realpath(bindir(), abs))
+	if (tha_bin_dir()[0] != '/' && realpath(tha_bin_dir(), abs))
 		setenv("BALLAST_BIN", abs, 1);
 	generate();
 	return 0;

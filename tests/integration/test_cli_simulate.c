@@ -17,16 +17,10 @@
 
 #include <jansson.h>
 
+#include "tests/helpers/agent_harness.h"
+
 static char tmpdir[256];
 static char root[1024];
-
-static const char *
-bindir(void)
-{
-	const char *d = getenv("BALLAST_BIN");
-
-	return d ? d : "bin";
-}
 
 /* Runs a shell command line in tmpdir with bin/ on the PATH; stdout to
  * out, stderr to err. Returns the exit code. */
@@ -37,7 +31,8 @@ sh(const char *line)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && PATH='%s':\"$PATH\" && (%s) "
-	    ">'%s/out' 2>'%s/err'", tmpdir, bindir(), line, tmpdir, tmpdir);
+	    ">'%s/out' 2>'%s/err'", tmpdir, tha_bin_dir(), line, tmpdir,
+	    tmpdir);
 	st = system(cmd);
 	assert_true(WIFEXITED(st));
 	return WEXITSTATUS(st);
@@ -46,19 +41,11 @@ sh(const char *line)
 static char *
 slurp_path(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	char *s = tha_read_text(NULL, path);
 
-	if (f == NULL)
+	if (s == NULL)
 		fail_msg("cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
+	return s;
 }
 
 static char *

@@ -19,9 +19,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
+#include "tests/helpers/th_pki.h"
 
 #define NAGENTS 3
 #define OWNER "1e1e1e1e-2222-4333-8444-555566667777"
@@ -29,97 +28,45 @@
 static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
-static char ca[700], cert[700], key[700], other_ca[700];
+/* The certificate is used by ballastd and the agents. */
+static struct th_pki pki;
 
-static int
-sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc != 0)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-/* A CA, a certificate it signs for 127.0.0.1 (used by ballastd and the
- * agents), and a second CA that signed nothing here. */
-static int
-make_pki(const char *dir)
-{
-	char cmd[4096];
-
-	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-	snprintf(cert, sizeof(cert), "%s/node.pem", dir);
-	snprintf(key, sizeof(key), "%s/node.key", dir);
-	snprintf(other_ca, sizeof(other_ca), "%s/other-ca.pem", dir);
-	snprintf(cmd, sizeof(cmd),
-	    "cd '%s' && umask 077 && "
-	    "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n"
-	    "basicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' "
-	    ">ext.cnf && "
-	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
-	    " -nodes -keyout ca.key -out ca.pem -days 2 "
-	    "-subj '/CN=ballast test CA' 2>/dev/null && "
-	    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-	    "-nodes -keyout node.key -out node.csr -subj '/CN=127.0.0.1' "
-	    "2>/dev/null && "
-	    "openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key "
-	    "-CAcreateserial -out node.pem -days 2 -extfile ext.cnf "
-	    "2>/dev/null && "
-	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
-	    " -nodes -keyout other-ca.key -out other-ca.pem -days 2 "
-	    "-subj '/CN=some other CA' 2>/dev/null", dir);
-	return sh(cmd);
-}
+static const char *const names[NAGENTS] = { "t1.stor", "t2.stor",
+    "t3.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+};
 
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "t1.stor", "t2.stor",
-	    "t3.stor" };
 	char setcert[800], setkey[800], setca[800], top[3000];
+	const char *args[] = { "--set", setcert, "--set", setkey, "--set",
+	    setca, NULL };
+	struct th_cluster k = cluster;
 
 	(void)state;
-	if (th_pg_start(&pg) != 0 || make_pki(tha_tmpdir()) == -1)
+	if (th_pki_make(&pki, tha_tmpdir()) == -1)
 		return -1;
-	snprintf(setcert, sizeof(setcert), "tls_cert_file=%s", cert);
-	snprintf(setkey, sizeof(setkey), "tls_key_file=%s", key);
-	snprintf(setca, sizeof(setca), "tls_ca_file=%s", ca);
-	tha_set_tls_ca(ca);
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], "--set", setcert,
-		    "--set", setkey, "--set", setca, NULL) != 0)
-			return -1;
+	snprintf(setcert, sizeof(setcert), "tls_cert_file=%s", pki.cert);
+	snprintf(setkey, sizeof(setkey), "tls_key_file=%s", pki.key);
+	snprintf(setca, sizeof(setca), "tls_ca_file=%s", pki.ca);
+	tha_set_tls_ca(pki.ca);
 	snprintf(top, sizeof(top), "\"tls_cert_file\":\"%s\","
-	    "\"tls_key_file\":\"%s\",\"agent_tls_ca_file\":\"%s\"", cert, key,
-	    ca);
-	if (th_ctl_start_ex(&ctl, pg.conninfo, NULL, NULL, top, "ctl") != 0)
+	    "\"tls_key_file\":\"%s\",\"agent_tls_ca_file\":\"%s\"", pki.cert,
+	    pki.key, pki.ca);
+	k.agent_args = args;
+	k.top = top;
+	if (th_cluster_start(&k) != 0)
 		return -1;
-	if (strncmp(ctl.url, "https://", 8) != 0)
-		return -1;
-	return th_ctl_register(&ctl, ag, NAGENTS);
+	return strncmp(ctl.url, "https://", 8) == 0 ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
-}
-
-static const char *
-bin(void)
-{
-	return getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin";
+	return th_cluster_stop(&cluster);
 }
 
 /* Runs ballastctl with the operator token; returns its exit code. */
@@ -130,7 +77,7 @@ ctlcmd(const char *cacert, const char *args)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "'%s/ballastctl' --server %s --token-file "
-	    "'%s/op.token' %s%s%s %s >/dev/null 2>&1", bin(), ctl.url,
+	    "'%s/op.token' %s%s%s %s >/dev/null 2>&1", tha_bin_dir(), ctl.url,
 	    ctl.dir, cacert ? "--cacert '" : "", cacert ? cacert : "",
 	    cacert ? "'" : "", args);
 	st = system(cmd);
@@ -158,7 +105,7 @@ test_ctl_tls__evacuation_over_https_completes_and_verifies(void **state)
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
 	    "WHERE 't3.stor' = ANY(copies)"), 40);
 	/* the verifier HEADs every copy on the https agents */
-	setenv("BALLAST_CACERT", ca, 1);
+	setenv("BALLAST_CACERT", pki.ca, 1);
 	assert_int_equal(th_verify(&ctl), 0);
 	unsetenv("BALLAST_CACERT");
 }
@@ -167,11 +114,11 @@ static void
 test_ctl_tls__ballastctl_needs_the_ca(void **state)
 {
 	(void)state;
-	assert_int_equal(ctlcmd(ca, "job list"), 0);
-	assert_int_equal(ctlcmd(ca, "node list"), 0);
+	assert_int_equal(ctlcmd(pki.ca, "job list"), 0);
+	assert_int_equal(ctlcmd(pki.ca, "node list"), 0);
 	/* the system's CAs do not know ours; another CA is no better */
 	assert_int_equal(ctlcmd(NULL, "job list"), 3);
-	assert_int_equal(ctlcmd(other_ca, "job list"), 3);
+	assert_int_equal(ctlcmd(pki.other_ca, "job list"), 3);
 }
 
 static void
@@ -182,10 +129,10 @@ test_ctl_tls__a_client_without_the_ca_is_refused(void **state)
 	(void)state;
 	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/status", NULL,
 	    TH_VIEW_TOKEN, NULL), 200);
-	tha_set_tls_ca(other_ca);
+	tha_set_tls_ca(pki.other_ca);
 	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/status", NULL,
 	    TH_VIEW_TOKEN, NULL), -1);
-	tha_set_tls_ca(ca);
+	tha_set_tls_ca(pki.ca);
 	/* plain http to the https port gets no API answer */
 	snprintf(plain, sizeof(plain), "http://127.0.0.1:%d", ctl.port);
 	{

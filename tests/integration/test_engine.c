@@ -13,9 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 4
 #define OWNER "0b0b0b0b-1111-4222-8333-444455556666"
@@ -24,39 +22,26 @@ static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 
+static const char *const names[NAGENTS] = { "n1.stor", "n2.stor",
+    "n3.stor", "n4.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.engine_extra = "\"max_inflight_per_node\":10,"
+	    "\"max_tasks_per_assignment\":5",
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "n1.stor", "n2.stor",
-	    "n3.stor", "n4.stor" };
-
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, "\"max_inflight_per_node\":10,"
-	    "\"max_tasks_per_assignment\":5") != 0)
-		return -1;
-	return th_ctl_register(&ctl, ag, NAGENTS);
+	return th_cluster_start(&cluster);
 }
 
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	/* A clean exit (0) also means no sanitizer report in ASan builds. */
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 /* Puts every node back in and every object off the test's way. */
@@ -65,27 +50,6 @@ reset(void)
 {
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
 	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects"), 0);
-}
-
-static long long
-counter(json_t *job, const char *name)
-{
-	return json_integer_value(json_object_get(json_object_get(job,
-	    "counters"), name));
-}
-
-
-static void
-throttle(struct tha_agent *a, long long bps)
-{
-	char body[64];
-	struct tha_resp r;
-
-	snprintf(body, sizeof(body), "{\"bytes_per_sec\":%lld}", bps);
-	assert_int_equal(tha_request(a->url, "PUT", "/v1/config/throttle",
-	    body, strlen(body), THA_SIGNED, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	tha_resp_free(&r);
 }
 
 static json_t *
@@ -100,13 +64,25 @@ get_job(const char *id)
 	return j;
 }
 
+/* Waits until the job ends; it must have completed. */
+static json_t *
+wait_complete(const char *id, int timeout_s)
+{
+	json_t *job = th_ctl_wait_job(&ctl, id, timeout_s);
+
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")),
+	    "complete");
+	return job;
+}
+
 /* Waits until the job has tasks handed to agents. */
 static void
 wait_assigned(const char *id)
 {
 	for (int i = 0; i < 600; i++) {
 		json_t *j = get_job(id);
-		long long a = counter(j, "assigned");
+		long long a = th_job_counter(j, "assigned");
 
 		json_decref(j);
 		if (a > 0)
@@ -125,13 +101,6 @@ object_file_exists(const struct tha_agent *a, const char *id)
 	return tha_exists(path);
 }
 
-static long long
-reason_count(json_t *job, const char *reason)
-{
-	return json_integer_value(json_object_get(json_object_get(job,
-	    "reasons"), reason));
-}
-
 static void
 test_engine__single_copy_object_moves_from_the_evacuated_node(void **state)
 {
@@ -144,11 +113,8 @@ test_engine__single_copy_object_moves_from_the_evacuated_node(void **state)
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 10, 2048, copies, 1,
 	    ids, OWNER), 0);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
-	job = th_ctl_wait_job(&ctl, id, 120);
-	assert_non_null(job);
-	assert_string_equal(json_string_value(json_object_get(job, "state")),
-	    "complete");
-	assert_int_equal(counter(job, "complete"), 10);
+	job = wait_complete(id, 120);
+	assert_int_equal(th_job_counter(job, "complete"), 10);
 	json_decref(job);
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
 	    "WHERE copies = ARRAY['n1.stor']"), 0);
@@ -171,15 +137,12 @@ test_engine__single_copy_object_is_skipped_when_its_node_is_down(
 	    NULL, OWNER), 0);
 	assert_int_equal(tha_agent_stop(&ag[0]), 0);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
-	job = th_ctl_wait_job(&ctl, id, 120);
-	assert_non_null(job);
-	assert_string_equal(json_string_value(json_object_get(job, "state")),
-	    "complete");
+	job = wait_complete(id, 120);
 	/* The two-copy objects are read from n2; the single copies cannot
 	 * be read from anywhere. */
-	assert_int_equal(counter(job, "complete"), 6);
-	assert_int_equal(counter(job, "skipped"), 6);
-	assert_int_equal(reason_count(job, "source_unavailable"), 6);
+	assert_int_equal(th_job_counter(job, "complete"), 6);
+	assert_int_equal(th_job_counter(job, "skipped"), 6);
+	assert_int_equal(th_job_reason(job, "source_unavailable"), 6);
 	json_decref(job);
 	/* Each skip's reason is there per task. */
 	{
@@ -212,7 +175,7 @@ test_engine__agent_down_mid_job_fails_its_tasks_and_retry_completes(
     void **state)
 {
 	int copies[2] = { 0, 1 };
-	char id[37], rid[37], body[256];
+	char id[37], rid[37];
 	json_t *job = NULL;
 	long long failed;
 
@@ -224,37 +187,25 @@ test_engine__agent_down_mid_job_fails_its_tasks_and_retry_completes(
 	    "WHERE id = 'n3.stor'"), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 8192, copies, 2,
 	    NULL, OWNER), 0);
-	throttle(&ag[3], 8192);
+	assert_int_equal(tha_throttle(&ag[3], 8192), 200);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	wait_assigned(id);
 	tha_agent_kill9(&ag[3]);
-	job = th_ctl_wait_job(&ctl, id, 120);
-	assert_non_null(job);
-	assert_string_equal(json_string_value(json_object_get(job, "state")),
-	    "complete");
-	failed = counter(job, "failed");
+	job = wait_complete(id, 120);
+	failed = th_job_counter(job, "failed");
 	assert_true(failed > 0);
-	assert_int_equal(counter(job, "complete") + failed, 20);
-	assert_int_equal(reason_count(job, "destination_unreachable"), failed);
+	assert_int_equal(th_job_counter(job, "complete") + failed, 20);
+	assert_int_equal(th_job_reason(job, "destination_unreachable"), failed);
 	json_decref(job);
 	assert_int_equal(th_verify(&ctl), 0);
 
 	/* Back up, without the throttle: a retry job re-runs the failures. */
 	assert_int_equal(tha_agent_restart(&ag[3], NULL), 0);
-	throttle(&ag[3], 0);
-	snprintf(body, sizeof(body), "{\"action\":\"retry\",\"params\":"
-	    "{\"job\":\"%s\"}}", id);
-	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
-	    TH_OP_TOKEN, &job), 201);
-	snprintf(rid, sizeof(rid), "%s", json_string_value(json_object_get(job,
-	    "id")));
-	json_decref(job);
-	job = th_ctl_wait_job(&ctl, rid, 120);
-	assert_non_null(job);
-	assert_string_equal(json_string_value(json_object_get(job, "state")),
-	    "complete");
-	assert_int_equal(counter(job, "total"), failed);
-	assert_int_equal(counter(job, "complete"), failed);
+	assert_int_equal(tha_throttle(&ag[3], 0), 200);
+	assert_int_equal(th_ctl_retry(&ctl, id, rid), 201);
+	job = wait_complete(rid, 120);
+	assert_int_equal(th_job_counter(job, "total"), failed);
+	assert_int_equal(th_job_counter(job, "complete"), failed);
 	assert_string_equal(json_string_value(json_object_get(job, "parent")),
 	    id);
 	json_decref(job);
@@ -278,7 +229,7 @@ test_engine__concurrent_metadata_change_skips_and_removes_the_orphan(
 	    "WHERE id = 'n3.stor'"), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 12, 8192, copies, 2,
 	    ids, OWNER), 0);
-	throttle(&ag[3], 16384);
+	assert_int_equal(tha_throttle(&ag[3], 16384), 200);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	wait_assigned(id);
 	/* While n4 copies: six objects are rewritten (version bump), six
@@ -290,13 +241,13 @@ test_engine__concurrent_metadata_change_skips_and_removes_the_orphan(
 		assert_int_equal(th_pg_sql(&pg, sql), 0);
 	}
 	job = th_ctl_wait_job(&ctl, id, 120);
-	throttle(&ag[3], 0);
+	assert_int_equal(tha_throttle(&ag[3], 0), 200);
 	assert_non_null(job);
 	assert_string_equal(json_string_value(json_object_get(job, "state")),
 	    "complete");
-	assert_int_equal(counter(job, "skipped"), 12);
-	assert_int_equal(reason_count(job, "metadata_changed"), 12);
-	assert_int_equal(counter(job, "complete"), 0);
+	assert_int_equal(th_job_counter(job, "skipped"), 12);
+	assert_int_equal(th_job_reason(job, "metadata_changed"), 12);
+	assert_int_equal(th_job_counter(job, "complete"), 0);
 	json_decref(job);
 	/* Nothing was committed; the orphan copies on n4 are gone, the
 	 * listed copies on n1 and n2 are untouched. */
@@ -329,14 +280,11 @@ test_engine__evacuation_moves_every_copy_and_keeps_the_invariant(
 	}
 	assert_int_equal(th_verify(&ctl), 0);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
-	job = th_ctl_wait_job(&ctl, id, 120);
-	assert_non_null(job);
-	assert_string_equal(json_string_value(json_object_get(job, "state")),
-	    "complete");
-	assert_int_equal(counter(job, "total"), 120);
-	assert_int_equal(counter(job, "complete"), 120);
-	assert_int_equal(counter(job, "skipped"), 0);
-	assert_int_equal(counter(job, "bytes_done"), 120 * 4096);
+	job = wait_complete(id, 120);
+	assert_int_equal(th_job_counter(job, "total"), 120);
+	assert_int_equal(th_job_counter(job, "complete"), 120);
+	assert_int_equal(th_job_counter(job, "skipped"), 0);
+	assert_int_equal(th_job_counter(job, "bytes_done"), 120 * 4096);
 	json_decref(job);
 	/* The node drains itself, and no object lists it any more. */
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM nodes "
@@ -400,12 +348,9 @@ test_engine__kill9_of_ballastd_at_random_moments_loses_nothing(void **state)
 			k++;
 			assert_int_equal(th_ctl_restart(&ctl), 0);
 		} while (k < 2 && rand() % 2);
-		job = th_ctl_wait_job(&ctl, id, 180);
-		assert_non_null(job);
-		assert_string_equal(json_string_value(json_object_get(job,
-		    "state")), "complete");
-		assert_int_equal(counter(job, "total"), 60);
-		assert_int_equal(counter(job, "complete"), 60);
+		job = wait_complete(id, 180);
+		assert_int_equal(th_job_counter(job, "total"), 60);
+		assert_int_equal(th_job_counter(job, "complete"), 60);
 		json_decref(job);
 		/* Each task was committed once: the version went up by one. */
 		snprintf(q, sizeof(q), "SELECT count(*) FROM objects o JOIN "
@@ -431,8 +376,8 @@ test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
 	reset();
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, copies, 2,
 	    NULL, OWNER), 0);
-	throttle(&ag[2], 16384);
-	throttle(&ag[3], 16384);
+	assert_int_equal(tha_throttle(&ag[2], 16384), 200);
+	assert_int_equal(tha_throttle(&ag[3], 16384), 200);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	wait_assigned(id);
 	/* A second evacuation of the same node conflicts. */
@@ -453,17 +398,17 @@ test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
 	assert_string_equal(json_string_value(json_object_get(job, "state")),
 	    "cancelled");
 	json_decref(job);
-	throttle(&ag[2], 0);
-	throttle(&ag[3], 0);
+	assert_int_equal(tha_throttle(&ag[2], 0), 200);
+	assert_int_equal(tha_throttle(&ag[3], 0), 200);
 	job = th_ctl_wait_job(&ctl, id, 120);
 	assert_non_null(job);
 	/* What was in flight settled; nothing is left half-done. */
-	assert_int_equal(counter(job, "assigned"), 0);
-	assert_int_equal(counter(job, "copied"), 0);
-	assert_int_equal(counter(job, "unprocessed"), 0);
-	assert_int_equal(counter(job, "complete") + counter(job, "skipped") +
-	    counter(job, "failed"), 40);
-	assert_true(reason_count(job, "job_cancelled") > 0);
+	assert_int_equal(th_job_counter(job, "assigned"), 0);
+	assert_int_equal(th_job_counter(job, "copied"), 0);
+	assert_int_equal(th_job_counter(job, "unprocessed"), 0);
+	assert_int_equal(th_job_counter(job, "complete") +
+	    th_job_counter(job, "skipped") + th_job_counter(job, "failed"), 40);
+	assert_true(th_job_reason(job, "job_cancelled") > 0);
 	json_decref(job);
 	snprintf(q, sizeof(q), "SELECT count(*) FROM objects o JOIN job_tasks t"
 	    " ON t.object = o.id AND t.job = '%s' WHERE t.state = 'complete' "
@@ -474,19 +419,10 @@ test_engine__pause_resume_and_cancel_are_states_and_settle(void **state)
 	assert_int_equal(th_verify(&ctl), 0);
 	/* A retry picks up what the cancel left. */
 	{
-		char body[160], rid[37];
+		char rid[37];
 
-		snprintf(body, sizeof(body), "{\"action\":\"retry\","
-		    "\"params\":{\"job\":\"%s\"}}", id);
-		assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
-		    TH_OP_TOKEN, &job), 201);
-		snprintf(rid, sizeof(rid), "%s", json_string_value(
-		    json_object_get(job, "id")));
-		json_decref(job);
-		job = th_ctl_wait_job(&ctl, rid, 120);
-		assert_non_null(job);
-		assert_string_equal(json_string_value(json_object_get(job,
-		    "state")), "complete");
+		assert_int_equal(th_ctl_retry(&ctl, id, rid), 201);
+		job = wait_complete(rid, 120);
 		json_decref(job);
 	}
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
@@ -516,16 +452,9 @@ test_engine__rebalance_plan_moves_and_deletes_sources_after_grace(
 		    "%s{\"object\":\"%s\",\"from\":\"n1.stor\",\"to\":"
 		    "\"n3.stor\",\"bytes\":4096}", i ? "," : "", ids + i * 37);
 	snprintf(body + bl, sizeof(body) - bl, "]}}}");
-	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
-	    TH_OP_TOKEN, &job), 201);
-	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(job,
-	    "id")));
-	json_decref(job);
-	job = th_ctl_wait_job(&ctl, id, 120);
-	assert_non_null(job);
-	assert_string_equal(json_string_value(json_object_get(job, "state")),
-	    "complete");
-	assert_int_equal(counter(job, "complete"), 4);
+	assert_int_equal(th_ctl_post_job(&ctl, body, id), 201);
+	job = wait_complete(id, 120);
+	assert_int_equal(th_job_counter(job, "complete"), 4);
 	json_decref(job);
 	for (int i = 0; i < 4; i++) {
 		/* Source deleted (grace 0 in tests), new copy in place. */
@@ -568,14 +497,15 @@ test_engine__throttle_bounds_what_a_job_hands_to_agents(void **state)
 	    TH_OP_TOKEN, NULL), 200);
 	tha_sleep_ms(2000);
 	job = get_job(id);
-	started = counter(job, "total") - counter(job, "unprocessed");
+	started = th_job_counter(job, "total") -
+	    th_job_counter(job, "unprocessed");
 	json_decref(job);
 	assert_true(started <= 10 + 5);
 	assert_int_equal(th_ctl_req(&ctl, "PUT", target, "{\"action\":"
 	    "\"set_throttle\",\"params\":0}", TH_OP_TOKEN, NULL), 200);
 	job = th_ctl_wait_job(&ctl, id, 120);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 40);
+	assert_int_equal(th_job_counter(job, "complete"), 40);
 	json_decref(job);
 	assert_int_equal(th_verify(&ctl), 0);
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
@@ -602,9 +532,12 @@ test_engine__two_evacuations_run_at_once(void **state)
 	assert_non_null(j2);
 	/* n1's copies go to n2 or n4 while n2 drains: whatever the order,
 	 * nothing lands on a draining node and every task ends somewhere. */
-	assert_int_equal(counter(j1, "complete") + counter(j1, "skipped"), 30);
-	assert_int_equal(counter(j2, "complete") + counter(j2, "skipped"), 30);
-	assert_true(counter(j1, "complete") > 0 && counter(j2, "complete") > 0);
+	assert_int_equal(th_job_counter(j1, "complete") +
+	    th_job_counter(j1, "skipped"), 30);
+	assert_int_equal(th_job_counter(j2, "complete") +
+	    th_job_counter(j2, "skipped"), 30);
+	assert_true(th_job_counter(j1, "complete") > 0 &&
+	    th_job_counter(j2, "complete") > 0);
 	json_decref(j1);
 	json_decref(j2);
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
@@ -627,7 +560,7 @@ test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted(
 	    "WHERE id = 'n3.stor'"), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 30, 4096, copies, 2,
 	    NULL, OWNER), 0);
-	throttle(&ag[3], 16384);
+	assert_int_equal(tha_throttle(&ag[3], 16384), 200);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	wait_assigned(id);
 	/* The operator drains n4 and brings n3 back: what was not handed
@@ -637,9 +570,9 @@ test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted(
 	assert_int_equal(th_ctl_req(&ctl, "PUT", "/v1/nodes/n3.stor",
 	    "{\"state\":\"in\"}", TH_OP_TOKEN, NULL), 200);
 	job = th_ctl_wait_job(&ctl, id, 120);
-	throttle(&ag[3], 0);
+	assert_int_equal(tha_throttle(&ag[3], 0), 200);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 30);
+	assert_int_equal(th_job_counter(job, "complete"), 30);
 	json_decref(job);
 	snprintf(q, sizeof(q), "SELECT count(*) FROM job_tasks WHERE job = "
 	    "'%s' AND dest = 'n3.stor'", id);
@@ -660,20 +593,17 @@ test_engine__database_restart_mid_job_pauses_and_resumes_the_engine(
 	reset();
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 40, 4096, copies, 2,
 	    NULL, OWNER), 0);
-	throttle(&ag[2], 32768);
-	throttle(&ag[3], 32768);
+	assert_int_equal(tha_throttle(&ag[2], 32768), 200);
+	assert_int_equal(tha_throttle(&ag[3], 32768), 200);
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	wait_assigned(id);
 	assert_int_equal(th_pg_stop(&pg), 0);
 	tha_sleep_ms(1500);
 	assert_int_equal(th_pg_restart(&pg), 0);
-	throttle(&ag[2], 0);
-	throttle(&ag[3], 0);
-	job = th_ctl_wait_job(&ctl, id, 120);
-	assert_non_null(job);
-	assert_string_equal(json_string_value(json_object_get(job, "state")),
-	    "complete");
-	assert_int_equal(counter(job, "complete"), 40);
+	assert_int_equal(tha_throttle(&ag[2], 0), 200);
+	assert_int_equal(tha_throttle(&ag[3], 0), 200);
+	job = wait_complete(id, 120);
+	assert_int_equal(th_job_counter(job, "complete"), 40);
 	json_decref(job);
 	assert_int_equal(th_verify(&ctl), 0);
 }
@@ -736,7 +666,7 @@ test_engine__evacuated_node_is_empty_after_the_job_and_used_drops(
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	job = th_ctl_wait_job(&ctl, id, 120);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 20);
+	assert_int_equal(th_job_counter(job, "complete"), 20);
 	json_decref(job);
 	for (int i = 0; i < 20; i++)
 		assert_false(object_file_exists(&ag[0], ids + i * 37));
@@ -772,7 +702,7 @@ test_engine__evacuation_keeps_the_copies_with_the_opt_out(void **state)
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
 	job = th_ctl_wait_job(&ctl, id, 120);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 10);
+	assert_int_equal(th_job_counter(job, "complete"), 10);
 	json_decref(job);
 	for (int i = 0; i < 10; i++)
 		assert_true(object_file_exists(&ag[0], ids + i * 37));
@@ -808,7 +738,7 @@ test_engine__partial_evacuation_puts_the_node_back_unless_drained_by_hand(
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 4, id), 201);
 	job = th_ctl_wait_job(&ctl, id, 120);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 4);
+	assert_int_equal(th_job_counter(job, "complete"), 4);
 	json_decref(job);
 	for (int i = 0; i < 50 && th_sql_ll(pg.conninfo, "SELECT count(*) "
 	    "FROM nodes WHERE id = 'n1.stor' AND state = 'in'") != 1; i++)
@@ -824,7 +754,7 @@ test_engine__partial_evacuation_puts_the_node_back_unless_drained_by_hand(
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 3, id), 201);
 	job = th_ctl_wait_job(&ctl, id, 120);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 3);
+	assert_int_equal(th_job_counter(job, "complete"), 3);
 	assert_string_equal(job_param(job, "node_state_after"), "draining");
 	json_decref(job);
 	tha_sleep_ms(500);
@@ -851,17 +781,13 @@ test_engine__rebalance_move_of_a_missing_object_is_object_missing(
 	    "\"to\":\"n3.stor\"},{\"object\":\"7d1f0c2e-0000-4000-8000-"
 	    "000000000001\",\"from\":\"n1.stor\",\"to\":\"n3.stor\"}]}}}",
 	    ids);
-	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/jobs", body,
-	    TH_OP_TOKEN, &job), 201);
-	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(job,
-	    "id")));
-	json_decref(job);
+	assert_int_equal(th_ctl_post_job(&ctl, body, id), 201);
 	job = th_ctl_wait_job(&ctl, id, 120);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 1);
-	assert_int_equal(counter(job, "skipped"), 1);
-	assert_int_equal(reason_count(job, "object_missing"), 1);
-	assert_int_equal(reason_count(job, "metadata_changed"), 0);
+	assert_int_equal(th_job_counter(job, "complete"), 1);
+	assert_int_equal(th_job_counter(job, "skipped"), 1);
+	assert_int_equal(th_job_reason(job, "object_missing"), 1);
+	assert_int_equal(th_job_reason(job, "metadata_changed"), 0);
 	json_decref(job);
 	assert_int_equal(th_verify(&ctl), 0);
 }
@@ -884,7 +810,7 @@ test_engine__evacuation_is_not_starved_by_autonomous_rebalance_work(
 	    rids, OWNER), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 15, 4096, ec, 2,
 	    NULL, OWNER), 0);
-	throttle(&ag[3], 16384);
+	assert_int_equal(tha_throttle(&ag[3], 16384), 200);
 	/* An autonomous rebalance job (origin controller, as the control
 	 * loop creates it): 30 moves n3 -> n4, created first. */
 	tha_uuid(rid);
@@ -905,12 +831,12 @@ test_engine__evacuation_is_not_starved_by_autonomous_rebalance_work(
 	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, eid), 201);
 	job = th_ctl_wait_job(&ctl, eid, 120);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 15);
+	assert_int_equal(th_job_counter(job, "complete"), 15);
 	json_decref(job);
 	job = th_ctl_wait_job(&ctl, rid, 120);
-	throttle(&ag[3], 0);
+	assert_int_equal(tha_throttle(&ag[3], 0), 200);
 	assert_non_null(job);
-	assert_int_equal(counter(job, "complete"), 30);
+	assert_int_equal(th_job_counter(job, "complete"), 30);
 	json_decref(job);
 	sql = malloc(512);
 	assert_non_null(sql);

@@ -20,6 +20,7 @@
 #include "lib/http_client.h"
 #include "lib/http_server.h"
 #include "lib/workq.h"
+#include "tests/helpers/th_pki.h"
 
 struct fixture {
 	struct ev_loop		*loop;
@@ -379,31 +380,11 @@ test_lib_http__workq_runs_jobs_and_reports_on_the_loop(void **state)
 	bl_workq_free(q);
 }
 
-/* Makes a CA and a certificate for 127.0.0.1 in dir with openssl. */
-static void
-make_pki(const char *dir)
-{
-	char cmd[2048];
-
-	snprintf(cmd, sizeof(cmd), "cd '%s' && "
-	    "printf 'subjectAltName=IP:127.0.0.1\\n' >ext.cnf && "
-	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
-	    " -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=test CA' "
-	    "2>/dev/null && "
-	    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-	    "-nodes -keyout srv.key -out srv.csr -subj '/CN=127.0.0.1' "
-	    "2>/dev/null && "
-	    "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key "
-	    "-CAcreateserial -out srv.pem -days 2 -extfile ext.cnf "
-	    "2>/dev/null", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 static void
 test_lib_http__tls_round_trip_and_unverified_peer_refused(void **state)
 {
-	char dir[] = "/tmp/ballast-tls-XXXXXX", cert[128], key[128], ca[128];
-	char cmd[160], plain[64];
+	char dir[] = "/tmp/ballast-tls-XXXXXX", cmd[160], plain[64];
+	struct th_pki pki;
 	struct bl_http_server_opts so;
 	struct bl_http_server *tls;
 	struct bl_http_client *trusting;
@@ -411,10 +392,7 @@ test_lib_http__tls_round_trip_and_unverified_peer_refused(void **state)
 	struct bl_err err;
 
 	assert_non_null(mkdtemp(dir));
-	make_pki(dir);
-	snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
-	snprintf(key, sizeof(key), "%s/srv.key", dir);
-	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	assert_int_equal(th_pki_make(&pki, dir), 0);
 	memset(&so, 0, sizeof(so));
 	so.listen = "127.0.0.1:0";
 	so.max_body = 1024;
@@ -422,15 +400,15 @@ test_lib_http__tls_round_trip_and_unverified_peer_refused(void **state)
 	so.conn_timeout = 10;
 	so.handler = handler;
 	so.arg = &fx;
-	so.tls_cert_file = cert;
-	so.tls_key_file = key;
+	so.tls_cert_file = pki.cert;
+	so.tls_key_file = pki.key;
 	tls = bl_http_server_new(fx.loop, &so, &err);
 	assert_non_null(tls);
 	assert_true(bl_http_server_tls(tls));
 	assert_false(bl_http_server_tls(fx.srv));
 	trusting = bl_http_client_new(fx.loop, &err);
 	assert_non_null(trusting);
-	t.ca_file = ca;
+	t.ca_file = pki.ca;
 	assert_int_equal(bl_http_client_set_tls(trusting, &t, &err), 0);
 	memcpy(plain, fx.base, sizeof(plain));
 	snprintf(fx.base, sizeof(fx.base), "https://127.0.0.1:%d",

@@ -20,8 +20,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	4
 #define OWNER	"0b0b0b0b-0000-4000-8000-000000000001"
@@ -37,6 +36,14 @@ static struct th_ctl ctl, ctl2, ctl3;
 #define POLICY "{\"preset\":\"default\",\"check_interval_s\":3600," \
 	"\"max_fill\":0.95,\"max_moves_per_cycle\":12," \
 	"\"max_egress_bytes_per_cycle\":1048576}"
+
+static const char *const names[NAGENTS] = { "a1.stor", "a2.stor", "b1.stor",
+    "b2.stor" };
+static const char *const agent_args[] = { "--capacity-bytes", QUOTA, NULL };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.agent_args = agent_args, .policy = POLICY,
+};
 
 static long long
 sql(const char *q)
@@ -56,19 +63,9 @@ restart(struct tha_agent *a)
 static int
 setup(void **state)
 {
-	static const char *names[NAGENTS] = { "a1.stor", "a2.stor", "b1.stor",
-	    "b2.stor" };
 	int skew[2] = { 0, 1 }, rest[2] = { 2, 3 };
 
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], "--capacity-bytes", QUOTA,
-		    NULL) != 0)
-			return -1;
-	if (th_ctl_start_ex(&ctl, pg.conninfo, NULL, POLICY, NULL, "ctl") != 0)
-		return -1;
-	if (th_ctl_register(&ctl, ag, NAGENTS) != 0)
+	if (th_cluster_start(&cluster) != 0)
 		return -1;
 	/* Two datacenters: a* in dc1, b* in dc2. */
 	if (th_pg_sql(&pg, "UPDATE nodes SET datacenter = 'dc2' WHERE id "
@@ -84,10 +81,7 @@ setup(void **state)
 	    "substr(id::text, 1, 1)") != 0)
 		return -1;
 	/* An agent counts its root when it starts. */
-	for (int i = 0; i < NAGENTS; i++)
-		if (restart(&ag[i]) != 0)
-			return -1;
-	return 0;
+	return th_cluster_restart_agents(&cluster);
 }
 
 static int
@@ -98,13 +92,7 @@ teardown(void **state)
 	/* ctl2 leads at the end (ctl was killed): it must exit cleanly. */
 	if (ctl2.pid > 0 && th_ctl_stop(&ctl2) != 0)
 		rc = -1;
-	th_ctl_stop(&ctl);
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
+	th_cluster_stop(&cluster);
 	return rc;
 }
 

@@ -16,9 +16,7 @@
 #include <unistd.h>
 
 #include "controller/metrics.h"
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 3
 #define NOBJ 8
@@ -30,11 +28,15 @@ static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 static char job_id[37];
 
+static const char *const names[NAGENTS] = { "m1.stor", "m2.stor",
+    "m3.stor" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+};
+
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "m1.stor", "m2.stor",
-	    "m3.stor" };
 	int copies[1] = { 0 };
 	json_t *job;
 	int ok;
@@ -46,12 +48,7 @@ setup(void **state)
 		return -1;						\
 	}								\
 } while (0)
-	NEED(th_pg_start(&pg) == 0);
-	for (int i = 0; i < NAGENTS; i++)
-		NEED(tha_agent_start(&ag[i], names[i], NULL) == 0);
-	NEED(th_ctl_start(&ctl, pg.conninfo, NULL) ==
-	    0);
-	NEED(th_ctl_register(&ctl, ag, NAGENTS) == 0);
+	NEED(th_cluster_start(&cluster) == 0);
 	NEED(th_seed(pg.conninfo, ag, NAGENTS, NOBJ, OBJSIZE, copies, 1, NULL,
 	    OWNER) == 0);
 	NEED(th_ctl_evacuate(&ctl, "m1.stor", 0, job_id) == 201);
@@ -66,17 +63,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 /* GET base/metrics without credentials; the body (caller frees). */
@@ -103,23 +91,19 @@ scrape(const char *base)
 static void
 promtool_clean(const char *text, const char *what)
 {
-	char path[600], cmd[1400], out[4096];
-	FILE *f, *p;
-	size_t n;
+	char path[600], out[4096];
+	FILE *f;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s.prom", tha_tmpdir(), what);
 	assert_non_null(f = fopen(path, "w"));
 	assert_int_equal(fputs(text, f) >= 0, 1);
 	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' 2>&1", path);
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	rc = pclose(p);
-	if (rc != 0 || n != 0)
-		fail_msg("%s: promtool check metrics (exit %d):\n%s", what,
-		    WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out);
+	rc = tha_run(out, sizeof(out), "promtool check metrics < '%s' 2>&1",
+	    path);
+	if (rc != 0 || out[0] != '\0')
+		fail_msg("%s: promtool check metrics (exit %d):\n%s", what, rc,
+		    out);
 }
 
 /* The value of the sample line that starts with "sample " in text, or -1
@@ -370,19 +354,6 @@ test_metrics__every_family_with_loop_values_passes_promtool(void **state)
 	ctl_metrics_free(m);
 }
 
-static void
-throttle(struct tha_agent *a, long long bps)
-{
-	char body[64];
-	struct tha_resp r;
-
-	snprintf(body, sizeof(body), "{\"bytes_per_sec\":%lld}", bps);
-	assert_int_equal(tha_request(a->url, "PUT", "/v1/config/throttle",
-	    body, strlen(body), THA_SIGNED, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	tha_resp_free(&r);
-}
-
 /* While a slowed-down evacuation runs, the backlog is the bytes still to
  * copy and, once something was committed, the ETA is finite and positive;
  * when it is done, both are 0. */
@@ -399,8 +370,8 @@ test_metrics__backlog_and_eta_follow_a_running_job(void **state)
 	assert_int_equal(th_pg_sql(&pg, "UPDATE nodes SET state = 'in'"), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 6, 8192, copies, 1,
 	    NULL, OWNER), 0);
-	throttle(&ag[1], 16384);
-	throttle(&ag[2], 16384);
+	assert_int_equal(tha_throttle(&ag[1], 16384), 200);
+	assert_int_equal(tha_throttle(&ag[2], 16384), 200);
 	assert_int_equal(th_ctl_evacuate(&ctl, "m1.stor", 0, id), 201);
 	for (int i = 0; i < 600 && !done; i++) {
 		char *text = scrape(ctl.url);
@@ -422,8 +393,8 @@ test_metrics__backlog_and_eta_follow_a_running_job(void **state)
 		json_decref(job);
 		tha_sleep_ms(50);
 	}
-	throttle(&ag[1], 0);
-	throttle(&ag[2], 0);
+	assert_int_equal(tha_throttle(&ag[1], 0), 200);
+	assert_int_equal(tha_throttle(&ag[2], 0), 200);
 	assert_true(done);
 	assert_true(max_backlog > 0);
 	assert_true(eta_seen > 0);

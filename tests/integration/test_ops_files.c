@@ -98,18 +98,15 @@ must_run(const char *what, const char *cmd)
 	free(out);
 }
 
-/* The file as a NUL-terminated string (tha_read_file leaves room for the
- * NUL but does not write it). */
+/* The file as a string. */
 static char *
 read_text(const char *path)
 {
-	size_t len;
-	unsigned char *s = tha_read_file(path, &len);
+	char *s = tha_read_text(NULL, path);
 
 	if (s == NULL)
 		fail_msg("%s: cannot read", path);
-	s[len] = '\0';
-	return (char *)s;
+	return s;
 }
 
 static char *

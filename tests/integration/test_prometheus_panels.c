@@ -31,8 +31,7 @@
 #include <curl/curl.h>
 #include <glob.h>
 
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	4
 #define NSKEW	60
@@ -52,28 +51,18 @@ static pid_t prom_pid = -1;
 static char prom_url[64];
 static time_t run_start;
 
+static const char *const names[NAGENTS] = { "a1.stor", "a2.stor", "b1.stor",
+    "b2.stor" };
+static const char *const agent_args[] = { "--capacity-bytes", QUOTA, NULL };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.agent_args = agent_args, .policy = POLICY,
+};
+
 static long long
 sql(const char *q)
 {
 	return th_sql_ll(pg.conninfo, q);
-}
-
-static int
-free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t l = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 /* Writes the scrape config and starts Prometheus; waits until /-/ready
@@ -84,7 +73,7 @@ prom_start(void)
 	char dir[600], conf[700], data[700], log[700], addr[64];
 	char cf[700], df[700], lf[700];
 	FILE *f;
-	int port = free_port();
+	int port = th_free_port();
 
 	if (port < 0 || access(PROM, X_OK) != 0)
 		return -1;
@@ -369,21 +358,11 @@ wait_targets_up(void)
 static int
 setup(void **state)
 {
-	static const char *names[NAGENTS] = { "a1.stor", "a2.stor", "b1.stor",
-	    "b2.stor" };
 	int skew[2] = { 0, 1 }, rest[2] = { 2, 3 };
 	char ids[NSKEW * 37], md5[25], q[256];
 
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], "--capacity-bytes", QUOTA,
-		    NULL) != 0)
-			return -1;
-	if (th_ctl_start_ex(&ctl, pg.conninfo, NULL, POLICY, NULL, "ctl") != 0)
-		return -1;
-	if (th_ctl_register(&ctl, ag, NAGENTS) != 0)
+	if (th_cluster_start(&cluster) != 0)
 		return -1;
 	if (th_pg_sql(&pg, "UPDATE nodes SET datacenter = 'dc2' WHERE id "
 	    "LIKE 'b%'") != 0)
@@ -403,10 +382,8 @@ setup(void **state)
 	    "WHERE id = '%s'", ids + 37);
 	if (th_sql_run(pg.conninfo, q) != 0)
 		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_stop(&ag[i]) != 0 ||
-		    tha_agent_restart(&ag[i], NULL) != 0)
-			return -1;
+	if (th_cluster_restart_agents(&cluster) != 0)
+		return -1;
 	run_start = time(NULL);
 	return prom_start();
 }
@@ -419,14 +396,8 @@ teardown(void **state)
 	(void)state;
 	if (prom_stop() != 0)
 		rc = -1;
-	if (th_ctl_stop(&ctl) != 0)
+	if (th_cluster_stop(&cluster) != 0)
 		rc = -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
 	return rc;
 }
 

@@ -17,8 +17,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	6
 #define OWNER	"0b0b0b0b-0000-4000-8000-000000000002"
@@ -38,6 +37,14 @@ static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 static char dir[512];
+
+static const char *const names[NAGENTS] = { "a1.stor", "a2.stor", "a3.stor",
+    "b1.stor", "b2.stor", "b3.stor" };
+static const char *const agent_args[] = { "--capacity-bytes", QUOTA, NULL };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.agent_args = agent_args, .policy = POLICY,
+};
 
 static long long
 sql(const char *q)
@@ -69,20 +76,10 @@ sql_to_file(const char *q, const char *path)
 static int
 setup(void **state)
 {
-	static const char *names[NAGENTS] = { "a1.stor", "a2.stor", "a3.stor",
-	    "b1.stor", "b2.stor", "b3.stor" };
 	int hot[2] = { 0, 1 }, mid[2] = { 0, 3 }, rest[2] = { 2, 4 },
 	    rest2[2] = { 3, 5 };
 
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], "--capacity-bytes", QUOTA,
-		    NULL) != 0)
-			return -1;
-	if (th_ctl_start_ex(&ctl, pg.conninfo, NULL, POLICY, NULL, "ctl") != 0)
-		return -1;
-	if (th_ctl_register(&ctl, ag, NAGENTS) != 0)
+	if (th_cluster_start(&cluster) != 0)
 		return -1;
 	if (th_pg_sql(&pg, "UPDATE nodes SET datacenter = 'dc2' WHERE id "
 	    "LIKE 'b%'") != 0)
@@ -94,10 +91,8 @@ setup(void **state)
 	    rest, 2, NULL, OWNER) != 0 || th_seed(pg.conninfo, ag, NAGENTS, 30,
 	    OBJ, rest2, 2, NULL, OWNER) != 0)
 		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_stop(&ag[i]) != 0 ||
-		    tha_agent_restart(&ag[i], NULL) != 0)
-			return -1;
+	if (th_cluster_restart_agents(&cluster) != 0)
+		return -1;
 	snprintf(dir, sizeof(dir), "%s", ctl.dir);
 	return 0;
 }
@@ -105,13 +100,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	th_ctl_stop(&ctl);
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
+	th_cluster_stop(&cluster);
 	return 0;
 }
 

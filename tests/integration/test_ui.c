@@ -22,8 +22,7 @@
 
 #include <cmocka.h>
 
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	3
 #define OWNER	"0b0b0b0b-0000-4000-8000-000000000002"
@@ -38,6 +37,14 @@ static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
 static char out[65536];
 
+static const char *const names[NAGENTS] = { "a1.stor", "a2.stor",
+    "b1.stor" };
+static const char *const agent_args[] = { "--capacity-bytes", QUOTA, NULL };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.agent_args = agent_args, .policy = POLICY,
+};
+
 static long long
 sql(const char *q)
 {
@@ -47,20 +54,10 @@ sql(const char *q)
 static int
 setup(void **state)
 {
-	static const char *names[NAGENTS] = { "a1.stor", "a2.stor",
-	    "b1.stor" };
 	int skew[1] = { 0 }, rest[1] = { 2 };
 	long long before;
 
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], "--capacity-bytes", QUOTA,
-		    NULL) != 0)
-			return -1;
-	if (th_ctl_start_ex(&ctl, pg.conninfo, NULL, POLICY, NULL, "ctl") != 0)
-		return -1;
-	if (th_ctl_register(&ctl, ag, NAGENTS) != 0)
+	if (th_cluster_start(&cluster) != 0)
 		return -1;
 	if (th_pg_sql(&pg, "UPDATE nodes SET datacenter = 'dc2' WHERE id "
 	    "LIKE 'b%'") != 0)
@@ -70,10 +67,8 @@ setup(void **state)
 	    OWNER) != 0 || th_seed(pg.conninfo, ag, NAGENTS, 8, OBJ, rest, 1,
 	    NULL, OWNER) != 0)
 		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_stop(&ag[i]) != 0 ||
-		    tha_agent_restart(&ag[i], NULL) != 0)
-			return -1;
+	if (th_cluster_restart_agents(&cluster) != 0)
+		return -1;
 	if (th_ctl_wait_leader(&ctl, 15) != 0)
 		return -1;
 	/* One cycle, so that /v1/status has an imbalance and the trend a
@@ -101,21 +96,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	int rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
-}
-
-static const char *
-bin(void)
-{
-	return getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin";
+	return th_cluster_stop(&cluster);
 }
 
 /* Runs headless Chromium on url with one more flag (--dump-dom or
@@ -447,32 +428,6 @@ test_ui__chromium_screenshot_is_kept(void **state)
 	print_message("ui screenshot: %s (THA_KEEP=1 keeps it)\n", path);
 }
 
-/* Runs ballastctl with the viewer token; its stdout and stderr go to
- * out. Returns the exit code. */
-static int	ctlcmd(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
-
-static int
-ctlcmd(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	FILE *p;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* "ballastctl --server ... --token-file <viewer's>". */
 static const char *
 ctl_base(void)
@@ -480,7 +435,7 @@ ctl_base(void)
 	static char b[1024];
 
 	snprintf(b, sizeof(b), "'%s/ballastctl' --server %s --token-file "
-	    "'%s/view.token'", bin(), ctl.url, ctl.dir);
+	    "'%s/view.token'", tha_bin_dir(), ctl.url, ctl.dir);
 	return b;
 }
 
@@ -493,7 +448,8 @@ test_ui__ballastctl_status_lists_nodes_plainly_in_a_pipe(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(ctlcmd("%s status", ctl_base()), 0);
+	assert_int_equal(tha_run(out, sizeof(out), "%s status 2>&1",
+	    ctl_base()), 0);
 	assert_non_null(strstr(out, "imbalance   0."));
 	assert_null(strstr(out, "[#"));
 	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/cluster", NULL,
@@ -521,8 +477,8 @@ test_ui__ballastctl_status_draws_bars_on_a_tty(void **state)
 	const char *a1, *dc2;
 
 	(void)state;
-	assert_int_equal(ctlcmd("script -qec \"%s status\" /dev/null",
-	    ctl_base()), 0);
+	assert_int_equal(tha_run(out, sizeof(out), "script -qec \"%s status\" "
+	    "/dev/null 2>&1", ctl_base()), 0);
 	assert_int_equal(count(out, " ["), NAGENTS);
 	assert_non_null(strstr(out, "| marks the least full + threshold"));
 	assert_non_null(a1 = strstr(out, "a1.stor"));
@@ -539,7 +495,8 @@ test_ui__ballastctl_status_json_is_the_api_answer(void **state)
 	json_t *j, *st = NULL;
 
 	(void)state;
-	assert_int_equal(ctlcmd("%s status --json", ctl_base()), 0);
+	assert_int_equal(tha_run(out, sizeof(out), "%s status --json 2>&1",
+	    ctl_base()), 0);
 	assert_non_null(j = json_loads(out, 0, NULL));
 	assert_int_equal(th_ctl_req(&ctl, "GET", "/v1/status", NULL,
 	    TH_VIEW_TOKEN, &st), 200);
