@@ -12,12 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/helpers/agent_harness.h"
-#include "tests/helpers/th_ctl.h"
-#include "tests/helpers/th_pg.h"
+#include "tests/helpers/th_cluster.h"
 
 #define NAGENTS 3
 #define OWNER "0c0c0c0c-1111-4222-8333-444455556666"
@@ -26,39 +23,25 @@
 static struct th_pg pg;
 static struct tha_agent ag[NAGENTS];
 static struct th_ctl ctl;
+static const char *const names[NAGENTS] = { "n1.thr", "n2.thr", "n3.thr" };
+static const struct th_cluster cluster = {
+	.pg = &pg, .ag = ag, .ctl = &ctl, .n = NAGENTS, .names = names,
+	.engine_extra = "\"max_inflight_per_node\":16,"
+	    "\"max_tasks_per_assignment\":4",
+};
 
 static int
 setup(void **state)
 {
-	static const char *const names[NAGENTS] = { "n1.thr", "n2.thr",
-	    "n3.thr" };
-
 	(void)state;
-	if (th_pg_start(&pg) != 0)
-		return -1;
-	for (int i = 0; i < NAGENTS; i++)
-		if (tha_agent_start(&ag[i], names[i], NULL) != 0)
-			return -1;
-	if (th_ctl_start(&ctl, pg.conninfo, "\"max_inflight_per_node\":16,"
-	    "\"max_tasks_per_assignment\":4") != 0)
-		return -1;
-	return th_ctl_register(&ctl, ag, NAGENTS);
+	return th_cluster_start(&cluster);
 }
 
 static int
 teardown(void **state)
 {
-	int rc;
-
 	(void)state;
-	rc = th_ctl_stop(&ctl) == 0 ? 0 : -1;
-	for (int i = 0; i < NAGENTS; i++) {
-		tha_agent_stop(&ag[i]);
-		tha_agent_free(&ag[i]);
-	}
-	th_pg_destroy(&pg);
-	tha_cleanup();
-	return rc;
+	return th_cluster_stop(&cluster);
 }
 
 static double
@@ -227,30 +210,20 @@ test_throttle__agent_refuses_unknown_jobs_and_bad_bodies(void **state)
 	tha_resp_free(&r);
 }
 
-/* Runs ballastctl with args; its stdout in out (caller frees). Returns
- * the exit code. */
+/* Runs ballastctl with args; its output (stdout and stderr) in out.
+ * Returns the exit code. */
 static int
-ctl_cli(const char *args, char **out)
+ctl_cli(const char *args, char *out, size_t len)
 {
-	char cmd[2048], buf[4096];
-	size_t n;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "'%s/ballastctl' %s 2>&1",
-	    getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin", args);
-	assert_non_null(p = popen(cmd, "r"));
-	n = fread(buf, 1, sizeof(buf) - 1, p);
-	buf[n] = '\0';
-	*out = strdup(buf);
-	return WEXITSTATUS(pclose(p));
+	return tha_run(out, len, "'%s/ballastctl' %s 2>&1", tha_bin_dir(),
+	    args);
 }
 
 /* ballastctl agent throttle signs for the operator. */
 static void
 test_throttle__ballastctl_agent_throttle_signs_the_call(void **state)
 {
-	char args[1024], sf[600];
-	char *out;
+	char args[1024], sf[600], out[4096];
 	FILE *f;
 
 	(void)state;
@@ -260,46 +233,38 @@ test_throttle__ballastctl_agent_throttle_signs_the_call(void **state)
 	fclose(f);
 	snprintf(args, sizeof(args), "agent throttle %s 5000 --secret-file "
 	    "'%s'", ag[2].url, sf);
-	assert_int_equal(ctl_cli(args, &out), 0);
+	assert_int_equal(ctl_cli(args, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "throttle: 5000 bytes/s"));
-	free(out);
 	assert_true(tha_metric(&ag[2], "ballast_agent_throttle_bytes_per_second")
 	    == 5000);
 	snprintf(args, sizeof(args), "agent throttle %s --secret-file '%s' "
 	    "--json", ag[2].url, sf);
-	assert_int_equal(ctl_cli(args, &out), 0);
+	assert_int_equal(ctl_cli(args, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "\"bytes_per_sec\": 5000"));
-	free(out);
 	snprintf(args, sizeof(args), "agent throttle %s 0 --secret-file '%s'",
 	    ag[2].url, sf);
-	assert_int_equal(ctl_cli(args, &out), 0);
+	assert_int_equal(ctl_cli(args, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "no limit"));
-	free(out);
 	/* A wrong secret is refused by the agent: exit 4. */
 	assert_non_null(f = fopen(sf, "w"));
 	fputs("another-secret-0123456789abcdef\n", f);
 	fclose(f);
 	snprintf(args, sizeof(args), "agent throttle %s 1 --secret-file '%s'",
 	    ag[2].url, sf);
-	assert_int_equal(ctl_cli(args, &out), 4);
-	free(out);
+	assert_int_equal(ctl_cli(args, out, sizeof(out)), 4);
 	/* Bad input: exit 2, nothing sent. */
 	snprintf(args, sizeof(args), "agent throttle %s lots --secret-file "
 	    "'%s'", ag[2].url, sf);
-	assert_int_equal(ctl_cli(args, &out), 2);
+	assert_int_equal(ctl_cli(args, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "expected bytes per second"));
-	free(out);
 	snprintf(args, sizeof(args), "agent throttle %s 1", ag[2].url);
-	assert_int_equal(ctl_cli(args, &out), 2);
+	assert_int_equal(ctl_cli(args, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "--secret-file"));
-	free(out);
-	assert_int_equal(ctl_cli("agent --help", &out), 0);
+	assert_int_equal(ctl_cli("agent --help", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "usage: ballastctl agent throttle"));
-	free(out);
 	snprintf(args, sizeof(args), "agent status %s", ag[2].url);
-	assert_int_equal(ctl_cli(args, &out), 0);
+	assert_int_equal(ctl_cli(args, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "\"job_throttles\""));
-	free(out);
 }
 
 int
