@@ -554,22 +554,44 @@ cycle_metrics(struct ctl *c, const struct cycle_rec *k, double started,
 
 /* Pauses (entering quiet hours) or resumes (leaving them) the running
  * rebalance jobs the controller started; only the ones it paused itself
- * are resumed. */
+ * are resumed. The jobs change through migrate/ (their owner), in one
+ * transaction with the record of which ones were paused. */
 static int
 quiet_inflight(PGconn *db, int pause, struct bl_err *err)
 {
-	if (pause)
-		return bl_pg_run(db, "WITH p AS (UPDATE jobs SET state = "
-		    "'paused' WHERE kind = 'rebalance' AND origin = "
-		    "'controller' AND state = 'running' RETURNING id) UPDATE "
-		    "controller_state SET quiet_paused = quiet_paused || "
-		    "ARRAY(SELECT id FROM p) WHERE id = 1", 0, NULL, err);
-	return bl_pg_run(db, "WITH q AS (SELECT quiet_paused FROM "
-	    "controller_state WHERE id = 1), r AS (UPDATE jobs SET state = "
-	    "'running' WHERE state = 'paused' AND id = ANY((SELECT "
-	    "quiet_paused FROM q)::uuid[]) RETURNING id) UPDATE "
-	    "controller_state SET quiet_paused = '{}' WHERE id = 1", 0, NULL,
-	    err);
+	char *ids = NULL;
+	PGresult *r;
+	int rc;
+
+	if (bl_pg_run(db, "BEGIN", 0, NULL, err) == -1)
+		return -1;
+	if (pause) {
+		rc = mig_jobs_pause_all(db, "rebalance", "controller", &ids,
+		    err);
+		if (rc == 0) {
+			const char *p[1] = { ids };
+
+			rc = bl_pg_run(db, "UPDATE controller_state SET "
+			    "quiet_paused = quiet_paused || $1::uuid[] WHERE "
+			    "id = 1", 1, p, err);
+		}
+	} else if ((r = bl_pg_exec(db, "SELECT quiet_paused::text FROM "
+	    "controller_state WHERE id = 1", 0, NULL, err)) == NULL)
+		rc = -1;
+	else {
+		rc = PQntuples(r) == 0 ? 0 : mig_jobs_resume_ids(db,
+		    PQgetvalue(r, 0, 0), err);
+		PQclear(r);
+		if (rc == 0)
+			rc = bl_pg_run(db, "UPDATE controller_state SET "
+			    "quiet_paused = '{}' WHERE id = 1", 0, NULL, err);
+	}
+	free(ids);
+	if (rc == -1 || bl_pg_run(db, "COMMIT", 0, NULL, err) == -1) {
+		bl_pg_run(db, "ROLLBACK", 0, NULL, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 int

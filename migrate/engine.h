@@ -122,6 +122,14 @@ int	mig_job_action(PGconn *c, const char *id, const char *action,
  * job does not exist. */
 int	mig_set_metadata_threads(PGconn *c, const char *id, long n,
 	    const char *who, struct bl_err *err);
+/* Pauses every running job of kind and origin (running -> paused, the
+ * one transition the state machine allows from there); *ids gets the
+ * paused ids as a PostgreSQL array literal (caller frees). Run it in the
+ * caller's transaction to record the ids with it. */
+int	mig_jobs_pause_all(PGconn *c, const char *kind, const char *origin,
+	    char **ids, struct bl_err *err);
+/* Resumes the jobs of ids (an array literal) that are still paused. */
+int	mig_jobs_resume_ids(PGconn *c, const char *ids, struct bl_err *err);
 /* Sets a job's throttle in bytes per second (0: none). */
 int	mig_set_throttle(PGconn *c, const char *id, long long bps,
 	    const char *who, struct bl_err *err);

@@ -557,6 +557,37 @@ fail:
 }
 
 int
+mig_jobs_pause_all(PGconn *c, const char *kind, const char *origin,
+    char **ids, struct bl_err *err)
+{
+	const char *p[2] = { kind, origin };
+	PGresult *r;
+
+	*ids = NULL;
+	if (!mig_job_transition_ok("running", "paused"))
+		return bl_err_set(err, BL_EINVAL, "running -> paused");
+	if ((r = bl_pg_exec(c, "WITH p AS (UPDATE jobs SET state = 'paused' "
+	    "WHERE kind = $1 AND origin = $2 AND state = 'running' RETURNING "
+	    "id) SELECT coalesce(array_agg(id), '{}')::text FROM p", 2, p,
+	    err)) == NULL)
+		return -1;
+	*ids = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return *ids != NULL ? 0 : bl_err_set(err, BL_ENOMEM, "out of memory");
+}
+
+int
+mig_jobs_resume_ids(PGconn *c, const char *ids, struct bl_err *err)
+{
+	const char *p[1] = { ids };
+
+	if (!mig_job_transition_ok("paused", "running"))
+		return bl_err_set(err, BL_EINVAL, "paused -> running");
+	return bl_pg_run(c, "UPDATE jobs SET state = 'running' WHERE state = "
+	    "'paused' AND id = ANY($1::uuid[])", 1, p, err);
+}
+
+int
 mig_set_throttle(PGconn *c, const char *id, long long bps, const char *who,
     struct bl_err *err)
 {
