@@ -44,11 +44,6 @@ struct row {
 	uint8_t		pinned;
 };
 
-struct idslot {
-	uint32_t	fp;
-	uint32_t	row;	/* row + 1; 0: empty */
-};
-
 struct objs {
 	const char	*file;		/* borrows */
 	struct row	*rows;		/* owns */
@@ -58,11 +53,7 @@ struct objs {
 	uint32_t	*copies;	/* owns */
 	size_t		 copies_len, copies_cap;
 	uint32_t	*line;		/* owns: per row */
-	/* id -> row, for duplicates: per slot the high 32 bits of the key
-	 * and row + 1 (0: empty), so a probe touches one cache line and
-	 * the row only when the fingerprint matches */
-	struct idslot	*idx;		/* owns */
-	size_t		 idx_cap;
+	size_t		 line_cap;
 	/* the mapped objects file; pages before drop_off were parsed and
 	 * are given back to the kernel as the parser goes */
 	char		*map;		/* owns: the mapping, or NULL */
@@ -186,30 +177,6 @@ mix(uint64_t h, size_t cap)
 	return (size_t)h & (cap - 1);
 }
 
-/* Rebuilds the id index at twice the size. */
-static int
-idx_grow(struct objs *o)
-{
-	size_t nc = o->idx_cap ? o->idx_cap * 2 : 1 << 16;
-	struct idslot *ni = calloc(nc, sizeof(*ni));
-
-	if (ni == NULL)
-		return -1;
-	for (size_t r = 0; r < o->n; r++) {
-		uint64_t key = o->rows[r].key;
-		size_t i = mix(key, nc);
-
-		while (ni[i].row != 0)
-			i = (i + 1) & (nc - 1);
-		ni[i].fp = (uint32_t)(key >> 32);
-		ni[i].row = (uint32_t)r + 1;
-	}
-	free(o->idx);
-	o->idx = ni;
-	o->idx_cap = nc;
-	return 0;
-}
-
 static int
 aff_grow(struct objs *o)
 {
@@ -295,36 +262,22 @@ on_row(const struct plc_csv_row *r, void *arg, struct bl_err *err)
 	struct objs *o = arg;
 	struct row *w;
 	uint64_t key = plc_object_key(r->id, r->id_len);
-	size_t i;
 
 	if (o->n >= UINT32_MAX - 1 || r->line > UINT32_MAX)
 		return bl_err_set(err, BL_EINVAL, "%s:%zu: more than %u rows or "
 		    "lines", o->file, r->line, UINT32_MAX - 1);
-	/* Load at most 3/4: 10M rows fit 2^24 slots of 8 bytes. */
-	if (4 * (o->n + 1) > 3 * o->idx_cap && idx_grow(o) < 0)
-		goto nomem;
-	for (i = mix(key, o->idx_cap); o->idx[i].row != 0;
-	    i = (i + 1) & (o->idx_cap - 1)) {
-		const struct row *x;
-
-		if (o->idx[i].fp != (uint32_t)(key >> 32))
-			continue;
-		x = &o->rows[o->idx[i].row - 1];
-		if (x->key == key && strcmp(o->ids + x->id_off, r->id) == 0)
-			return bl_err_set(err, BL_EINVAL, "%s:%zu: field id: "
-			    "duplicate object id \"%s\" (first on line %u)",
-			    o->file, r->line, r->id,
-			    o->line[o->idx[i].row - 1]);
-	}
+	/* Duplicate ids are found after the whole file is read
+	 * (check_duplicates): a hash probe per row was a cache miss per
+	 * row. */
 	if (grow((void **)&o->rows, &o->cap, o->n + 1, sizeof(*o->rows)) < 0)
 		goto nomem;
-	{
-		size_t lc = o->cap;
-		uint32_t *nl = realloc(o->line, lc * sizeof(*nl));
+	if (o->line_cap < o->cap) {
+		uint32_t *nl = realloc(o->line, o->cap * sizeof(*nl));
 
 		if (nl == NULL)
 			goto nomem;
 		o->line = nl;
+		o->line_cap = o->cap;
 	}
 	if (grow((void **)&o->copies, &o->copies_cap,
 	    o->copies_len + r->ncopies, sizeof(uint32_t)) < 0)
@@ -344,9 +297,7 @@ on_row(const struct plc_csv_row *r, void *arg, struct bl_err *err)
 	if ((w->id_off = arena_add(o, r->id, r->id_len)) == (size_t)-1 ||
 	    intern_affinity(o, r->affinity, &w->aff) < 0)
 		goto nomem;
-	o->line[o->n] = (uint32_t)r->line;
-	o->idx[i].fp = (uint32_t)(key >> 32);
-	o->idx[i].row = (uint32_t)++o->n;
+	o->line[o->n++] = (uint32_t)r->line;
 	/* Give parsed pages of the mapping back every 64 MiB, so the file
 	 * does not stay in our RSS next to the rows made from it. */
 	if (o->map != NULL && r->next - o->drop_off >= (64u << 20)) {
@@ -361,6 +312,107 @@ nomem:
 	return bl_err_set(err, BL_ENOMEM, "%s: out of memory", o->file);
 }
 
+/* Sorts keys (n 64-bit values) in place, LSD radix, 16 bits a pass;
+ * tmp holds n values. */
+static void
+radix_sort_u64(uint64_t *keys, uint64_t *tmp, size_t n)
+{
+	static size_t count[1 << 16];
+
+	for (int shift = 0; shift < 64; shift += 16) {
+		size_t sum = 0;
+		uint64_t *t;
+
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(keys[i] >> shift) & 0xffff]++;
+		for (size_t b = 0; b < (1 << 16); b++) {
+			size_t c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(keys[i] >> shift) & 0xffff]++] = keys[i];
+		t = keys;
+		keys = tmp;
+		tmp = t;
+	}
+	/* four passes: the sorted values are back in keys */
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Refuses a file that names an object twice, with the line of the second
+ * naming and of the first (the first such pair in file order). Sorting the
+ * keys once and comparing neighbours reads memory in order; only rows
+ * whose key is shared (a duplicate, or a rare hash collision) are compared
+ * by id. */
+static int
+check_duplicates(struct objs *o, struct bl_err *err)
+{
+	uint64_t *keys, *tmp, *dup = NULL;
+	size_t ndup = 0, nsame = 0, *same = NULL;
+	int rc = -1;
+
+	if (o->n < 2)
+		return 0;
+	keys = malloc(o->n * sizeof(*keys));
+	tmp = malloc(o->n * sizeof(*tmp));
+	if (keys == NULL || tmp == NULL)
+		goto nomem;
+	for (size_t i = 0; i < o->n; i++)
+		keys[i] = o->rows[i].key;
+	radix_sort_u64(keys, tmp, o->n);
+	free(tmp);
+	tmp = NULL;
+	/* the shared keys, unique and sorted, in place */
+	for (size_t i = 1; i < o->n; i++)
+		if (keys[i] == keys[i - 1] && (ndup == 0 ||
+		    keys[ndup - 1] != keys[i]))
+			keys[ndup++] = keys[i];
+	dup = keys;
+	if (ndup == 0) {
+		free(keys);
+		return 0;
+	}
+	if ((same = malloc(o->n * sizeof(*same))) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < o->n; i++) {
+		if (bsearch(&o->rows[i].key, dup, ndup, sizeof(*dup),
+		    u64_cmp) == NULL)
+			continue;
+		for (size_t k = 0; k < nsame; k++) {
+			const struct row *x = &o->rows[same[k]];
+
+			if (x->key == o->rows[i].key && strcmp(o->ids +
+			    x->id_off, o->ids + o->rows[i].id_off) == 0) {
+				bl_err_set(err, BL_EINVAL, "%s:%u: field id: "
+				    "duplicate object id \"%s\" (first on line "
+				    "%u)", o->file, o->line[i], o->ids +
+				    o->rows[i].id_off, o->line[same[k]]);
+				goto out;
+			}
+		}
+		same[nsame++] = i;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	bl_err_set(err, BL_ENOMEM, "%s: out of memory", o->file);
+out:
+	free(same);
+	free(dup);
+	free(tmp);
+	return rc;
+}
+
 static void
 objs_release(struct objs *o)
 {
@@ -370,7 +422,6 @@ objs_release(struct objs *o)
 	free(o->ids);
 	free(o->copies);
 	free(o->line);
-	free(o->idx);
 	free(o->aff_idx);
 	free(o->aff_off);
 	free(o->aff_key);
@@ -909,7 +960,7 @@ cli_plan_main(int argc, char **argv)
 		}
 		o.file = objects_path;
 		if (plc_objects_csv_parse(csv, len, cl, objects_path, on_row,
-		    &o, &err) < 0) {
+		    &o, &err) < 0 || check_duplicates(&o, &err) < 0) {
 			cli_usage_error("plan: %s", err.msg);
 			goto out;
 		}
