@@ -5,7 +5,8 @@
  * For every object in the metadata tier, every node its copies list must
  * hold the object: a signed HEAD to that node's agent must answer 200 with
  * the metadata's Content-MD5 (the agent hashes the file on disk). Objects
- * are streamed with a cursor; HEADs run in parallel over curl multi.
+ * are streamed with a cursor; HEADs run in parallel, signed, through
+ * lib/agent_call.h (the fan-out ballastd uses for its own agent calls).
  * Exit 0 when the invariant holds, 1 when it does not, 3 when the
  * database cannot be reached. Tests and the demo use it.
  */
@@ -16,20 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-#include <curl/curl.h>
-
+#include "lib/agent_call.h"
+#include "lib/http_client.h"
 #include "lib/pg.h"
 #include "lib/sign.h"
 
 struct head {
-	CURL			*c;		/* owns */
-	struct curl_slist	*hd;		/* owns */
-	char			 md5[64];	/* got */
-	char			 want[64];
-	char			 what[200];	/* node owner/id */
+	char	 want[64];	/* the metadata's Content-MD5 */
+	char	 what[200];	/* node owner/id */
 };
 
 struct verify {
@@ -41,29 +37,9 @@ struct verify {
 	long long	 objects, copies, bad;
 	int		 quiet;
 	json_t		*problems;	/* owns; --json: up to 50 */
+	struct ev_loop	*loop;		/* owns */
+	struct bl_http_client *http;	/* owns */
 };
-
-static size_t
-on_header(char *b, size_t sz, size_t nm, void *arg)
-{
-	struct head *h = arg;
-	size_t n = sz * nm;
-
-	if (n > 12 && strncasecmp(b, "Content-MD5:", 12) == 0) {
-		size_t i = 12, l;
-
-		while (i < n && b[i] == ' ')
-			i++;
-		l = n - i;
-		while (l > 0 && (b[i + l - 1] == '\r' || b[i + l - 1] == '\n'))
-			l--;
-		if (l < sizeof(h->md5)) {
-			memcpy(h->md5, b + i, l);
-			h->md5[l] = '\0';
-		}
-	}
-	return n;
-}
 
 static const char *
 node_url(const struct verify *v, const char *id)
@@ -85,17 +61,22 @@ problem(struct verify *v, const char *what, const char *why)
 		printf("BAD %s: %s\n", what, why);
 }
 
-/* Runs the HEADs of one page of objects. */
+/* Runs the HEADs of one page of objects, signed and in parallel
+ * (lib/agent_call.h). */
 static void
-check_page(struct verify *v, CURLM *m, PGresult *r)
+check_page(struct verify *v, PGresult *r)
 {
-	int n = PQntuples(r), nh = 0, running;
+	int n = PQntuples(r), nh = 0;
+	struct bl_acall_opts o = { v->secret, v->slen, 10000, 60000, 0 };
+	struct bl_acall *calls = calloc((size_t)n * 16 + 1, sizeof(*calls));
 	struct head *hs = calloc((size_t)n * 16 + 1, sizeof(*hs));
-	CURLMsg *msg;
-	int left;
 
-	if (hs == NULL)
+	if (calls == NULL || hs == NULL) {
+		free(calls);
+		free(hs);
+		problem(v, "verify", "out of memory");
 		return;
+	}
 	for (int i = 0; i < n; i++) {
 		const char *id = PQgetvalue(r, i, 0);
 		const char *owner = PQgetvalue(r, i, 1);
@@ -104,85 +85,45 @@ check_page(struct verify *v, CURLM *m, PGresult *r)
 		int nc = 0;
 
 		v->objects++;
-		for (tok = strtok_r(copies + 1, ",}", &save); tok != NULL;
-		    tok = strtok_r(NULL, ",}", &save)) {
-			struct head *h = &hs[nh];
+		for (tok = copies ? strtok_r(copies + 1, ",}", &save) : NULL;
+		    tok != NULL; tok = strtok_r(NULL, ",}", &save)) {
 			const char *url = node_url(v, tok);
-			char target[128], full[700], hd[64], hsg[128];
-			struct bl_sign_hdrs sh;
+			char target[128];
 
 			nc++;
 			v->copies++;
-			snprintf(h->what, sizeof(h->what), "%s %s/%s", tok,
-			    owner, id);
+			snprintf(hs[nh].what, sizeof(hs[nh].what), "%s %s/%s",
+			    tok, owner, id);
 			if (url == NULL) {
-				problem(v, h->what, "node not in nodes table");
+				problem(v, hs[nh].what,
+				    "node not in nodes table");
 				continue;
 			}
 			if (nh >= n * 16)
 				break;
 			snprintf(target, sizeof(target), "/v1/objects/%s/%s",
 			    owner, id);
-			snprintf(full, sizeof(full), "%s%s", url, target);
-			bl_sign_request(v->secret, v->slen, "HEAD", target,
-			    NULL, 0, time(NULL), &sh);
-			snprintf(hd, sizeof(hd), "%s: %s", BL_SIGN_HDR_DATE,
-			    sh.date);
-			snprintf(hsg, sizeof(hsg), "%s: %s", BL_SIGN_HDR_SIG,
-			    sh.signature);
-			h->hd = curl_slist_append(NULL, hd);
-			h->hd = curl_slist_append(h->hd, hsg);
-			snprintf(h->want, sizeof(h->want), "%s", md5);
-			h->c = curl_easy_init();
-			curl_easy_setopt(h->c, CURLOPT_URL, full);
-			curl_easy_setopt(h->c, CURLOPT_NOBODY, 1L);
-			curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, h->hd);
-			curl_easy_setopt(h->c, CURLOPT_HEADERFUNCTION,
-			    on_header);
-			curl_easy_setopt(h->c, CURLOPT_HEADERDATA, h);
-			curl_easy_setopt(h->c, CURLOPT_PRIVATE, h);
-			curl_easy_setopt(h->c, CURLOPT_TIMEOUT, 60L);
-			curl_easy_setopt(h->c, CURLOPT_NOSIGNAL, 1L);
-			/* --cacert also verifies https agents */
-			if (getenv("BALLAST_CACERT") != NULL)
-				curl_easy_setopt(h->c, CURLOPT_CAINFO,
-				    getenv("BALLAST_CACERT"));
-			curl_multi_add_handle(m, h->c);
+			snprintf(hs[nh].want, sizeof(hs[nh].want), "%s", md5);
+			bl_acall_set(&calls[nh], "HEAD", url, target, NULL);
+			calls[nh].want_header = "Content-MD5";
 			nh++;
 		}
 		if (nc == 0)
 			problem(v, id, "no copies listed");
 		free(copies);
 	}
-	do {
-		curl_multi_perform(m, &running);
-		if (running)
-			curl_multi_poll(m, NULL, 0, 1000, NULL);
-	} while (running);
-	while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-		struct head *h;
-		long st = 0;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&h);
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
-		    &st);
-		if (msg->data.result != CURLE_OK)
-			problem(v, h->what, curl_easy_strerror(
-			    msg->data.result));
-		else if (st != 200)
-			problem(v, h->what, st == 404 ? "missing" :
-			    "agent answered an error");
-		else if (strcmp(h->md5, h->want) != 0)
-			problem(v, h->what, "md5 differs from the metadata");
-	}
+	bl_acalls_run(v->loop, v->http, &o, calls, (size_t)nh);
 	for (int i = 0; i < nh; i++) {
-		curl_multi_remove_handle(m, hs[i].c);
-		curl_easy_cleanup(hs[i].c);
-		curl_slist_free_all(hs[i].hd);
+		if (calls[i].code != BL_OK)
+			problem(v, hs[i].what, calls[i].error);
+		else if (calls[i].status != 200)
+			problem(v, hs[i].what, calls[i].status == 404 ?
+			    "missing" : "agent answered an error");
+		else if (strcmp(calls[i].header, hs[i].want) != 0)
+			problem(v, hs[i].what, "md5 differs from the metadata");
 	}
+	bl_acalls_release(calls, (size_t)nh);
+	free(calls);
 	free(hs);
 }
 
@@ -202,7 +143,6 @@ cli_verify_main(int argc, char **argv)
 	struct bl_err err;
 	PGconn *c;
 	PGresult *r;
-	CURLM *m;
 	int ch, rc = CLI_FAILED;
 
 	memset(&v, 0, sizeof(v));
@@ -253,30 +193,37 @@ cli_verify_main(int argc, char **argv)
 			v.node_urls[i][strlen(v.node_urls[i]) - 1] = '\0';
 	}
 	PQclear(r);
-	m = curl_multi_init();
-	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, 32L);
+	{
+		/* --cacert also verifies https agents */
+		struct bl_http_tls tls = { getenv("BALLAST_CACERT"), NULL,
+		    NULL };
+
+		if ((v.loop = ev_loop_new(EVFLAG_AUTO)) == NULL ||
+		    (v.http = bl_http_client_new(v.loop, &err)) == NULL ||
+		    bl_http_client_set_tls(v.http, &tls, &err) == -1) {
+			fprintf(stderr, "ballastctl: verify: %s\n", v.loop ?
+			    err.msg : "no event loop");
+			rc = CLI_USAGE;
+			goto out;
+		}
+	}
 	if (bl_pg_run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL,
 	    &err) == -1 || bl_pg_run(c, "DECLARE objs NO SCROLL CURSOR FOR "
 	    "SELECT id, owner, md5, copies FROM objects ORDER BY id", 0, NULL,
-	    &err) == -1) {
-		curl_multi_cleanup(m);
+	    &err) == -1)
 		goto dberr;
-	}
 	for (;;) {
 		if ((r = bl_pg_exec(c, "FETCH 2000 FROM objs", 0, NULL,
-		    &err)) == NULL) {
-			curl_multi_cleanup(m);
+		    &err)) == NULL)
 			goto dberr;
-		}
 		if (PQntuples(r) == 0) {
 			PQclear(r);
 			break;
 		}
-		check_page(&v, m, r);
+		check_page(&v, r);
 		PQclear(r);
 	}
 	bl_pg_run(c, "COMMIT", 0, NULL, NULL);
-	curl_multi_cleanup(m);
 	if (v.problems != NULL) {
 		json_t *out = json_pack("{s:I,s:I,s:I,s:b,s:O}", "objects",
 		    (json_int_t)v.objects, "copies", (json_int_t)v.copies,
@@ -295,6 +242,9 @@ dberr:
 	fprintf(stderr, "ballastctl: verify: %s\n", err.msg);
 	rc = CLI_UNREACHABLE;
 out:
+	bl_http_client_free(v.http);
+	if (v.loop != NULL)
+		ev_loop_destroy(v.loop);
 	PQfinish(c);
 	for (int i = 0; i < v.nnodes; i++) {
 		free(v.node_ids[i]);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/agent_call.h"
 #include "lib/http_client.h"
 #include "lib/log.h"
 #include "lib/pg.h"
@@ -332,65 +333,18 @@ leadership(struct ctl_loop *l)
 
 /* --- agents: status and read counts, in parallel -------------------------- */
 
-struct acall {
-	long		 status;
-	json_t		*json;		/* owns */
-	int		*pending;	/* borrows */
-	struct ev_loop	*loop;		/* borrows */
-};
-
-static void
-acall_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
-{
-	struct acall *a = arg;
-
-	a->status = r->status;
-	if (r->code == BL_OK && r->body != NULL && r->body_len > 0)
-		a->json = json_loadb(r->body, r->body_len, 0, NULL);
-	if (--*a->pending == 0)
-		ev_break(a->loop, EVBREAK_ONE);
-}
-
 static void
 acalls_run(struct ctl_loop *l, char **urls, const char *target,
-    struct acall *a, size_t n)
+    struct bl_acall *a, size_t n)
 {
 	struct ctl *c = l->ctl;
-	int pending = 0;
+	struct bl_acall_opts o = { c->secret, c->secret_len,
+	    c->cfg->agent_poll_timeout_ms, c->cfg->agent_poll_timeout_ms,
+	    64u << 20 };
 
-	for (size_t i = 0; i < n; i++) {
-		struct bl_http_xfer_opts o;
-		struct bl_sign_hdrs sh;
-		struct bl_err err;
-		char url[700], hd[64], hs[128];
-		const char *hdrs[3];
-
-		memset(&a[i], 0, sizeof(a[i]));
-		a[i].pending = &pending;
-		a[i].loop = l->evl;
-		snprintf(url, sizeof(url), "%s%s", urls[i], target);
-		bl_sign_request(c->secret, c->secret_len, "GET", target, NULL,
-		    0, time(NULL), &sh);
-		snprintf(hd, sizeof(hd), "%s: %s", BL_SIGN_HDR_DATE, sh.date);
-		snprintf(hs, sizeof(hs), "%s: %s", BL_SIGN_HDR_SIG,
-		    sh.signature);
-		hdrs[0] = hd;
-		hdrs[1] = hs;
-		hdrs[2] = NULL;
-		memset(&o, 0, sizeof(o));
-		o.url = url;
-		o.headers = hdrs;
-		o.connect_timeout_ms = c->cfg->agent_poll_timeout_ms;
-		o.timeout_ms = c->cfg->agent_poll_timeout_ms;
-		o.max_body = 64u << 20;
-		o.done_fn = acall_done;
-		o.arg = &a[i];
-		pending++;
-		if (bl_http_xfer_start(l->http, &o, &err) == NULL)
-			pending--;
-	}
-	while (pending > 0)
-		ev_run(l->evl, 0);
+	for (size_t i = 0; i < n; i++)
+		bl_acall_set(&a[i], "GET", urls[i], target, NULL);
+	bl_acalls_run(l->evl, l->http, &o, a, n);
 }
 
 /* Polls every agent; records reachability and usage; folds the read
@@ -400,7 +354,7 @@ static int
 refresh(struct ctl_loop *l, char *unreach, size_t ulen, struct bl_err *err)
 {
 	struct ctl *c = l->ctl;
-	struct acall *st = NULL, *ac = NULL;
+	struct bl_acall *st = NULL, *ac = NULL;
 	char **ids = NULL, **urls = NULL;
 	json_t *jids = json_array(), *jreach = json_array(),
 	    *jcap = json_array(), *jused = json_array(),

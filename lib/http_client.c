@@ -200,6 +200,17 @@ check_done(struct bl_http_client *c)
 	}
 }
 
+const char *
+bl_http_xfer_header(struct bl_http_xfer *x, const char *name)
+{
+	struct curl_header *h;
+
+	if (curl_easy_header(x->easy, name, 0, CURLH_HEADER, -1, &h) !=
+	    CURLHE_OK)
+		return NULL;
+	return h->value;
+}
+
 static size_t
 on_write(char *p, size_t size, size_t nmemb, void *arg)
 {

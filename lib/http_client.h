@@ -59,6 +59,11 @@ struct bl_http_xfer_opts {
 	void		 *arg;		/* borrows */
 };
 
+/* From a done_fn: the value of the response's header name (the last
+ * response's, after redirects), or NULL when it has none. Valid until
+ * done_fn returns. */
+const char *bl_http_xfer_header(struct bl_http_xfer *x, const char *name);
+
 /* TLS settings for every https:// transfer of a client. The peer's
  * certificate and host name are always verified (TLS 1.2 or later). */
 struct bl_http_tls {

@@ -36,89 +36,13 @@
 
 /* --- agent calls, run in parallel ----------------------------------------- */
 
-static void
-call_done(struct bl_http_xfer *x, const struct bl_http_result *r, void *arg)
-{
-	struct call *c = arg;
-
-	c->status = r->status;
-	c->code = r->code;
-	if (r->body != NULL && r->body_len > 0)
-		c->json = json_loadb(r->body, r->body_len, 0, NULL);
-	if (--*c->pending == 0)
-		ev_break(c->loop, EVBREAK_ONE);
-}
-
 void
-mig_call_release(struct call *c, size_t n)
+mig_calls_run(struct mig_engine *e, struct bl_acall *c, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].body);
-		json_decref(c[i].json);
-		c[i].body = NULL;
-		c[i].json = NULL;
-	}
-}
+	struct bl_acall_opts o = { e->secret, e->o.secret_len, 2000,
+	    e->o.agent_timeout_s * 1000, 0 };
 
-/* Prepares call c to base + target, signed. body is taken. */
-void
-mig_call_set(struct call *c, const char *method, const char *base,
-    const char *target, char *body)
-{
-	size_t bl = strlen(base);
-
-	while (bl > 0 && base[bl - 1] == '/')
-		bl--;
-	memset(c, 0, sizeof(*c));
-	c->method = method;
-	snprintf(c->target, sizeof(c->target), "%s", target);
-	snprintf(c->url, sizeof(c->url), "%.*s%s", (int)bl, base, target);
-	c->body = body;
-}
-
-/* Runs every call at once and returns when all have answered or failed. */
-void
-mig_calls_run(struct mig_engine *e, struct call *c, size_t n)
-{
-	int pending = 0;
-	struct bl_err err;
-
-	for (size_t i = 0; i < n; i++) {
-		struct bl_http_xfer_opts o;
-		struct bl_sign_hdrs sh;
-		char hd[64], hs[128];
-		const char *hdrs[4];
-		size_t blen = c[i].body ? strlen(c[i].body) : 0;
-
-		c[i].pending = &pending;
-		c[i].loop = e->loop;
-		bl_sign_request(e->secret, e->o.secret_len, c[i].method,
-		    c[i].target, c[i].body, blen, time(NULL), &sh);
-		snprintf(hd, sizeof(hd), "%s: %s", BL_SIGN_HDR_DATE, sh.date);
-		snprintf(hs, sizeof(hs), "%s: %s", BL_SIGN_HDR_SIG,
-		    sh.signature);
-		hdrs[0] = hd;
-		hdrs[1] = hs;
-		hdrs[2] = "Content-Type: application/json";
-		hdrs[3] = NULL;
-		memset(&o, 0, sizeof(o));
-		o.method = c[i].method;
-		o.url = c[i].url;
-		o.headers = hdrs;
-		o.body = c[i].body;
-		o.body_len = blen;
-		o.connect_timeout_ms = 2000;
-		o.timeout_ms = e->o.agent_timeout_s * 1000;
-		o.done_fn = call_done;
-		o.arg = &c[i];
-		pending++;
-		if (bl_http_xfer_start(e->http, &o, &err) == NULL) {
-			pending--;
-			c[i].code = BL_ENET;
-		}
-	}
-	while (pending > 0)
-		ev_run(e->loop, 0);
+	bl_acalls_run(e->loop, e->http, &o, c, n);
 }
 
 /* --- helpers -------------------------------------------------------------- */
@@ -343,7 +267,7 @@ static int
 load_nodes(struct mig_engine *e)
 {
 	struct bl_err err;
-	struct call *calls;
+	struct bl_acall *calls;
 	struct arr ids = { 0 }, reach = { 0 }, caps = { 0 }, used = { 0 };
 	const char *p[4];
 	PGresult *r;
@@ -379,7 +303,7 @@ load_nodes(struct mig_engine *e)
 		nd->capacity = strtoull(PQgetvalue(r, i, 8), NULL, 10);
 		nd->used = strtoull(PQgetvalue(r, i, 9), NULL, 10);
 		nd->silent_s = strtod(PQgetvalue(r, i, 10), NULL);
-		mig_call_set(&calls[i], "GET", nd->url, "/v1/status", NULL);
+		bl_acall_set(&calls[i], "GET", nd->url, "/v1/status", NULL);
 	}
 	e->nnodes = (size_t)n;
 	PQclear(r);
@@ -410,7 +334,7 @@ load_nodes(struct mig_engine *e)
 		    (unsigned long long)nd->used);
 		mig_arr_push(&used, num);
 	}
-	mig_call_release(calls, (size_t)n);
+	bl_acalls_release(calls, (size_t)n);
 	free(calls);
 	p[0] = mig_arr_str(&ids);
 	p[1] = mig_arr_str(&reach);
@@ -881,7 +805,7 @@ static int
 sync_throttles(struct mig_engine *e)
 {
 	struct mig_thr *next = NULL, *old;
-	struct call *calls = NULL;
+	struct bl_acall *calls = NULL;
 	size_t ncalls = 0;
 	struct bl_err err;
 	PGresult *r;
@@ -919,7 +843,7 @@ sync_throttles(struct mig_engine *e)
 		if ((old != NULL && old->share == next[i].share) || k < 0)
 			continue;
 		snprintf(target, sizeof(target), "/v1/jobs/%s/throttle", job);
-		mig_call_set(&calls[ncalls], "PUT", e->nodes[k].url, target,
+		bl_acall_set(&calls[ncalls], "PUT", e->nodes[k].url, target,
 		    NULL);
 		if (asprintf(&calls[ncalls].body, "{\"bytes_per_sec\":%lld}",
 		    next[i].share) < 0)
@@ -939,7 +863,7 @@ sync_throttles(struct mig_engine *e)
 		    calls[c].status);
 		next[i].share = -1;	/* send again next tick */
 	}
-	mig_call_release(calls, ncalls);
+	bl_acalls_release(calls, ncalls);
 	free(calls);
 	free(idx);
 	free(e->thr);
@@ -955,7 +879,7 @@ dispatch(struct mig_engine *e)
 	PGresult *r, *cand;
 	long *infl;
 	char *resv;
-	struct call *calls = NULL;
+	struct bl_acall *calls = NULL;
 	size_t ncalls = 0, capcalls = 0;
 	char maxt[24], age[24];
 	int rc = -1;
@@ -1138,7 +1062,7 @@ dispatch(struct mig_engine *e)
 			/* Recorded "posted": now POST it. */
 			if (ncalls == capcalls) {
 				size_t nc = capcalls ? capcalls * 2 : 16;
-				struct call *ncs = realloc(calls,
+				struct bl_acall *ncs = realloc(calls,
 				    nc * sizeof(*calls));
 
 				if (ncs == NULL) {
@@ -1150,10 +1074,10 @@ dispatch(struct mig_engine *e)
 			}
 			share = mig_job_share(e, job, dest);
 			thr_note(e, job, dest, share);
-			mig_call_set(&calls[ncalls], "POST", e->nodes[k].url,
+			bl_acall_set(&calls[ncalls], "POST", e->nodes[k].url,
 			    "/v1/assignments", mig_assignment_body(e, aid, job,
 			    share, tr));
-			memcpy(calls[ncalls++].aid, aid, sizeof(aid));
+			memcpy(calls[ncalls++].tag, aid, sizeof(aid));
 			log_debug("assignment id=%s job=%s dest=%s tasks=%d: "
 			    "posted", aid, job, dest, got);
 			PQclear(tr);
@@ -1171,7 +1095,7 @@ out:
 	mig_calls_run(e, calls, ncalls);
 	if (mig_posts_checked(e, calls, ncalls) == -1)
 		rc = -1;
-	mig_call_release(calls, ncalls);
+	bl_acalls_release(calls, ncalls);
 	free(calls);
 	free(infl);
 	free(resv);

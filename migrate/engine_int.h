@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "lib/agent_call.h"
 #include "lib/err.h"
 #include "lib/http_client.h"
 #include "migrate/engine.h"
@@ -60,31 +61,15 @@ struct mig_engine {
 	size_t			 nthr, capthr;
 };
 
-struct call {
-	const char	*method;	/* borrows: static */
-	char		 url[512];
-	char		 target[256];
-	char		*body;		/* owns: request body or NULL */
-	long		 status;	/* 0: no answer */
-	int		 code;		/* BL_OK, BL_ENET, ... */
-	json_t		*json;		/* owns: parsed response body */
-	int		*pending;	/* borrows */
-	struct ev_loop	*loop;		/* borrows */
-	char		 aid[37];	/* the assignment a POST carries */
-};
-
 /* An array literal of n values; "{}" when empty. Caller frees. */
 struct arr {
 	char	*buf;	/* owns */
 	size_t	 len, cap;
 };
 
-/* Agent calls: prepares c (body taken), runs n calls in parallel on the
- * engine's loop until all answered, releases their bodies and answers. */
-void	mig_call_set(struct call *c, const char *method, const char *base,
-	    const char *target, char *body);
-void	mig_calls_run(struct mig_engine *e, struct call *c, size_t n);
-void	mig_call_release(struct call *c, size_t n);
+/* Runs n signed agent calls (lib/agent_call.h) in parallel on the
+ * engine's loop, with the engine's secret and agent timeout. */
+void	mig_calls_run(struct mig_engine *e, struct bl_acall *c, size_t n);
 
 /* The index of node id in e->nodes (sorted), or -1. */
 ssize_t	mig_node_find(const struct mig_engine *e, const char *id);
@@ -113,7 +98,7 @@ int	mig_delete_source_for(struct mig_engine *e, const char *job);
 /* After POSTs of assignments: an agent that refused one (4xx: invalid,
  * conflict, too large) gets it marked "rejected" and its tasks fail with
  * assignment_rejected, so that it is not posted again and again. */
-int	mig_posts_checked(struct mig_engine *e, const struct call *c,
+int	mig_posts_checked(struct mig_engine *e, const struct bl_acall *c,
 	    size_t n);
 
 /* settle.c: the steps that settle work in flight. 0 or -1. */

@@ -86,7 +86,7 @@ mig_poll_assignments(struct mig_engine *e)
 {
 	struct bl_err err;
 	PGresult *r;
-	struct call *calls, *reposts;
+	struct bl_acall *calls, *reposts;
 	size_t nrepost = 0;
 	int n, rc = 0;
 	char tmo[24];
@@ -113,7 +113,7 @@ mig_poll_assignments(struct mig_engine *e)
 
 		snprintf(target, sizeof(target), "/v1/assignments/%s",
 		    PQgetvalue(r, i, 0));
-		mig_call_set(&calls[i], "GET", k >= 0 ? e->nodes[k].url :
+		bl_acall_set(&calls[i], "GET", k >= 0 ? e->nodes[k].url :
 		    "http://0.0.0.0:1", target, NULL);
 	}
 	mig_calls_run(e, calls, (size_t)n);
@@ -156,10 +156,10 @@ mig_poll_assignments(struct mig_engine *e)
 				long long sh = mig_job_share(e, job,
 				    e->nodes[k].id);
 
-				mig_call_set(&reposts[nrepost], "POST",
+				bl_acall_set(&reposts[nrepost], "POST",
 				    e->nodes[k].url, "/v1/assignments",
 				    mig_assignment_body(e, aid, job, sh, tr));
-				snprintf(reposts[nrepost++].aid, 37, "%s", aid);
+				snprintf(reposts[nrepost++].tag, 37, "%s", aid);
 			}
 			PQclear(tr);
 		} else if (stale) {
@@ -184,12 +184,12 @@ mig_poll_assignments(struct mig_engine *e)
 		}
 	}
 	PQclear(r);
-	mig_call_release(calls, (size_t)n);
+	bl_acalls_release(calls, (size_t)n);
 	free(calls);
 	mig_calls_run(e, reposts, nrepost);
 	if (rc == 0)
 		rc = mig_posts_checked(e, reposts, nrepost);
-	mig_call_release(reposts, nrepost);
+	bl_acalls_release(reposts, nrepost);
 	free(reposts);
 	return rc;
 }
@@ -200,7 +200,7 @@ mig_collect_assignments(struct mig_engine *e)
 {
 	struct bl_err err;
 	PGresult *r;
-	struct call *calls;
+	struct bl_acall *calls;
 	int n, rc = 0;
 
 	if ((r = bl_pg_exec(e->db, "SELECT id, dest FROM assignments WHERE "
@@ -217,7 +217,7 @@ mig_collect_assignments(struct mig_engine *e)
 
 		snprintf(target, sizeof(target), "/v1/assignments/%s",
 		    PQgetvalue(r, i, 0));
-		mig_call_set(&calls[i], "DELETE", k >= 0 ? e->nodes[k].url :
+		bl_acall_set(&calls[i], "DELETE", k >= 0 ? e->nodes[k].url :
 		    "http://0.0.0.0:1", target, NULL);
 	}
 	mig_calls_run(e, calls, (size_t)n);
@@ -232,7 +232,7 @@ mig_collect_assignments(struct mig_engine *e)
 			rc = mig_db_fail(e, &err, "collect");
 	}
 	PQclear(r);
-	mig_call_release(calls, (size_t)n);
+	bl_acalls_release(calls, (size_t)n);
 	free(calls);
 	return rc;
 }
@@ -287,7 +287,7 @@ mig_cleanup(struct mig_engine *e)
 {
 	struct bl_err err;
 	PGresult *r;
-	struct call *calls;
+	struct bl_acall *calls;
 	char grace[24];
 	const char *gp[1] = { grace };
 	struct arr jobs = { 0 }, objs = { 0 }, outs = { 0 };
@@ -326,40 +326,12 @@ mig_cleanup(struct mig_engine *e)
 		if (strcmp(PQgetvalue(r, i, 5), "source") == 0 && d >= 0)
 			json_object_set_new(body, "forward_to",
 			    json_string(e->nodes[d].url));
-		mig_call_set(&calls[i], "DELETE", e->nodes[k].url, target,
+		bl_acall_set(&calls[i], "DELETE", e->nodes[k].url, target,
 		    json_dumps(body, JSON_COMPACT));
 		json_decref(body);
 	}
-	{
-		/* Only the prepared ones run: compact them. */
-		struct call *run = calloc(n ? (size_t)n : 1, sizeof(*run));
-		int *idx = calloc(n ? (size_t)n : 1, sizeof(int));
-		size_t m = 0;
-
-		if (run == NULL || idx == NULL) {
-			free(run);
-			free(idx);
-			mig_call_release(calls, (size_t)n);
-			free(calls);
-			PQclear(r);
-			return -1;
-		}
-		for (int i = 0; i < n; i++)
-			if (calls[i].method != NULL) {
-				idx[m] = i;
-				run[m++] = calls[i];
-			}
-		mig_calls_run(e, run, m);
-		for (int i = 0; i < n; i++)
-			calls[i].status = -1;
-		for (size_t q = 0; q < m; q++) {
-			calls[idx[q]].status = run[q].status;
-			json_decref(run[q].json);
-			run[q].json = NULL;
-		}
-		free(run);
-		free(idx);
-	}
+	/* Calls left unprepared (nothing to delete) are skipped. */
+	mig_calls_run(e, calls, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		int src = strcmp(PQgetvalue(r, i, 5), "source") == 0;
 		int listed = strcmp(PQgetvalue(r, i, 6), "t") == 0;
@@ -402,20 +374,19 @@ mig_cleanup(struct mig_engine *e)
 	mig_arr_free(&objs);
 	mig_arr_free(&outs);
 	PQclear(r);
-	for (int i = 0; i < n; i++)
-		free(calls[i].body);
+	bl_acalls_release(calls, (size_t)n);
 	free(calls);
 	return rc;
 }
 
 
 int
-mig_posts_checked(struct mig_engine *e, const struct call *c, size_t n)
+mig_posts_checked(struct mig_engine *e, const struct bl_acall *c, size_t n)
 {
 	struct bl_err err;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *p[1] = { c[i].aid };
+		const char *p[1] = { c[i].tag };
 
 		if (c[i].status == 202)
 			continue;
@@ -424,11 +395,11 @@ mig_posts_checked(struct mig_engine *e, const struct call *c, size_t n)
 			/* No answer or a server error: the poll tries
 			 * again, and gives up after agent_timeout_s. */
 			log_warnx("assignment id=%s: post to %s: status %ld",
-			    c[i].aid, c[i].url, c[i].status);
+			    c[i].tag, c[i].url, c[i].status);
 			continue;
 		}
 		log_warnx("assignment id=%s: %s refused it with status %ld",
-		    c[i].aid, c[i].url, c[i].status);
+		    c[i].tag, c[i].url, c[i].status);
 		if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
 		    bl_pg_run(e->db, "UPDATE job_tasks SET state = 'failed', "
 		    "reason = 'assignment_rejected', updated_at = now() WHERE "
