@@ -347,89 +347,126 @@ acalls_run(struct ctl_loop *l, char **urls, const char *target,
 	bl_acalls_run(l->evl, l->http, &o, a, n);
 }
 
-/* Polls every agent; records reachability and usage; folds the read
- * counts into reads_per_hour. Writes the unreachable nodes as a text[]
- * literal into unreach. */
-static int
-refresh(struct ctl_loop *l, char *unreach, size_t ulen, struct bl_err *err)
-{
-	struct ctl *c = l->ctl;
-	struct bl_acall *st = NULL, *ac = NULL;
-	char **ids = NULL, **urls = NULL;
-	json_t *jids = json_array(), *jreach = json_array(),
-	    *jcap = json_array(), *jused = json_array(),
-	    *rids = json_array(), *rreads = json_array();
-	PGresult *r;
-	size_t n = 0, ul = 0;
-	double now = wall(), dt, decay;
-	int rc = -1;
+/* What one poll of the agents gathered, as JSON arrays for the UPDATEs. */
+struct poll {
+	size_t		 n;
+	char		**ids, **urls;		/* owns: n */
+	struct bl_acall	*st, *ac;		/* owns: n */
+	json_t		*jids, *jreach, *jcap, *jused;	/* owns: per node */
+	json_t		*rids, *rreads;		/* owns: per object read */
+	double		 dt;			/* s the reads cover */
+};
 
-	unreach[ul++] = '{';
-	unreach[ul] = '\0';
+static void
+poll_release(struct poll *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->ids[i]);
+		free(p->urls[i]);
+	}
+	if (p->st != NULL)
+		bl_acalls_release(p->st, p->n);
+	if (p->ac != NULL)
+		bl_acalls_release(p->ac, p->n);
+	free(p->ids);
+	free(p->urls);
+	free(p->st);
+	free(p->ac);
+	json_decref(p->jids);
+	json_decref(p->jreach);
+	json_decref(p->jcap);
+	json_decref(p->jused);
+	json_decref(p->rids);
+	json_decref(p->rreads);
+}
+
+/* Asks every node not out for /v1/status and /v1/access. */
+static int
+poll_agents(struct ctl_loop *l, struct poll *p, struct bl_err *err)
+{
+	PGresult *r;
+	size_t n;
+
 	if ((r = bl_pg_exec(l->db, "SELECT id, rtrim(agent_url, '/') FROM "
 	    "nodes WHERE state <> 'out' ORDER BY id", 0, NULL, err)) == NULL)
-		goto out;
+		return -1;
 	n = (size_t)PQntuples(r);
-	ids = calloc(n + 1, sizeof(*ids));
-	urls = calloc(n + 1, sizeof(*urls));
-	st = calloc(n + 1, sizeof(*st));
-	ac = calloc(n + 1, sizeof(*ac));
-	if (ids == NULL || urls == NULL || st == NULL || ac == NULL) {
+	p->ids = calloc(n + 1, sizeof(*p->ids));
+	p->urls = calloc(n + 1, sizeof(*p->urls));
+	p->st = calloc(n + 1, sizeof(*p->st));
+	p->ac = calloc(n + 1, sizeof(*p->ac));
+	if (p->ids == NULL || p->urls == NULL || p->st == NULL ||
+	    p->ac == NULL) {
 		PQclear(r);
-		n = 0;
-		bl_err_set(err, BL_ENOMEM, "out of memory");
-		goto out;
+		return bl_err_set(err, BL_ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++) {
-		ids[i] = strdup(PQgetvalue(r, (int)i, 0));
-		urls[i] = strdup(PQgetvalue(r, (int)i, 1));
+	for (p->n = 0; p->n < n; p->n++) {
+		p->ids[p->n] = strdup(PQgetvalue(r, (int)p->n, 0));
+		p->urls[p->n] = strdup(PQgetvalue(r, (int)p->n, 1));
 	}
 	PQclear(r);
-	acalls_run(l, urls, "/v1/status", st, n);
-	acalls_run(l, urls, "/v1/access", ac, n);
-	dt = l->last_fold > 0 ? now - l->last_fold : 0;
-	for (size_t i = 0; i < n; i++) {
-		int ok = st[i].status == 200 && json_is_object(st[i].json);
+	acalls_run(l, p->urls, "/v1/status", p->st, n);
+	acalls_run(l, p->urls, "/v1/access", p->ac, n);
+	return 0;
+}
+
+/* Adds one agent's read counts to the poll; sets dt from the agent's
+ * interval when the loop has none yet. */
+static void
+poll_reads(struct poll *p, const json_t *access)
+{
+	json_t *o;
+	size_t k;
+
+	if (p->dt <= 0) {
+		double s = json_number_value(json_object_get(access, "since"));
+		double u = json_number_value(json_object_get(access, "until"));
+
+		if (u > s)
+			p->dt = u - s;
+	}
+	json_array_foreach(json_object_get(access, "objects"), k, o) {
+		const char *id = json_string_value(json_object_get(o,
+		    "object_id"));
+		json_int_t reads = json_integer_value(json_object_get(o,
+		    "reads"));
+
+		if (id == NULL || reads <= 0)
+			continue;
+		json_array_append_new(p->rids, json_string(id));
+		json_array_append_new(p->rreads, json_integer(reads));
+	}
+}
+
+/* Turns the answers into the arrays; the unreachable nodes go into
+ * unreach as a text[] literal. */
+static void
+poll_collect(struct poll *p, char *unreach, size_t ulen)
+{
+	size_t ul = 0;
+
+	unreach[ul++] = '{';
+	for (size_t i = 0; i < p->n; i++) {
+		int ok = p->st[i].status == 200 && json_is_object(
+		    p->st[i].json);
 		json_int_t cap = 0, use = 0;
-		json_t *objs, *o;
-		size_t k;
 
 		if (ok) {
-			cap = json_integer_value(json_object_get(st[i].json,
+			cap = json_integer_value(json_object_get(p->st[i].json,
 			    "capacity_bytes"));
-			use = json_integer_value(json_object_get(st[i].json,
+			use = json_integer_value(json_object_get(p->st[i].json,
 			    "used_bytes"));
-		} else if (ul + strlen(ids[i]) + 4 < ulen) {
+		} else if (ul + strlen(p->ids[i]) + 4 < ulen) {
 			ul += (size_t)snprintf(unreach + ul, ulen - ul,
-			    "%s\"%s\"", ul > 1 ? "," : "", ids[i]);
+			    "%s\"%s\"", ul > 1 ? "," : "", p->ids[i]);
 		}
-		json_array_append_new(jids, json_string(ids[i]));
-		json_array_append_new(jreach, json_boolean(ok));
-		json_array_append_new(jcap, json_integer(cap > 0 ? cap : 0));
-		json_array_append_new(jused, json_integer(use > 0 ? use : 0));
-		if (ac[i].status != 200 || !json_is_object(ac[i].json))
-			continue;
-		if (dt <= 0) {
-			double s = json_number_value(json_object_get(
-			    ac[i].json, "since"));
-			double u = json_number_value(json_object_get(
-			    ac[i].json, "until"));
-
-			if (u > s)
-				dt = u - s;
-		}
-		objs = json_object_get(ac[i].json, "objects");
-		json_array_foreach(objs, k, o) {
-			const char *id = json_string_value(json_object_get(o,
-			    "object_id"));
-			json_int_t reads = json_integer_value(
-			    json_object_get(o, "reads"));
-
-			if (id == NULL || reads <= 0)
-				continue;
-			json_array_append_new(rids, json_string(id));
-			json_array_append_new(rreads, json_integer(reads));
-		}
+		json_array_append_new(p->jids, json_string(p->ids[i]));
+		json_array_append_new(p->jreach, json_boolean(ok));
+		json_array_append_new(p->jcap, json_integer(cap > 0 ? cap : 0));
+		json_array_append_new(p->jused, json_integer(use > 0 ? use :
+		    0));
+		if (p->ac[i].status == 200 && json_is_object(p->ac[i].json))
+			poll_reads(p, p->ac[i].json);
 	}
 	if (ul + 2 <= ulen) {
 		unreach[ul++] = '}';
@@ -437,82 +474,102 @@ refresh(struct ctl_loop *l, char *unreach, size_t ulen, struct bl_err *err)
 	} else {
 		snprintf(unreach, ulen, "{}");
 	}
-	{
-		char *a = json_dumps(jids, JSON_COMPACT);
-		char *b = json_dumps(jreach, JSON_COMPACT);
-		char *cc = json_dumps(jcap, JSON_COMPACT);
-		char *d = json_dumps(jused, JSON_COMPACT);
-		const char *p[4] = { a, b, cc, d };
-		int x = -1;
+}
 
-		if (a && b && cc && d)
-			x = bl_pg_run(l->db, "UPDATE nodes n SET reachable = "
-			    "u.r, capacity_bytes = CASE WHEN u.r THEN u.c ELSE "
-			    "n.capacity_bytes END, used_bytes = CASE WHEN u.r "
-			    "THEN u.u ELSE n.used_bytes END, last_seen = CASE "
-			    "WHEN u.r THEN now() ELSE n.last_seen END FROM ("
-			    "SELECT json_array_elements_text($1::json) AS id, "
-			    "json_array_elements_text($2::json)::boolean AS r,"
-			    " json_array_elements_text($3::json)::bigint AS c,"
-			    " json_array_elements_text($4::json)::bigint AS u)"
-			    " u WHERE n.id = u.id", 4, p, err);
-		else
-			bl_err_set(err, BL_ENOMEM, "out of memory");
-		free(a);
-		free(b);
-		free(cc);
-		free(d);
-		if (x == -1)
-			goto out;
-	}
-	/* Exponential decay: the rate estimate r becomes
-	 * r * d + (reads / hours) * (1 - d), d = 2^(-dt / half_life). */
-	if (dt > 0) {
-		char dbuf[32], hbuf[32];
-		char *a = json_dumps(rids, JSON_COMPACT);
-		char *b = json_dumps(rreads, JSON_COMPACT);
-		const char *p[4] = { dbuf, a, b, hbuf };
+/* Records each node's reachability, capacity and use. */
+static int
+poll_record_nodes(struct ctl_loop *l, const struct poll *q,
+    struct bl_err *err)
+{
+	char *a = json_dumps(q->jids, JSON_COMPACT);
+	char *b = json_dumps(q->jreach, JSON_COMPACT);
+	char *cc = json_dumps(q->jcap, JSON_COMPACT);
+	char *d = json_dumps(q->jused, JSON_COMPACT);
+	const char *p[4] = { a, b, cc, d };
+	int x = -1;
 
-		decay = pow(2.0, -dt / (double)c->cfg->access_half_life_s);
-		snprintf(dbuf, sizeof(dbuf), "%.12f", decay);
-		snprintf(hbuf, sizeof(hbuf), "%.6f", dt / 3600.0);
-		if (a == NULL || b == NULL ||
-		    bl_pg_run(l->db, "UPDATE objects SET reads_per_hour = CASE "
-		    "WHEN reads_per_hour * $1::float8 < 0.001 THEN 0 ELSE "
-		    "reads_per_hour * $1::float8 END WHERE reads_per_hour > 0",
-		    1, p, err) == -1 ||
-		    bl_pg_run(l->db, "UPDATE objects o SET reads_per_hour = "
-		    "o.reads_per_hour + (u.n / $4::float8) * (1 - $1::float8), "
-		    "last_access = now() FROM (SELECT x.id::uuid AS id, sum("
-		    "x.n) AS n FROM (SELECT json_array_elements_text($2::json) "
-		    "AS id, json_array_elements_text($3::json)::float8 AS n) x "
-		    "GROUP BY 1) u WHERE o.id = u.id", 4, p, err) == -1) {
-			free(a);
-			free(b);
-			goto out;
-		}
-		free(a);
-		free(b);
-	}
+	if (a && b && cc && d)
+		x = bl_pg_run(l->db, "UPDATE nodes n SET reachable = u.r, "
+		    "capacity_bytes = CASE WHEN u.r THEN u.c ELSE "
+		    "n.capacity_bytes END, used_bytes = CASE WHEN u.r THEN u.u "
+		    "ELSE n.used_bytes END, last_seen = CASE WHEN u.r THEN now()"
+		    " ELSE n.last_seen END FROM (SELECT "
+		    "json_array_elements_text($1::json) AS id, "
+		    "json_array_elements_text($2::json)::boolean AS r, "
+		    "json_array_elements_text($3::json)::bigint AS c, "
+		    "json_array_elements_text($4::json)::bigint AS u) u WHERE "
+		    "n.id = u.id", 4, p, err);
+	else
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+	free(a);
+	free(b);
+	free(cc);
+	free(d);
+	return x;
+}
+
+/* Exponential decay: the rate estimate r becomes
+ * r * d + (reads / hours) * (1 - d), d = 2^(-dt / half_life). */
+static int
+poll_fold_reads(struct ctl_loop *l, const struct poll *q,
+    struct bl_err *err)
+{
+	char dbuf[32], hbuf[32];
+	char *a = json_dumps(q->rids, JSON_COMPACT);
+	char *b = json_dumps(q->rreads, JSON_COMPACT);
+	const char *p[4] = { dbuf, a, b, hbuf };
+	double decay = pow(2.0, -q->dt /
+	    (double)l->ctl->cfg->access_half_life_s);
+	int rc = -1;
+
+	snprintf(dbuf, sizeof(dbuf), "%.12f", decay);
+	snprintf(hbuf, sizeof(hbuf), "%.6f", q->dt / 3600.0);
+	if (a == NULL || b == NULL)
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+	else if (bl_pg_run(l->db, "UPDATE objects SET reads_per_hour = CASE "
+	    "WHEN reads_per_hour * $1::float8 < 0.001 THEN 0 ELSE "
+	    "reads_per_hour * $1::float8 END WHERE reads_per_hour > 0", 1, p,
+	    err) == 0 && bl_pg_run(l->db, "UPDATE objects o SET "
+	    "reads_per_hour = o.reads_per_hour + (u.n / $4::float8) * (1 - "
+	    "$1::float8), last_access = now() FROM (SELECT x.id::uuid AS id, "
+	    "sum(x.n) AS n FROM (SELECT json_array_elements_text($2::json) AS "
+	    "id, json_array_elements_text($3::json)::float8 AS n) x GROUP BY "
+	    "1) u WHERE o.id = u.id", 4, p, err) == 0)
+		rc = 0;
+	free(a);
+	free(b);
+	return rc;
+}
+
+/* Polls every agent; records reachability and usage; folds the read
+ * counts into reads_per_hour. Writes the unreachable nodes as a text[]
+ * literal into unreach. */
+static int
+refresh(struct ctl_loop *l, char *unreach, size_t ulen, struct bl_err *err)
+{
+	struct poll p;
+	double now = wall();
+	int rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(unreach, ulen, "{}");
+	p.jids = json_array();
+	p.jreach = json_array();
+	p.jcap = json_array();
+	p.jused = json_array();
+	p.rids = json_array();
+	p.rreads = json_array();
+	p.dt = l->last_fold > 0 ? now - l->last_fold : 0;
+	if (poll_agents(l, &p, err) == -1)
+		goto out;
+	poll_collect(&p, unreach, ulen);
+	if (poll_record_nodes(l, &p, err) == -1 ||
+	    (p.dt > 0 && poll_fold_reads(l, &p, err) == -1))
+		goto out;
 	l->last_fold = now;
 	rc = 0;
 out:
-	for (size_t i = 0; i < n; i++) {
-		free(ids[i]);
-		free(urls[i]);
-		json_decref(st[i].json);
-		json_decref(ac[i].json);
-	}
-	free(ids);
-	free(urls);
-	free(st);
-	free(ac);
-	json_decref(jids);
-	json_decref(jreach);
-	json_decref(jcap);
-	json_decref(jused);
-	json_decref(rids);
-	json_decref(rreads);
+	poll_release(&p);
 	return rc;
 }
 
