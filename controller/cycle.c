@@ -244,90 +244,73 @@ cooldown_apply(PGconn *db, const struct pol_policy *pol,
 	return 0;
 }
 
-int
-ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
-    int balancing, long long max_candidates, struct ctl_planned *out,
-    struct bl_err *err)
+/* The over-full nodes ("in", reachable, above the mean fill) as a text[]
+ * literal; NULL when out of memory. */
+static char *
+over_full(const struct plc_cluster *cl, const struct plc_fill_stats *st)
 {
-	struct plc_planner_opts o;
-	struct plc_planner *pl = NULL;
-	struct plc_fill_stats st;
-	const char *dcs[64];
-	size_t ndcs, cap = 0;
-	char *over = NULL;
+	char *over = malloc(2 + cl->n * 260);
 	size_t olen = 0;
-	const char *p[2];
-	char res[24];
-	json_t *coloc = NULL;	/* "group\x1fnode" -> objects */
-	int rc = -1, intx = 0;
 
-	memset(out, 0, sizeof(*out));
-	if ((out->cl = cluster_load(db, pol, err)) == NULL)
-		return -1;
-	if (cooldown_apply(db, pol, out->cl, err) == -1)
-		goto out;
-	plc_cluster_fill_stats(out->cl, NULL, &st);
-	ndcs = plc_cluster_dcs(out->cl, dcs, 64);
-	if (ndcs > 64)
-		ndcs = 64;
-	pol_planner_opts(pol, out->cl, quiet, balancing, &o);
-	if ((pl = plc_planner_new(out->cl, &o, err)) == NULL)
-		goto out;
-	/* The over-full nodes: "in", reachable, above the mean fill. */
-	if ((over = malloc(2 + out->cl->n * 260)) == NULL) {
-		bl_err_set(err, BL_ENOMEM, "out of memory");
-		goto out;
-	}
+	if (over == NULL)
+		return NULL;
 	over[olen++] = '{';
-	for (size_t i = 0; i < out->cl->n; i++) {
-		const struct plc_node *nd = &out->cl->nodes[i];
+	for (size_t i = 0; i < cl->n; i++) {
+		const struct plc_node *nd = &cl->nodes[i];
 
 		if (nd->state != PLC_NODE_IN || !nd->reachable ||
 		    nd->capacity_bytes == 0 || (double)nd->used_bytes /
-		    (double)nd->capacity_bytes <= st.mean)
+		    (double)nd->capacity_bytes <= st->mean)
 			continue;
 		olen += (size_t)sprintf(over + olen, "%s\"%s\"", olen > 1 ?
 		    "," : "", nd->id);
 	}
 	over[olen++] = '}';
 	over[olen] = '\0';
-	p[0] = over;
-	/* Stream the candidates: a server-side cursor in a read-only
-	 * transaction, FETCH_ROWS rows at a time. Objects with an open task
-	 * in an unfinished job are not candidates. */
-	if (bl_pg_run(db, "BEGIN READ ONLY", 0, NULL, err) == -1)
-		goto out;
-	intx = 1;
-	/* Colocation: how many objects of each affinity group every
-	 * over-full node holds (one row per group and node). */
-	if ((coloc = json_object()) == NULL) {
+	return over;
+}
+
+/* Colocation: how many objects of each affinity group every over-full
+ * node holds, as "group\x1fnode" -> count. */
+static json_t *
+colocation_load(PGconn *db, const char *over, struct bl_err *err)
+{
+	const char *p[1] = { over };
+	json_t *coloc;
+	PGresult *r;
+
+	if ((r = bl_pg_exec(db, "SELECT affinity, n, count(*) FROM objects, "
+	    "unnest(copies) AS n WHERE affinity IS NOT NULL AND copies && "
+	    "$1::text[] AND n = ANY($1::text[]) GROUP BY 1, 2", 1, p, err)) ==
+	    NULL)
+		return NULL;
+	if ((coloc = json_object()) == NULL)
 		bl_err_set(err, BL_ENOMEM, "out of memory");
-		goto out;
-	}
-	{
-		PGresult *r = bl_pg_exec(db, "SELECT affinity, n, count(*) FROM "
-		    "objects, unnest(copies) AS n WHERE affinity IS NOT NULL AND "
-		    "copies && $1::text[] AND n = ANY($1::text[]) GROUP BY 1, 2",
-		    1, p, err);
+	for (int i = 0; coloc != NULL && i < PQntuples(r); i++) {
+		char key[600];
 
-		if (r == NULL)
-			goto out;
-		for (int i = 0; i < PQntuples(r); i++) {
-			char key[600];
-
-			snprintf(key, sizeof(key), "%s\x1f%s",
-			    PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-			json_object_set_new(coloc, key, json_integer(strtoll(
-			    PQgetvalue(r, i, 2), NULL, 10)));
-		}
-		PQclear(r);
+		snprintf(key, sizeof(key), "%s\x1f%s", PQgetvalue(r, i, 0),
+		    PQgetvalue(r, i, 1));
+		json_object_set_new(coloc, key, json_integer(strtoll(
+		    PQgetvalue(r, i, 2), NULL, 10)));
 	}
-	/* Minimum residency (docs/policy.md): what a controller job moved
-	 * within min_residency_s is not a candidate; evacuations and the
-	 * operator's jobs do not count. */
-	snprintf(res, sizeof(res), "%lld", (long long)pol->min_residency_s);
-	p[1] = res;
-	if (bl_pg_run(db, "DECLARE cand NO SCROLL CURSOR FOR SELECT o.id, "
+	PQclear(r);
+	return coloc;
+}
+
+/* The candidates: a server-side cursor over the objects on over-full
+ * nodes, without an open task in an unfinished job and, with a minimum
+ * residency (docs/policy.md), without a controller move committed within
+ * min_residency_s (evacuations and the operator's jobs do not count). */
+static int
+candidates_declare(PGconn *db, const char *over, long long residency_s,
+    struct bl_err *err)
+{
+	char res[24];
+	const char *p[2] = { over, res };
+
+	snprintf(res, sizeof(res), "%lld", residency_s);
+	return bl_pg_run(db, "DECLARE cand NO SCROLL CURSOR FOR SELECT o.id, "
 	    "o.size, o.copies, o.reads_per_hour, o.allowed_dcs, o.affinity "
 	    "FROM objects o "
 	    "WHERE o.copies && $1::text[] AND NOT EXISTS (SELECT 1 FROM "
@@ -336,98 +319,161 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 	    "$2::int = 0 OR NOT EXISTS (SELECT 1 FROM job_tasks t JOIN jobs j "
 	    "ON j.id = t.job WHERE t.object = o.id AND j.kind = 'rebalance' "
 	    "AND j.origin = 'controller' AND t.committed_at > now() - "
-	    "make_interval(secs => $2::int)))", 2, p, err) == -1)
-		goto out;
+	    "make_interval(secs => $2::int)))", 2, p, err);
+}
+
+/* What streaming the candidates needs besides the planner. */
+struct stream {
+	struct ctl_planned	*out;
+	struct plc_planner	*pl;
+	json_t			*coloc;		/* borrows */
+	const char		*dcs[64];
+	size_t			 ndcs;
+	size_t			 cap;		/* of out->ids */
+};
+
+/* Offers row i of a FETCH to the planner. 0, 1 when the row is not an
+ * object the planner can use, or -1. */
+static int
+candidate_add(struct stream *k, PGresult *r, int i, struct bl_err *err)
+{
+	uint32_t copies[PLC_COPIES_MAX], colo[PLC_COPIES_MAX];
+	struct ctl_planned *out = k->out;
+	const char *id = PQgetvalue(r, i, 0);
+	struct plc_object obj;
+	int nc;
+
+	nc = parse_copies(out->cl, PQgetvalue(r, i, 2), copies,
+	    PLC_COPIES_MAX, NULL, NULL, 0);
+	if (nc <= 0)
+		return 1;
+	if (out->n == k->cap) {
+		size_t nc2 = k->cap ? k->cap * 2 : 4096;
+		char *ni = realloc(out->ids, nc2 * 37);
+
+		if (ni == NULL)
+			return bl_err_set(err, BL_ENOMEM, "out of memory");
+		out->ids = ni;
+		k->cap = nc2;
+	}
+	snprintf(out->ids + out->n * 37, 37, "%s", id);
+	memset(&obj, 0, sizeof(obj));
+	obj.handle = out->n;
+	obj.key = plc_object_key(id, strlen(id));
+	obj.size = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+	obj.copies = copies;
+	obj.ncopies = (size_t)nc;
+	obj.reads_per_hour = strtod(PQgetvalue(r, i, 3), NULL);
+	if (!PQgetisnull(r, i, 4)) {
+		obj.pinned = 1;
+		parse_copies(out->cl, PQgetvalue(r, i, 4), NULL, 0,
+		    &obj.allowed_dcs, k->dcs, k->ndcs);
+	}
+	if (!PQgetisnull(r, i, 5)) {
+		const char *aff = PQgetvalue(r, i, 5);
+
+		for (int c = 0; c < nc; c++) {
+			char key[600];
+			json_int_t v;
+
+			snprintf(key, sizeof(key), "%s\x1f%s", aff,
+			    out->cl->nodes[copies[c]].id);
+			v = json_integer_value(json_object_get(k->coloc, key));
+			/* the others of its group there */
+			colo[c] = v > 1 ? (uint32_t)(v - 1) : 0;
+		}
+		obj.colocated = colo;
+	}
+	if (plc_planner_add(k->pl, &obj, err) == -1)
+		return -1;
+	out->n++;
+	return 0;
+}
+
+/* Streams the cursor into the planner, FETCH_ROWS rows at a time, up to
+ * max_candidates. */
+static int
+candidates_stream(PGconn *db, struct stream *k, long long max_candidates,
+    struct bl_err *err)
+{
 	for (;;) {
 		PGresult *r = bl_pg_exec(db, "FETCH " FETCH_ROWS " FROM cand",
 		    0, NULL, err);
 		int n;
 
 		if (r == NULL)
-			goto out;
+			return -1;
 		if ((n = PQntuples(r)) == 0) {
 			PQclear(r);
-			break;
+			return 0;
 		}
 		for (int i = 0; i < n; i++) {
-			uint32_t copies[PLC_COPIES_MAX], colo[PLC_COPIES_MAX];
-			struct plc_object obj;
-			const char *id = PQgetvalue(r, i, 0);
-			int nc;
-
-			if ((long long)out->n >= max_candidates) {
-				out->truncated = 1;
+			if ((long long)k->out->n >= max_candidates) {
+				k->out->truncated = 1;
 				break;
 			}
-			nc = parse_copies(out->cl, PQgetvalue(r, i, 2), copies,
-			    PLC_COPIES_MAX, NULL, NULL, 0);
-			if (nc <= 0)
-				continue;
-			if (out->n == cap) {
-				size_t nc2 = cap ? cap * 2 : 4096;
-				char *ni = realloc(out->ids, nc2 * 37);
-
-				if (ni == NULL) {
-					PQclear(r);
-					bl_err_set(err, BL_ENOMEM, "out of "
-					    "memory");
-					goto out;
-				}
-				out->ids = ni;
-				cap = nc2;
-			}
-			snprintf(out->ids + out->n * 37, 37, "%s", id);
-			memset(&obj, 0, sizeof(obj));
-			obj.handle = out->n;
-			obj.key = plc_object_key(id, strlen(id));
-			obj.size = strtoull(PQgetvalue(r, i, 1), NULL, 10);
-			obj.copies = copies;
-			obj.ncopies = (size_t)nc;
-			obj.reads_per_hour = strtod(PQgetvalue(r, i, 3), NULL);
-			if (!PQgetisnull(r, i, 4)) {
-				obj.pinned = 1;
-				parse_copies(out->cl, PQgetvalue(r, i, 4), NULL,
-				    0, &obj.allowed_dcs, dcs, ndcs);
-			}
-			if (!PQgetisnull(r, i, 5)) {
-				const char *aff = PQgetvalue(r, i, 5);
-
-				for (int k = 0; k < nc; k++) {
-					char key[600];
-					json_int_t v;
-
-					snprintf(key, sizeof(key), "%s\x1f%s", aff,
-					    out->cl->nodes[copies[k]].id);
-					v = json_integer_value(json_object_get(
-					    coloc, key));
-					/* the others of its group there */
-					colo[k] = v > 1 ? (uint32_t)(v - 1) : 0;
-				}
-				obj.colocated = colo;
-			}
-			if (plc_planner_add(pl, &obj, err) == -1) {
+			if (candidate_add(k, r, i, err) == -1) {
 				PQclear(r);
-				goto out;
+				return -1;
 			}
-			out->n++;
 		}
 		PQclear(r);
-		if (out->truncated)
-			break;
+		if (k->out->truncated)
+			return 0;
 	}
+}
+
+int
+ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
+    int balancing, long long max_candidates, struct ctl_planned *out,
+    struct bl_err *err)
+{
+	struct plc_planner_opts o;
+	struct plc_fill_stats st;
+	struct stream k;
+	char *over = NULL;
+	int rc = -1, intx = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&k, 0, sizeof(k));
+	k.out = out;
+	if ((out->cl = cluster_load(db, pol, err)) == NULL)
+		return -1;
+	if (cooldown_apply(db, pol, out->cl, err) == -1)
+		goto out;
+	plc_cluster_fill_stats(out->cl, NULL, &st);
+	k.ndcs = plc_cluster_dcs(out->cl, k.dcs, 64);
+	if (k.ndcs > 64)
+		k.ndcs = 64;
+	pol_planner_opts(pol, out->cl, quiet, balancing, &o);
+	if ((k.pl = plc_planner_new(out->cl, &o, err)) == NULL)
+		goto out;
+	if ((over = over_full(out->cl, &st)) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* One read-only transaction for the colocation counts and the
+	 * cursor. */
+	if (bl_pg_run(db, "BEGIN READ ONLY", 0, NULL, err) == -1)
+		goto out;
+	intx = 1;
+	if ((k.coloc = colocation_load(db, over, err)) == NULL ||
+	    candidates_declare(db, over, (long long)pol->min_residency_s,
+	    err) == -1 || candidates_stream(db, &k, max_candidates, err) == -1)
+		goto out;
 	intx = 0;
 	if (bl_pg_run(db, "COMMIT", 0, NULL, err) == -1)
 		goto out;
-	if (plc_planner_run(pl, &out->plan, err) == -1)
+	if (plc_planner_run(k.pl, &out->plan, err) == -1)
 		goto out;
 	out->has_plan = 1;
 	rc = 0;
 out:
 	if (intx)
 		bl_pg_run(db, "ROLLBACK", 0, NULL, NULL);
-	json_decref(coloc);
+	json_decref(k.coloc);
 	free(over);
-	plc_planner_free(pl);
+	plc_planner_free(k.pl);
 	return rc;
 }
 
@@ -594,24 +640,138 @@ quiet_inflight(PGconn *db, int pause, struct bl_err *err)
 	return 0;
 }
 
+/* Gathers the cycle's inputs: the policy in force, quiet hours, the
+ * controller's state and the map's fill; leaving quiet hours resumes what
+ * entering them paused. */
+static int
+cycle_inputs(struct ctl *c, PGconn *db, double started,
+    struct pol_policy *pol, struct pol_cycle_in *in, struct cycle_rec *k,
+    struct ctl_cycle_result *res, struct bl_err *err)
+{
+	struct pol_tz tz = { bl_tz_localtime, NULL };
+	struct plc_fill_stats st;
+	struct plc_cluster *cl;
+	struct bl_err perr;
+	PGresult *r;
+
+	if (ctl_policy_effective(c, db, pol, NULL, err) == -1)
+		return -1;
+	k->preset = pol_preset_name(pol->preset);
+	k->threshold = pol->imbalance_threshold;
+	k->target = pol->target_imbalance;
+	k->max_moves = pol->max_moves_per_cycle;
+	k->max_bytes = pol->max_egress_bytes_per_cycle;
+	k->max_cost = pol->max_cost_per_cycle;
+	res->interval_s = pol->check_interval_s;
+	if (pol_quiet_at(pol, (time_t)started, &tz, &in->quiet, &perr) == -1)
+		log_warnx("cycle: quiet hours: %s", perr.msg);
+	if ((r = bl_pg_exec(db, "SELECT paused, balancing, (SELECT count(*) "
+	    "FROM jobs WHERE kind = 'rebalance' AND origin = 'controller' AND "
+	    "state IN ('init', 'setup', 'running', 'paused')), "
+	    "cardinality(quiet_paused) FROM controller_state WHERE id = 1", 0,
+	    NULL, err)) == NULL)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bl_err_set(err, BL_EIO, "controller_state: no row");
+	}
+	in->paused = PQgetvalue(r, 0, 0)[0] == 't';
+	in->balancing = PQgetvalue(r, 0, 1)[0] == 't';
+	in->open_jobs = atoi(PQgetvalue(r, 0, 2));
+	in->quiet_paused = atoi(PQgetvalue(r, 0, 3));
+	PQclear(r);
+	if (!in->quiet && in->quiet_paused > 0 && quiet_inflight(db, 0, err) ==
+	    -1)
+		return -1;
+	/* The map as it stands, with open moves counted. */
+	if ((cl = cluster_load(db, pol, err)) == NULL)
+		return -1;
+	plc_cluster_fill_stats(cl, NULL, &st);
+	plc_cluster_free(cl);
+	k->before = in->imbalance = st.imbalance;
+	k->has_before = 1;
+	k->min_bytes = (long long)st.min_bytes;
+	res->imbalance = k->before;
+	return 0;
+}
+
+/* Plans the moves and settles the outcome (one move per object, the
+ * budgets): *d is updated, k gets the plan's numbers. */
+static int
+cycle_plan(struct ctl *c, PGconn *db, const struct pol_policy *pol,
+    int quiet, struct pol_cycle_out *d, struct cycle_rec *k,
+    struct ctl_planned *pl, struct bl_err *err)
+{
+	uint64_t *scratch = NULL;
+	size_t dropped = 0;
+
+	if (ctl_plan_build(db, pol, quiet, 1, c->max_candidates, pl, err) ==
+	    -1)
+		return -1;
+	k->candidates = (long long)pl->n;
+	k->projected = pl->plan.after.imbalance;
+	k->has_projected = 1;
+	if (pl->plan.n_moves > 0) {
+		if ((scratch = calloc(2 * pl->plan.n_moves,
+		    sizeof(*scratch))) == NULL)
+			return bl_err_set(err, BL_ENOMEM, "out of memory");
+		dropped = pol_plan_one_per_object(&pl->plan, scratch);
+		free(scratch);
+	}
+	pol_cycle_after_plan(&pl->plan, dropped, pl->truncated, d);
+	k->moves = (long long)pl->plan.n_moves;
+	k->bytes = (long long)pl->plan.bytes;
+	k->cost = pl->plan.cost;
+	k->outcome = pol_outcome_name(d->outcome);
+	snprintf(k->reason, sizeof(k->reason), "%s", d->reason);
+	return 0;
+}
+
+/* The plan's moves become a rebalance job (with the policy's throttle). */
+static int
+cycle_job(PGconn *db, const struct pol_policy *pol, struct ctl_planned *pl,
+    struct cycle_rec *k, struct bl_err *err)
+{
+	json_t *moves = json_array(), *params;
+	int rc;
+
+	for (size_t i = 0; i < pl->plan.n_moves; i++) {
+		const struct plc_move *m = &pl->plan.moves[i];
+
+		json_array_append_new(moves, json_pack("{s:s,s:s,s:s}",
+		    "object", plan_id(m->handle, pl), "from",
+		    pl->cl->nodes[m->from].id, "to", pl->cl->nodes[m->to].id));
+	}
+	params = json_pack("{s:{s:o}}", "plan", "moves", moves);
+	rc = mig_job_create(db, "rebalance", "controller", params, NULL,
+	    "controller", k->job, err);
+	json_decref(params);
+	if (rc == -1) {
+		k->job[0] = '\0';
+		return -1;
+	}
+	if (pol->throttle_bytes_per_sec > 0 && mig_set_throttle(db, k->job,
+	    pol->throttle_bytes_per_sec, "controller", err) == -1)
+		return -1;
+	return 0;
+}
+
+/* One cycle: gather the inputs, decide (policy/decide.c, shared with
+ * ballastctl simulate), plan, create the job; the cycle is recorded
+ * whatever happened. */
 int
 ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
     const char *unreachable, struct ctl_cycle_result *res,
     struct bl_err *err)
 {
-	struct pol_tz tz = { bl_tz_localtime, NULL };
 	struct pol_policy pol;
 	struct pol_cycle_in in;
 	struct pol_cycle_out d;
 	struct cycle_rec k;
 	struct ctl_planned pl;
-	struct plc_fill_stats st;
 	struct timespec ts;
 	double started;
-	PGresult *r = NULL;
-	uint64_t *scratch = NULL;
 	int rc = -1;
-	struct bl_err perr;
 
 	memset(&k, 0, sizeof(k));
 	memset(&pl, 0, sizeof(pl));
@@ -623,51 +783,8 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 	    unreachable ? unreachable : "{}");
 	k.outcome = "error";
 	k.preset = "default";
-	/* Gather the inputs. */
-	if (ctl_policy_effective(c, db, &pol, NULL, err) == -1)
+	if (cycle_inputs(c, db, started, &pol, &in, &k, res, err) == -1)
 		goto record;
-	k.preset = pol_preset_name(pol.preset);
-	k.threshold = pol.imbalance_threshold;
-	k.target = pol.target_imbalance;
-	k.max_moves = pol.max_moves_per_cycle;
-	k.max_bytes = pol.max_egress_bytes_per_cycle;
-	k.max_cost = pol.max_cost_per_cycle;
-	res->interval_s = pol.check_interval_s;
-	if (pol_quiet_at(&pol, (time_t)started, &tz, &in.quiet, &perr) == -1)
-		log_warnx("cycle: quiet hours: %s", perr.msg);
-	if ((r = bl_pg_exec(db, "SELECT paused, balancing, (SELECT count(*) "
-	    "FROM jobs WHERE kind = 'rebalance' AND origin = 'controller' AND "
-	    "state IN ('init', 'setup', 'running', 'paused')), "
-	    "cardinality(quiet_paused) FROM controller_state WHERE id = 1", 0,
-	    NULL, err)) == NULL)
-		goto record;
-	if (PQntuples(r) != 1) {
-		bl_err_set(err, BL_EIO, "controller_state: no row");
-		goto record;
-	}
-	in.paused = PQgetvalue(r, 0, 0)[0] == 't';
-	in.balancing = PQgetvalue(r, 0, 1)[0] == 't';
-	in.open_jobs = atoi(PQgetvalue(r, 0, 2));
-	in.quiet_paused = atoi(PQgetvalue(r, 0, 3));
-	PQclear(r);
-	r = NULL;
-	if (!in.quiet && in.quiet_paused > 0 && quiet_inflight(db, 0, err) ==
-	    -1)
-		goto record;
-	/* The map as it stands, with open moves counted. */
-	{
-		struct plc_cluster *cl = cluster_load(db, &pol, err);
-
-		if (cl == NULL)
-			goto record;
-		plc_cluster_fill_stats(cl, NULL, &st);
-		plc_cluster_free(cl);
-	}
-	k.before = in.imbalance = st.imbalance;
-	k.has_before = 1;
-	k.min_bytes = (long long)st.min_bytes;
-	res->imbalance = k.before;
-	/* Decide (policy/decide.c, shared with ballastctl simulate). */
 	pol_cycle_decide(&pol, &in, &d);
 	k.outcome = pol_outcome_name(d.outcome);
 	snprintf(k.reason, sizeof(k.reason), "%s", d.reason);
@@ -680,66 +797,21 @@ ctl_cycle_run(struct ctl *c, PGconn *db, int manual,
 		    "WHERE id = 1", 1, p, err) == -1)
 			goto record;
 	}
-	if (d.outcome != POL_OUT_PLAN)
-		goto done;
-	if (ctl_plan_build(db, &pol, in.quiet, 1, c->max_candidates, &pl,
-	    err) == -1)
-		goto record;
-	k.candidates = (long long)pl.n;
-	k.projected = pl.plan.after.imbalance;
-	k.has_projected = 1;
-	if (pl.plan.n_moves > 0 && (scratch = calloc(2 * pl.plan.n_moves,
-	    sizeof(*scratch))) == NULL) {
-		bl_err_set(err, BL_ENOMEM, "out of memory");
-		goto record;
-	}
-	{
-		size_t dropped = pl.plan.n_moves ? pol_plan_one_per_object(
-		    &pl.plan, scratch) : 0;
-
-		pol_cycle_after_plan(&pl.plan, dropped, pl.truncated, &d);
-	}
-	k.moves = (long long)pl.plan.n_moves;
-	k.bytes = (long long)pl.plan.bytes;
-	k.cost = pl.plan.cost;
-	k.outcome = pol_outcome_name(d.outcome);
-	snprintf(k.reason, sizeof(k.reason), "%s", d.reason);
-	if (d.outcome == POL_OUT_IDLE)
-		goto done;
-	/* Record: the moves become a rebalance job. */
-	{
-		json_t *moves = json_array(), *params;
-
-		for (size_t i = 0; i < pl.plan.n_moves; i++) {
-			const struct plc_move *m = &pl.plan.moves[i];
-
-			json_array_append_new(moves, json_pack("{s:s,s:s,s:s}",
-			    "object", plan_id(m->handle, &pl), "from",
-			    pl.cl->nodes[m->from].id, "to",
-			    pl.cl->nodes[m->to].id));
-		}
-		params = json_pack("{s:{s:o}}", "plan", "moves", moves);
-		if (mig_job_create(db, "rebalance", "controller", params, NULL,
-		    "controller", k.job, err) == -1) {
-			json_decref(params);
-			k.job[0] = '\0';
+	if (d.outcome == POL_OUT_PLAN) {
+		if (cycle_plan(c, db, &pol, in.quiet, &d, &k, &pl, err) == -1)
 			goto record;
+		if (d.outcome != POL_OUT_IDLE) {
+			if (cycle_job(db, &pol, &pl, &k, err) == -1)
+				goto record;
+			res->job_created = 1;
 		}
-		json_decref(params);
-		if (pol.throttle_bytes_per_sec > 0 && mig_set_throttle(db,
-		    k.job, pol.throttle_bytes_per_sec, "controller", err) ==
-		    -1)
-			goto record;
-		res->job_created = 1;
 	}
-done:
 	rc = 0;
 record:
 	if (rc == -1) {
 		k.outcome = "error";
 		snprintf(k.reason, sizeof(k.reason), "%s", err->msg);
 	}
-	PQclear(r);
 	snprintf(res->outcome, sizeof(res->outcome), "%s", k.outcome);
 	res->moves = k.moves;
 	if (bl_pg_ok(db)) {
@@ -753,7 +825,6 @@ record:
 	}
 	cycle_metrics(c, &k, started, in.quiet, in.paused);
 	ctl_planned_release(&pl);
-	free(scratch);
 	return rc;
 }
 
