@@ -1170,68 +1170,216 @@ projected_used(const struct sim *s, uint64_t *used)
 	}
 }
 
+/* The loop's inputs and decision for this cycle (pol_cycle_decide,
+ * shared with ballastd), applied to the simulated jobs. */
+static int
+cycle_decide(struct sim *s, const uint64_t *used, struct pol_cycle_in *in,
+    struct pol_cycle_out *d, struct sim_cycle *c, struct bl_err *err)
+{
+	struct plc_fill_stats st;
+
+	if (pol_quiet_at(&s->pol, s->o.start + (time_t)s->now, &real_tz,
+	    &in->quiet, err) < 0)
+		return bl_err_wrap(err, "policy");
+	in->balancing = s->balancing;
+	for (size_t j = 0; j < s->njobs; j++) {
+		if (s->jobs[j].done || s->jobs[j].evacuate)
+			continue;
+		in->open_jobs++;
+		in->quiet_paused += s->jobs[j].paused;
+	}
+	plc_cluster_fill_stats(s->cl, used, &st);
+	in->imbalance = st.imbalance;
+	c->imbalance = st.imbalance;
+	c->min_bytes = (long long)st.min_bytes;
+	pol_cycle_decide(&s->pol, in, d);
+	/* The minimum: what balancing needs when an episode starts (the
+	 * bytes above the mean fill, open moves counted). */
+	if (d->store_balancing && d->balancing && !s->balancing)
+		s->min_bytes_sum += (long long)st.min_bytes;
+	if (d->resume_inflight)
+		for (size_t j = 0; j < s->njobs; j++)
+			s->jobs[j].paused = 0;
+	if (d->pause_inflight)
+		for (size_t j = 0; j < s->njobs; j++)
+			if (!s->jobs[j].done && !s->jobs[j].evacuate &&
+			    s->jobs[j].active + s->jobs[j].open > 0)
+				s->jobs[j].paused = 1;
+	if (d->store_balancing)
+		s->balancing = d->balancing;
+	c->outcome = d->outcome;
+	c->quiet = in->quiet;
+	c->open_jobs = in->open_jobs;
+	snprintf(c->reason, sizeof(c->reason), "%s", d->reason);
+	return 0;
+}
+
+/* The planner's options; in the scale model a move carries an entry of
+ * up to `bundle` objects, so the move budget counts entries and a node
+ * keeps every entry it holds (caps: per node). */
+static void
+plan_opts(struct sim *s, const struct plc_cluster *view, int quiet,
+    uint32_t *caps, struct plc_planner_opts *po)
+{
+	pol_planner_opts(&s->pol, view, quiet, 1, po);
+	if (s->o.bundle <= 1)
+		return;
+	if (po->max_moves > 0) {
+		po->max_moves = (po->max_moves + s->o.bundle / 2) /
+		    s->o.bundle;
+		if (po->max_moves < 1)
+			po->max_moves = 1;
+	}
+	for (size_t o = 0; o < s->ob.n; o++)
+		for (int k = 0; s->ob.alive[o] && k < s->ob.ncopies[o]; k++)
+			caps[s->ob.copies[o * STRIDE + k]]++;
+	po->cand_per_source = SIZE_MAX;
+	po->cand_caps = caps;
+}
+
+/* Streams the candidates as ballastd's cursor does: objects on an
+ * over-full node, not busy, not held by the minimum residency. */
+static int
+plan_stream(struct sim *s, struct plc_planner *pl, const uint8_t *over,
+    struct sim_cycle *c, struct bl_err *err)
+{
+	for (size_t o = 0; o < s->ob.n; o++) {
+		struct plc_object obj;
+		int on_over = 0;
+
+		if (!s->ob.alive[o] || s->ob.busy[o])
+			continue;
+		for (int k = 0; k < s->ob.ncopies[o]; k++)
+			on_over |= over[s->ob.copies[o * STRIDE + k]];
+		if (!on_over)
+			continue;
+		if (s->ob.moved_at[o] >= 0 && s->now - s->ob.moved_at[o] <
+		    (double)s->pol.min_residency_s) {
+			c->residency_held++;
+			continue;
+		}
+		memset(&obj, 0, sizeof(obj));
+		obj.handle = o;
+		obj.key = s->ob.key[o];
+		obj.size = s->ob.size[o];
+		obj.copies = s->ob.copies + o * STRIDE;
+		obj.ncopies = s->ob.ncopies[o];
+		obj.reads_per_hour = s->ob.reads[o];
+		obj.pinned = s->ob.pinned[o];
+		obj.allowed_dcs = s->ob.dcmask[o];
+		if (plc_planner_add(pl, &obj, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Plans on view and turns the moves into a simulated job. */
+static int
+cycle_plan(struct sim *s, const struct plc_cluster *view, int quiet,
+    struct pol_cycle_out *d, struct sim_cycle *c, struct bl_err *err)
+{
+	size_t n = s->cl->n ? s->cl->n : 1, dropped = 0, job;
+	struct plc_planner_opts po;
+	struct plc_planner *pl = NULL;
+	struct plc_fill_stats vs;
+	struct plc_plan plan;
+	uint64_t *scratch = NULL;
+	uint8_t *over = calloc(n, 1);
+	uint32_t *caps = calloc(n, sizeof(*caps));
+	int rc = -1;
+
+	memset(&plan, 0, sizeof(plan));
+	if (over == NULL || caps == NULL)
+		goto nomem;
+	/* The over-full nodes: "in", reachable, above the mean fill. */
+	plc_cluster_fill_stats(view, NULL, &vs);
+	for (size_t i = 0; i < s->cl->n; i++)
+		over[i] = view->nodes[i].state == PLC_NODE_IN &&
+		    view->nodes[i].reachable && view->nodes[i].capacity_bytes >
+		    0 && (double)view->nodes[i].used_bytes /
+		    (double)view->nodes[i].capacity_bytes > vs.mean;
+	plan_opts(s, view, quiet, caps, &po);
+	if ((pl = plc_planner_new(view, &po, err)) == NULL ||
+	    plan_stream(s, pl, over, c, err) < 0 ||
+	    plc_planner_run(pl, &plan, err) < 0)
+		goto out;
+	if (plan.n_moves > 0) {
+		if ((scratch = calloc(2 * plan.n_moves, sizeof(*scratch))) ==
+		    NULL)
+			goto nomem;
+		dropped = pol_plan_one_per_object(&plan, scratch);
+	}
+	pol_cycle_after_plan(&plan, dropped, 0, d);
+	c->outcome = d->outcome;
+	snprintf(c->reason, sizeof(c->reason), "%s", d->reason);
+	c->projected = plan.after.imbalance;
+	c->has_projected = 1;
+	for (size_t i = 0; i < plan.n_moves; i++)
+		c->moves += s->ob.mult[plan.moves[i].handle];
+	c->bytes = (long long)plan.bytes;
+	c->cost = plan.cost;
+	if (d->outcome != POL_OUT_IDLE) {
+		if (job_new(s, 0, &job) < 0)
+			goto nomem;
+		for (size_t i = 0; i < plan.n_moves; i++)
+			if (task_add(s, job, plan.moves[i].handle,
+			    plan.moves[i].from, plan.moves[i].to) < 0)
+				goto nomem;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	rc = bl_err_set(err, BL_ENOMEM, "out of memory");
+out:
+	plc_plan_release(&plan);
+	plc_planner_free(pl);
+	free(scratch);
+	free(over);
+	free(caps);
+	return rc;
+}
+
+/* Converged: at or below the target with nothing open, after the last
+ * event. */
+static void
+cycle_converged(struct sim *s, const struct pol_cycle_out *d,
+    const struct sim_cycle *c)
+{
+	if (s->converged_cycle != 0 || s->now < s->last_event_t ||
+	    d->outcome != POL_OUT_IDLE || s->balancing)
+		return;
+	for (size_t j = 0; j < s->njobs; j++)
+		if (!s->jobs[j].done)
+			return;
+	s->converged_cycle = c->n;
+	s->converged_t = s->now;
+}
+
 static int
 cycle(struct sim *s, struct bl_err *err)
 {
 	struct pol_cycle_in in;
 	struct pol_cycle_out d;
-	struct plc_fill_stats st;
 	struct sim_cycle c;
-	uint64_t *used = NULL;
 	struct plc_cluster view;
+	uint64_t *used = NULL;
 	struct plc_node *nodes = NULL;
-	struct plc_planner_opts po;
-	struct plc_planner *pl = NULL;
-	struct plc_plan plan;
-	uint64_t *scratch = NULL;
-	uint8_t *over = NULL;
-	uint32_t *caps = NULL;
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	memset(&in, 0, sizeof(in));
-	memset(&plan, 0, sizeof(plan));
 	c.n = (int)s->ncycles + 1;
 	c.t = s->now;
 	c.moved_bytes = s->cycle_moved;
 	s->cycle_moved = 0;
-	if (pol_quiet_at(&s->pol, s->o.start + (time_t)s->now, &real_tz,
-	    &in.quiet, err) < 0)
-		return bl_err_wrap(err, "policy");
-	in.balancing = s->balancing;
-	for (size_t j = 0; j < s->njobs; j++) {
-		if (s->jobs[j].done || s->jobs[j].evacuate)
-			continue;
-		in.open_jobs++;
-		in.quiet_paused += s->jobs[j].paused;
-	}
 	if ((used = calloc(s->cl->n ? s->cl->n : 1, sizeof(*used))) == NULL ||
-	    (nodes = calloc(s->cl->n ? s->cl->n : 1, sizeof(*nodes))) == NULL)
-		goto nomem;
+	    (nodes = calloc(s->cl->n ? s->cl->n : 1, sizeof(*nodes))) == NULL) {
+		rc = bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto out;
+	}
 	projected_used(s, used);
-	plc_cluster_fill_stats(s->cl, used, &st);
-	in.imbalance = st.imbalance;
-	c.imbalance = st.imbalance;
-	c.min_bytes = (long long)st.min_bytes;
-	pol_cycle_decide(&s->pol, &in, &d);
-	/* The minimum: what balancing needs when an episode starts (the
-	 * bytes above the mean fill, open moves counted). */
-	if (d.store_balancing && d.balancing && !s->balancing)
-		s->min_bytes_sum += (long long)st.min_bytes;
-	if (d.resume_inflight)
-		for (size_t j = 0; j < s->njobs; j++)
-			s->jobs[j].paused = 0;
-	if (d.pause_inflight)
-		for (size_t j = 0; j < s->njobs; j++)
-			if (!s->jobs[j].done && !s->jobs[j].evacuate &&
-			    s->jobs[j].active + s->jobs[j].open > 0)
-				s->jobs[j].paused = 1;
-	if (d.store_balancing)
-		s->balancing = d.balancing;
-	c.outcome = d.outcome;
-	c.quiet = in.quiet;
-	c.open_jobs = in.open_jobs;
-	snprintf(c.reason, sizeof(c.reason), "%s", d.reason);
+	if (cycle_decide(s, used, &in, &d, &c, err) < 0)
+		goto out;
 	/* The planner's view: open moves counted; nodes in a cooldown are
 	 * left out of this cycle like unreachable ones. */
 	view = *s->cl;
@@ -1244,123 +1392,16 @@ cycle(struct sim *s, struct bl_err *err)
 			c.cooling++;
 		}
 	}
-	if (d.outcome == POL_OUT_PLAN) {
-		size_t dropped = 0, job;
-
-		struct plc_fill_stats vs;
-
-		pol_planner_opts(&s->pol, &view, in.quiet, 1, &po);
-		/* The over-full nodes, as ballastd's candidate cursor: "in",
-		 * reachable, above the mean fill. */
-		plc_cluster_fill_stats(&view, NULL, &vs);
-		if ((over = calloc(s->cl->n ? s->cl->n : 1, 1)) == NULL ||
-		    (caps = calloc(s->cl->n ? s->cl->n : 1,
-		    sizeof(*caps))) == NULL)
-			goto nomem;
-		for (size_t i = 0; i < s->cl->n; i++)
-			over[i] = nodes[i].state == PLC_NODE_IN &&
-			    nodes[i].reachable && nodes[i].capacity_bytes > 0 &&
-			    (double)nodes[i].used_bytes /
-			    (double)nodes[i].capacity_bytes > vs.mean;
-		if (s->o.bundle > 1) {
-			/* Scale model: a move carries an entry of up to
-			 * `bundle` objects, so the move budget counts
-			 * entries; a node keeps every entry it holds. */
-			if (po.max_moves > 0) {
-				po.max_moves = (po.max_moves + s->o.bundle / 2) /
-				    s->o.bundle;
-				if (po.max_moves < 1)
-					po.max_moves = 1;
-			}
-			for (size_t o = 0; o < s->ob.n; o++)
-				for (int k = 0; s->ob.alive[o] &&
-				    k < s->ob.ncopies[o]; k++)
-					caps[s->ob.copies[o * STRIDE + k]]++;
-			po.cand_per_source = SIZE_MAX;
-			po.cand_caps = caps;
-		}
-		if ((pl = plc_planner_new(&view, &po, err)) == NULL)
-			goto out;
-		for (size_t o = 0; o < s->ob.n; o++) {
-			struct plc_object obj;
-			int on_over = 0;
-
-			if (!s->ob.alive[o] || s->ob.busy[o])
-				continue;
-			for (int k = 0; k < s->ob.ncopies[o]; k++)
-				on_over |= over[s->ob.copies[o * STRIDE + k]];
-			if (!on_over)
-				continue;
-			/* Minimum residency: the controller does not move
-			 * again what it moved within min_residency_s. */
-			if (s->ob.moved_at[o] >= 0 && s->now -
-			    s->ob.moved_at[o] < (double)s->pol.min_residency_s) {
-				c.residency_held++;
-				continue;
-			}
-			memset(&obj, 0, sizeof(obj));
-			obj.handle = o;
-			obj.key = s->ob.key[o];
-			obj.size = s->ob.size[o];
-			obj.copies = s->ob.copies + o * STRIDE;
-			obj.ncopies = s->ob.ncopies[o];
-			obj.reads_per_hour = s->ob.reads[o];
-			obj.pinned = s->ob.pinned[o];
-			obj.allowed_dcs = s->ob.dcmask[o];
-			if (plc_planner_add(pl, &obj, err) < 0)
-				goto out;
-		}
-		if (plc_planner_run(pl, &plan, err) < 0)
-			goto out;
-		if (plan.n_moves > 0) {
-			if ((scratch = calloc(2 * plan.n_moves,
-			    sizeof(*scratch))) == NULL)
-				goto nomem;
-			dropped = pol_plan_one_per_object(&plan, scratch);
-		}
-		pol_cycle_after_plan(&plan, dropped, 0, &d);
-		c.outcome = d.outcome;
-		snprintf(c.reason, sizeof(c.reason), "%s", d.reason);
-		c.projected = plan.after.imbalance;
-		c.has_projected = 1;
-		for (size_t i = 0; i < plan.n_moves; i++)
-			c.moves += s->ob.mult[plan.moves[i].handle];
-		c.bytes = (long long)plan.bytes;
-		c.cost = plan.cost;
-		if (d.outcome != POL_OUT_IDLE) {
-			if (job_new(s, 0, &job) < 0)
-				goto nomem;
-			for (size_t i = 0; i < plan.n_moves; i++)
-				if (task_add(s, job, plan.moves[i].handle,
-				    plan.moves[i].from, plan.moves[i].to) < 0)
-					goto nomem;
-		}
+	if (d.outcome == POL_OUT_PLAN && cycle_plan(s, &view, in.quiet, &d,
+	    &c, err) < 0)
+		goto out;
+	cycle_converged(s, &d, &c);
+	if (cycle_push(s, &c) < 0) {
+		rc = bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto out;
 	}
-	/* Converged: at or below the target with nothing open, after the
-	 * last event. */
-	if (s->converged_cycle == 0 && s->now >= s->last_event_t &&
-	    d.outcome == POL_OUT_IDLE && !s->balancing) {
-		int open = 0;
-
-		for (size_t j = 0; j < s->njobs; j++)
-			open |= !s->jobs[j].done;
-		if (!open) {
-			s->converged_cycle = c.n;
-			s->converged_t = s->now;
-		}
-	}
-	if (cycle_push(s, &c) < 0)
-		goto nomem;
 	rc = 0;
-	goto out;
-nomem:
-	rc = bl_err_set(err, BL_ENOMEM, "out of memory");
 out:
-	plc_plan_release(&plan);
-	plc_planner_free(pl);
-	free(scratch);
-	free(over);
-	free(caps);
 	free(nodes);
 	free(used);
 	return rc;
