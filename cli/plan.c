@@ -850,6 +850,140 @@ plan_live(int preset, int json)
 	return fflush(stdout) != 0 ? CLI_FAILED : CLI_OK;
 }
 
+/* Reads the cluster file; errors name the file and, for a bad value, its
+ * line. */
+static struct plc_cluster *
+plan_load_cluster(const char *path)
+{
+	struct plc_cluster *cl;
+	struct bl_err err;
+	char *text = NULL;
+	size_t len;
+
+	if (read_all(path, &text, &len, &err) < 0) {
+		cli_usage_error("plan: %s", err.msg);
+		return NULL;
+	}
+	if ((cl = plc_cluster_from_json(text, len, NULL, &err)) == NULL) {
+		int line = err.code == BL_EPARSE ? 0 :
+		    json_line_of(text, len, "", err.msg);
+
+		if (line > 0)
+			cli_usage_error("plan: %s:%d: %s", path, line,
+			    err.msg);
+		else
+			cli_usage_error("plan: %s: %s", path, err.msg);
+	}
+	free(text);
+	return cl;
+}
+
+/* Reads the objects CSV (mapped when it can be) into o. 0 or -1
+ * (printed). */
+static int
+plan_load_objects(const char *path, const struct plc_cluster *cl,
+    struct objs *o)
+{
+	const char *csv = NULL;
+	struct bl_err err;
+	char *text = NULL;
+	size_t len;
+	int m = map_file(path, &o->map, &csv, &len, &err), rc = -1;
+
+	o->map_len = o->map != NULL ? len : 0;
+	if (m == 1 && read_all(path, &text, &len, &err) == 0) {
+		csv = text;
+		m = 0;
+	}
+	o->file = path;
+	if (m != 0)
+		cli_usage_error("plan: %s", err.msg);
+	else if (plc_objects_csv_parse(csv, len, cl, path, on_row, o,
+	    &err) < 0 || check_duplicates(o, &err) < 0)
+		cli_usage_error("plan: %s", err.msg);
+	else if (o->map != NULL && munmap(o->map, len) < 0)
+		cli_usage_error("plan: %s: %s", path, strerror(errno));
+	else {
+		o->map = NULL;
+		o->map_len = 0;
+		rc = 0;
+	}
+	free(text);
+	return rc;
+}
+
+/* Plans the loaded objects: one plan to reach the target, with every
+ * object at hand. Returns a CLI code. */
+static int
+plan_run(const struct plc_cluster *cl, const struct objs *o,
+    const struct pol_policy *pol, int quiet, struct plc_plan *plan)
+{
+	struct plc_planner_opts opts;
+	struct plc_planner *pl = NULL;
+	struct coloc co = { NULL, NULL, 0 };
+	uint32_t *caps = NULL;
+	struct bl_err err;
+	int rc = CLI_FAILED;
+
+	if (coloc_build(&co, o) < 0 ||
+	    (caps = calloc(cl->n ? cl->n : 1, sizeof(*caps))) == NULL) {
+		cli_usage_error("plan: out of memory");
+		goto out;
+	}
+	pol_planner_opts(pol, cl, quiet, 0, &opts);
+	/* One plan to reach the target, not one cycle's: second moves of an
+	 * object are planned now rather than deferred. */
+	opts.one_move_per_object = 0;
+	/* Offline, every object is at hand: a node keeps as many candidates
+	 * as it holds copies, so the plan can reach its target in one go. */
+	for (size_t i = 0; i < o->copies_len; i++)
+		caps[o->copies[i]]++;
+	opts.cand_per_source = SIZE_MAX;
+	opts.cand_caps = caps;
+	if ((pl = plc_planner_new(cl, &opts, &err)) == NULL) {
+		cli_usage_error("plan: %s", err.msg);
+		goto out;
+	}
+	for (size_t r = 0; r < o->n; r++) {
+		const struct row *w = &o->rows[r];
+		uint32_t coloc[PLC_COPIES_MAX];
+		struct plc_object obj;
+
+		for (size_t k = 0; k < w->ncopies; k++) {
+			coloc[k] = 0;
+			if (w->aff != 0)
+				coloc[k] = *coloc_slot(&co, (uint64_t)w->aff <<
+				    32 | o->copies[w->copies_off + k]) - 1;
+		}
+		memset(&obj, 0, sizeof(obj));
+		obj.handle = r;
+		obj.key = w->key;
+		obj.size = w->size;
+		obj.copies = o->copies + w->copies_off;
+		obj.ncopies = w->ncopies;
+		obj.colocated = coloc;
+		obj.reads_per_hour = w->reads;
+		obj.pinned = w->pinned;
+		obj.allowed_dcs = w->dcmask;
+		if (plc_planner_add(pl, &obj, &err) < 0) {
+			cli_usage_error("plan: %s:%u: %s", o->file, o->line[r],
+			    err.msg);
+			rc = CLI_USAGE;
+			goto out;
+		}
+	}
+	if (plc_planner_run(pl, plan, &err) < 0)
+		cli_usage_error("plan: %s", err.msg);
+	else
+		rc = CLI_OK;
+out:
+	plc_planner_free(pl);
+	free(caps);
+	free(co.k);
+	free(co.v);
+	return rc;
+}
+
 int
 cli_plan_main(int argc, char **argv)
 {
@@ -866,17 +1000,11 @@ cli_plan_main(int argc, char **argv)
 	const char *cluster_path = NULL, *objects_path = NULL;
 	const char *policy_path = NULL, *now_s = NULL;
 	struct pol_tz tz = { bl_tz_localtime, NULL };
-	struct plc_planner_opts opts;
-	struct plc_planner *pl = NULL;
 	struct plc_cluster *cl = NULL;
 	struct pol_policy pol;
 	struct plc_plan plan;
 	struct objs o;
-	struct coloc co = { NULL, NULL, 0 };
-	uint32_t *caps = NULL;
 	struct bl_err err;
-	char *text = NULL;
-	size_t len;
 	time_t now;
 	int ch, json = 0, preset = -1, quiet, rc = CLI_USAGE;
 
@@ -918,23 +1046,8 @@ cli_plan_main(int argc, char **argv)
 			return cli_usage_error("plan: --now: %s", err.msg);
 	} else
 		now = time(NULL);
-	if (read_all(cluster_path, &text, &len, &err) < 0) {
-		cli_usage_error("plan: %s", err.msg);
+	if ((cl = plan_load_cluster(cluster_path)) == NULL)
 		goto out;
-	}
-	if ((cl = plc_cluster_from_json(text, len, NULL, &err)) == NULL) {
-		int line = err.code == BL_EPARSE ? 0 :
-		    json_line_of(text, len, "", err.msg);
-
-		if (line > 0)
-			cli_usage_error("plan: %s:%d: %s", cluster_path, line,
-			    err.msg);
-		else
-			cli_usage_error("plan: %s: %s", cluster_path, err.msg);
-		goto out;
-	}
-	free(text);
-	text = NULL;
 	if (policy_path != NULL) {
 		if (load_policy(policy_path, preset, &pol) != CLI_OK)
 			goto out;
@@ -945,99 +1058,14 @@ cli_plan_main(int argc, char **argv)
 		cli_usage_error("plan: %s: policy.%s", policy_path, err.msg);
 		goto out;
 	}
-	{
-		const char *csv = NULL;
-		int m = map_file(objects_path, &o.map, &csv, &len, &err);
-
-		o.map_len = o.map != NULL ? len : 0;
-		if (m == 1 && read_all(objects_path, &text, &len, &err) == 0) {
-			csv = text;
-			m = 0;
-		}
-		if (m != 0) {
-			cli_usage_error("plan: %s", err.msg);
-			goto out;
-		}
-		o.file = objects_path;
-		if (plc_objects_csv_parse(csv, len, cl, objects_path, on_row,
-		    &o, &err) < 0 || check_duplicates(&o, &err) < 0) {
-			cli_usage_error("plan: %s", err.msg);
-			goto out;
-		}
-		if (o.map != NULL && munmap(o.map, len) < 0) {
-			cli_usage_error("plan: %s: %s", objects_path,
-			    strerror(errno));
-			goto out;
-		}
-		o.map = NULL;
-		o.map_len = 0;
-		free(text);
-		text = NULL;
-	}
-	rc = CLI_FAILED;
-	if (coloc_build(&co, &o) < 0) {
-		cli_usage_error("plan: out of memory");
+	if (plan_load_objects(objects_path, cl, &o) < 0)
 		goto out;
-	}
-	pol_planner_opts(&pol, cl, quiet, 0, &opts);
-	/* One plan to reach the target, not one cycle's: second moves of an
-	 * object are planned now rather than deferred. */
-	opts.one_move_per_object = 0;
-	/* Offline, every object is at hand: a node keeps as many candidates
-	 * as it holds copies, so the plan can reach its target in one go. */
-	if ((caps = calloc(cl->n ? cl->n : 1, sizeof(*caps))) == NULL) {
-		cli_usage_error("plan: out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < o.copies_len; i++)
-		caps[o.copies[i]]++;
-	opts.cand_per_source = SIZE_MAX;
-	opts.cand_caps = caps;
-	if ((pl = plc_planner_new(cl, &opts, &err)) == NULL) {
-		cli_usage_error("plan: %s", err.msg);
-		goto out;
-	}
-	for (size_t r = 0; r < o.n; r++) {
-		const struct row *w = &o.rows[r];
-		uint32_t coloc[PLC_COPIES_MAX];
-		struct plc_object obj;
-
-		for (size_t k = 0; k < w->ncopies; k++) {
-			coloc[k] = 0;
-			if (w->aff != 0)
-				coloc[k] = *coloc_slot(&co, (uint64_t)w->aff <<
-				    32 | o.copies[w->copies_off + k]) - 1;
-		}
-		memset(&obj, 0, sizeof(obj));
-		obj.handle = r;
-		obj.key = w->key;
-		obj.size = w->size;
-		obj.copies = o.copies + w->copies_off;
-		obj.ncopies = w->ncopies;
-		obj.colocated = coloc;
-		obj.reads_per_hour = w->reads;
-		obj.pinned = w->pinned;
-		obj.allowed_dcs = w->dcmask;
-		if (plc_planner_add(pl, &obj, &err) < 0) {
-			cli_usage_error("plan: %s:%u: %s", objects_path,
-			    o.line[r], err.msg);
-			rc = CLI_USAGE;
-			goto out;
-		}
-	}
-	if (plc_planner_run(pl, &plan, &err) < 0) {
-		cli_usage_error("plan: %s", err.msg);
-		goto out;
-	}
-	rc = json ? print_json(cl, &o, &plan) : print_human(cl, &o, &plan);
+	if ((rc = plan_run(cl, &o, &pol, quiet, &plan)) == CLI_OK)
+		rc = json ? print_json(cl, &o, &plan) : print_human(cl, &o,
+		    &plan);
 out:
 	plc_plan_release(&plan);
-	plc_planner_free(pl);
-	free(caps);
-	free(co.k);
-	free(co.v);
 	objs_release(&o);
-	free(text);
 	plc_cluster_free(cl);
 	return rc;
 }
