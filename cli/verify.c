@@ -127,6 +127,72 @@ check_page(struct verify *v, PGresult *r)
 	free(hs);
 }
 
+/* The nodes' ids and agent URLs (no trailing slash). */
+static int
+load_nodes(struct verify *v, PGconn *c, struct bl_err *err)
+{
+	PGresult *r;
+
+	if ((r = bl_pg_exec(c, "SELECT id, rtrim(agent_url, '/') FROM nodes",
+	    0, NULL, err)) == NULL)
+		return -1;
+	v->nnodes = PQntuples(r);
+	v->node_ids = calloc((size_t)v->nnodes + 1, sizeof(char *));
+	v->node_urls = calloc((size_t)v->nnodes + 1, sizeof(char *));
+	if (v->node_ids == NULL || v->node_urls == NULL) {
+		v->nnodes = 0;
+		PQclear(r);
+		return bl_err_set(err, BL_ENOMEM, "out of memory");
+	}
+	for (int i = 0; i < v->nnodes; i++) {
+		v->node_ids[i] = strdup(PQgetvalue(r, i, 0));
+		v->node_urls[i] = strdup(PQgetvalue(r, i, 1));
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* The loop and HTTP client for the HEADs; --cacert also verifies https
+ * agents. */
+static int
+open_client(struct verify *v, struct bl_err *err)
+{
+	struct bl_http_tls tls = { getenv("BALLAST_CACERT"), NULL, NULL };
+
+	if ((v->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+		return bl_err_set(err, BL_ENOMEM, "no event loop");
+	if ((v->http = bl_http_client_new(v->loop, err)) == NULL ||
+	    bl_http_client_set_tls(v->http, &tls, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* Streams every object in one snapshot and checks its copies. */
+static int
+check_all(struct verify *v, PGconn *c, struct bl_err *err)
+{
+	PGresult *r;
+
+	if (bl_pg_run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL,
+	    err) == -1 || bl_pg_run(c, "DECLARE objs NO SCROLL CURSOR FOR "
+	    "SELECT id, owner, md5, copies FROM objects ORDER BY id", 0, NULL,
+	    err) == -1)
+		return -1;
+	for (;;) {
+		if ((r = bl_pg_exec(c, "FETCH 2000 FROM objs", 0, NULL,
+		    err)) == NULL)
+			return -1;
+		if (PQntuples(r) == 0) {
+			PQclear(r);
+			break;
+		}
+		check_page(v, r);
+		PQclear(r);
+	}
+	bl_pg_run(c, "COMMIT", 0, NULL, NULL);
+	return 0;
+}
+
 int
 cli_verify_main(int argc, char **argv)
 {
@@ -142,7 +208,6 @@ cli_verify_main(int argc, char **argv)
 	struct verify v;
 	struct bl_err err;
 	PGconn *c;
-	PGresult *r;
 	int ch, rc = CLI_FAILED;
 
 	memset(&v, 0, sizeof(v));
@@ -179,51 +244,15 @@ cli_verify_main(int argc, char **argv)
 		json_decref(v.problems);
 		return CLI_UNREACHABLE;
 	}
-	if ((r = bl_pg_exec(c, "SELECT id, agent_url FROM nodes", 0, NULL,
-	    &err)) == NULL)
+	if (load_nodes(&v, c, &err) == -1)
 		goto dberr;
-	v.nnodes = PQntuples(r);
-	v.node_ids = calloc((size_t)v.nnodes + 1, sizeof(char *));
-	v.node_urls = calloc((size_t)v.nnodes + 1, sizeof(char *));
-	for (int i = 0; i < v.nnodes; i++) {
-		v.node_ids[i] = strdup(PQgetvalue(r, i, 0));
-		v.node_urls[i] = strdup(PQgetvalue(r, i, 1));
-		while (strlen(v.node_urls[i]) > 0 && v.node_urls[i][strlen(
-		    v.node_urls[i]) - 1] == '/')
-			v.node_urls[i][strlen(v.node_urls[i]) - 1] = '\0';
+	if (open_client(&v, &err) == -1) {
+		fprintf(stderr, "ballastctl: verify: %s\n", err.msg);
+		rc = CLI_USAGE;
+		goto out;
 	}
-	PQclear(r);
-	{
-		/* --cacert also verifies https agents */
-		struct bl_http_tls tls = { getenv("BALLAST_CACERT"), NULL,
-		    NULL };
-
-		if ((v.loop = ev_loop_new(EVFLAG_AUTO)) == NULL ||
-		    (v.http = bl_http_client_new(v.loop, &err)) == NULL ||
-		    bl_http_client_set_tls(v.http, &tls, &err) == -1) {
-			fprintf(stderr, "ballastctl: verify: %s\n", v.loop ?
-			    err.msg : "no event loop");
-			rc = CLI_USAGE;
-			goto out;
-		}
-	}
-	if (bl_pg_run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL,
-	    &err) == -1 || bl_pg_run(c, "DECLARE objs NO SCROLL CURSOR FOR "
-	    "SELECT id, owner, md5, copies FROM objects ORDER BY id", 0, NULL,
-	    &err) == -1)
+	if (check_all(&v, c, &err) == -1)
 		goto dberr;
-	for (;;) {
-		if ((r = bl_pg_exec(c, "FETCH 2000 FROM objs", 0, NULL,
-		    &err)) == NULL)
-			goto dberr;
-		if (PQntuples(r) == 0) {
-			PQclear(r);
-			break;
-		}
-		check_page(&v, r);
-		PQclear(r);
-	}
-	bl_pg_run(c, "COMMIT", 0, NULL, NULL);
 	if (v.problems != NULL) {
 		json_t *out = json_pack("{s:I,s:I,s:I,s:b,s:O}", "objects",
 		    (json_int_t)v.objects, "copies", (json_int_t)v.copies,
