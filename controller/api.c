@@ -12,11 +12,13 @@
 #include "controller/metrics.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/json.h"
 #include "lib/log.h"
@@ -52,6 +54,7 @@ enum op {
 	OP_PLACEMENT,
 	OP_CTL_PAUSE,
 	OP_CTL_RESUME,
+	OP_EXPORT,
 };
 
 /* Who a request's token names: a copy, since a reload may swap the tokens
@@ -79,6 +82,10 @@ struct ctl_call {
 	json_t			*resp;		/* owns: answer */
 	char			*text;		/* owns: a text answer */
 	size_t			 text_len;
+	int			 fd;		/* owns when has_fd: a file
+						   answer (text/csv) */
+	int			 has_fd;
+	long long		 fd_len;
 	int			 wake;		/* wake the engine afterwards */
 	unsigned long		 writes;	/* ctl->writes when submitted */
 	long long		 interval;	/* a new check interval */
@@ -92,6 +99,8 @@ call_free(struct ctl_call *k)
 	json_decref(k->params);
 	json_decref(k->resp);
 	free(k->text);
+	if (k->has_fd)
+		close(k->fd);
 	free(k);
 }
 
@@ -178,6 +187,35 @@ manta_job(json_t *j)
 	    "state", json_object_get(j, "state"),
 	    "reasons", json_object_get(j, "reasons"));
 #undef N
+}
+
+/* GET /v1/objects/export: the CSV into an unlinked temporary file, which
+ * the loop then sends (bl_http_respond_fd_take). */
+static int
+export_objects(struct ctl_call *k, PGconn *db, struct bl_err *err)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char path[600];
+	long long rows;
+	off_t end;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ballastd-export.XXXXXX", dir);
+	if ((fd = mkstemp(path)) == -1)
+		return bl_err_set(err, BL_EIO, "export: %s: %s", path,
+		    strerror(errno));
+	unlink(path);
+	if (mig_objects_export(db, fd, &rows, err) == -1 ||
+	    (end = lseek(fd, 0, SEEK_END)) == (off_t)-1) {
+		if (err->code == BL_OK)
+			bl_err_set(err, BL_EIO, "export: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	k->fd = fd;
+	k->has_fd = 1;
+	k->fd_len = (long long)end;
+	return 0;
 }
 
 static void
@@ -345,6 +383,10 @@ run_call(struct ctl_call *k, PGconn *db)
 		break;
 	case OP_OBJECT_GET:
 		if ((j = mig_object_get(db, k->id, &err)) == NULL)
+			goto failed;
+		break;
+	case OP_EXPORT:
+		if (export_objects(k, db, &err) == -1)
 			goto failed;
 		break;
 	case OP_IMPORT: {
@@ -561,6 +603,13 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 		if (k->text != NULL)
 			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
 			    " charset=utf-8", k->text, k->text_len);
+		else if (k->has_fd && k->status == 200) {
+			bl_http_req_add_header(k->req, "Content-Type",
+			    "text/csv; charset=utf-8");
+			k->has_fd = 0;	/* taken */
+			bl_http_respond_fd_take(k->req, 200, k->fd, 0,
+			    (uint64_t)k->fd_len);
+		}
 		else if (k->op == OP_STATUS)
 			status_answer(c, k);
 		else
@@ -1255,6 +1304,12 @@ route(struct ctl *c, struct bl_http_req *req, const struct who *t)
 		NEW(OP_IMPORT);
 		k->num = query_get(req, "allow_unknown_nodes", seg,
 		    sizeof(seg)) == 1 && strcmp(seg, "true") == 0;
+		return k;
+	}
+	if (strcmp(path, "/v1/objects/export") == 0) {
+		if (!method_is(req, "GET"))
+			return not_allowed(req, "GET"), NULL;
+		NEW(OP_EXPORT);
 		return k;
 	}
 	if (strncmp(path, "/v1/objects/", 12) == 0) {

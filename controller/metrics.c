@@ -190,6 +190,7 @@ static const char *const routes[] = {
 	"/v1/nodes/{id}",
 	"/v1/nodes/{id}/drain",
 	"/v1/objects/import",
+	"/v1/objects/export",
 	"/v1/objects/{id}",
 	"/jobs",
 	"/jobs/{id}",

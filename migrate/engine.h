@@ -159,6 +159,10 @@ json_t	*mig_object_get(PGconn *c, const char *id, struct bl_err *err);
  * BL_EINVAL with its line; nothing is imported then. With allow_unknown,
  * *unknown is a new array of the unregistered node names the rows named
  * (at most 100); otherwise it is NULL. */
+/* Writes every object as the objects CSV (header and one row each, ids
+ * in order) to fd; *rows counts them. 0 or -1 (BL_EDB, BL_EIO). */
+int	mig_objects_export(PGconn *c, int fd, long long *rows,
+	    struct bl_err *err);
 int	mig_objects_import(PGconn *c, const char *csv, size_t len,
 	    const char *who, int allow_unknown, long long *rows,
 	    json_t **unknown, struct bl_err *err);
