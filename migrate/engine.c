@@ -50,36 +50,19 @@ mig_calls_run(struct mig_engine *e, struct bl_acall *c, size_t n)
 static void
 nodes_clear(struct mig_engine *e)
 {
-	for (size_t i = 0; i < e->nnodes; i++) {
-		free(e->nodes[i].id);
+	for (size_t i = 0; i < e->nnodes; i++)
 		free(e->nodes[i].url);
-		free(e->nodes[i].region);
-		free(e->nodes[i].dc);
-		free(e->nodes[i].rack);
-		free(e->nodes[i].host);
-	}
 	free(e->nodes);
 	e->nodes = NULL;
 	e->nnodes = 0;
+	plc_cluster_free(e->cl);
+	e->cl = NULL;
 }
 
 ssize_t
 mig_node_find(const struct mig_engine *e, const char *id)
 {
-	size_t lo = 0, hi = e->nnodes;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(e->nodes[mid].id, id);
-
-		if (c == 0)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return e->cl != NULL ? plc_cluster_find(e->cl, id) : -1;
 }
 
 /* Appends s to a PostgreSQL array literal being built in *buf, quoted. */
@@ -280,36 +263,43 @@ load_nodes(struct mig_engine *e)
 	    "nodes ORDER BY id COLLATE \"C\"", 0, NULL, &err)) == NULL)
 		return mig_db_fail(e, &err, "load nodes");
 	n = PQntuples(r);
+	e->cl = plc_cluster_new();
 	e->nodes = calloc(n ? (size_t)n : 1, sizeof(*e->nodes));
 	calls = calloc(n ? (size_t)n : 1, sizeof(*calls));
-	if (e->nodes == NULL || calls == NULL) {
+	if (e->cl == NULL || e->nodes == NULL || calls == NULL ||
+	    (e->cl->nodes = calloc(n ? (size_t)n : 1,
+	    sizeof(*e->cl->nodes))) == NULL) {
 		PQclear(r);
 		free(calls);
 		return -1;
 	}
+	e->cl->failure_domain = e->o.failure_domain;
 	for (int i = 0; i < n; i++) {
-		struct enode *nd = &e->nodes[i];
+		struct plc_node *nd = &e->cl->nodes[i];
 		const char *st = PQgetvalue(r, i, 6);
 
 		nd->id = dupv(r, i, 0);
-		nd->url = dupv(r, i, 1);
+		e->nodes[i].url = dupv(r, i, 1);
 		nd->region = dupv(r, i, 2);
-		nd->dc = dupv(r, i, 3);
+		nd->datacenter = dupv(r, i, 3);
 		nd->rack = dupv(r, i, 4);
 		nd->host = dupv(r, i, 5);
-		nd->state = strcmp(st, "in") == 0 ? 0 :
-		    strcmp(st, "draining") == 0 ? 1 : 2;
+		nd->state = strcmp(st, "in") == 0 ? PLC_NODE_IN :
+		    strcmp(st, "draining") == 0 ? PLC_NODE_DRAINING :
+		    PLC_NODE_OUT;
 		nd->weight = strtod(PQgetvalue(r, i, 7), NULL);
-		nd->capacity = strtoull(PQgetvalue(r, i, 8), NULL, 10);
-		nd->used = strtoull(PQgetvalue(r, i, 9), NULL, 10);
-		nd->silent_s = strtod(PQgetvalue(r, i, 10), NULL);
-		bl_acall_set(&calls[i], "GET", nd->url, "/v1/status", NULL);
+		nd->capacity_bytes = strtoull(PQgetvalue(r, i, 8), NULL, 10);
+		nd->used_bytes = strtoull(PQgetvalue(r, i, 9), NULL, 10);
+		nd->latency_ms = -1;
+		e->nodes[i].silent_s = strtod(PQgetvalue(r, i, 10), NULL);
+		bl_acall_set(&calls[i], "GET", e->nodes[i].url, "/v1/status",
+		    NULL);
 	}
-	e->nnodes = (size_t)n;
+	e->cl->n = e->nnodes = (size_t)n;
 	PQclear(r);
 	mig_calls_run(e, calls, (size_t)n);
 	for (int i = 0; i < n; i++) {
-		struct enode *nd = &e->nodes[i];
+		struct plc_node *nd = &e->cl->nodes[i];
 		char num[32];
 		json_t *j = calls[i].json;
 
@@ -321,17 +311,17 @@ load_nodes(struct mig_engine *e)
 			json_int_t use = json_integer_value(
 			    json_object_get(j, "used_bytes"));
 
-			nd->silent_s = 0;
-			nd->capacity = cap > 0 ? (uint64_t)cap : 0;
-			nd->used = use > 0 ? (uint64_t)use : 0;
+			e->nodes[i].silent_s = 0;
+			nd->capacity_bytes = cap > 0 ? (uint64_t)cap : 0;
+			nd->used_bytes = use > 0 ? (uint64_t)use : 0;
 		}
 		mig_arr_push(&ids, nd->id);
 		mig_arr_push(&reach, nd->reachable ? "t" : "f");
 		snprintf(num, sizeof(num), "%llu",
-		    (unsigned long long)nd->capacity);
+		    (unsigned long long)nd->capacity_bytes);
 		mig_arr_push(&caps, num);
 		snprintf(num, sizeof(num), "%llu",
-		    (unsigned long long)nd->used);
+		    (unsigned long long)nd->used_bytes);
 		mig_arr_push(&used, num);
 	}
 	bl_acalls_release(calls, (size_t)n);
@@ -511,34 +501,22 @@ static int
 job_choose(struct mig_engine *e, const char *id)
 {
 	struct bl_err err;
-	struct mig_node *mn;
+	const struct plc_node *nodes = e->cl != NULL ? e->cl->nodes : NULL;
+	uint64_t *used;		/* projected: grows as we choose */
 	void *scratch;
 	const char *p[6];
 	int rc = -1;
 
-	mn = calloc(e->nnodes ? e->nnodes : 1, sizeof(*mn));
-	scratch = calloc(e->nnodes ? e->nnodes * 3 : 3, 4);
-	if (mn == NULL || scratch == NULL) {
-		free(mn);
+	used = calloc(e->nnodes ? e->nnodes : 1, sizeof(*used));
+	scratch = malloc(plc_choose_scratch_size(e->nnodes));
+	if (used == NULL || scratch == NULL) {
+		free(used);
 		free(scratch);
 		return -1;
 	}
-	for (size_t i = 0; i < e->nnodes; i++) {
-		struct enode *nd = &e->nodes[i];
-
-		mn[i].id = nd->id;
-		mn[i].url = nd->url;
-		mn[i].region = nd->region;
-		mn[i].dc = nd->dc;
-		mn[i].rack = nd->rack;
-		mn[i].host = nd->host;
-		mn[i].state = nd->state;
-		mn[i].reachable = nd->reachable;
-		mn[i].capacity = nd->capacity;
-		mn[i].used = nd->used;
-		mn[i].weight = nd->weight;
-		mn[i].hash_id = plc_node_hash_id(nd->id);
-	}
+	for (size_t i = 0; i < e->nnodes; i++)
+		used[i] = nodes[i].used_bytes;
+	plc_choose_scratch_init(nodes, e->nnodes, scratch);
 	p[0] = id;
 	for (;;) {
 		struct arr objs = { 0 }, pulls = { 0 }, dests = { 0 },
@@ -564,7 +542,8 @@ job_choose(struct mig_engine *e, const char *id)
 			ssize_t srci = mig_node_find(e, src);
 			const char *dcs[16];
 			char *dcbuf = NULL;
-			struct mig_choice_in in;
+			struct plc_choice in;
+			size_t nfull;
 			int listed = 0;
 
 			nc = parse_copies(e, PQgetvalue(r, i, 4), copies,
@@ -580,7 +559,7 @@ job_choose(struct mig_engine *e, const char *id)
 				reason = "metadata_changed";
 				goto decided;
 			}
-			pull = mig_choose_pull(mn, e->nnodes, copies, nc,
+			pull = plc_choose_pull(nodes, e->nnodes, copies, nc,
 			    (int)srci);
 			if (pull < 0) {
 				reason = "source_unavailable";
@@ -595,12 +574,12 @@ job_choose(struct mig_engine *e, const char *id)
 						reason =
 						    "object_already_on_dest_node";
 				if (reason == NULL && (d < 0 ||
-				    mn[d].state != 0))
+				    nodes[d].state != PLC_NODE_IN))
 					reason = "destination_unreachable";
-				if (reason == NULL && !mn[d].reachable)
+				if (reason == NULL && !nodes[d].reachable)
 					reason = "destination_unreachable";
 				if (reason == NULL)
-					dst_id = mn[d].id;
+					dst_id = nodes[d].id;
 				goto pulled;
 			}
 			memset(&in, 0, sizeof(in));
@@ -617,14 +596,18 @@ job_choose(struct mig_engine *e, const char *id)
 			}
 			in.max_fill = e->o.max_fill;
 			in.domain = e->o.failure_domain;
-			dst = mig_choose_dest(mn, e->nnodes, &in, scratch,
-			    &reason);
+			dst = plc_choose_dest(nodes, e->nnodes, used, &in,
+			    scratch, &nfull);
 			free(dcbuf);
 			if (dst >= 0)
-				dst_id = mn[dst].id;
+				dst_id = nodes[dst].id;
+			else
+				reason = nfull > 0 ?
+				    "destination_insufficient_space" :
+				    "no_eligible_destination";
 pulled:
 			mig_arr_push(&objs, obj);
-			mig_arr_push(&pulls, mn[pull].id);
+			mig_arr_push(&pulls, nodes[pull].id);
 			mig_arr_push(&dests, dst_id);
 			mig_arr_push(&states, reason ? "skipped" : "unprocessed");
 			mig_arr_push(&reasons, reason);
@@ -668,7 +651,7 @@ decided:
 	}
 	rc = 0;
 out:
-	free(mn);
+	free(used);
 	free(scratch);
 	return rc;
 }
@@ -951,7 +934,7 @@ dispatch(struct mig_engine *e)
 		else if (k >= 0 && resv[k])
 			continue;
 
-		if (k < 0 || e->nodes[k].state != 0) {
+		if (k < 0 || e->cl->nodes[k].state != PLC_NODE_IN) {
 			/* The destination was drained (or removed) after
 			 * the choice: choose again (the next setup pass);
 			 * a plan's move keeps its node and is skipped. */
@@ -967,7 +950,7 @@ dispatch(struct mig_engine *e)
 			}
 			continue;
 		}
-		if (k >= 0 && !e->nodes[k].reachable &&
+		if (k >= 0 && !e->cl->nodes[k].reachable &&
 		    e->nodes[k].silent_s > (double)e->o.agent_timeout_s) {
 			/* The destination has been silent too long: its
 			 * waiting tasks fail (a retry job chooses again). */
@@ -982,7 +965,7 @@ dispatch(struct mig_engine *e)
 			}
 			continue;
 		}
-		if (k < 0 || !e->nodes[k].reachable)
+		if (k < 0 || !e->cl->nodes[k].reachable)
 			continue;
 		while (waiting > 0) {
 			long room = e->o.max_inflight_per_node - infl[k];
