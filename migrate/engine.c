@@ -855,47 +855,53 @@ sync_throttles(struct mig_engine *e)
 	return 0;
 }
 
+/* One tick's dispatch: tasks assigned per destination, destinations
+ * reserved for operator work, and the POSTs to send. */
+struct dispatch {
+	long		*infl;		/* owns: per node */
+	char		*resv;		/* owns: per node */
+	struct bl_acall	*calls;		/* owns */
+	size_t		 ncalls, capcalls;
+};
+
+/* Tasks assigned to each destination, over all jobs. */
 static int
-dispatch(struct mig_engine *e)
+dispatch_inflight(struct mig_engine *e, struct dispatch *d)
 {
 	struct bl_err err;
-	PGresult *r, *cand;
-	long *infl;
-	char *resv;
-	struct bl_acall *calls = NULL;
-	size_t ncalls = 0, capcalls = 0;
-	char maxt[24], age[24];
-	int rc = -1;
+	PGresult *r;
 
-	infl = calloc(e->nnodes ? e->nnodes : 1, sizeof(long));
-	resv = calloc(e->nnodes ? e->nnodes : 1, 1);
-	if (infl == NULL || resv == NULL) {
-		free(infl);
-		free(resv);
-		return -1;
-	}
 	if ((r = bl_pg_exec(e->db, "SELECT dest, count(*) FROM job_tasks "
-	    "WHERE state = 'assigned' GROUP BY dest", 0, NULL, &err)) == NULL) {
-		free(infl);
-		free(resv);
+	    "WHERE state = 'assigned' GROUP BY dest", 0, NULL, &err)) == NULL)
 		return mig_db_fail(e, &err, "inflight");
-	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 0));
 
 		if (k >= 0)
-			infl[k] = strtol(PQgetvalue(r, i, 1), NULL, 10);
+			d->infl[k] = strtol(PQgetvalue(r, i, 1), NULL, 10);
 	}
 	PQclear(r);
+	return 0;
+}
+
+/* Per running job and destination: how many tasks wait, whether the
+ * oldest has waited long enough for a partial batch, their mean size,
+ * the throttle's room (column 5) and whether it is autonomous work
+ * (column 6), operator work first. The agents hold a throttled job to
+ * its rate (sync_throttles); here its throttle only bounds the work
+ * queued at them: what was posted in the last 5 s may not pass 10 s of
+ * transfer at the throttle, so the agents never wait for work (-1: no
+ * throttle). */
+static PGresult *
+dispatch_candidates(struct mig_engine *e)
+{
+	struct bl_err err;
+	char age[24];
+	const char *p[1] = { age };
+	PGresult *r;
+
 	snprintf(age, sizeof(age), "%ld", e->o.max_assignment_age_s);
-	/* Per running job and destination: how many tasks wait, and whether
-	 * the oldest has waited long enough for a partial batch. */
-	/* The agents hold a throttled job to its rate (sync_throttles);
-	 * here its throttle only bounds the work queued at them: what was
-	 * posted in the last 5 s may not pass 10 s of transfer at the
-	 * throttle, so the agents never wait for work. Column 5 is what that
-	 * still allows (-1: no throttle). */
-	if ((cand = bl_pg_exec(e->db, "SELECT t.job, t.dest, count(*), "
+	if ((r = bl_pg_exec(e->db, "SELECT t.job, t.dest, count(*), "
 	    "bool_or(t.updated_at <= now() - make_interval(secs => $1::int)),"
 	    " ceil(avg(t.size)), CASE WHEN j.throttle_bytes_per_sec > 0 THEN "
 	    "j.throttle_bytes_per_sec * 10 - coalesce((SELECT sum(x.size) FROM "
@@ -903,185 +909,207 @@ dispatch(struct mig_engine *e)
 	    " = t.job AND a.job = t.job AND a.posted_at > now() - interval "
 	    "'5 s'), 0) ELSE -1 END, CASE WHEN j.kind = 'evacuate' OR "
 	    "j.origin = 'operator' THEN 0 ELSE 1 END FROM job_tasks t JOIN "
-	    "jobs j ON j.id = "
-	    "t.job WHERE j.state = 'running' AND t.state = 'unprocessed' AND "
-	    "t.dest IS NOT NULL AND t.pull_from IS NOT NULL GROUP BY t.job, "
-	    "t.dest, j.created_at, j.throttle_bytes_per_sec, j.kind, "
-	    "j.origin ORDER BY 7, j.created_at, t.dest", 1,
-	    (const char *[]){ age }, &err)) ==
-	    NULL) {
-		free(infl);
-		free(resv);
-		return mig_db_fail(e, &err, "dispatch candidates");
+	    "jobs j ON j.id = t.job WHERE j.state = 'running' AND t.state = "
+	    "'unprocessed' AND t.dest IS NOT NULL AND t.pull_from IS NOT NULL "
+	    "GROUP BY t.job, t.dest, j.created_at, j.throttle_bytes_per_sec, "
+	    "j.kind, j.origin ORDER BY 7, j.created_at, t.dest", 1, p,
+	    &err)) == NULL)
+		mig_db_fail(e, &err, "dispatch candidates");
+	return r;
+}
+
+/* A destination that cannot take the job's waiting tasks: drained or
+ * removed after the choice (choose again at the next setup pass; a plan's
+ * move keeps its node and is skipped), or silent for longer than
+ * agent_timeout_s (the tasks fail; a retry job chooses again). */
+static int
+dispatch_retarget(struct mig_engine *e, const char *job, const char *dest,
+    int silent)
+{
+	const char *fp[2] = { job, dest };
+	struct bl_err err;
+
+	if (bl_pg_run(e->db, silent ? "UPDATE job_tasks SET state = 'failed',"
+	    " reason = 'destination_unreachable', updated_at = now() WHERE "
+	    "job = $1 AND dest = $2 AND state = 'unprocessed'" :
+	    "UPDATE job_tasks t SET pull_from = NULL, dest = CASE WHEN j.kind"
+	    " = 'rebalance' THEN t.dest END, updated_at = now() FROM jobs j "
+	    "WHERE j.id = t.job AND t.job = $1 AND t.dest = $2 AND t.state = "
+	    "'unprocessed'", 2, fp, &err) == -1)
+		return mig_db_fail(e, &err, "dispatch");
+	return 0;
+}
+
+/* The next batch for a destination (pure): at most a full assignment,
+ * the node's room and, throttled, what the window allows (at least one
+ * task once it has room at all, posted at once). 0: nothing now (a
+ * partial batch waits until its oldest task is old enough). */
+static long
+dispatch_take(const struct mig_engine *e, long waiting, long room,
+    double budget, double avg, int *old)
+{
+	long take = waiting;
+
+	if (take > e->o.max_tasks_per_assignment)
+		take = e->o.max_tasks_per_assignment;
+	if (take > room)
+		take = room;
+	if (budget >= 0) {
+		long fit = avg > 0 ? (long)(budget / avg) : take;
+
+		if (budget <= 0)
+			return 0;
+		if (fit < 1)
+			fit = 1;
+		if (take > fit) {
+			take = fit;
+			*old = 1;
+		}
 	}
-	snprintf(maxt, sizeof(maxt), "%ld", e->o.max_tasks_per_assignment);
-	for (int i = 0; i < PQntuples(cand); i++) {
-		const char *job = PQgetvalue(cand, i, 0);
-		const char *dest = PQgetvalue(cand, i, 1);
-		long waiting = strtol(PQgetvalue(cand, i, 2), NULL, 10);
-		int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
-		double avg = strtod(PQgetvalue(cand, i, 4), NULL);
-		double budget = strtod(PQgetvalue(cand, i, 5), NULL);
-		int prio = strcmp(PQgetvalue(cand, i, 6), "0") == 0;
-		ssize_t k = mig_node_find(e, dest);
+	if (take <= 0 || (take < e->o.max_tasks_per_assignment && !*old))
+		return 0;
+	return take;
+}
 
-		/* Operator work (evacuations, submitted plans) comes first
-		 * (ORDER BY); autonomous rebalance work takes no room at a
-		 * destination where operator work waits, so a drain is
-		 * never starved. */
-		if (k >= 0 && prio)
-			resv[k] = 1;
-		else if (k >= 0 && resv[k])
-			continue;
+/* Records an assignment of up to take tasks of job to node k ("posted"
+ * before the POST, so a crash never loses track of it) and queues its
+ * POST. *got: how many tasks it holds. */
+static int
+dispatch_post(struct mig_engine *e, struct dispatch *d, const char *job,
+    ssize_t k, long take, int *got)
+{
+	const char *dest = e->cl->nodes[k].id;
+	char aid[37], ntake[24];
+	const char *p[4] = { aid, job, dest, ntake };
+	struct bl_err err;
+	long long share;
+	PGresult *tr;
 
-		if (k < 0 || e->cl->nodes[k].state != PLC_NODE_IN) {
-			/* The destination was drained (or removed) after
-			 * the choice: choose again (the next setup pass);
-			 * a plan's move keeps its node and is skipped. */
-			const char *fp[2] = { job, dest };
+	*got = 0;
+	bl_uuid_generate(aid);
+	snprintf(ntake, sizeof(ntake), "%ld", take);
+	if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
+	    bl_pg_run(e->db, "INSERT INTO assignments (id, job, dest, state, "
+	    "posted_at) VALUES ($1, $2, $3, 'posted', now())", 3, p, &err) ==
+	    -1 || (tr = bl_pg_exec(e->db, "WITH pick AS (SELECT object FROM "
+	    "job_tasks WHERE job = $2 AND dest = $3 AND state = 'unprocessed' "
+	    "AND pull_from IS NOT NULL ORDER BY object LIMIT $4::int FOR "
+	    "UPDATE SKIP LOCKED) UPDATE job_tasks t SET state = 'assigned', "
+	    "assignment = $1, attempts = attempts + 1, updated_at = now() FROM "
+	    "pick WHERE t.job = $2 AND t.object = pick.object AND EXISTS "
+	    "(SELECT 1 FROM jobs WHERE id = $2 AND state = 'running') "
+	    "RETURNING t.object, t.owner, t.md5, t.size, t.pull_from", 4, p,
+	    &err)) == NULL)
+		goto dberr;
+	*got = PQntuples(tr);
+	snprintf(ntake, sizeof(ntake), "%d", *got);
+	p[1] = ntake;
+	if (bl_pg_run(e->db, *got > 0 ? "UPDATE assignments SET tasks = "
+	    "$2::int WHERE id = $1" : "DELETE FROM assignments WHERE id = $1 "
+	    "AND $2::int = 0", 2, p, &err) == -1 || bl_pg_run(e->db, "COMMIT",
+	    0, NULL, &err) == -1) {
+		PQclear(tr);
+		goto dberr;
+	}
+	if (*got > 0 && d->ncalls == d->capcalls) {
+		size_t nc = d->capcalls ? d->capcalls * 2 : 16;
+		struct bl_acall *ncs = realloc(d->calls, nc * sizeof(*ncs));
 
-			if (bl_pg_run(e->db, "UPDATE job_tasks t SET pull_from "
-			    "= NULL, dest = CASE WHEN j.kind = 'rebalance' THEN "
-			    "t.dest END, updated_at = now() FROM jobs j WHERE "
-			    "j.id = t.job AND t.job = $1 AND t.dest = $2 AND "
-			    "t.state = 'unprocessed'", 2, fp, &err) == -1) {
-				mig_db_fail(e, &err, "dispatch");
-				goto out;
-			}
-			continue;
-		}
-		if (k >= 0 && !e->cl->nodes[k].reachable &&
-		    e->nodes[k].silent_s > (double)e->o.agent_timeout_s) {
-			/* The destination has been silent too long: its
-			 * waiting tasks fail (a retry job chooses again). */
-			const char *fp[2] = { job, dest };
-
-			if (bl_pg_run(e->db, "UPDATE job_tasks SET state = "
-			    "'failed', reason = 'destination_unreachable', "
-			    "updated_at = now() WHERE job = $1 AND dest = $2 AND"
-			    " state = 'unprocessed'", 2, fp, &err) == -1) {
-				mig_db_fail(e, &err, "dispatch");
-				goto out;
-			}
-			continue;
-		}
-		if (k < 0 || !e->cl->nodes[k].reachable)
-			continue;
-		while (waiting > 0) {
-			long room = e->o.max_inflight_per_node - infl[k];
-			long take = waiting;
-			char aid[37], ntake[24];
-			const char *p[4];
-			long long share;
-			PGresult *tr;
-			int got;
-
-			if (take > e->o.max_tasks_per_assignment)
-				take = e->o.max_tasks_per_assignment;
-			if (take > room)
-				take = room;
-			if (budget >= 0) {
-				/* Throttled: what the window allows, and at
-				 * least one task once it has room at all. */
-				long fit = avg > 0 ? (long)(budget / avg) : take;
-
-				if (budget <= 0)
-					break;
-				if (fit < 1)
-					fit = 1;
-				if (take > fit) {
-					take = fit;
-					old = 1;	/* post the partial batch */
-				}
-			}
-			if (take <= 0)
-				break;
-			/* A full batch goes now; a partial one only once its
-			 * oldest task has waited max_assignment_age_s. */
-			if (take < e->o.max_tasks_per_assignment && !old)
-				break;
-			bl_uuid_generate(aid);
-			snprintf(ntake, sizeof(ntake), "%ld", take);
-			p[0] = aid;
-			p[1] = job;
-			p[2] = dest;
-			p[3] = ntake;
-			if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
-			    bl_pg_run(e->db, "INSERT INTO assignments (id, job,"
-			    " dest, state, posted_at) VALUES ($1, $2, $3, "
-			    "'posted', now())", 3, p, &err) == -1 ||
-			    (tr = bl_pg_exec(e->db, "WITH pick AS (SELECT object"
-			    " FROM job_tasks WHERE job = $2 AND dest = $3 AND "
-			    "state = 'unprocessed' AND pull_from IS NOT NULL "
-			    "ORDER BY object LIMIT $4::int FOR UPDATE SKIP "
-			    "LOCKED) UPDATE job_tasks t SET state = 'assigned', "
-			    "assignment = $1, attempts = attempts + 1, "
-			    "updated_at = now() FROM pick WHERE t.job = $2 AND "
-			    "t.object = pick.object AND EXISTS (SELECT 1 FROM "
-			    "jobs WHERE id = $2 AND state = 'running') "
-			    "RETURNING t.object, t.owner, t.md5, t.size, "
-			    "t.pull_from", 4, p, &err)) == NULL) {
-				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-				mig_db_fail(e, &err, "dispatch");
-				goto out;
-			}
-			got = PQntuples(tr);
-			snprintf(ntake, sizeof(ntake), "%d", got);
-			p[1] = ntake;
-			if (bl_pg_run(e->db, got > 0 ? "UPDATE assignments SET "
-			    "tasks = $2::int WHERE id = $1" : "DELETE FROM "
-			    "assignments WHERE id = $1 AND $2::int = 0", 2, p,
-			    &err) == -1 || bl_pg_run(e->db, "COMMIT", 0, NULL,
-			    &err) == -1) {
-				PQclear(tr);
-				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-				mig_db_fail(e, &err, "dispatch");
-				goto out;
-			}
-			if (got == 0) {
-				PQclear(tr);
-				break;
-			}
-			/* Recorded "posted": now POST it. */
-			if (ncalls == capcalls) {
-				size_t nc = capcalls ? capcalls * 2 : 16;
-				struct bl_acall *ncs = realloc(calls,
-				    nc * sizeof(*calls));
-
-				if (ncs == NULL) {
-					PQclear(tr);
-					goto out;
-				}
-				calls = ncs;
-				capcalls = nc;
-			}
-			share = mig_job_share(e, job, dest);
-			thr_note(e, job, dest, share);
-			bl_acall_set(&calls[ncalls], "POST", e->nodes[k].url,
-			    "/v1/assignments", mig_assignment_body(e, aid, job,
-			    share, tr));
-			memcpy(calls[ncalls++].tag, aid, sizeof(aid));
-			log_debug("assignment id=%s job=%s dest=%s tasks=%d: "
-			    "posted", aid, job, dest, got);
+		if (ncs == NULL) {
 			PQclear(tr);
-			infl[k] += got;
-			waiting -= got;
-			if (budget >= 0)
-				budget -= avg * got;
+			return -1;	/* the poll posts it again */
 		}
+		d->calls = ncs;
+		d->capcalls = nc;
 	}
+	if (*got > 0) {
+		share = mig_job_share(e, job, dest);
+		thr_note(e, job, dest, share);
+		bl_acall_set(&d->calls[d->ncalls], "POST", e->nodes[k].url,
+		    "/v1/assignments", mig_assignment_body(e, aid, job, share,
+		    tr));
+		memcpy(d->calls[d->ncalls++].tag, aid, sizeof(aid));
+		log_debug("assignment id=%s job=%s dest=%s tasks=%d: posted",
+		    aid, job, dest, *got);
+	}
+	PQclear(tr);
+	return 0;
+dberr:
+	bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
+	return mig_db_fail(e, &err, "dispatch");
+}
+
+/* The waiting tasks of one candidate row: batches posted while the
+ * destination has room. */
+static int
+dispatch_row(struct mig_engine *e, struct dispatch *d, PGresult *cand,
+    int i)
+{
+	const char *job = PQgetvalue(cand, i, 0);
+	long waiting = strtol(PQgetvalue(cand, i, 2), NULL, 10);
+	int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
+	double avg = strtod(PQgetvalue(cand, i, 4), NULL);
+	double budget = strtod(PQgetvalue(cand, i, 5), NULL);
+	int prio = strcmp(PQgetvalue(cand, i, 6), "0") == 0, got;
+	ssize_t k = mig_node_find(e, PQgetvalue(cand, i, 1));
+	long take;
+
+	/* Operator work (evacuations, submitted plans) comes first (ORDER
+	 * BY); autonomous rebalance work takes no room at a destination
+	 * where operator work waits, so a drain is never starved. */
+	if (k >= 0 && prio)
+		d->resv[k] = 1;
+	else if (k >= 0 && d->resv[k])
+		return 0;
+	if (k < 0 || e->cl->nodes[k].state != PLC_NODE_IN)
+		return dispatch_retarget(e, job, PQgetvalue(cand, i, 1), 0);
+	if (!e->cl->nodes[k].reachable && e->nodes[k].silent_s >
+	    (double)e->o.agent_timeout_s)
+		return dispatch_retarget(e, job, PQgetvalue(cand, i, 1), 1);
+	if (!e->cl->nodes[k].reachable)
+		return 0;
+	while (waiting > 0 && (take = dispatch_take(e, waiting,
+	    e->o.max_inflight_per_node - d->infl[k], budget, avg, &old)) > 0) {
+		if (dispatch_post(e, d, job, k, take, &got) == -1)
+			return -1;
+		if (got == 0)
+			break;
+		d->infl[k] += got;
+		waiting -= got;
+		if (budget >= 0)
+			budget -= avg * got;
+	}
+	return 0;
+}
+
+static int
+dispatch(struct mig_engine *e)
+{
+	struct dispatch d;
+	PGresult *cand = NULL;
+	int rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	d.infl = calloc(e->nnodes ? e->nnodes : 1, sizeof(long));
+	d.resv = calloc(e->nnodes ? e->nnodes : 1, 1);
+	if (d.infl == NULL || d.resv == NULL || dispatch_inflight(e, &d) ==
+	    -1 || (cand = dispatch_candidates(e)) == NULL)
+		goto out;
+	for (int i = 0; i < PQntuples(cand); i++)
+		if (dispatch_row(e, &d, cand, i) == -1)
+			goto out;
 	rc = 0;
 out:
 	PQclear(cand);
 	/* POSTs of recorded assignments go out even after an error: the
 	 * poll would re-post them anyway. */
-	mig_calls_run(e, calls, ncalls);
-	if (mig_posts_checked(e, calls, ncalls) == -1)
+	mig_calls_run(e, d.calls, d.ncalls);
+	if (mig_posts_checked(e, d.calls, d.ncalls) == -1)
 		rc = -1;
-	bl_acalls_release(calls, ncalls);
-	free(calls);
-	free(infl);
-	free(resv);
+	bl_acalls_release(d.calls, d.ncalls);
+	free(d.calls);
+	free(d.infl);
+	free(d.resv);
 	return rc;
 }
 
