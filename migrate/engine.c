@@ -495,155 +495,170 @@ fail:
 #define SETUP_BATCH 2000
 #define MAX_COPIES 16
 
+/* One setup pass's state: the projected use (it grows as we choose),
+ * the chooser's scratch, and the batch's results as array literals. */
+struct choose {
+	struct mig_engine	*e;
+	const struct plc_node	*nodes;
+	uint64_t		*used;		/* owns: per node */
+	void			*scratch;	/* owns */
+	struct arr		 objs, pulls, dests, states, reasons;
+};
+
+/* A rebalance move keeps the plan's destination: the reason it cannot
+ * (NULL: it can). */
+static const char *
+choose_planned(struct choose *c, const int *copies, size_t nc,
+    const char *dest)
+{
+	ssize_t d = mig_node_find(c->e, dest);
+
+	for (size_t k = 0; k < nc; k++)
+		if ((ssize_t)copies[k] == d)
+			return "object_already_on_dest_node";
+	if (d < 0 || c->nodes[d].state != PLC_NODE_IN ||
+	    !c->nodes[d].reachable)
+		return "destination_unreachable";
+	return NULL;
+}
+
+/* An evacuation's destination by placement's rules (plc_choose_dest):
+ * its index, or -1 with the reason. */
+static int
+choose_evacuation(struct choose *c, PGresult *r, int i, const int *copies,
+    size_t nc, ssize_t srci, const char **reason)
+{
+	const char *obj = PQgetvalue(r, i, 0), *dcs[16];
+	uint64_t key = plc_object_key(obj, strlen(obj));
+	struct plc_choice in;
+	char *dcbuf = NULL;
+	size_t nfull;
+	int dst;
+
+	memset(&in, 0, sizeof(in));
+	in.copies = copies;
+	in.ncopies = nc;
+	in.replaced = (int)srci;
+	in.size = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+	in.x = (uint32_t)(key ^ (key >> 32));
+	if (!PQgetisnull(r, i, 5)) {
+		dcbuf = strdup(PQgetvalue(r, i, 5));
+		in.nallowed = parse_text_array(dcbuf, dcs, 16);
+		in.allowed_dcs = dcs;
+	}
+	in.max_fill = c->e->o.max_fill;
+	in.domain = c->e->o.failure_domain;
+	dst = plc_choose_dest(c->nodes, c->e->nnodes, c->used, &in,
+	    c->scratch, &nfull);
+	free(dcbuf);
+	if (dst < 0)
+		*reason = nfull > 0 ? "destination_insufficient_space" :
+		    "no_eligible_destination";
+	return dst;
+}
+
+/* Row i of a setup batch: its pull source and destination, or skipped
+ * with why, added to the batch's arrays. */
+static void
+choose_task(struct choose *c, PGresult *r, int i)
+{
+	const char *reason = NULL, *dst_id = NULL, *pull_id = "";
+	ssize_t srci = mig_node_find(c->e, PQgetvalue(r, i, 1));
+	int copies[MAX_COPIES], pull, dst, listed = 0;
+	size_t nc;
+
+	nc = parse_copies(c->e, PQgetvalue(r, i, 4), copies, MAX_COPIES);
+	for (size_t k = 0; k < nc; k++)
+		if ((ssize_t)copies[k] == srci)
+			listed = 1;
+	if (strcmp(PQgetvalue(r, i, 6), "t") == 0)
+		reason = "object_missing";
+	else if (!listed)
+		reason = "metadata_changed";
+	else if ((pull = plc_choose_pull(c->nodes, c->e->nnodes, copies, nc,
+	    (int)srci)) < 0)
+		reason = "source_unavailable";
+	else {
+		pull_id = c->nodes[pull].id;
+		if (!PQgetisnull(r, i, 2)) {
+			if ((reason = choose_planned(c, copies, nc,
+			    PQgetvalue(r, i, 2))) == NULL)
+				dst_id = PQgetvalue(r, i, 2);
+		} else if ((dst = choose_evacuation(c, r, i, copies, nc, srci,
+		    &reason)) >= 0)
+			dst_id = c->nodes[dst].id;
+	}
+	mig_arr_push(&c->objs, PQgetvalue(r, i, 0));
+	mig_arr_push(&c->pulls, pull_id);
+	mig_arr_push(&c->dests, dst_id);
+	mig_arr_push(&c->states, reason ? "skipped" : "unprocessed");
+	mig_arr_push(&c->reasons, reason);
+}
+
+/* Chooses for the next SETUP_BATCH tasks of job id and records them in one
+ * UPDATE. Returns how many, or -1. */
+static int
+choose_batch(struct choose *c, const char *id)
+{
+	struct mig_engine *e = c->e;
+	struct bl_err err;
+	const char *p[6] = { id };
+	PGresult *r;
+	int n;
+
+	if ((r = bl_pg_exec(e->db, "SELECT t.object, t.source, t.dest, t.size,"
+	    " o.copies, o.allowed_dcs, o.id IS NULL FROM job_tasks t LEFT JOIN "
+	    "objects o ON o.id = t.object WHERE t.job = $1 AND t.state = "
+	    "'unprocessed' AND t.pull_from IS NULL ORDER BY t.object LIMIT "
+	    "2000", 1, p, &err)) == NULL)
+		return mig_db_fail(e, &err, "setup select");
+	n = PQntuples(r);
+	for (int i = 0; i < n; i++)
+		choose_task(c, r, i);
+	PQclear(r);
+	p[1] = mig_arr_str(&c->objs);
+	p[2] = mig_arr_str(&c->pulls);
+	p[3] = mig_arr_str(&c->dests);
+	p[4] = mig_arr_str(&c->states);
+	p[5] = mig_arr_str(&c->reasons);
+	if (n > 0 && bl_pg_run(e->db, "UPDATE job_tasks t SET pull_from = u.p,"
+	    " dest = coalesce(u.d, t.dest), state = u.s, reason = u.r, "
+	    "updated_at = now() FROM unnest($2::uuid[], $3::text[], $4::text[],"
+	    " $5::text[], $6::text[]) AS u(o, p, d, s, r) WHERE t.job = $1 AND "
+	    "t.object = u.o AND t.state = 'unprocessed'", 6, p, &err) == -1)
+		n = mig_db_fail(e, &err, "setup update");
+	mig_arr_free(&c->objs);
+	mig_arr_free(&c->pulls);
+	mig_arr_free(&c->dests);
+	mig_arr_free(&c->states);
+	mig_arr_free(&c->reasons);
+	return n;
+}
+
 /* setup -> running: chooses the pull source and the destination of every
  * task, in batches. A task with no valid choice is skipped with why. */
 static int
 job_choose(struct mig_engine *e, const char *id)
 {
+	struct choose c;
 	struct bl_err err;
-	const struct plc_node *nodes = e->cl != NULL ? e->cl->nodes : NULL;
-	uint64_t *used;		/* projected: grows as we choose */
-	void *scratch;
-	const char *p[6];
-	int rc = -1;
+	const char *p[1] = { id };
+	int n, rc = -1;
 
-	used = calloc(e->nnodes ? e->nnodes : 1, sizeof(*used));
-	scratch = malloc(plc_choose_scratch_size(e->nnodes));
-	if (used == NULL || scratch == NULL) {
-		free(used);
-		free(scratch);
-		return -1;
-	}
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	c.nodes = e->cl != NULL ? e->cl->nodes : NULL;
+	c.used = calloc(e->nnodes ? e->nnodes : 1, sizeof(*c.used));
+	c.scratch = malloc(plc_choose_scratch_size(e->nnodes));
+	if (c.used == NULL || c.scratch == NULL)
+		goto out;
 	for (size_t i = 0; i < e->nnodes; i++)
-		used[i] = nodes[i].used_bytes;
-	plc_choose_scratch_init(nodes, e->nnodes, scratch);
-	p[0] = id;
-	for (;;) {
-		struct arr objs = { 0 }, pulls = { 0 }, dests = { 0 },
-		    states = { 0 }, reasons = { 0 };
-		PGresult *r;
-		int n;
-
-		if ((r = bl_pg_exec(e->db, "SELECT t.object, t.source, t.dest,"
-		    " t.size, o.copies, o.allowed_dcs, o.id IS NULL FROM "
-		    "job_tasks t LEFT JOIN objects o ON o.id = t.object WHERE "
-		    "t.job = $1 AND t.state = 'unprocessed' AND t.pull_from IS "
-		    "NULL ORDER BY t.object LIMIT 2000", 1, p, &err)) == NULL) {
-			mig_db_fail(e, &err, "setup select");
+		c.used[i] = c.nodes[i].used_bytes;
+	plc_choose_scratch_init(c.nodes, e->nnodes, c.scratch);
+	do {
+		if ((n = choose_batch(&c, id)) < 0)
 			goto out;
-		}
-		n = PQntuples(r);
-		for (int i = 0; i < n; i++) {
-			const char *obj = PQgetvalue(r, i, 0);
-			const char *src = PQgetvalue(r, i, 1);
-			const char *reason = NULL, *dst_id = NULL;
-			int copies[MAX_COPIES], pull, dst;
-			size_t nc;
-			ssize_t srci = mig_node_find(e, src);
-			const char *dcs[16];
-			char *dcbuf = NULL;
-			struct plc_choice in;
-			size_t nfull;
-			int listed = 0;
-
-			nc = parse_copies(e, PQgetvalue(r, i, 4), copies,
-			    MAX_COPIES);
-			for (size_t k = 0; k < nc; k++)
-				if ((ssize_t)copies[k] == srci)
-					listed = 1;
-			if (strcmp(PQgetvalue(r, i, 6), "t") == 0) {
-				reason = "object_missing";
-				goto decided;
-			}
-			if (!listed) {
-				reason = "metadata_changed";
-				goto decided;
-			}
-			pull = plc_choose_pull(nodes, e->nnodes, copies, nc,
-			    (int)srci);
-			if (pull < 0) {
-				reason = "source_unavailable";
-				goto decided;
-			}
-			if (!PQgetisnull(r, i, 2)) {
-				/* A rebalance move: dest is the plan's. */
-				ssize_t d = mig_node_find(e, PQgetvalue(r, i, 2));
-
-				for (size_t k = 0; k < nc; k++)
-					if ((ssize_t)copies[k] == d)
-						reason =
-						    "object_already_on_dest_node";
-				if (reason == NULL && (d < 0 ||
-				    nodes[d].state != PLC_NODE_IN))
-					reason = "destination_unreachable";
-				if (reason == NULL && !nodes[d].reachable)
-					reason = "destination_unreachable";
-				if (reason == NULL)
-					dst_id = nodes[d].id;
-				goto pulled;
-			}
-			memset(&in, 0, sizeof(in));
-			in.copies = copies;
-			in.ncopies = nc;
-			in.replaced = (int)srci;
-			in.size = strtoull(PQgetvalue(r, i, 3), NULL, 10);
-			in.x = (uint32_t)(plc_object_key(obj, strlen(obj)) ^
-			    (plc_object_key(obj, strlen(obj)) >> 32));
-			if (!PQgetisnull(r, i, 5)) {
-				dcbuf = strdup(PQgetvalue(r, i, 5));
-				in.nallowed = parse_text_array(dcbuf, dcs, 16);
-				in.allowed_dcs = dcs;
-			}
-			in.max_fill = e->o.max_fill;
-			in.domain = e->o.failure_domain;
-			dst = plc_choose_dest(nodes, e->nnodes, used, &in,
-			    scratch, &nfull);
-			free(dcbuf);
-			if (dst >= 0)
-				dst_id = nodes[dst].id;
-			else
-				reason = nfull > 0 ?
-				    "destination_insufficient_space" :
-				    "no_eligible_destination";
-pulled:
-			mig_arr_push(&objs, obj);
-			mig_arr_push(&pulls, nodes[pull].id);
-			mig_arr_push(&dests, dst_id);
-			mig_arr_push(&states, reason ? "skipped" : "unprocessed");
-			mig_arr_push(&reasons, reason);
-			continue;
-decided:
-			mig_arr_push(&objs, obj);
-			mig_arr_push(&pulls, "");
-			mig_arr_push(&dests, NULL);
-			mig_arr_push(&states, "skipped");
-			mig_arr_push(&reasons, reason);
-		}
-		PQclear(r);
-		p[1] = mig_arr_str(&objs);
-		p[2] = mig_arr_str(&pulls);
-		p[3] = mig_arr_str(&dests);
-		p[4] = mig_arr_str(&states);
-		p[5] = mig_arr_str(&reasons);
-		if (n > 0 && bl_pg_run(e->db, "UPDATE job_tasks t SET "
-		    "pull_from = u.p, dest = coalesce(u.d, t.dest), state = "
-		    "u.s, reason = u.r, updated_at = now() FROM unnest("
-		    "$2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])"
-		    " AS u(o, p, d, s, r) WHERE t.job = $1 AND t.object = u.o "
-		    "AND t.state = 'unprocessed'", 6, p, &err) == -1) {
-			mig_db_fail(e, &err, "setup update");
-			n = -1;
-		}
-		mig_arr_free(&objs);
-		mig_arr_free(&pulls);
-		mig_arr_free(&dests);
-		mig_arr_free(&states);
-		mig_arr_free(&reasons);
-		if (n < 0)
-			goto out;
-		if (n < SETUP_BATCH)
-			break;
-	}
+	} while (n >= SETUP_BATCH);
 	if (bl_pg_run(e->db, "UPDATE jobs SET state = 'running', updated_at = "
 	    "now() WHERE id = $1 AND state = 'setup'", 1, p, &err) == -1) {
 		mig_db_fail(e, &err, "setup done");
@@ -651,8 +666,8 @@ decided:
 	}
 	rc = 0;
 out:
-	free(used);
-	free(scratch);
+	free(c.used);
+	free(c.scratch);
 	return rc;
 }
 
