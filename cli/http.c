@@ -10,27 +10,15 @@
 
 #include <curl/curl.h>
 
+#include "lib/buf.h"
 #include "lib/sign.h"
-
-struct buf {
-	char	*p;	/* owns */
-	size_t	 n;
-};
 
 static size_t
 on_body(char *d, size_t sz, size_t nm, void *arg)
 {
-	struct buf *b = arg;
 	size_t n = sz * nm;
-	char *np = realloc(b->p, b->n + n + 1);
 
-	if (np == NULL)
-		return 0;
-	b->p = np;
-	memcpy(b->p + b->n, d, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
+	return bl_buf_add(arg, d, n) == 0 ? n : 0;
 }
 
 int
@@ -116,7 +104,7 @@ call_once(struct cli_http *h, const char *method, const char *target,
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hd = NULL;
-	struct buf b = { NULL, 0 };
+	struct bl_buf b = BL_BUF_INIT;
 	char url[1200], auth[600], ct[128];
 	long status = 0;
 	CURLcode rc;
@@ -169,8 +157,8 @@ call_once(struct cli_http *h, const char *method, const char *target,
 	curl_slist_free_all(hd);
 	curl_easy_cleanup(c);
 	if (b.p != NULL)
-		*out = json_loadb(b.p, b.n, JSON_DECODE_ANY, NULL);
-	free(b.p);
+		*out = json_loadb(b.p, b.len, JSON_DECODE_ANY, NULL);
+	bl_buf_release(&b);
 	if (rc != CURLE_OK)
 		return -1;
 	if (status >= 400) {
