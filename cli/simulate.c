@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/http.h"
 #include "cli/simulate.h"
+#include "lib/file.h"
 #include "lib/tz.h"
 #include "placement/objects_csv.h"
 
@@ -17,43 +18,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int
-load_text(const char *path, char **out, size_t *len, struct bl_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0, r;
-
-	if (f == NULL)
-		return bl_err_set(err, BL_EIO, "%s: %s", path, strerror(errno));
-	do {
-		if (cap - n < 65536) {
-			char *nb = realloc(buf, (cap = cap ? cap * 2 : 1 << 16) +
-			    1);
-
-			if (nb == NULL) {
-				free(buf);
-				fclose(f);
-				return bl_err_set(err, BL_ENOMEM, "%s: out of "
-				    "memory", path);
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-	} while (r > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return bl_err_set(err, BL_EIO, "%s: read error", path);
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
 
 static json_t *
 load_json(const char *path, struct bl_err *err)
@@ -491,7 +455,7 @@ cli_simulate_main(int argc, char **argv)
 		    err.msg);
 		goto out;
 	}
-	if (load_text(opath, &text, &len, &err) < 0) {
+	if ((text = bl_read_file(opath, 0, &len, &err)) == NULL) {
 		cli_usage_error("simulate: %s", err.msg);
 		goto out;
 	}
