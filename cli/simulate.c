@@ -19,6 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Reads and parses the cluster map at path; errors start with the path. */
+static struct plc_cluster *
+load_cluster(const char *path, struct bl_err *err)
+{
+	struct plc_cluster *cl;
+	size_t len;
+	char *text;
+
+	if ((text = bl_read_file(path, 0, &len, err)) == NULL)
+		return NULL;
+	cl = plc_cluster_from_json(text, len, path, err);
+	free(text);
+	return cl;
+}
+
 static json_t *
 load_json(const char *path, struct bl_err *err)
 {
@@ -417,7 +432,7 @@ cli_simulate_main(int argc, char **argv)
 			json_decref(pdoc);
 			pdoc = NULL;
 		}
-	} else if ((cl = plc_cluster_load_file(cpath, &err)) == NULL) {
+	} else if ((cl = load_cluster(cpath, &err)) == NULL) {
 		return cli_usage_error("simulate: %s", err.msg);
 	}
 	if (pdoc == NULL && ppath != NULL) {
