@@ -66,13 +66,28 @@ cli_http_init(struct cli_http *h, const char *server, const char *token_file)
 }
 
 static int	call_once(struct cli_http *, const char *, const char *,
-		    const char *, size_t, const char *, json_t **);
+		    const char *, size_t, const char *, json_t **,
+		    struct bl_buf *);
+
+int
+cli_http_get_raw(struct cli_http *h, const char *target, char **body,
+    size_t *len)
+{
+	struct bl_buf b = BL_BUF_INIT;
+	json_t *err = NULL;
+	int st = call_once(h, "GET", target, NULL, 0, NULL, &err, &b);
+
+	json_decref(err);
+	*body = b.p;
+	*len = b.len;
+	return st;
+}
 
 int
 cli_http_call(struct cli_http *h, const char *method, const char *target,
     const char *body, size_t len, const char *ctype, json_t **out)
 {
-	int st = call_once(h, method, target, body, len, ctype, out);
+	int st = call_once(h, method, target, body, len, ctype, out, NULL);
 	const char *code, *url;
 
 	h->leader[0] = '\0';
@@ -95,12 +110,13 @@ cli_http_call(struct cli_http *h, const char *method, const char *target,
 	    '/')
 		h->server[strlen(h->server) - 1] = '\0';
 	h->leader[0] = '\0';
-	return call_once(h, method, target, body, len, ctype, out);
+	return call_once(h, method, target, body, len, ctype, out, NULL);
 }
 
 static int
 call_once(struct cli_http *h, const char *method, const char *target,
-    const char *body, size_t len, const char *ctype, json_t **out)
+    const char *body, size_t len, const char *ctype, json_t **out,
+    struct bl_buf *raw)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hd = NULL;
@@ -156,7 +172,11 @@ call_once(struct cli_http *h, const char *method, const char *target,
 		    curl_easy_strerror(rc));
 	curl_slist_free_all(hd);
 	curl_easy_cleanup(c);
-	if (b.p != NULL)
+	/* A raw answer of 2xx goes to the caller as it came. */
+	if (raw != NULL && rc == CURLE_OK && status < 300) {
+		*raw = b;
+		bl_buf_init(&b);
+	} else if (b.p != NULL)
 		*out = json_loadb(b.p, b.len, JSON_DECODE_ANY, NULL);
 	bl_buf_release(&b);
 	if (rc != CURLE_OK)

@@ -32,6 +32,12 @@ int	cli_http_init(struct cli_http *h, const char *server,
 int	cli_http_call(struct cli_http *h, const char *method,
 	    const char *target, const char *body, size_t len,
 	    const char *ctype, json_t **out);
+/* GET target and hand the answer over as it came (a CSV, say): *body
+ * (caller frees; NUL-terminated, NULL on an error answer) and *len.
+ * Returns the status, or -1 when the server could not be reached; an
+ * error's message is in h->error. */
+int	cli_http_get_raw(struct cli_http *h, const char *target, char **body,
+	    size_t *len);
 /* The exit code for a status: 3 unreachable, 4 for 401/403, 5 for a
  * follower's 503 not_leader (the leader's url printed), 2 for 400/422, 1
  * for other errors, 0 below 400. Prints the error. */

@@ -261,9 +261,29 @@ load_scenario(struct sim *s, json_t *sc, const char *file,
 	return 0;
 }
 
+/* --live without --objects: every object, as the objects CSV (GET
+ * /v1/objects/export). Returns CLI_OK or the exit code (printed). */
+static int
+load_live_objects(char **text, size_t *len)
+{
+	struct cli_http h;
+	int st;
+
+	if (cli_http_init(&h, NULL, NULL) == -1)
+		return CLI_USAGE;
+	if ((st = cli_http_get_raw(&h, "/v1/objects/export", text, len)) !=
+	    200) {
+		free(*text);
+		*text = NULL;
+		return cli_http_exit(&h, st);
+	}
+	return CLI_OK;
+}
+
 /* --live: the cluster (GET /v1/nodes) and the policy in force (GET
- * /v1/policy) from ballastd. The API lists no objects: they still come
- * from --objects. Returns CLI_OK or the exit code (the error printed). */
+ * /v1/policy) from ballastd; the objects too (load_live_objects) unless
+ * --objects names a file. Returns CLI_OK or the exit code (the error
+ * printed). */
 static int
 load_live(struct plc_cluster **cl, json_t **pdoc)
 {
@@ -330,8 +350,8 @@ load_live(struct plc_cluster **cl, json_t **pdoc)
 static void
 usage(FILE *f)
 {
-	fputs("usage: ballastctl simulate (--cluster FILE | --live) --objects "
-	    "FILE --scenario FILE\n"
+	fputs("usage: ballastctl simulate (--cluster FILE --objects FILE | "
+	    "--live [--objects FILE])\n           --scenario FILE\n"
 	    "           [--policy FILE] [--preset default|aggressive|"
 	    "conservative]\n"
 	    "           [--json] [--csv FILE] [--svg FILE] [--bundle N]\n", f);
@@ -419,11 +439,11 @@ cli_simulate_main(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	if (optind != argc || (cpath == NULL) == !live || opath == NULL ||
-	    spath == NULL) {
+	if (optind != argc || (cpath == NULL) == !live || (opath == NULL &&
+	    !live) || spath == NULL) {
 		usage(stderr);
-		return cli_usage_error("simulate: --cluster (or --live), "
-		    "--objects and --scenario are required");
+		return cli_usage_error("simulate: --cluster and --objects (or "
+		    "--live), and --scenario are required");
 	}
 	if (live) {
 		if ((rc = load_live(&cl, &pdoc)) != CLI_OK)
@@ -470,7 +490,13 @@ cli_simulate_main(int argc, char **argv)
 		    err.msg);
 		goto out;
 	}
-	if ((text = bl_read_file(opath, 0, &len, &err)) == NULL) {
+	if (opath == NULL) {
+		/* --live without --objects: the metadata tier's objects. */
+		opath = "GET /v1/objects/export";
+		if ((rc = load_live_objects(&text, &len)) != CLI_OK)
+			goto out;
+		rc = CLI_USAGE;
+	} else if ((text = bl_read_file(opath, 0, &len, &err)) == NULL) {
 		cli_usage_error("simulate: %s", err.msg);
 		goto out;
 	}

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "lib/tz.h"
-#include "migrate/engine.h"
 #include "policy/decide.h"
 
 #define STRIDE	PLC_COPIES_MAX
@@ -185,33 +184,18 @@ copy_index(const struct sim *s, size_t obj, uint32_t node)
 
 /* --- the engine's chooser -------------------------------------------------- */
 
-/* The nodes as migrate/select.c sees them; used is what is held plus what
- * is on its way (open tasks' destinations). */
-static struct mig_node *
-mig_nodes(const struct sim *s, int projected)
+/* Each node's bytes as the engine's chooser sees them: what is held plus
+ * what is on its way (open tasks' destinations). */
+static uint64_t *
+chooser_used(const struct sim *s)
 {
-	struct mig_node *m = calloc(s->cl->n ? s->cl->n : 1, sizeof(*m));
+	uint64_t *used = calloc(s->cl->n ? s->cl->n : 1, sizeof(*used));
 
-	if (m == NULL)
+	if (used == NULL)
 		return NULL;
-	for (size_t i = 0; i < s->cl->n; i++) {
-		const struct plc_node *nd = &s->cl->nodes[i];
-
-		m[i].id = nd->id;
-		m[i].url = "";
-		m[i].region = nd->region;
-		m[i].dc = nd->datacenter;
-		m[i].rack = nd->rack;
-		m[i].host = nd->host;
-		m[i].state = nd->state == PLC_NODE_IN ? 0 :
-		    nd->state == PLC_NODE_DRAINING ? 1 : 2;
-		m[i].reachable = nd->reachable;
-		m[i].capacity = nd->capacity_bytes;
-		m[i].used = nd->used_bytes;
-		m[i].weight = nd->weight;
-		m[i].hash_id = plc_node_hash_id(nd->id);
-	}
-	for (size_t j = 0; projected && j < s->njobs; j++) {
+	for (size_t i = 0; i < s->cl->n; i++)
+		used[i] = s->cl->nodes[i].used_bytes;
+	for (size_t j = 0; j < s->njobs; j++) {
 		if (s->jobs[j].done)
 			continue;
 		for (size_t t = s->jobs[j].first; t < s->jobs[j].first +
@@ -219,21 +203,17 @@ mig_nodes(const struct sim *s, int projected)
 			const struct sim_task *k = &s->tasks[t];
 
 			if (k->state == ST_WAIT || k->state == ST_ACTIVE)
-				m[k->to].used += s->ob.size[k->obj];
+				used[k->to] += s->ob.size[k->obj];
 		}
 	}
-	return m;
+	return used;
 }
 
 static int
-mig_domain(const struct sim *s)
+fail_domain(const struct sim *s)
 {
-	int d = (s->pol.set & POL_SET_FAILURE_DOMAIN) ? s->pol.failure_domain :
+	return (s->pol.set & POL_SET_FAILURE_DOMAIN) ? s->pol.failure_domain :
 	    s->cl->failure_domain;
-
-	return d == PLC_DOMAIN_RACK ? MIG_DOMAIN_RACK :
-	    d == PLC_DOMAIN_DATACENTER ? MIG_DOMAIN_DATACENTER :
-	    MIG_DOMAIN_HOST;
 }
 
 static uint32_t
@@ -258,13 +238,12 @@ allowed_names(const struct sim *s, size_t obj, const char **out)
 /* Chooses where copy `replaced` of obj goes (-1: a new copy), by straw2
  * as the engine does. Returns the node index or -1. */
 static int
-choose_dest(const struct sim *s, struct mig_node *m, size_t obj,
+choose_dest(const struct sim *s, uint64_t *used, size_t obj,
     int replaced, void *scratch)
 {
 	int copies[PLC_COPIES_MAX];
 	const char *allowed[64];
-	struct mig_choice_in in;
-	const char *reason;
+	struct plc_choice in;
 
 	memset(&in, 0, sizeof(in));
 	for (int k = 0; k < s->ob.ncopies[obj]; k++)
@@ -279,8 +258,9 @@ choose_dest(const struct sim *s, struct mig_node *m, size_t obj,
 		in.allowed_dcs = allowed;
 	}
 	in.max_fill = s->pol.max_fill;
-	in.domain = mig_domain(s);
-	return mig_choose_dest(m, s->cl->n, &in, scratch, &reason);
+	in.domain = fail_domain(s);
+	return plc_choose_dest(s->cl->nodes, s->cl->n, used, &in, scratch,
+	    NULL);
 }
 
 /* --- jobs and tasks ------------------------------------------------------- */
@@ -409,7 +389,7 @@ task_complete(struct sim *s, struct sim_task *k)
 }
 
 /* The source an agent would pull from: another healthy copy first (an
- * "in" node before a draining one), as mig_choose_pull(), else the
+ * "in" node before a draining one), as plc_choose_pull(), else the
  * replaced copy's node. */
 static uint32_t
 pull_node(const struct sim *s, const struct sim_task *k)
@@ -701,33 +681,34 @@ find_node(const struct sim *s, json_t *v, const char *path, size_t *out,
 static int
 ev_drain(struct sim *s, size_t node, struct bl_err *err)
 {
-	struct mig_node *m;
+	uint64_t *used;
 	void *scratch;
 	size_t job;
 
 	s->cl->nodes[node].state = PLC_NODE_DRAINING;
-	m = mig_nodes(s, 1);
-	scratch = calloc(3 * (s->cl->n ? s->cl->n : 1), 4);
-	if (m == NULL || scratch == NULL || job_new(s, 1, &job) < 0) {
-		free(m);
+	used = chooser_used(s);
+	scratch = malloc(plc_choose_scratch_size(s->cl->n));
+	if (used == NULL || scratch == NULL || job_new(s, 1, &job) < 0) {
+		free(used);
 		free(scratch);
 		return bl_err_set(err, BL_ENOMEM, "out of memory");
 	}
+	plc_choose_scratch_init(s->cl->nodes, s->cl->n, scratch);
 	for (size_t o = 0; o < s->ob.n; o++) {
 		int ci, d;
 
 		if (!s->ob.alive[o] || (ci = copy_index(s, o,
 		    (uint32_t)node)) < 0)
 			continue;
-		if ((d = choose_dest(s, m, o, ci, scratch)) < 0)
+		if ((d = choose_dest(s, used, o, ci, scratch)) < 0)
 			continue;	/* skipped: no destination */
 		if (task_add(s, job, o, (uint32_t)node, (uint32_t)d) < 0) {
-			free(m);
+			free(used);
 			free(scratch);
 			return bl_err_set(err, BL_ENOMEM, "out of memory");
 		}
 	}
-	free(m);
+	free(used);
 	free(scratch);
 	if (s->jobs[job].open == 0)
 		job_finish(s, &s->jobs[job]);
@@ -813,11 +794,11 @@ bundle_size(json_t *size, uint64_t seed, uint64_t i, uint64_t mult)
  * as straw2, without its cost per node. cum holds the eligible nodes'
  * cumulative weights, idx their indexes; seq is the draw counter. */
 static int
-draw_dest(const struct sim *s, const struct mig_node *m, const double *cum,
+draw_dest(const struct sim *s, const uint64_t *used, const double *cum,
     const uint32_t *idx, size_t ne, size_t obj, uint64_t *seq)
 {
 	const uint32_t *cp = s->ob.copies + obj * STRIDE;
-	int dom = mig_domain(s);
+	int dom = fail_domain(s);
 
 	for (int attempt = 0; attempt < 32 && ne > 0; attempt++) {
 		/* A low-discrepancy sequence (golden-ratio steps) rather
@@ -826,7 +807,7 @@ draw_dest(const struct sim *s, const struct mig_node *m, const double *cum,
 		double f = (double)(*seq)++ * 0.6180339887498949;
 		double u = (f - floor(f)) * cum[ne - 1];
 		size_t lo = 0, hi = ne - 1;
-		const struct mig_node *d;
+		const struct plc_node *d;
 		int ok = 1;
 
 		while (lo < hi) {
@@ -837,17 +818,18 @@ draw_dest(const struct sim *s, const struct mig_node *m, const double *cum,
 			else
 				lo = mid + 1;
 		}
-		d = &m[idx[lo]];
-		if ((double)(d->used + s->ob.size[obj]) > s->pol.max_fill *
-		    (double)d->capacity)
+		d = &s->cl->nodes[idx[lo]];
+		if ((double)(used[idx[lo]] + s->ob.size[obj]) >
+		    s->pol.max_fill * (double)d->capacity_bytes)
 			continue;
 		for (int k = 0; k < s->ob.ncopies[obj] && ok; k++) {
-			const struct mig_node *c = &m[cp[k]];
+			const struct plc_node *c = &s->cl->nodes[cp[k]];
 
 			ok = strcmp(c->host, d->host) != 0 && (dom <
-			    MIG_DOMAIN_RACK || strcmp(c->rack, d->rack) != 0 ||
-			    strcmp(c->dc, d->dc) != 0) && (dom <
-			    MIG_DOMAIN_DATACENTER || strcmp(c->dc, d->dc) != 0);
+			    PLC_DOMAIN_RACK || strcmp(c->rack, d->rack) != 0 ||
+			    strcmp(c->datacenter, d->datacenter) != 0) && (dom <
+			    PLC_DOMAIN_DATACENTER ||
+			    strcmp(c->datacenter, d->datacenter) != 0);
 		}
 		if (ok)
 			return (int)idx[lo];
@@ -862,7 +844,7 @@ ev_grow(struct sim *s, json_t *g, const char *path, struct bl_err *err)
 {
 	double objects, bytes, percent, copies, seed, reads;
 	json_t *size = json_object_get(g, "size");
-	struct mig_node *m;
+	uint64_t *used;
 	void *scratch;
 	double *cum;
 	uint32_t *idx;
@@ -897,23 +879,28 @@ ev_grow(struct sim *s, json_t *g, const char *path, struct bl_err *err)
 		return bl_err_set(err, BL_EINVAL, "%s: give objects, bytes or "
 		    "percent", path);
 	limit = objects > 0 ? (uint64_t)objects : UINT64_MAX;
-	m = mig_nodes(s, 1);
-	scratch = calloc(3 * (s->cl->n ? s->cl->n : 1), 4);
+	used = chooser_used(s);
+	scratch = malloc(plc_choose_scratch_size(s->cl->n));
 	cum = calloc(s->cl->n ? s->cl->n : 1, sizeof(*cum));
 	idx = calloc(s->cl->n ? s->cl->n : 1, sizeof(*idx));
-	if (m == NULL || scratch == NULL || cum == NULL || idx == NULL) {
-		free(m);
+	if (used == NULL || scratch == NULL || cum == NULL || idx == NULL) {
+		free(used);
 		free(scratch);
 		free(cum);
 		free(idx);
 		return bl_err_set(err, BL_ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < s->cl->n; i++)
-		if (m[i].state == 0 && m[i].reachable && m[i].capacity > 0) {
-			cum[ne] = (ne ? cum[ne - 1] : 0) + (m[i].weight > 0 ?
-			    m[i].weight : (double)m[i].capacity / 1099511627776.0);
+	plc_choose_scratch_init(s->cl->nodes, s->cl->n, scratch);
+	for (size_t i = 0; i < s->cl->n; i++) {
+		const struct plc_node *nd = &s->cl->nodes[i];
+
+		if (plc_node_takes(nd)) {
+			cum[ne] = (ne ? cum[ne - 1] : 0) + (nd->weight > 0 ?
+			    nd->weight :
+			    (double)nd->capacity_bytes / 1099511627776.0);
 			idx[ne++] = (uint32_t)i;
 		}
+	}
 	while (cnt < limit && (bytes <= 0 || (double)written < bytes)) {
 		char id[64];
 		/* The scale model writes `bundle` objects of one size per
@@ -932,20 +919,20 @@ ev_grow(struct sim *s, json_t *g, const char *path, struct bl_err *err)
 		 * placed so far. */
 		if (sim_obj_add(s, key, sz, reads, (uint32_t[]){ 0 }, 1, 0, 0) <
 		    0) {
-			free(m);
+			free(used);
 			free(scratch);
 			return bl_err_set(err, BL_ENOMEM, "out of memory");
 		}
 		s->ob.ncopies[o] = 0;
 		s->ob.mult[o] = (uint32_t)mult;
 		for (int c = 0; c < (int)copies; c++) {
-			int d = bundle > 1 ? draw_dest(s, m, cum, idx, ne, o, &seq) :
-			    -1;
+			int d = bundle > 1 ? draw_dest(s, used, cum, idx, ne, o,
+			    &seq) : -1;
 
 			if (d >= 0)
-				m[d].used += sz;  /* choose_dest adds its own */
+				used[d] += sz;  /* choose_dest adds its own */
 			else
-				d = choose_dest(s, m, o, -1, scratch);
+				d = choose_dest(s, used, o, -1, scratch);
 
 			if (d < 0)
 				break;
@@ -961,7 +948,7 @@ ev_grow(struct sim *s, json_t *g, const char *path, struct bl_err *err)
 			s->cl->nodes[cp[c]].used_bytes += sz;
 		written += sz;
 	}
-	free(m);
+	free(used);
 	free(scratch);
 	free(cum);
 	free(idx);

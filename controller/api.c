@@ -12,47 +12,19 @@
 #include "controller/metrics.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/pg.h"
 #include "lib/sign.h"
 #include "lib/uuid.h"
-
-enum op {
-	OP_STATUS,
-	OP_JOB_CREATE,
-	OP_JOB_LIST,
-	OP_JOB_GET,
-	OP_JOB_TASKS,
-	OP_JOB_ACTION,
-	OP_JOB_THREADS,
-	OP_JOB_THROTTLE,
-	OP_NODE_PUT,
-	OP_NODE_DRAIN,
-	OP_NODE_LIST,
-	OP_AUDIT,
-	OP_OBJECT_GET,
-	OP_IMPORT,
-	OP_MANTA_LIST,
-	OP_MANTA_GET,
-	OP_MANTA_RETRY,
-	OP_METRICS,
-	OP_CLUSTER,
-	OP_PLAN,
-	OP_POLICY_GET,
-	OP_POLICY_PUT,
-	OP_POLICY_DELETE,
-	OP_CYCLES,
-	OP_PLACEMENT,
-	OP_CTL_PAUSE,
-	OP_CTL_RESUME,
-};
 
 /* Who a request's token names: a copy, since a reload may swap the tokens
  * while the request is served. */
@@ -79,6 +51,10 @@ struct ctl_call {
 	json_t			*resp;		/* owns: answer */
 	char			*text;		/* owns: a text answer */
 	size_t			 text_len;
+	int			 fd;		/* owns when has_fd: a file
+						   answer (text/csv) */
+	int			 has_fd;
+	long long		 fd_len;
 	int			 wake;		/* wake the engine afterwards */
 	unsigned long		 writes;	/* ctl->writes when submitted */
 	long long		 interval;	/* a new check interval */
@@ -92,6 +68,8 @@ call_free(struct ctl_call *k)
 	json_decref(k->params);
 	json_decref(k->resp);
 	free(k->text);
+	if (k->has_fd)
+		close(k->fd);
 	free(k);
 }
 
@@ -180,192 +158,300 @@ manta_job(json_t *j)
 #undef N
 }
 
+/* One function an operation, on a worker with its own connection: the
+ * answer in *j (status 200 unless it sets k->status), or -1 with err. */
+typedef int (*run_fn)(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err);
+
+#define J(expr) return (*j = (expr)) != NULL ? 0 : -1
+
+static int
+run_metrics(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	/* db may be NULL: the in-process metrics are still served. */
+	k->text = ctl_metrics_scrape(k->ctl->metrics, db, &k->text_len, err);
+	return k->text != NULL ? 0 : -1;
+}
+
+static int
+run_status(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	J(ctl_api_status(k->ctl, db, err));
+}
+
+static int
+run_cluster(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	J(ctl_api_cluster(db, err));
+}
+
+static int
+run_plan(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	J(ctl_api_plan(k->ctl, db, (int)k->num, err));
+}
+
+static int
+run_policy_get(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	J(ctl_api_policy_get(k->ctl, db, err));
+}
+
+static int
+run_policy_put(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	J(ctl_api_policy_put(k->ctl, db, k->op == CTL_OP_POLICY_PUT ? k->params :
+	    NULL, k->who, &k->interval, err));
+}
+
+static int
+run_cycles(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	J(ctl_api_cycles(db, k->limit, k->offset, err));
+}
+
+static int
+run_placement(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	J(ctl_api_placement(k->ctl, db, k->id, (int)k->num, err));
+}
+
+static int
+run_pause(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	J(ctl_api_pause(k->ctl, db, k->op == CTL_OP_CTL_PAUSE, k->who, err));
+}
+
+static int
+run_job_create(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	char id[37];
+
+	if (k->op == CTL_OP_MANTA_RETRY) {
+		json_decref(k->params);
+		k->params = json_pack("{s:s}", "job", k->id);
+		snprintf(k->arg, sizeof(k->arg), "retry");
+	}
+	if (mig_job_params_check(db, k->arg, k->params, err) == -1 ||
+	    mig_job_create(db, k->arg, "operator", k->params,
+	    strcmp(k->arg, "retry") == 0 ? json_string_value(
+	    json_object_get(k->params, "job")) : NULL, k->who, id, err) == -1)
+		return -1;
+	k->status = 201;
+	k->wake = 1;
+	/* Manta's shape, and its retry route, answer the bare id. */
+	J(k->manta || k->op == CTL_OP_MANTA_RETRY ? json_string(id) :
+	    json_pack("{s:s}", "id", id));
+}
+
+static int
+run_job_list(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	json_t *arr, *it, *l = mig_job_list(db, k->arg[0] ? k->arg : NULL,
+	    k->arg2[0] ? k->arg2 : NULL, k->limit, k->offset, err);
+	size_t i;
+
+	if (l == NULL)
+		return -1;
+	if (!k->manta)
+		J(json_pack("{s:o,s:I,s:I}", "jobs", l, "limit",
+		    (json_int_t)k->limit, "offset", (json_int_t)k->offset));
+	arr = json_array();
+	json_array_foreach(l, i, it)
+		json_array_append_new(arr, json_pack("{s:O,s:O,s:O}", "id",
+		    json_object_get(it, "id"), "action", json_object_get(it,
+		    "kind"), "state", json_object_get(it, "state")));
+	json_decref(l);
+	J(arr);
+}
+
+static int
+run_job_get(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	json_t *g = mig_job_get(db, k->id, err), *m;
+
+	if (g == NULL || !k->manta)
+		J(g);
+	m = manta_job(g);
+	json_decref(g);
+	J(m);
+}
+
+static int
+run_job_tasks(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	json_t *t = mig_job_tasks(db, k->id, k->arg[0] ? k->arg : NULL,
+	    k->limit, k->offset, err);
+
+	J(t != NULL ? json_pack("{s:o}", "tasks", t) : NULL);
+}
+
+/* PUT /v1/jobs/{id}: an action, the committer threads or the throttle;
+ * each wakes the engine (it tells the agents of a throttle at once). */
+static int
+run_job_update(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	k->wake = 1;
+	switch (k->op) {
+	case CTL_OP_JOB_THREADS:
+		if (mig_set_metadata_threads(db, k->id, (long)k->num, k->who,
+		    err) == -1)
+			return -1;
+		J(json_pack("{s:s,s:I}", "id", k->id, "metadata_threads",
+		    (json_int_t)k->num));
+	case CTL_OP_JOB_THROTTLE:
+		if (mig_set_throttle(db, k->id, k->num, k->who, err) == -1)
+			return -1;
+		J(json_pack("{s:s,s:I}", "id", k->id, "throttle_bytes_per_sec",
+		    (json_int_t)k->num));
+	default:
+		if (mig_job_action(db, k->id, k->arg, k->who, err) == -1)
+			return -1;
+		J(mig_job_get(db, k->id, err));
+	}
+}
+
+static int
+run_node_put(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	int created = 0;
+
+	if (mig_node_put(db, k->id, k->params, k->who, &created, err) == -1)
+		return -1;
+	k->status = created ? 201 : 200;
+	J(json_pack("{s:s,s:b}", "id", k->id, "created", created));
+}
+
+static int
+run_node_drain(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	if (mig_node_drain(db, k->id, k->who, err) == -1)
+		return -1;
+	J(json_pack("{s:s,s:s}", "id", k->id, "state", "draining"));
+}
+
+static int
+run_node_list(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	json_t *l = mig_node_list(db, err);
+
+	J(l != NULL ? json_pack("{s:o}", "nodes", l) : NULL);
+}
+
+static int
+run_audit(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	J(mig_audit_list(db, k->arg[0] ? k->arg : NULL, k->arg2[0] ? k->arg2 :
+	    NULL, k->limit, k->offset, err));
+}
+
+static int
+run_object_get(struct ctl_call *k, PGconn *db, json_t **j,
+    struct bl_err *err)
+{
+	J(mig_object_get(db, k->id, err));
+}
+
+static int
+run_import(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	size_t len;
+	const char *body = bl_http_req_body(k->req, &len);
+	long long rows = 0;
+	json_t *unknown;
+
+	if (mig_objects_import(db, body, len, k->who, k->num == 1, &rows,
+	    &unknown, err) == -1)
+		return -1;
+	J(unknown == NULL ? json_pack("{s:I}", "imported", (json_int_t)rows) :
+	    json_pack("{s:I,s:o}", "imported", (json_int_t)rows,
+	    "unknown_nodes", unknown));
+}
+
+/* GET /v1/objects/export: the CSV into an unlinked temporary file, which
+ * the loop then sends (bl_http_respond_fd_take). */
+static int
+run_export(struct ctl_call *k, PGconn *db, json_t **j, struct bl_err *err)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char path[600];
+	long long rows;
+	off_t end;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ballastd-export.XXXXXX", dir);
+	if ((fd = mkstemp(path)) == -1)
+		return bl_err_set(err, BL_EIO, "export: %s: %s", path,
+		    strerror(errno));
+	unlink(path);
+	if (mig_objects_export(db, fd, &rows, err) == -1 ||
+	    (end = lseek(fd, 0, SEEK_END)) == (off_t)-1) {
+		if (err->code == BL_OK)
+			bl_err_set(err, BL_EIO, "export: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	k->fd = fd;
+	k->has_fd = 1;
+	k->fd_len = (long long)end;
+	return 0;
+}
+
+#undef J
+
+static const run_fn runs[CTL_OP_N] = {
+	[CTL_OP_STATUS] = run_status,
+	[CTL_OP_JOB_CREATE] = run_job_create,
+	[CTL_OP_JOB_LIST] = run_job_list,
+	[CTL_OP_JOB_GET] = run_job_get,
+	[CTL_OP_JOB_TASKS] = run_job_tasks,
+	[CTL_OP_JOB_ACTION] = run_job_update,
+	[CTL_OP_JOB_THREADS] = run_job_update,
+	[CTL_OP_JOB_THROTTLE] = run_job_update,
+	[CTL_OP_NODE_PUT] = run_node_put,
+	[CTL_OP_NODE_DRAIN] = run_node_drain,
+	[CTL_OP_NODE_LIST] = run_node_list,
+	[CTL_OP_AUDIT] = run_audit,
+	[CTL_OP_OBJECT_GET] = run_object_get,
+	[CTL_OP_IMPORT] = run_import,
+	[CTL_OP_MANTA_LIST] = run_job_list,
+	[CTL_OP_MANTA_GET] = run_job_get,
+	[CTL_OP_MANTA_RETRY] = run_job_create,
+	[CTL_OP_METRICS] = run_metrics,
+	[CTL_OP_CLUSTER] = run_cluster,
+	[CTL_OP_PLAN] = run_plan,
+	[CTL_OP_POLICY_GET] = run_policy_get,
+	[CTL_OP_POLICY_PUT] = run_policy_put,
+	[CTL_OP_POLICY_DELETE] = run_policy_put,
+	[CTL_OP_CYCLES] = run_cycles,
+	[CTL_OP_PLACEMENT] = run_placement,
+	[CTL_OP_CTL_PAUSE] = run_pause,
+	[CTL_OP_CTL_RESUME] = run_pause,
+	[CTL_OP_EXPORT] = run_export,
+};
+
 static void
 run_call(struct ctl_call *k, PGconn *db)
 {
 	struct bl_err err;
 	json_t *j = NULL;
-	char id[37];
-	int created = 0;
-	long long rows = 0;
 
 	bl_err_clear(&err);
 	k->status = 200;
-	switch (k->op) {
-	case OP_METRICS:
-		/* db may be NULL: the in-process metrics are still served. */
-		if ((k->text = ctl_metrics_scrape(k->ctl->metrics, db,
-		    &k->text_len, &err)) == NULL)
-			goto failed;
-		break;
-	case OP_STATUS:
-		if ((j = ctl_api_status(k->ctl, db, &err)) == NULL)
-			goto failed;
-		break;
-	case OP_CLUSTER:
-		if ((j = ctl_api_cluster(db, &err)) == NULL)
-			goto failed;
-		break;
-	case OP_PLAN:
-		if ((j = ctl_api_plan(k->ctl, db, (int)k->num, &err)) == NULL)
-			goto failed;
-		break;
-	case OP_POLICY_GET:
-		if ((j = ctl_api_policy_get(k->ctl, db, &err)) == NULL)
-			goto failed;
-		break;
-	case OP_POLICY_PUT:
-	case OP_POLICY_DELETE:
-		if ((j = ctl_api_policy_put(k->ctl, db, k->op == OP_POLICY_PUT ?
-		    k->params : NULL, k->who, &k->interval, &err)) == NULL)
-			goto failed;
-		break;
-	case OP_CYCLES:
-		if ((j = ctl_api_cycles(db, k->limit, k->offset, &err)) ==
-		    NULL)
-			goto failed;
-		break;
-	case OP_PLACEMENT:
-		if ((j = ctl_api_placement(k->ctl, db, k->id, (int)k->num,
-		    &err)) == NULL)
-			goto failed;
-		break;
-	case OP_CTL_PAUSE:
-	case OP_CTL_RESUME:
-		if ((j = ctl_api_pause(k->ctl, db, k->op == OP_CTL_PAUSE,
-		    k->who, &err)) == NULL)
-			goto failed;
-		break;
-	case OP_JOB_CREATE:
-		if (mig_job_params_check(db, k->arg, k->params, &err) == -1 ||
-		    mig_job_create(db, k->arg, "operator", k->params,
-		    strcmp(k->arg, "retry") == 0 ? json_string_value(
-		    json_object_get(k->params, "job")) : NULL, k->who, id,
-		    &err) == -1)
-			goto failed;
-		k->status = 201;
-		k->wake = 1;
-		j = k->manta ? json_string(id) : json_pack("{s:s}", "id", id);
-		break;
-	case OP_MANTA_RETRY:
-		json_decref(k->params);
-		k->params = json_pack("{s:s}", "job", k->id);
-		if (mig_job_params_check(db, "retry", k->params, &err) == -1 ||
-		    mig_job_create(db, "retry", "operator", k->params, k->id,
-		    k->who, id, &err) == -1)
-			goto failed;
-		k->status = 201;
-		k->wake = 1;
-		j = json_string(id);
-		break;
-	case OP_JOB_LIST:
-	case OP_MANTA_LIST:
-		if ((j = mig_job_list(db, k->arg[0] ? k->arg : NULL,
-		    k->arg2[0] ? k->arg2 : NULL, k->limit, k->offset,
-		    &err)) == NULL)
-			goto failed;
-		if (k->op == OP_MANTA_LIST) {
-			json_t *arr = json_array(), *it;
-			size_t i;
-
-			json_array_foreach(j, i, it)
-				json_array_append_new(arr, json_pack(
-				    "{s:O,s:O,s:O}", "id", json_object_get(it,
-				    "id"), "action", json_object_get(it,
-				    "kind"), "state", json_object_get(it,
-				    "state")));
-			json_decref(j);
-			j = arr;
-		} else {
-			j = json_pack("{s:o,s:I,s:I}", "jobs", j, "limit",
-			    (json_int_t)k->limit, "offset",
-			    (json_int_t)k->offset);
-		}
-		break;
-	case OP_JOB_GET:
-	case OP_MANTA_GET:
-		if ((j = mig_job_get(db, k->id, &err)) == NULL)
-			goto failed;
-		if (k->op == OP_MANTA_GET) {
-			json_t *m = manta_job(j);
-
-			json_decref(j);
-			j = m;
-		}
-		break;
-	case OP_JOB_TASKS:
-		if ((j = mig_job_tasks(db, k->id, k->arg[0] ? k->arg : NULL,
-		    k->limit, k->offset, &err)) == NULL)
-			goto failed;
-		j = json_pack("{s:o}", "tasks", j);
-		break;
-	case OP_JOB_ACTION:
-		if (mig_job_action(db, k->id, k->arg, k->who, &err) == -1 ||
-		    (j = mig_job_get(db, k->id, &err)) == NULL)
-			goto failed;
-		k->wake = 1;
-		break;
-	case OP_JOB_THREADS:
-		if (mig_set_metadata_threads(db, k->id, (long)k->num, k->who,
-		    &err) == -1)
-			goto failed;
-		k->wake = 1;
-		j = json_pack("{s:s,s:I}", "id", k->id, "metadata_threads",
-		    (json_int_t)k->num);
-		break;
-	case OP_JOB_THROTTLE:
-		if (mig_set_throttle(db, k->id, k->num, k->who, &err) == -1)
-			goto failed;
-		k->wake = 1;	/* the engine tells the agents now */
-		j = json_pack("{s:s,s:I}", "id", k->id,
-		    "throttle_bytes_per_sec", (json_int_t)k->num);
-		break;
-	case OP_NODE_PUT:
-		if (mig_node_put(db, k->id, k->params, k->who, &created,
-		    &err) == -1)
-			goto failed;
-		k->status = created ? 201 : 200;
-		j = json_pack("{s:s,s:b}", "id", k->id, "created", created);
-		break;
-	case OP_NODE_DRAIN:
-		if (mig_node_drain(db, k->id, k->who, &err) == -1)
-			goto failed;
-		j = json_pack("{s:s,s:s}", "id", k->id, "state", "draining");
-		break;
-	case OP_AUDIT:
-		if ((j = mig_audit_list(db, k->arg[0] ? k->arg : NULL,
-		    k->arg2[0] ? k->arg2 : NULL, k->limit, k->offset,
-		    &err)) == NULL)
-			goto failed;
-		break;
-	case OP_NODE_LIST:
-		if ((j = mig_node_list(db, &err)) == NULL)
-			goto failed;
-		j = json_pack("{s:o}", "nodes", j);
-		break;
-	case OP_OBJECT_GET:
-		if ((j = mig_object_get(db, k->id, &err)) == NULL)
-			goto failed;
-		break;
-	case OP_IMPORT: {
-		size_t len;
-		const char *body = bl_http_req_body(k->req, &len);
-
-		json_t *unknown;
-
-		if (mig_objects_import(db, body, len, k->who, k->num == 1,
-		    &rows, &unknown, &err) == -1)
-			goto failed;
-		j = unknown == NULL ? json_pack("{s:I}", "imported",
-		    (json_int_t)rows) : json_pack("{s:I,s:o}", "imported",
-		    (json_int_t)rows, "unknown_nodes", unknown);
-		break;
-	}
+	if (runs[k->op](k, db, &j, &err) == -1) {
+		json_decref(j);
+		fail(k, db, &err);
+		return;
 	}
 	k->resp = j;
-	return;
-failed:
-	fail(k, db, &err);
 }
 
 static double
@@ -422,7 +508,7 @@ worker_main(void *arg)
 			if ((db = bl_pg_connect(c->cfg->database, 2, &err)) ==
 			    NULL)
 				retry_at(c, now_mono() + 1.0);
-		if (db == NULL && k->op == OP_METRICS) {
+		if (db == NULL && k->op == CTL_OP_METRICS) {
 			run_call(k, NULL);
 		} else if (db == NULL) {
 			k->status = 503;
@@ -561,7 +647,14 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 		if (k->text != NULL)
 			bl_http_respond(k->req, 200, "text/plain; version=0.0.4;"
 			    " charset=utf-8", k->text, k->text_len);
-		else if (k->op == OP_STATUS)
+		else if (k->has_fd && k->status == 200) {
+			bl_http_req_add_header(k->req, "Content-Type",
+			    "text/csv; charset=utf-8");
+			k->has_fd = 0;	/* taken */
+			bl_http_respond_fd_take(k->req, 200, k->fd, 0,
+			    (uint64_t)k->fd_len);
+		}
+		else if (k->op == CTL_OP_STATUS)
 			status_answer(c, k);
 		else
 			answer(k->req, k->status, k->resp);
@@ -893,15 +986,15 @@ job_update_body(struct bl_http_req *req, struct ctl_call *k)
 		return refuse(req, &err);
 	switch (u.kind) {
 	case MIG_UPDATE_ACTION:
-		k->op = OP_JOB_ACTION;
+		k->op = CTL_OP_JOB_ACTION;
 		snprintf(k->arg, sizeof(k->arg), "%s", u.action);
 		break;
 	case MIG_UPDATE_THREADS:
-		k->op = OP_JOB_THREADS;
+		k->op = CTL_OP_JOB_THREADS;
 		k->num = u.num;
 		break;
 	default:
-		k->op = OP_JOB_THROTTLE;
+		k->op = CTL_OP_JOB_THROTTLE;
 		k->num = u.num;
 		break;
 	}
@@ -946,334 +1039,271 @@ not_allowed(struct bl_http_req *req, const char *allow)
 	    "here; use %s", bl_http_req_method(req), allow);
 }
 
-/* The control loop's routes: a call, or NULL (answered, or not ours). */
-static struct ctl_call *
-route_ctl(struct ctl *c, struct bl_http_req *req, const struct who *t,
-    const char *path)
-{
-	struct ctl_call *k = NULL;
-	char buf[64];
-	long n;
-	int op = -1, rc;
+/* --- the route table ------------------------------------------------------ */
 
-	if (strcmp(path, "/v1/cluster") == 0 || strcmp(path, "/v1/plan") == 0
-	    || strcmp(path, "/v1/cycles") == 0 ||
-	    strcmp(path, "/v1/placement") == 0) {
-		if (!method_is(req, "GET"))
-			return not_allowed(req, "GET"), NULL;
-		op = strcmp(path, "/v1/cluster") == 0 ? OP_CLUSTER :
-		    strcmp(path, "/v1/cycles") == 0 ? OP_CYCLES :
-		    strcmp(path, "/v1/plan") == 0 ? OP_PLAN : OP_PLACEMENT;
-	} else if (strcmp(path, "/v1/policy") == 0) {
-		if (method_is(req, "GET"))
-			op = OP_POLICY_GET;
-		else if (method_is(req, "PUT"))
-			op = OP_POLICY_PUT;
-		else if (method_is(req, "DELETE"))
-			op = OP_POLICY_DELETE;
-		else
-			return not_allowed(req, "GET, PUT, DELETE"), NULL;
-	} else if (strcmp(path, "/v1/controller/pause") == 0 ||
-	    strcmp(path, "/v1/controller/resume") == 0 ||
-	    strcmp(path, "/v1/controller/run") == 0) {
-		if (!method_is(req, "POST"))
-			return not_allowed(req, "POST"), NULL;
-		if (path[15] == 'r' && path[16] == 'u') {
-			ctl_loop_kick(c);
-			bl_http_respond_json_take(req, 202, json_pack("{s:b}",
-			    "queued", 1));
-			return NULL;
-		}
-		op = path[15] == 'p' ? OP_CTL_PAUSE : OP_CTL_RESUME;
-	} else {
-		return NULL;
+/* Checks what the loop can check (query, body) into k; -1 when answered. */
+typedef int (*parse_fn)(struct ctl *c, struct bl_http_req *req,
+    struct ctl_call *k);
+
+static int
+parse_plan(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	char buf[64];
+	int rc;
+
+	k->num = -1;
+	if ((rc = query_get(req, "preset", buf, sizeof(buf))) != 0 &&
+	    (rc == -1 || (k->num = pol_preset_parse(buf)) < 0)) {
+		bl_http_respond_error(req, 422, "invalid", "preset: expected "
+		    "default, aggressive or conservative");
+		return -1;
 	}
-	if ((k = call_new(op, t)) == NULL) {
-		bl_http_respond_error(req, 503, "unavailable", "out of memory");
-		return NULL;
-	}
-	switch (op) {
-	case OP_CYCLES:
-		if (paging(req, k, 50) == -1)
-			goto answered;
-		break;
-	case OP_PLAN:
-		k->num = -1;
-		if ((rc = query_get(req, "preset", buf, sizeof(buf))) != 0 &&
-		    (rc == -1 || (k->num = pol_preset_parse(buf)) < 0)) {
-			bl_http_respond_error(req, 422, "invalid", "preset: "
-			    "expected default, aggressive or conservative");
-			goto answered;
-		}
-		break;
-	case OP_PLACEMENT:
-		if (query_get(req, "object", k->id, sizeof(k->id)) != 1 ||
-		    !bl_uuid_valid(k->id)) {
-			bl_http_respond_error(req, 400, "malformed", "object: "
-			    "want a canonical lowercase uuid");
-			goto answered;
-		}
-		if (query_num(req, "copies", 1, PLC_COPIES_MAX, 2, &n) == -1)
-			goto answered;
-		k->num = n;
-		break;
-	case OP_POLICY_PUT:
-		if ((k->params = parse_body(req)) == NULL)
-			goto answered;
-		break;
-	default:
-		break;
-	}
-	return k;
-answered:
-	call_free(k);
-	return NULL;
+	return 0;
 }
 
-/* Routes the request. Returns the call to queue or NULL when answered. */
+static int
+parse_placement(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	long n;
+
+	if (query_get(req, "object", k->id, sizeof(k->id)) != 1 ||
+	    !bl_uuid_valid(k->id)) {
+		bl_http_respond_error(req, 400, "malformed", "object: want a "
+		    "canonical lowercase uuid");
+		return -1;
+	}
+	if (query_num(req, "copies", 1, PLC_COPIES_MAX, 2, &n) == -1)
+		return -1;
+	k->num = n;
+	return 0;
+}
+
+static int
+parse_body_object(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	return (k->params = parse_body(req)) != NULL ? 0 : -1;
+}
+
+static int
+parse_run(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	ctl_loop_kick(c);
+	bl_http_respond_json_take(req, 202, json_pack("{s:b}", "queued", 1));
+	return -1;
+}
+
+static int
+parse_page50(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	return paging(req, k, 50);
+}
+
+static int
+parse_audit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	if (paging(req, k, 100) == -1)
+		return -1;
+	if (query_get(req, "who", k->arg, sizeof(k->arg)) == -1 ||
+	    query_get(req, "action", k->arg2, sizeof(k->arg2)) == -1) {
+		bl_http_respond_error(req, 400, "malformed", "who, action: at "
+		    "most %zu characters", sizeof(k->arg) - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_job_list(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	if (query_get(req, "state", k->arg, sizeof(k->arg)) == -1 ||
+	    (k->arg[0] && !mig_job_state_valid(k->arg)) ||
+	    query_get(req, "kind", k->arg2, sizeof(k->arg2)) == -1 ||
+	    (k->arg2[0] && strcmp(k->arg2, "evacuate") != 0 &&
+	    strcmp(k->arg2, "retry") != 0 && strcmp(k->arg2, "rebalance") !=
+	    0)) {
+		bl_http_respond_error(req, 422, "invalid", "state or kind: "
+		    "unknown value");
+		return -1;
+	}
+	return paging(req, k, 100);
+}
+
+static int
+parse_job_create(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	return job_body(req, k, k->manta);
+}
+
+static int
+parse_job_update(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	return job_update_body(req, k);
+}
+
+static int
+parse_tasks(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	if (query_get(req, "state", k->arg, sizeof(k->arg)) == -1 ||
+	    (k->arg[0] && !mig_task_state_valid(k->arg))) {
+		bl_http_respond_error(req, 422, "invalid", "state: not a task "
+		    "state");
+		return -1;
+	}
+	return paging(req, k, 1000);
+}
+
+static int
+parse_node(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	return node_body(req, k);
+}
+
+static int
+parse_import(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
+{
+	char v[16];
+	int rc = query_get(req, "allow_unknown_nodes", v, sizeof(v));
+
+	if (rc != 0 && (rc == -1 || (strcmp(v, "true") != 0 &&
+	    strcmp(v, "false") != 0))) {
+		bl_http_respond_error(req, 400, "malformed",
+		    "allow_unknown_nodes: want true or false");
+		return -1;
+	}
+	k->num = rc == 1 && strcmp(v, "true") == 0;
+	return 0;
+}
+
+/* What each operation checks on the loop before it is queued. */
+static const parse_fn parses[CTL_OP_N] = {
+	[CTL_OP_PLAN] = parse_plan,
+	[CTL_OP_POLICY_PUT] = parse_body_object,
+	[CTL_OP_CYCLES] = parse_page50,
+	[CTL_OP_PLACEMENT] = parse_placement,
+	[CTL_OP_RUN] = parse_run,
+	[CTL_OP_AUDIT] = parse_audit,
+	[CTL_OP_JOB_LIST] = parse_job_list,
+	[CTL_OP_MANTA_LIST] = parse_job_list,
+	[CTL_OP_JOB_CREATE] = parse_job_create,
+	[CTL_OP_JOB_ACTION] = parse_job_update,
+	[CTL_OP_JOB_TASKS] = parse_tasks,
+	[CTL_OP_NODE_PUT] = parse_node,
+	[CTL_OP_IMPORT] = parse_import,
+};
+
+/* The "{id}" segment of path for pattern: a uuid for jobs and objects, a
+ * node id for nodes. 0, or -1 when answered (400). */
+static int
+route_segment(struct bl_http_req *req, const char *pat, const char *seg)
+{
+	if (strstr(pat, "{id}") == NULL)
+		return 0;
+	if (strncmp(pat, "/v1/nodes/", 10) == 0) {
+		if (mig_node_id_valid(seg, strlen(seg)))
+			return 0;
+		bl_http_respond_error(req, 400, "malformed", "node id: want "
+		    "1-255 of [A-Za-z0-9._-]");
+		return -1;
+	}
+	if (bl_uuid_valid(seg))
+		return 0;
+	bl_http_respond_error(req, 400, "malformed", "%s id: not a canonical "
+	    "lowercase uuid", strncmp(pat, "/v1/objects/", 12) == 0 ?
+	    "object" : "job");
+	return -1;
+}
+
+/* A change needs an operator token and the leader: 403 or 503 (with the
+ * leader's URL). 0, or -1 when answered. */
+static int
+route_may_write(struct ctl *c, struct bl_http_req *req, const struct who *t)
+{
+	struct ctl_leader v;
+
+	if (!t->operator) {
+		bl_http_respond_error(req, 403, "forbidden", "token \"%s\" is a "
+		    "viewer; %s needs an operator token", t->name,
+		    bl_http_req_method(req));
+		return -1;
+	}
+	ctl_leader_get(c, &v);
+	if (v.leader)
+		return 0;
+	if (v.url[0])
+		bl_http_req_add_header(req, "X-Ballast-Leader", v.url);
+	bl_http_respond_json_take(req, 503, json_pack("{s:{s:s,s:s,s:s,s:s}}",
+	    "error", "code", "not_leader", "message", "this instance is a "
+	    "follower; send changes to the leader", "leader", v.instance,
+	    "leader_url", v.url));
+	return -1;
+}
+
+/* No route for the request: 400 when it names a bad id where a route has
+ * one ("/jobs/../x"), 405 with the table's methods for path in Allow, or
+ * 404. */
+static void
+route_none(struct bl_http_req *req, const char *path)
+{
+	const struct ctl_route *rt;
+	char allow[64], seg[512];
+	size_t n, pl;
+
+	rt = ctl_routes(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = strstr(rt[i].pattern, "{id}");
+
+		if (id == NULL || strncmp(path, rt[i].pattern, (size_t)(id -
+		    rt[i].pattern)) != 0)
+			continue;
+		pl = (size_t)(id - rt[i].pattern);
+		snprintf(seg, sizeof(seg), "%.*s", (int)strcspn(path + pl, "/"),
+		    path + pl);
+		if (seg[0] != '\0' && route_segment(req, rt[i].pattern, seg) ==
+		    -1)
+			return;
+	}
+	if (ctl_route_allow(path, allow, sizeof(allow)) > 0)
+		not_allowed(req, allow);
+	else
+		bl_http_respond_error(req, 404, "not_found", "no route for %s "
+		    "%s", bl_http_req_method(req), path);
+}
+
+/* Routes the request (controller/routes.c's table): checks the route's
+ * flags and id, then its operation's parse. Returns the call to queue,
+ * or NULL when answered. */
 static struct ctl_call *
 route(struct ctl *c, struct bl_http_req *req, const struct who *t)
 {
 	const char *path = bl_http_req_path(req);
-	struct ctl_call *k = NULL;
-	int manta = 0, mutation;
-	const char *rest;
-	char seg[256];
-	size_t sl;
+	const struct ctl_route *r;
+	struct ctl_call *k;
+	char seg[512];	/* longer than any valid id: checked */
 
-	mutation = !method_is(req, "GET") && !method_is(req, "HEAD");
-	if (mutation && !t->operator) {
-		bl_http_respond_error(req, 403, "forbidden", "token \"%s\" is a "
-		    "viewer; %s needs an operator token", t->name,
-		    bl_http_req_method(req));
+	seg[0] = '\0';
+	if ((r = ctl_route_find(bl_http_req_method(req), path, seg,
+	    sizeof(seg))) == NULL) {
+		route_none(req, path);
 		return NULL;
 	}
-	if (mutation) {
-		struct ctl_leader v;
-
-		ctl_leader_get(c, &v);
-		if (!v.leader) {
-			if (v.url[0])
-				bl_http_req_add_header(req, "X-Ballast-Leader",
-				    v.url);
-			bl_http_respond_json_take(req, 503, json_pack(
-			    "{s:{s:s,s:s,s:s,s:s}}", "error", "code",
-			    "not_leader", "message", "this instance is a "
-			    "follower; send changes to the leader", "leader",
-			    v.instance, "leader_url", v.url));
-			return NULL;
-		}
-	}
-#define NEW(op) do {							\
-	if ((k = call_new(op, t)) == NULL) {				\
-		bl_http_respond_error(req, 503, "unavailable",		\
-		    "out of memory");					\
-		return NULL;						\
-	}								\
-	k->manta = manta;						\
-} while (0)
-	if (strcmp(path, "/v1/status") == 0) {
-		if (!method_is(req, "GET"))
-			return not_allowed(req, "GET"), NULL;
-		NEW(OP_STATUS);
-		return k;
-	}
-	if ((k = route_ctl(c, req, t, path)) != NULL || bl_http_req_responded(
-	    req))
-		return k;
-	if (strcmp(path, "/jobs") == 0 || strncmp(path, "/jobs/", 6) == 0) {
-		manta = 1;
-		rest = path + 5;
-	} else if (strcmp(path, "/v1/jobs") == 0 ||
-	    strncmp(path, "/v1/jobs/", 9) == 0) {
-		rest = path + 8;
-	} else {
-		rest = NULL;
-	}
-	if (rest != NULL) {
-		const char *slash;
-
-		if (*rest == '\0') {
-			if (method_is(req, "GET")) {
-				char st[64] = "", kind[64] = "";
-
-				NEW(manta ? OP_MANTA_LIST : OP_JOB_LIST);
-				if (query_get(req, "state", st, sizeof(st)) ==
-				    -1 || (st[0] && !mig_job_state_valid(st)) ||
-				    query_get(req, "kind", kind, sizeof(kind))
-				    == -1 || (kind[0] && strcmp(kind,
-				    "evacuate") != 0 && strcmp(kind, "retry")
-				    != 0 && strcmp(kind, "rebalance") != 0)) {
-					bl_http_respond_error(req, 422,
-					    "invalid", "state or kind: unknown "
-					    "value");
-					call_free(k);
-					return NULL;
-				}
-				snprintf(k->arg, sizeof(k->arg), "%s", st);
-				snprintf(k->arg2, sizeof(k->arg2), "%s", kind);
-				if (paging(req, k, 100) == -1) {
-					call_free(k);
-					return NULL;
-				}
-				return k;
-			}
-			if (method_is(req, "POST")) {
-				NEW(OP_JOB_CREATE);
-				if (job_body(req, k, manta) == -1) {
-					call_free(k);
-					return NULL;
-				}
-				return k;
-			}
-			return not_allowed(req, "GET, POST"), NULL;
-		}
-		rest++;
-		slash = strchr(rest, '/');
-		sl = slash ? (size_t)(slash - rest) : strlen(rest);
-		if (!bl_uuid_valid_n(rest, sl) || sl != BL_UUID_LEN) {
-			bl_http_respond_error(req, 400, "malformed", "job id: "
-			    "not a canonical lowercase uuid");
-			return NULL;
-		}
-		memcpy(seg, rest, sl);
-		seg[sl] = '\0';
-		if (slash == NULL) {
-			if (method_is(req, "GET")) {
-				NEW(manta ? OP_MANTA_GET : OP_JOB_GET);
-			} else if (method_is(req, "PUT")) {
-				NEW(OP_JOB_ACTION);
-				if (job_update_body(req, k) == -1) {
-					call_free(k);
-					return NULL;
-				}
-			} else {
-				return not_allowed(req, "GET, PUT"), NULL;
-			}
-			snprintf(k->id, sizeof(k->id), "%s", seg);
-			return k;
-		}
-		if (strcmp(slash, "/tasks") == 0 && !manta) {
-			char st[64] = "";
-
-			if (!method_is(req, "GET"))
-				return not_allowed(req, "GET"), NULL;
-			NEW(OP_JOB_TASKS);
-			snprintf(k->id, sizeof(k->id), "%s", seg);
-			if (query_get(req, "state", st, sizeof(st)) == -1 ||
-			    (st[0] && !mig_task_state_valid(st))) {
-				bl_http_respond_error(req, 422, "invalid",
-				    "state: not a task state");
-				call_free(k);
-				return NULL;
-			}
-			snprintf(k->arg, sizeof(k->arg), "%s", st);
-			if (paging(req, k, 1000) == -1) {
-				call_free(k);
-				return NULL;
-			}
-			return k;
-		}
-		if (strcmp(slash, "/retry") == 0) {
-			if (!method_is(req, "POST"))
-				return not_allowed(req, "POST"), NULL;
-			NEW(OP_MANTA_RETRY);
-			snprintf(k->id, sizeof(k->id), "%s", seg);
-			return k;
-		}
-		bl_http_respond_error(req, 404, "not_found", "no route for %s",
-		    path);
+	if (route_segment(req, r->pattern, seg) == -1 ||
+	    ((r->flags & CTL_R_WRITE) && route_may_write(c, req, t) == -1))
+		return NULL;
+	if (r->op == CTL_OP_RUN) {
+		parse_run(c, req, NULL);	/* answered on the loop */
 		return NULL;
 	}
-	if (strcmp(path, "/v1/nodes") == 0) {
-		if (!method_is(req, "GET"))
-			return not_allowed(req, "GET"), NULL;
-		NEW(OP_NODE_LIST);
-		return k;
+	if ((k = call_new(r->op, t)) == NULL) {
+		bl_http_respond_error(req, 503, "unavailable", "out of memory");
+		return NULL;
 	}
-	if (strcmp(path, "/v1/audit") == 0) {
-		if (!method_is(req, "GET"))
-			return not_allowed(req, "GET"), NULL;
-		NEW(OP_AUDIT);
-		if (paging(req, k, 100) == -1) {
-			call_free(k);
-			return NULL;
-		}
-		if (query_get(req, "who", k->arg, sizeof(k->arg)) == -1 ||
-		    query_get(req, "action", k->arg2, sizeof(k->arg2)) == -1) {
-			bl_http_respond_error(req, 400, "malformed", "who, "
-			    "action: at most %zu characters", sizeof(k->arg) -
-			    1);
-			call_free(k);
-			return NULL;
-		}
-		return k;
+	k->manta = (r->flags & CTL_R_MANTA) != 0;
+	snprintf(k->id, sizeof(k->id), "%s", seg);
+	if (parses[r->op] != NULL && parses[r->op](c, req, k) == -1) {
+		call_free(k);
+		return NULL;
 	}
-	if (strncmp(path, "/v1/nodes/", 10) == 0) {
-		const char *slash;
-
-		rest = path + 10;
-		slash = strchr(rest, '/');
-		sl = slash ? (size_t)(slash - rest) : strlen(rest);
-		if (!mig_node_id_valid(rest, sl)) {
-			bl_http_respond_error(req, 400, "malformed", "node id: "
-			    "want 1-255 of [A-Za-z0-9._-]");
-			return NULL;
-		}
-		memcpy(seg, rest, sl);
-		seg[sl] = '\0';
-		if (slash == NULL) {
-			if (!method_is(req, "PUT"))
-				return not_allowed(req, "PUT"), NULL;
-			NEW(OP_NODE_PUT);
-			if (node_body(req, k) == -1) {
-				call_free(k);
-				return NULL;
-			}
-		} else if (strcmp(slash, "/drain") == 0) {
-			if (!method_is(req, "POST"))
-				return not_allowed(req, "POST"), NULL;
-			NEW(OP_NODE_DRAIN);
-		} else {
-			bl_http_respond_error(req, 404, "not_found", "no route "
-			    "for %s", path);
-			return NULL;
-		}
-		snprintf(k->id, sizeof(k->id), "%s", seg);
-		return k;
-	}
-	if (strcmp(path, "/v1/objects/import") == 0) {
-		if (!method_is(req, "POST"))
-			return not_allowed(req, "POST"), NULL;
-		if (query_get(req, "allow_unknown_nodes", seg, sizeof(seg))
-		    != 0 && strcmp(seg, "true") != 0 &&
-		    strcmp(seg, "false") != 0) {
-			bl_http_respond_error(req, 400, "malformed",
-			    "allow_unknown_nodes: want true or false");
-			return NULL;
-		}
-		NEW(OP_IMPORT);
-		k->num = query_get(req, "allow_unknown_nodes", seg,
-		    sizeof(seg)) == 1 && strcmp(seg, "true") == 0;
-		return k;
-	}
-	if (strncmp(path, "/v1/objects/", 12) == 0) {
-		rest = path + 12;
-		if (!method_is(req, "GET"))
-			return not_allowed(req, "GET"), NULL;
-		if (!bl_uuid_valid(rest)) {
-			bl_http_respond_error(req, 400, "malformed", "object id:"
-			    " not a canonical lowercase uuid");
-			return NULL;
-		}
-		NEW(OP_OBJECT_GET);
-		snprintf(k->id, sizeof(k->id), "%s", rest);
-		return k;
-	}
-#undef NEW
-	bl_http_respond_error(req, 404, "not_found", "no route for %s %s",
-	    bl_http_req_method(req), path);
-	return NULL;
+	return k;
 }
 
 /* GET /ui: the page only talks to its own origin, runs only its inline
@@ -1331,7 +1361,7 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 			    "out of memory");
 			return;
 		}
-		k->op = OP_METRICS;
+		k->op = CTL_OP_METRICS;
 		submit(f, req, k);
 		return;
 	}
@@ -1364,7 +1394,7 @@ ctl_api_handle(struct bl_http_req *req, void *arg)
 	if ((k = route(c, req, &t)) != NULL) {
 		pthread_mutex_lock(&c->smu);
 		k->writes = c->writes;
-		if (k->op == OP_STATUS)
+		if (k->op == CTL_OP_STATUS)
 			c->status_refreshing = 1;
 		pthread_mutex_unlock(&c->smu);
 		submit(f, req, k);

@@ -88,32 +88,20 @@ ctl_api_cycles(PGconn *db, long limit, long offset, struct bl_err *err)
 	return j;
 }
 
-json_t *
-ctl_api_status(struct ctl *c, PGconn *db, struct bl_err *err)
+/* mode and leader (the leader's row when this instance follows). */
+static int
+status_leader(struct ctl *c, PGconn *db, json_t *j, struct bl_err *err)
 {
-	struct pol_tz tz = { bl_tz_localtime, NULL };
 	struct ctl_leader v;
-	struct pol_policy pol;
-	struct bl_err qerr;
 	PGresult *r;
-	json_t *j, *last = json_null(), *jobs;
-	int quiet = 0, eon, edb = 0, ecm = 0;
 	char next[64] = "";
 
 	ctl_leader_get(c, &v);
-	if (ctl_policy_effective(c, db, &pol, NULL, err) == -1)
-		return NULL;
-	if (pol_quiet_at(&pol, time(NULL), &tz, &quiet, &qerr) == -1)
-		quiet = 0;
 	if ((r = bl_pg_exec(db, "SELECT paused, (SELECT instance FROM "
 	    "controller_leader WHERE id = 1), (SELECT url FROM "
 	    "controller_leader WHERE id = 1) FROM controller_state WHERE id = "
 	    "1", 0, NULL, err)) == NULL)
-		return NULL;
-	j = json_object();
-	json_object_set_new(j, "version", json_string(CTL_VERSION));
-	json_object_set_new(j, "database", json_true());
-	json_object_set_new(j, "instance", json_string(c->instance));
+		return -1;
 	json_object_set_new(j, "mode", json_string(PQntuples(r) == 1 &&
 	    PQgetvalue(r, 0, 0)[0] == 't' ? "paused" : "auto"));
 	json_object_set_new(j, "leader", json_pack("{s:b,s:s,s:s}", "self",
@@ -121,14 +109,6 @@ ctl_api_status(struct ctl *c, PGconn *db, struct bl_err *err)
 	    PQgetvalue(r, 0, 1) : "", "url", v.leader ?
 	    c->cfg->advertise_url : PQntuples(r) ? PQgetvalue(r, 0, 2) : ""));
 	PQclear(r);
-	json_object_set_new(j, "preset", json_string(pol_preset_name(
-	    pol.preset)));
-	json_object_set_new(j, "check_interval_s", json_integer(
-	    pol.check_interval_s));
-	json_object_set_new(j, "threshold", json_real(
-	    pol.imbalance_threshold));
-	json_object_set_new(j, "target", json_real(pol.target_imbalance));
-	json_object_set_new(j, "quiet_now", json_boolean(quiet));
 	if (v.leader && v.next_cycle > 0) {
 		time_t t = (time_t)v.next_cycle;
 		struct tm tm;
@@ -138,12 +118,20 @@ ctl_api_status(struct ctl *c, PGconn *db, struct bl_err *err)
 	}
 	json_object_set_new(j, "next_cycle", next[0] ? json_string(next) :
 	    json_null());
+	return 0;
+}
+
+/* The last cycle that ran, its imbalance, and the unfinished jobs. */
+static int
+status_work(PGconn *db, json_t *j, struct bl_err *err)
+{
+	json_t *last = json_null(), *jobs;
+	PGresult *r;
+
 	if ((r = bl_pg_exec(db, "SELECT " CYCLE_COLS " FROM cycles WHERE "
 	    "outcome <> 'not_leader' ORDER BY id DESC LIMIT 1", 0, NULL,
-	    err)) == NULL) {
-		json_decref(j);
-		return NULL;
-	}
+	    err)) == NULL)
+		return -1;
 	if (PQntuples(r) == 1)
 		last = cycle_row(r, 0);
 	PQclear(r);
@@ -153,10 +141,8 @@ ctl_api_status(struct ctl *c, PGconn *db, struct bl_err *err)
 	json_object_set_new(j, "last_cycle", last);
 	if ((r = bl_pg_exec(db, "SELECT id, kind, origin, state FROM jobs "
 	    "WHERE state IN ('init', 'setup', 'running', 'paused') ORDER BY "
-	    "created_at", 0, NULL, err)) == NULL) {
-		json_decref(j);
-		return NULL;
-	}
+	    "created_at", 0, NULL, err)) == NULL)
+		return -1;
 	jobs = json_array();
 	for (int i = 0; i < PQntuples(r); i++)
 		json_array_append_new(jobs, json_pack("{s:s,s:s,s:s,s:s}",
@@ -165,6 +151,42 @@ ctl_api_status(struct ctl *c, PGconn *db, struct bl_err *err)
 		    3)));
 	PQclear(r);
 	json_object_set_new(j, "running_jobs", jobs);
+	return 0;
+}
+
+json_t *
+ctl_api_status(struct ctl *c, PGconn *db, struct bl_err *err)
+{
+	struct pol_tz tz = { bl_tz_localtime, NULL };
+	struct pol_policy pol;
+	struct bl_err qerr;
+	json_t *j;
+	int quiet = 0, eon, edb = 0, ecm = 0;
+
+	if (ctl_policy_effective(c, db, &pol, NULL, err) == -1)
+		return NULL;
+	if (pol_quiet_at(&pol, time(NULL), &tz, &quiet, &qerr) == -1)
+		quiet = 0;
+	j = json_object();
+	json_object_set_new(j, "version", json_string(CTL_VERSION));
+	json_object_set_new(j, "database", json_true());
+	json_object_set_new(j, "instance", json_string(c->instance));
+	if (status_leader(c, db, j, err) == -1) {
+		json_decref(j);
+		return NULL;
+	}
+	json_object_set_new(j, "preset", json_string(pol_preset_name(
+	    pol.preset)));
+	json_object_set_new(j, "check_interval_s", json_integer(
+	    pol.check_interval_s));
+	json_object_set_new(j, "threshold", json_real(
+	    pol.imbalance_threshold));
+	json_object_set_new(j, "target", json_real(pol.target_imbalance));
+	json_object_set_new(j, "quiet_now", json_boolean(quiet));
+	if (status_work(db, j, err) == -1) {
+		json_decref(j);
+		return NULL;
+	}
 	eon = ctl_engine_info(c, &edb, &ecm);
 	json_object_set_new(j, "engine", json_boolean(eon));
 	json_object_set_new(j, "engine_database", json_boolean(edb));

@@ -243,4 +243,66 @@ void	ctl_api_stop(struct ctl *c);
 /* Drops the reused GET /v1/status answer. Thread-safe. */
 void	ctl_api_status_forget(struct ctl *c);
 
-#endif
+#endif/* --- controller/routes.c: the API's route table ------------------------ */
+
+/* What a request asks for: one per route (several routes may share). */
+enum ctl_op {
+	CTL_OP_STATUS,
+	CTL_OP_JOB_CREATE,
+	CTL_OP_JOB_LIST,
+	CTL_OP_JOB_GET,
+	CTL_OP_JOB_TASKS,
+	CTL_OP_JOB_ACTION,
+	CTL_OP_JOB_THREADS,
+	CTL_OP_JOB_THROTTLE,
+	CTL_OP_NODE_PUT,
+	CTL_OP_NODE_DRAIN,
+	CTL_OP_NODE_LIST,
+	CTL_OP_AUDIT,
+	CTL_OP_OBJECT_GET,
+	CTL_OP_IMPORT,
+	CTL_OP_MANTA_LIST,
+	CTL_OP_MANTA_GET,
+	CTL_OP_MANTA_RETRY,
+	CTL_OP_METRICS,
+	CTL_OP_CLUSTER,
+	CTL_OP_PLAN,
+	CTL_OP_POLICY_GET,
+	CTL_OP_POLICY_PUT,
+	CTL_OP_POLICY_DELETE,
+	CTL_OP_CYCLES,
+	CTL_OP_PLACEMENT,
+	CTL_OP_CTL_PAUSE,
+	CTL_OP_CTL_RESUME,
+	CTL_OP_EXPORT,
+	CTL_OP_RUN,		/* answered on the loop */
+	CTL_OP_N
+};
+
+enum {
+	CTL_R_WRITE = 1 << 0,	/* an operator token, on the leader */
+	CTL_R_MANTA = 1 << 1,	/* Manta's /jobs shape */
+};
+
+/* "{id}" in a pattern is one path segment (a job or object uuid, or a
+ * node id, by the prefix); the pattern is also the metrics label. */
+struct ctl_route {
+	const char	*method;
+	const char	*pattern;
+	int		 op;		/* enum ctl_op */
+	unsigned	 flags;
+};
+
+/* The route for method and path, its "{id}" segment in seg; NULL if
+ * none. */
+const struct ctl_route *ctl_route_find(const char *method,
+	    const char *path, char *seg, size_t seglen);
+/* The methods the table has for path, "GET, PUT", into buf; their count
+ * (0: no route has that path). */
+size_t	ctl_route_allow(const char *path, char *buf, size_t len);
+/* The pattern path is counted under ("/v1/jobs/{id}"); "other" if none. */
+const char *ctl_route_label(const char *path);
+/* The whole table (tests and docs). */
+const struct ctl_route *ctl_routes(size_t *n);
+
+

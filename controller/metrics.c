@@ -1,5 +1,6 @@
 /* controller/metrics.c - ballastd's metrics (controller/metrics.h). */
 #include "controller/metrics.h"
+#include "controller/ctl.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -170,63 +171,12 @@ ctl_metrics_registry(struct ctl_metrics *m)
 
 /* --- HTTP ----------------------------------------------------------------- */
 
-/* "{x}" matches one non-empty segment. First match wins. The label is the
- * pattern, so a path never adds a series. */
-static const char *const routes[] = {
-	"/metrics",
-	"/ui",
-	"/v1/status",
-	"/v1/cluster",
-	"/v1/plan",
-	"/v1/policy",
-	"/v1/cycles",
-	"/v1/audit",
-	"/v1/controller/{action}",
-	"/v1/placement",
-	"/v1/jobs",
-	"/v1/jobs/{id}",
-	"/v1/jobs/{id}/tasks",
-	"/v1/nodes",
-	"/v1/nodes/{id}",
-	"/v1/nodes/{id}/drain",
-	"/v1/objects/import",
-	"/v1/objects/{id}",
-	"/jobs",
-	"/jobs/{id}",
-	"/jobs/{id}/retry",
-	NULL
-};
-
-static int
-route_match(const char *pat, const char *path)
-{
-	while (*pat && *path) {
-		if (*pat == '{') {
-			const char *seg = path;
-
-			while (*pat && *pat != '}')
-				pat++;
-			if (*pat == '}')
-				pat++;
-			while (*path && *path != '/')
-				path++;
-			if (path == seg)
-				return 0;
-			continue;
-		}
-		if (*pat++ != *path++)
-			return 0;
-	}
-	return *pat == '\0' && *path == '\0';
-}
-
+/* The label is the route's pattern (controller/api.c's table), so a path
+ * never adds a series. */
 const char *
 ctl_metrics_route(const char *path)
 {
-	for (size_t i = 0; routes[i] != NULL; i++)
-		if (route_match(routes[i], path))
-			return routes[i];
-	return "other";
+	return ctl_route_label(path);
 }
 
 void

@@ -37,8 +37,8 @@ void	ctl_metrics_free(struct ctl_metrics *m);	/* NULL: no-op */
 struct bl_metrics *ctl_metrics_registry(struct ctl_metrics *m);
 
 /* The route pattern a request is counted under ("/v1/jobs/{id}"): ids are
- * never labels. Unknown paths count as "other". Add new routes to the
- * table in metrics.c. Returns a static string. */
+ * never labels. Unknown paths count as "other". The patterns are the API's
+ * route table (controller/routes.c). Returns a static string. */
 const char *ctl_metrics_route(const char *path);
 /* bl_http_observe_fn: counts ballast_http_requests_total{route,code} and
  * ballast_http_request_duration_seconds{route}. arg: struct ctl_metrics. */

@@ -50,36 +50,19 @@ mig_calls_run(struct mig_engine *e, struct bl_acall *c, size_t n)
 static void
 nodes_clear(struct mig_engine *e)
 {
-	for (size_t i = 0; i < e->nnodes; i++) {
-		free(e->nodes[i].id);
+	for (size_t i = 0; i < e->nnodes; i++)
 		free(e->nodes[i].url);
-		free(e->nodes[i].region);
-		free(e->nodes[i].dc);
-		free(e->nodes[i].rack);
-		free(e->nodes[i].host);
-	}
 	free(e->nodes);
 	e->nodes = NULL;
 	e->nnodes = 0;
+	plc_cluster_free(e->cl);
+	e->cl = NULL;
 }
 
 ssize_t
 mig_node_find(const struct mig_engine *e, const char *id)
 {
-	size_t lo = 0, hi = e->nnodes;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(e->nodes[mid].id, id);
-
-		if (c == 0)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return e->cl != NULL ? plc_cluster_find(e->cl, id) : -1;
 }
 
 /* Appends s to a PostgreSQL array literal being built in *buf, quoted. */
@@ -280,36 +263,43 @@ load_nodes(struct mig_engine *e)
 	    "nodes ORDER BY id COLLATE \"C\"", 0, NULL, &err)) == NULL)
 		return mig_db_fail(e, &err, "load nodes");
 	n = PQntuples(r);
+	e->cl = plc_cluster_new();
 	e->nodes = calloc(n ? (size_t)n : 1, sizeof(*e->nodes));
 	calls = calloc(n ? (size_t)n : 1, sizeof(*calls));
-	if (e->nodes == NULL || calls == NULL) {
+	if (e->cl == NULL || e->nodes == NULL || calls == NULL ||
+	    (e->cl->nodes = calloc(n ? (size_t)n : 1,
+	    sizeof(*e->cl->nodes))) == NULL) {
 		PQclear(r);
 		free(calls);
 		return -1;
 	}
+	e->cl->failure_domain = e->o.failure_domain;
 	for (int i = 0; i < n; i++) {
-		struct enode *nd = &e->nodes[i];
+		struct plc_node *nd = &e->cl->nodes[i];
 		const char *st = PQgetvalue(r, i, 6);
 
 		nd->id = dupv(r, i, 0);
-		nd->url = dupv(r, i, 1);
+		e->nodes[i].url = dupv(r, i, 1);
 		nd->region = dupv(r, i, 2);
-		nd->dc = dupv(r, i, 3);
+		nd->datacenter = dupv(r, i, 3);
 		nd->rack = dupv(r, i, 4);
 		nd->host = dupv(r, i, 5);
-		nd->state = strcmp(st, "in") == 0 ? 0 :
-		    strcmp(st, "draining") == 0 ? 1 : 2;
+		nd->state = strcmp(st, "in") == 0 ? PLC_NODE_IN :
+		    strcmp(st, "draining") == 0 ? PLC_NODE_DRAINING :
+		    PLC_NODE_OUT;
 		nd->weight = strtod(PQgetvalue(r, i, 7), NULL);
-		nd->capacity = strtoull(PQgetvalue(r, i, 8), NULL, 10);
-		nd->used = strtoull(PQgetvalue(r, i, 9), NULL, 10);
-		nd->silent_s = strtod(PQgetvalue(r, i, 10), NULL);
-		bl_acall_set(&calls[i], "GET", nd->url, "/v1/status", NULL);
+		nd->capacity_bytes = strtoull(PQgetvalue(r, i, 8), NULL, 10);
+		nd->used_bytes = strtoull(PQgetvalue(r, i, 9), NULL, 10);
+		nd->latency_ms = -1;
+		e->nodes[i].silent_s = strtod(PQgetvalue(r, i, 10), NULL);
+		bl_acall_set(&calls[i], "GET", e->nodes[i].url, "/v1/status",
+		    NULL);
 	}
-	e->nnodes = (size_t)n;
+	e->cl->n = e->nnodes = (size_t)n;
 	PQclear(r);
 	mig_calls_run(e, calls, (size_t)n);
 	for (int i = 0; i < n; i++) {
-		struct enode *nd = &e->nodes[i];
+		struct plc_node *nd = &e->cl->nodes[i];
 		char num[32];
 		json_t *j = calls[i].json;
 
@@ -321,17 +311,17 @@ load_nodes(struct mig_engine *e)
 			json_int_t use = json_integer_value(
 			    json_object_get(j, "used_bytes"));
 
-			nd->silent_s = 0;
-			nd->capacity = cap > 0 ? (uint64_t)cap : 0;
-			nd->used = use > 0 ? (uint64_t)use : 0;
+			e->nodes[i].silent_s = 0;
+			nd->capacity_bytes = cap > 0 ? (uint64_t)cap : 0;
+			nd->used_bytes = use > 0 ? (uint64_t)use : 0;
 		}
 		mig_arr_push(&ids, nd->id);
 		mig_arr_push(&reach, nd->reachable ? "t" : "f");
 		snprintf(num, sizeof(num), "%llu",
-		    (unsigned long long)nd->capacity);
+		    (unsigned long long)nd->capacity_bytes);
 		mig_arr_push(&caps, num);
 		snprintf(num, sizeof(num), "%llu",
-		    (unsigned long long)nd->used);
+		    (unsigned long long)nd->used_bytes);
 		mig_arr_push(&used, num);
 	}
 	bl_acalls_release(calls, (size_t)n);
@@ -505,162 +495,170 @@ fail:
 #define SETUP_BATCH 2000
 #define MAX_COPIES 16
 
+/* One setup pass's state: the projected use (it grows as we choose),
+ * the chooser's scratch, and the batch's results as array literals. */
+struct choose {
+	struct mig_engine	*e;
+	const struct plc_node	*nodes;
+	uint64_t		*used;		/* owns: per node */
+	void			*scratch;	/* owns */
+	struct arr		 objs, pulls, dests, states, reasons;
+};
+
+/* A rebalance move keeps the plan's destination: the reason it cannot
+ * (NULL: it can). */
+static const char *
+choose_planned(struct choose *c, const int *copies, size_t nc,
+    const char *dest)
+{
+	ssize_t d = mig_node_find(c->e, dest);
+
+	for (size_t k = 0; k < nc; k++)
+		if ((ssize_t)copies[k] == d)
+			return "object_already_on_dest_node";
+	if (d < 0 || c->nodes[d].state != PLC_NODE_IN ||
+	    !c->nodes[d].reachable)
+		return "destination_unreachable";
+	return NULL;
+}
+
+/* An evacuation's destination by placement's rules (plc_choose_dest):
+ * its index, or -1 with the reason. */
+static int
+choose_evacuation(struct choose *c, PGresult *r, int i, const int *copies,
+    size_t nc, ssize_t srci, const char **reason)
+{
+	const char *obj = PQgetvalue(r, i, 0), *dcs[16];
+	uint64_t key = plc_object_key(obj, strlen(obj));
+	struct plc_choice in;
+	char *dcbuf = NULL;
+	size_t nfull;
+	int dst;
+
+	memset(&in, 0, sizeof(in));
+	in.copies = copies;
+	in.ncopies = nc;
+	in.replaced = (int)srci;
+	in.size = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+	in.x = (uint32_t)(key ^ (key >> 32));
+	if (!PQgetisnull(r, i, 5)) {
+		dcbuf = strdup(PQgetvalue(r, i, 5));
+		in.nallowed = parse_text_array(dcbuf, dcs, 16);
+		in.allowed_dcs = dcs;
+	}
+	in.max_fill = c->e->o.max_fill;
+	in.domain = c->e->o.failure_domain;
+	dst = plc_choose_dest(c->nodes, c->e->nnodes, c->used, &in,
+	    c->scratch, &nfull);
+	free(dcbuf);
+	if (dst < 0)
+		*reason = nfull > 0 ? "destination_insufficient_space" :
+		    "no_eligible_destination";
+	return dst;
+}
+
+/* Row i of a setup batch: its pull source and destination, or skipped
+ * with why, added to the batch's arrays. */
+static void
+choose_task(struct choose *c, PGresult *r, int i)
+{
+	const char *reason = NULL, *dst_id = NULL, *pull_id = "";
+	ssize_t srci = mig_node_find(c->e, PQgetvalue(r, i, 1));
+	int copies[MAX_COPIES], pull, dst, listed = 0;
+	size_t nc;
+
+	nc = parse_copies(c->e, PQgetvalue(r, i, 4), copies, MAX_COPIES);
+	for (size_t k = 0; k < nc; k++)
+		if ((ssize_t)copies[k] == srci)
+			listed = 1;
+	if (strcmp(PQgetvalue(r, i, 6), "t") == 0)
+		reason = "object_missing";
+	else if (!listed)
+		reason = "metadata_changed";
+	else if ((pull = plc_choose_pull(c->nodes, c->e->nnodes, copies, nc,
+	    (int)srci)) < 0)
+		reason = "source_unavailable";
+	else {
+		pull_id = c->nodes[pull].id;
+		if (!PQgetisnull(r, i, 2)) {
+			if ((reason = choose_planned(c, copies, nc,
+			    PQgetvalue(r, i, 2))) == NULL)
+				dst_id = PQgetvalue(r, i, 2);
+		} else if ((dst = choose_evacuation(c, r, i, copies, nc, srci,
+		    &reason)) >= 0)
+			dst_id = c->nodes[dst].id;
+	}
+	mig_arr_push(&c->objs, PQgetvalue(r, i, 0));
+	mig_arr_push(&c->pulls, pull_id);
+	mig_arr_push(&c->dests, dst_id);
+	mig_arr_push(&c->states, reason ? "skipped" : "unprocessed");
+	mig_arr_push(&c->reasons, reason);
+}
+
+/* Chooses for the next SETUP_BATCH tasks of job id and records them in one
+ * UPDATE. Returns how many, or -1. */
+static int
+choose_batch(struct choose *c, const char *id)
+{
+	struct mig_engine *e = c->e;
+	struct bl_err err;
+	const char *p[6] = { id };
+	PGresult *r;
+	int n;
+
+	if ((r = bl_pg_exec(e->db, "SELECT t.object, t.source, t.dest, t.size,"
+	    " o.copies, o.allowed_dcs, o.id IS NULL FROM job_tasks t LEFT JOIN "
+	    "objects o ON o.id = t.object WHERE t.job = $1 AND t.state = "
+	    "'unprocessed' AND t.pull_from IS NULL ORDER BY t.object LIMIT "
+	    "2000", 1, p, &err)) == NULL)
+		return mig_db_fail(e, &err, "setup select");
+	n = PQntuples(r);
+	for (int i = 0; i < n; i++)
+		choose_task(c, r, i);
+	PQclear(r);
+	p[1] = mig_arr_str(&c->objs);
+	p[2] = mig_arr_str(&c->pulls);
+	p[3] = mig_arr_str(&c->dests);
+	p[4] = mig_arr_str(&c->states);
+	p[5] = mig_arr_str(&c->reasons);
+	if (n > 0 && bl_pg_run(e->db, "UPDATE job_tasks t SET pull_from = u.p,"
+	    " dest = coalesce(u.d, t.dest), state = u.s, reason = u.r, "
+	    "updated_at = now() FROM unnest($2::uuid[], $3::text[], $4::text[],"
+	    " $5::text[], $6::text[]) AS u(o, p, d, s, r) WHERE t.job = $1 AND "
+	    "t.object = u.o AND t.state = 'unprocessed'", 6, p, &err) == -1)
+		n = mig_db_fail(e, &err, "setup update");
+	mig_arr_free(&c->objs);
+	mig_arr_free(&c->pulls);
+	mig_arr_free(&c->dests);
+	mig_arr_free(&c->states);
+	mig_arr_free(&c->reasons);
+	return n;
+}
+
 /* setup -> running: chooses the pull source and the destination of every
  * task, in batches. A task with no valid choice is skipped with why. */
 static int
 job_choose(struct mig_engine *e, const char *id)
 {
+	struct choose c;
 	struct bl_err err;
-	struct mig_node *mn;
-	void *scratch;
-	const char *p[6];
-	int rc = -1;
+	const char *p[1] = { id };
+	int n, rc = -1;
 
-	mn = calloc(e->nnodes ? e->nnodes : 1, sizeof(*mn));
-	scratch = calloc(e->nnodes ? e->nnodes * 3 : 3, 4);
-	if (mn == NULL || scratch == NULL) {
-		free(mn);
-		free(scratch);
-		return -1;
-	}
-	for (size_t i = 0; i < e->nnodes; i++) {
-		struct enode *nd = &e->nodes[i];
-
-		mn[i].id = nd->id;
-		mn[i].url = nd->url;
-		mn[i].region = nd->region;
-		mn[i].dc = nd->dc;
-		mn[i].rack = nd->rack;
-		mn[i].host = nd->host;
-		mn[i].state = nd->state;
-		mn[i].reachable = nd->reachable;
-		mn[i].capacity = nd->capacity;
-		mn[i].used = nd->used;
-		mn[i].weight = nd->weight;
-		mn[i].hash_id = plc_node_hash_id(nd->id);
-	}
-	p[0] = id;
-	for (;;) {
-		struct arr objs = { 0 }, pulls = { 0 }, dests = { 0 },
-		    states = { 0 }, reasons = { 0 };
-		PGresult *r;
-		int n;
-
-		if ((r = bl_pg_exec(e->db, "SELECT t.object, t.source, t.dest,"
-		    " t.size, o.copies, o.allowed_dcs, o.id IS NULL FROM "
-		    "job_tasks t LEFT JOIN objects o ON o.id = t.object WHERE "
-		    "t.job = $1 AND t.state = 'unprocessed' AND t.pull_from IS "
-		    "NULL ORDER BY t.object LIMIT 2000", 1, p, &err)) == NULL) {
-			mig_db_fail(e, &err, "setup select");
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	c.nodes = e->cl != NULL ? e->cl->nodes : NULL;
+	c.used = calloc(e->nnodes ? e->nnodes : 1, sizeof(*c.used));
+	c.scratch = malloc(plc_choose_scratch_size(e->nnodes));
+	if (c.used == NULL || c.scratch == NULL)
+		goto out;
+	for (size_t i = 0; i < e->nnodes; i++)
+		c.used[i] = c.nodes[i].used_bytes;
+	plc_choose_scratch_init(c.nodes, e->nnodes, c.scratch);
+	do {
+		if ((n = choose_batch(&c, id)) < 0)
 			goto out;
-		}
-		n = PQntuples(r);
-		for (int i = 0; i < n; i++) {
-			const char *obj = PQgetvalue(r, i, 0);
-			const char *src = PQgetvalue(r, i, 1);
-			const char *reason = NULL, *dst_id = NULL;
-			int copies[MAX_COPIES], pull, dst;
-			size_t nc;
-			ssize_t srci = mig_node_find(e, src);
-			const char *dcs[16];
-			char *dcbuf = NULL;
-			struct mig_choice_in in;
-			int listed = 0;
-
-			nc = parse_copies(e, PQgetvalue(r, i, 4), copies,
-			    MAX_COPIES);
-			for (size_t k = 0; k < nc; k++)
-				if ((ssize_t)copies[k] == srci)
-					listed = 1;
-			if (strcmp(PQgetvalue(r, i, 6), "t") == 0) {
-				reason = "object_missing";
-				goto decided;
-			}
-			if (!listed) {
-				reason = "metadata_changed";
-				goto decided;
-			}
-			pull = mig_choose_pull(mn, e->nnodes, copies, nc,
-			    (int)srci);
-			if (pull < 0) {
-				reason = "source_unavailable";
-				goto decided;
-			}
-			if (!PQgetisnull(r, i, 2)) {
-				/* A rebalance move: dest is the plan's. */
-				ssize_t d = mig_node_find(e, PQgetvalue(r, i, 2));
-
-				for (size_t k = 0; k < nc; k++)
-					if ((ssize_t)copies[k] == d)
-						reason =
-						    "object_already_on_dest_node";
-				if (reason == NULL && (d < 0 ||
-				    mn[d].state != 0))
-					reason = "destination_unreachable";
-				if (reason == NULL && !mn[d].reachable)
-					reason = "destination_unreachable";
-				if (reason == NULL)
-					dst_id = mn[d].id;
-				goto pulled;
-			}
-			memset(&in, 0, sizeof(in));
-			in.copies = copies;
-			in.ncopies = nc;
-			in.replaced = (int)srci;
-			in.size = strtoull(PQgetvalue(r, i, 3), NULL, 10);
-			in.x = (uint32_t)(plc_object_key(obj, strlen(obj)) ^
-			    (plc_object_key(obj, strlen(obj)) >> 32));
-			if (!PQgetisnull(r, i, 5)) {
-				dcbuf = strdup(PQgetvalue(r, i, 5));
-				in.nallowed = parse_text_array(dcbuf, dcs, 16);
-				in.allowed_dcs = dcs;
-			}
-			in.max_fill = e->o.max_fill;
-			in.domain = e->o.failure_domain;
-			dst = mig_choose_dest(mn, e->nnodes, &in, scratch,
-			    &reason);
-			free(dcbuf);
-			if (dst >= 0)
-				dst_id = mn[dst].id;
-pulled:
-			mig_arr_push(&objs, obj);
-			mig_arr_push(&pulls, mn[pull].id);
-			mig_arr_push(&dests, dst_id);
-			mig_arr_push(&states, reason ? "skipped" : "unprocessed");
-			mig_arr_push(&reasons, reason);
-			continue;
-decided:
-			mig_arr_push(&objs, obj);
-			mig_arr_push(&pulls, "");
-			mig_arr_push(&dests, NULL);
-			mig_arr_push(&states, "skipped");
-			mig_arr_push(&reasons, reason);
-		}
-		PQclear(r);
-		p[1] = mig_arr_str(&objs);
-		p[2] = mig_arr_str(&pulls);
-		p[3] = mig_arr_str(&dests);
-		p[4] = mig_arr_str(&states);
-		p[5] = mig_arr_str(&reasons);
-		if (n > 0 && bl_pg_run(e->db, "UPDATE job_tasks t SET "
-		    "pull_from = u.p, dest = coalesce(u.d, t.dest), state = "
-		    "u.s, reason = u.r, updated_at = now() FROM unnest("
-		    "$2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])"
-		    " AS u(o, p, d, s, r) WHERE t.job = $1 AND t.object = u.o "
-		    "AND t.state = 'unprocessed'", 6, p, &err) == -1) {
-			mig_db_fail(e, &err, "setup update");
-			n = -1;
-		}
-		mig_arr_free(&objs);
-		mig_arr_free(&pulls);
-		mig_arr_free(&dests);
-		mig_arr_free(&states);
-		mig_arr_free(&reasons);
-		if (n < 0)
-			goto out;
-		if (n < SETUP_BATCH)
-			break;
-	}
+	} while (n >= SETUP_BATCH);
 	if (bl_pg_run(e->db, "UPDATE jobs SET state = 'running', updated_at = "
 	    "now() WHERE id = $1 AND state = 'setup'", 1, p, &err) == -1) {
 		mig_db_fail(e, &err, "setup done");
@@ -668,8 +666,8 @@ decided:
 	}
 	rc = 0;
 out:
-	free(mn);
-	free(scratch);
+	free(c.used);
+	free(c.scratch);
 	return rc;
 }
 
@@ -872,47 +870,53 @@ sync_throttles(struct mig_engine *e)
 	return 0;
 }
 
+/* One tick's dispatch: tasks assigned per destination, destinations
+ * reserved for operator work, and the POSTs to send. */
+struct dispatch {
+	long		*infl;		/* owns: per node */
+	char		*resv;		/* owns: per node */
+	struct bl_acall	*calls;		/* owns */
+	size_t		 ncalls, capcalls;
+};
+
+/* Tasks assigned to each destination, over all jobs. */
 static int
-dispatch(struct mig_engine *e)
+dispatch_inflight(struct mig_engine *e, struct dispatch *d)
 {
 	struct bl_err err;
-	PGresult *r, *cand;
-	long *infl;
-	char *resv;
-	struct bl_acall *calls = NULL;
-	size_t ncalls = 0, capcalls = 0;
-	char maxt[24], age[24];
-	int rc = -1;
+	PGresult *r;
 
-	infl = calloc(e->nnodes ? e->nnodes : 1, sizeof(long));
-	resv = calloc(e->nnodes ? e->nnodes : 1, 1);
-	if (infl == NULL || resv == NULL) {
-		free(infl);
-		free(resv);
-		return -1;
-	}
 	if ((r = bl_pg_exec(e->db, "SELECT dest, count(*) FROM job_tasks "
-	    "WHERE state = 'assigned' GROUP BY dest", 0, NULL, &err)) == NULL) {
-		free(infl);
-		free(resv);
+	    "WHERE state = 'assigned' GROUP BY dest", 0, NULL, &err)) == NULL)
 		return mig_db_fail(e, &err, "inflight");
-	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 0));
 
 		if (k >= 0)
-			infl[k] = strtol(PQgetvalue(r, i, 1), NULL, 10);
+			d->infl[k] = strtol(PQgetvalue(r, i, 1), NULL, 10);
 	}
 	PQclear(r);
+	return 0;
+}
+
+/* Per running job and destination: how many tasks wait, whether the
+ * oldest has waited long enough for a partial batch, their mean size,
+ * the throttle's room (column 5) and whether it is autonomous work
+ * (column 6), operator work first. The agents hold a throttled job to
+ * its rate (sync_throttles); here its throttle only bounds the work
+ * queued at them: what was posted in the last 5 s may not pass 10 s of
+ * transfer at the throttle, so the agents never wait for work (-1: no
+ * throttle). */
+static PGresult *
+dispatch_candidates(struct mig_engine *e)
+{
+	struct bl_err err;
+	char age[24];
+	const char *p[1] = { age };
+	PGresult *r;
+
 	snprintf(age, sizeof(age), "%ld", e->o.max_assignment_age_s);
-	/* Per running job and destination: how many tasks wait, and whether
-	 * the oldest has waited long enough for a partial batch. */
-	/* The agents hold a throttled job to its rate (sync_throttles);
-	 * here its throttle only bounds the work queued at them: what was
-	 * posted in the last 5 s may not pass 10 s of transfer at the
-	 * throttle, so the agents never wait for work. Column 5 is what that
-	 * still allows (-1: no throttle). */
-	if ((cand = bl_pg_exec(e->db, "SELECT t.job, t.dest, count(*), "
+	if ((r = bl_pg_exec(e->db, "SELECT t.job, t.dest, count(*), "
 	    "bool_or(t.updated_at <= now() - make_interval(secs => $1::int)),"
 	    " ceil(avg(t.size)), CASE WHEN j.throttle_bytes_per_sec > 0 THEN "
 	    "j.throttle_bytes_per_sec * 10 - coalesce((SELECT sum(x.size) FROM "
@@ -920,185 +924,207 @@ dispatch(struct mig_engine *e)
 	    " = t.job AND a.job = t.job AND a.posted_at > now() - interval "
 	    "'5 s'), 0) ELSE -1 END, CASE WHEN j.kind = 'evacuate' OR "
 	    "j.origin = 'operator' THEN 0 ELSE 1 END FROM job_tasks t JOIN "
-	    "jobs j ON j.id = "
-	    "t.job WHERE j.state = 'running' AND t.state = 'unprocessed' AND "
-	    "t.dest IS NOT NULL AND t.pull_from IS NOT NULL GROUP BY t.job, "
-	    "t.dest, j.created_at, j.throttle_bytes_per_sec, j.kind, "
-	    "j.origin ORDER BY 7, j.created_at, t.dest", 1,
-	    (const char *[]){ age }, &err)) ==
-	    NULL) {
-		free(infl);
-		free(resv);
-		return mig_db_fail(e, &err, "dispatch candidates");
+	    "jobs j ON j.id = t.job WHERE j.state = 'running' AND t.state = "
+	    "'unprocessed' AND t.dest IS NOT NULL AND t.pull_from IS NOT NULL "
+	    "GROUP BY t.job, t.dest, j.created_at, j.throttle_bytes_per_sec, "
+	    "j.kind, j.origin ORDER BY 7, j.created_at, t.dest", 1, p,
+	    &err)) == NULL)
+		mig_db_fail(e, &err, "dispatch candidates");
+	return r;
+}
+
+/* A destination that cannot take the job's waiting tasks: drained or
+ * removed after the choice (choose again at the next setup pass; a plan's
+ * move keeps its node and is skipped), or silent for longer than
+ * agent_timeout_s (the tasks fail; a retry job chooses again). */
+static int
+dispatch_retarget(struct mig_engine *e, const char *job, const char *dest,
+    int silent)
+{
+	const char *fp[2] = { job, dest };
+	struct bl_err err;
+
+	if (bl_pg_run(e->db, silent ? "UPDATE job_tasks SET state = 'failed',"
+	    " reason = 'destination_unreachable', updated_at = now() WHERE "
+	    "job = $1 AND dest = $2 AND state = 'unprocessed'" :
+	    "UPDATE job_tasks t SET pull_from = NULL, dest = CASE WHEN j.kind"
+	    " = 'rebalance' THEN t.dest END, updated_at = now() FROM jobs j "
+	    "WHERE j.id = t.job AND t.job = $1 AND t.dest = $2 AND t.state = "
+	    "'unprocessed'", 2, fp, &err) == -1)
+		return mig_db_fail(e, &err, "dispatch");
+	return 0;
+}
+
+/* The next batch for a destination (pure): at most a full assignment,
+ * the node's room and, throttled, what the window allows (at least one
+ * task once it has room at all, posted at once). 0: nothing now (a
+ * partial batch waits until its oldest task is old enough). */
+static long
+dispatch_take(const struct mig_engine *e, long waiting, long room,
+    double budget, double avg, int *old)
+{
+	long take = waiting;
+
+	if (take > e->o.max_tasks_per_assignment)
+		take = e->o.max_tasks_per_assignment;
+	if (take > room)
+		take = room;
+	if (budget >= 0) {
+		long fit = avg > 0 ? (long)(budget / avg) : take;
+
+		if (budget <= 0)
+			return 0;
+		if (fit < 1)
+			fit = 1;
+		if (take > fit) {
+			take = fit;
+			*old = 1;
+		}
 	}
-	snprintf(maxt, sizeof(maxt), "%ld", e->o.max_tasks_per_assignment);
-	for (int i = 0; i < PQntuples(cand); i++) {
-		const char *job = PQgetvalue(cand, i, 0);
-		const char *dest = PQgetvalue(cand, i, 1);
-		long waiting = strtol(PQgetvalue(cand, i, 2), NULL, 10);
-		int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
-		double avg = strtod(PQgetvalue(cand, i, 4), NULL);
-		double budget = strtod(PQgetvalue(cand, i, 5), NULL);
-		int prio = strcmp(PQgetvalue(cand, i, 6), "0") == 0;
-		ssize_t k = mig_node_find(e, dest);
+	if (take <= 0 || (take < e->o.max_tasks_per_assignment && !*old))
+		return 0;
+	return take;
+}
 
-		/* Operator work (evacuations, submitted plans) comes first
-		 * (ORDER BY); autonomous rebalance work takes no room at a
-		 * destination where operator work waits, so a drain is
-		 * never starved. */
-		if (k >= 0 && prio)
-			resv[k] = 1;
-		else if (k >= 0 && resv[k])
-			continue;
+/* Records an assignment of up to take tasks of job to node k ("posted"
+ * before the POST, so a crash never loses track of it) and queues its
+ * POST. *got: how many tasks it holds. */
+static int
+dispatch_post(struct mig_engine *e, struct dispatch *d, const char *job,
+    ssize_t k, long take, int *got)
+{
+	const char *dest = e->cl->nodes[k].id;
+	char aid[37], ntake[24];
+	const char *p[4] = { aid, job, dest, ntake };
+	struct bl_err err;
+	long long share;
+	PGresult *tr;
 
-		if (k < 0 || e->nodes[k].state != 0) {
-			/* The destination was drained (or removed) after
-			 * the choice: choose again (the next setup pass);
-			 * a plan's move keeps its node and is skipped. */
-			const char *fp[2] = { job, dest };
+	*got = 0;
+	bl_uuid_generate(aid);
+	snprintf(ntake, sizeof(ntake), "%ld", take);
+	if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
+	    bl_pg_run(e->db, "INSERT INTO assignments (id, job, dest, state, "
+	    "posted_at) VALUES ($1, $2, $3, 'posted', now())", 3, p, &err) ==
+	    -1 || (tr = bl_pg_exec(e->db, "WITH pick AS (SELECT object FROM "
+	    "job_tasks WHERE job = $2 AND dest = $3 AND state = 'unprocessed' "
+	    "AND pull_from IS NOT NULL ORDER BY object LIMIT $4::int FOR "
+	    "UPDATE SKIP LOCKED) UPDATE job_tasks t SET state = 'assigned', "
+	    "assignment = $1, attempts = attempts + 1, updated_at = now() FROM "
+	    "pick WHERE t.job = $2 AND t.object = pick.object AND EXISTS "
+	    "(SELECT 1 FROM jobs WHERE id = $2 AND state = 'running') "
+	    "RETURNING t.object, t.owner, t.md5, t.size, t.pull_from", 4, p,
+	    &err)) == NULL)
+		goto dberr;
+	*got = PQntuples(tr);
+	snprintf(ntake, sizeof(ntake), "%d", *got);
+	p[1] = ntake;
+	if (bl_pg_run(e->db, *got > 0 ? "UPDATE assignments SET tasks = "
+	    "$2::int WHERE id = $1" : "DELETE FROM assignments WHERE id = $1 "
+	    "AND $2::int = 0", 2, p, &err) == -1 || bl_pg_run(e->db, "COMMIT",
+	    0, NULL, &err) == -1) {
+		PQclear(tr);
+		goto dberr;
+	}
+	if (*got > 0 && d->ncalls == d->capcalls) {
+		size_t nc = d->capcalls ? d->capcalls * 2 : 16;
+		struct bl_acall *ncs = realloc(d->calls, nc * sizeof(*ncs));
 
-			if (bl_pg_run(e->db, "UPDATE job_tasks t SET pull_from "
-			    "= NULL, dest = CASE WHEN j.kind = 'rebalance' THEN "
-			    "t.dest END, updated_at = now() FROM jobs j WHERE "
-			    "j.id = t.job AND t.job = $1 AND t.dest = $2 AND "
-			    "t.state = 'unprocessed'", 2, fp, &err) == -1) {
-				mig_db_fail(e, &err, "dispatch");
-				goto out;
-			}
-			continue;
-		}
-		if (k >= 0 && !e->nodes[k].reachable &&
-		    e->nodes[k].silent_s > (double)e->o.agent_timeout_s) {
-			/* The destination has been silent too long: its
-			 * waiting tasks fail (a retry job chooses again). */
-			const char *fp[2] = { job, dest };
-
-			if (bl_pg_run(e->db, "UPDATE job_tasks SET state = "
-			    "'failed', reason = 'destination_unreachable', "
-			    "updated_at = now() WHERE job = $1 AND dest = $2 AND"
-			    " state = 'unprocessed'", 2, fp, &err) == -1) {
-				mig_db_fail(e, &err, "dispatch");
-				goto out;
-			}
-			continue;
-		}
-		if (k < 0 || !e->nodes[k].reachable)
-			continue;
-		while (waiting > 0) {
-			long room = e->o.max_inflight_per_node - infl[k];
-			long take = waiting;
-			char aid[37], ntake[24];
-			const char *p[4];
-			long long share;
-			PGresult *tr;
-			int got;
-
-			if (take > e->o.max_tasks_per_assignment)
-				take = e->o.max_tasks_per_assignment;
-			if (take > room)
-				take = room;
-			if (budget >= 0) {
-				/* Throttled: what the window allows, and at
-				 * least one task once it has room at all. */
-				long fit = avg > 0 ? (long)(budget / avg) : take;
-
-				if (budget <= 0)
-					break;
-				if (fit < 1)
-					fit = 1;
-				if (take > fit) {
-					take = fit;
-					old = 1;	/* post the partial batch */
-				}
-			}
-			if (take <= 0)
-				break;
-			/* A full batch goes now; a partial one only once its
-			 * oldest task has waited max_assignment_age_s. */
-			if (take < e->o.max_tasks_per_assignment && !old)
-				break;
-			bl_uuid_generate(aid);
-			snprintf(ntake, sizeof(ntake), "%ld", take);
-			p[0] = aid;
-			p[1] = job;
-			p[2] = dest;
-			p[3] = ntake;
-			if (bl_pg_run(e->db, "BEGIN", 0, NULL, &err) == -1 ||
-			    bl_pg_run(e->db, "INSERT INTO assignments (id, job,"
-			    " dest, state, posted_at) VALUES ($1, $2, $3, "
-			    "'posted', now())", 3, p, &err) == -1 ||
-			    (tr = bl_pg_exec(e->db, "WITH pick AS (SELECT object"
-			    " FROM job_tasks WHERE job = $2 AND dest = $3 AND "
-			    "state = 'unprocessed' AND pull_from IS NOT NULL "
-			    "ORDER BY object LIMIT $4::int FOR UPDATE SKIP "
-			    "LOCKED) UPDATE job_tasks t SET state = 'assigned', "
-			    "assignment = $1, attempts = attempts + 1, "
-			    "updated_at = now() FROM pick WHERE t.job = $2 AND "
-			    "t.object = pick.object AND EXISTS (SELECT 1 FROM "
-			    "jobs WHERE id = $2 AND state = 'running') "
-			    "RETURNING t.object, t.owner, t.md5, t.size, "
-			    "t.pull_from", 4, p, &err)) == NULL) {
-				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-				mig_db_fail(e, &err, "dispatch");
-				goto out;
-			}
-			got = PQntuples(tr);
-			snprintf(ntake, sizeof(ntake), "%d", got);
-			p[1] = ntake;
-			if (bl_pg_run(e->db, got > 0 ? "UPDATE assignments SET "
-			    "tasks = $2::int WHERE id = $1" : "DELETE FROM "
-			    "assignments WHERE id = $1 AND $2::int = 0", 2, p,
-			    &err) == -1 || bl_pg_run(e->db, "COMMIT", 0, NULL,
-			    &err) == -1) {
-				PQclear(tr);
-				bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
-				mig_db_fail(e, &err, "dispatch");
-				goto out;
-			}
-			if (got == 0) {
-				PQclear(tr);
-				break;
-			}
-			/* Recorded "posted": now POST it. */
-			if (ncalls == capcalls) {
-				size_t nc = capcalls ? capcalls * 2 : 16;
-				struct bl_acall *ncs = realloc(calls,
-				    nc * sizeof(*calls));
-
-				if (ncs == NULL) {
-					PQclear(tr);
-					goto out;
-				}
-				calls = ncs;
-				capcalls = nc;
-			}
-			share = mig_job_share(e, job, dest);
-			thr_note(e, job, dest, share);
-			bl_acall_set(&calls[ncalls], "POST", e->nodes[k].url,
-			    "/v1/assignments", mig_assignment_body(e, aid, job,
-			    share, tr));
-			memcpy(calls[ncalls++].tag, aid, sizeof(aid));
-			log_debug("assignment id=%s job=%s dest=%s tasks=%d: "
-			    "posted", aid, job, dest, got);
+		if (ncs == NULL) {
 			PQclear(tr);
-			infl[k] += got;
-			waiting -= got;
-			if (budget >= 0)
-				budget -= avg * got;
+			return -1;	/* the poll posts it again */
 		}
+		d->calls = ncs;
+		d->capcalls = nc;
 	}
+	if (*got > 0) {
+		share = mig_job_share(e, job, dest);
+		thr_note(e, job, dest, share);
+		bl_acall_set(&d->calls[d->ncalls], "POST", e->nodes[k].url,
+		    "/v1/assignments", mig_assignment_body(e, aid, job, share,
+		    tr));
+		memcpy(d->calls[d->ncalls++].tag, aid, sizeof(aid));
+		log_debug("assignment id=%s job=%s dest=%s tasks=%d: posted",
+		    aid, job, dest, *got);
+	}
+	PQclear(tr);
+	return 0;
+dberr:
+	bl_pg_run(e->db, "ROLLBACK", 0, NULL, NULL);
+	return mig_db_fail(e, &err, "dispatch");
+}
+
+/* The waiting tasks of one candidate row: batches posted while the
+ * destination has room. */
+static int
+dispatch_row(struct mig_engine *e, struct dispatch *d, PGresult *cand,
+    int i)
+{
+	const char *job = PQgetvalue(cand, i, 0);
+	long waiting = strtol(PQgetvalue(cand, i, 2), NULL, 10);
+	int old = strcmp(PQgetvalue(cand, i, 3), "t") == 0;
+	double avg = strtod(PQgetvalue(cand, i, 4), NULL);
+	double budget = strtod(PQgetvalue(cand, i, 5), NULL);
+	int prio = strcmp(PQgetvalue(cand, i, 6), "0") == 0, got;
+	ssize_t k = mig_node_find(e, PQgetvalue(cand, i, 1));
+	long take;
+
+	/* Operator work (evacuations, submitted plans) comes first (ORDER
+	 * BY); autonomous rebalance work takes no room at a destination
+	 * where operator work waits, so a drain is never starved. */
+	if (k >= 0 && prio)
+		d->resv[k] = 1;
+	else if (k >= 0 && d->resv[k])
+		return 0;
+	if (k < 0 || e->cl->nodes[k].state != PLC_NODE_IN)
+		return dispatch_retarget(e, job, PQgetvalue(cand, i, 1), 0);
+	if (!e->cl->nodes[k].reachable && e->nodes[k].silent_s >
+	    (double)e->o.agent_timeout_s)
+		return dispatch_retarget(e, job, PQgetvalue(cand, i, 1), 1);
+	if (!e->cl->nodes[k].reachable)
+		return 0;
+	while (waiting > 0 && (take = dispatch_take(e, waiting,
+	    e->o.max_inflight_per_node - d->infl[k], budget, avg, &old)) > 0) {
+		if (dispatch_post(e, d, job, k, take, &got) == -1)
+			return -1;
+		if (got == 0)
+			break;
+		d->infl[k] += got;
+		waiting -= got;
+		if (budget >= 0)
+			budget -= avg * got;
+	}
+	return 0;
+}
+
+static int
+dispatch(struct mig_engine *e)
+{
+	struct dispatch d;
+	PGresult *cand = NULL;
+	int rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	d.infl = calloc(e->nnodes ? e->nnodes : 1, sizeof(long));
+	d.resv = calloc(e->nnodes ? e->nnodes : 1, 1);
+	if (d.infl == NULL || d.resv == NULL || dispatch_inflight(e, &d) ==
+	    -1 || (cand = dispatch_candidates(e)) == NULL)
+		goto out;
+	for (int i = 0; i < PQntuples(cand); i++)
+		if (dispatch_row(e, &d, cand, i) == -1)
+			goto out;
 	rc = 0;
 out:
 	PQclear(cand);
 	/* POSTs of recorded assignments go out even after an error: the
 	 * poll would re-post them anyway. */
-	mig_calls_run(e, calls, ncalls);
-	if (mig_posts_checked(e, calls, ncalls) == -1)
+	mig_calls_run(e, d.calls, d.ncalls);
+	if (mig_posts_checked(e, d.calls, d.ncalls) == -1)
 		rc = -1;
-	bl_acalls_release(calls, ncalls);
-	free(calls);
-	free(infl);
-	free(resv);
+	bl_acalls_release(d.calls, d.ncalls);
+	free(d.calls);
+	free(d.infl);
+	free(d.resv);
 	return rc;
 }
 

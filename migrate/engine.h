@@ -1,9 +1,10 @@
 /* migrate/engine.h - the job engine (DESIGN 4 and 7; docs/engine.md).
  *
  * Three parts:
- *  - pure helpers (reasons.c, select.c): skip reasons, the mapping of an
- *    agent's failure reasons, state names and the destination choice.
- *    No I/O, unit-tested.
+ *  - pure helpers (reasons.c): skip reasons, the mapping of an agent's
+ *    failure reasons and state names. No I/O, unit-tested. Sources and
+ *    destinations are chosen by placement/ (plc_choose_pull(),
+ *    plc_choose_dest()), by the planner's rules.
  *  - the job store (store.c): blocking libpq calls that create and change
  *    jobs. The HTTP API runs them on worker threads with their own
  *    connections; the engine runs them on its own thread.
@@ -42,55 +43,6 @@ int		 mig_job_state_valid(const char *s);
 int		 mig_task_state_valid(const char *s);
 /* Whether a job in state from may move to state to (DESIGN 4). */
 int		 mig_job_transition_ok(const char *from, const char *to);
-
-/* --- select.c: destination choice ---------------------------------------- */
-
-enum mig_domain {
-	MIG_DOMAIN_HOST = 0,
-	MIG_DOMAIN_RACK,
-	MIG_DOMAIN_DATACENTER,
-};
-
-/* A node as the chooser sees it. Strings are borrowed. */
-struct mig_node {
-	const char	*id;		/* borrows */
-	const char	*url;		/* borrows: agent base url */
-	const char	*region, *dc, *rack, *host;	/* borrows */
-	int		 state;		/* 0 in, 1 draining, 2 out */
-	int		 reachable;	/* answered /v1/status */
-	uint64_t	 capacity;
-	uint64_t	 used;		/* projected: grows as we choose */
-	double		 weight;	/* 0: capacity in TiB */
-	int32_t		 hash_id;	/* plc_node_hash_id(id) */
-};
-
-struct mig_choice_in {
-	const int	*copies;	/* node indexes of the current copies */
-	size_t		 ncopies;	/* (unknown nodes are left out) */
-	int		 replaced;	/* index of the copy being replaced */
-	uint64_t	 size;
-	uint32_t	 x;		/* CRUSH input of the object */
-	const char *const *allowed_dcs;	/* borrows; NULL: any */
-	size_t		 nallowed;
-	double		 max_fill;	/* 0..1 */
-	int		 domain;	/* enum mig_domain */
-};
-
-/* Chooses a destination by straw2 among the eligible nodes: state "in",
- * reachable, not holding a copy, not sharing the failure domain of a copy
- * other than the replaced one, in an allowed datacenter, and under
- * max_fill after the copy. Adds size to the winner's used. Returns the
- * node index, or -1 with *reason set to a static skip reason. scratch
- * holds 3 * n entries of 4 bytes each. */
-int	mig_choose_dest(struct mig_node *nodes, size_t n,
-	    const struct mig_choice_in *in, void *scratch,
-	    const char **reason);
-
-/* Chooses the node an agent pulls the copy from: another healthy copy
- * (reachable, not "out") first, the replaced copy's node if it answers,
- * else -1 (source_unavailable). */
-int	mig_choose_pull(const struct mig_node *nodes, size_t n,
-	    const int *copies, size_t ncopies, int replaced);
 
 /* --- store.c: the job store ----------------------------------------------- */
 
@@ -159,6 +111,10 @@ json_t	*mig_object_get(PGconn *c, const char *id, struct bl_err *err);
  * BL_EINVAL with its line; nothing is imported then. With allow_unknown,
  * *unknown is a new array of the unregistered node names the rows named
  * (at most 100); otherwise it is NULL. */
+/* Writes every object as the objects CSV (header and one row each, ids
+ * in order) to fd; *rows counts them. 0 or -1 (BL_EDB, BL_EIO). */
+int	mig_objects_export(PGconn *c, int fd, long long *rows,
+	    struct bl_err *err);
 int	mig_objects_import(PGconn *c, const char *csv, size_t len,
 	    const char *who, int allow_unknown, long long *rows,
 	    json_t **unknown, struct bl_err *err);
@@ -178,7 +134,7 @@ struct mig_engine_opts {
 	long		 source_delete_grace_s;
 	int		 evacuate_deletes_source;
 	double		 max_fill;
-	int		 failure_domain;	/* enum mig_domain */
+	int		 failure_domain;	/* enum plc_domain */
 	const char	*agent_tls_ca_file;	/* borrows: used in
 						   mig_engine_new only; PEM
 						   CAs for https agents,

@@ -17,15 +17,12 @@
 #include "lib/err.h"
 #include "lib/http_client.h"
 #include "migrate/engine.h"
+#include "placement/cluster.h"
 
+/* A node's agent. Where the node is, what it holds and whether it
+ * answered is e->cl->nodes[i], at the same index. */
 struct enode {
-	char		*id;		/* owns */
 	char		*url;		/* owns */
-	char		*region, *dc, *rack, *host;	/* owns */
-	int		 state;
-	double		 weight;
-	uint64_t	 capacity, used;
-	int		 reachable;
 	double		 silent_s;	/* since last_seen; large if never */
 };
 
@@ -54,8 +51,10 @@ struct mig_engine {
 	struct ev_loop		*loop;		/* owns */
 	struct bl_http_client	*http;		/* owns */
 	struct mig_commit_pool	*pool;		/* owns */
-	struct enode		*nodes;		/* owns; this tick's */
-	size_t			 nnodes;
+	struct plc_cluster	*cl;		/* owns; this tick's nodes, by
+						   id; NULL before the first */
+	struct enode		*nodes;		/* owns; per cl->nodes[i] */
+	size_t			 nnodes;	/* cl->n */
 	int			 db_was_down;
 	struct mig_thr		*thr;		/* owns: sent throttle shares */
 	size_t			 nthr, capthr;
@@ -71,7 +70,7 @@ struct arr {
  * engine's loop, with the engine's secret and agent timeout. */
 void	mig_calls_run(struct mig_engine *e, struct bl_acall *c, size_t n);
 
-/* The index of node id in e->nodes (sorted), or -1. */
+/* The index of node id in e->cl->nodes and e->nodes, or -1. */
 ssize_t	mig_node_find(const struct mig_engine *e, const char *id);
 
 /* PostgreSQL array literals built for unnest() parameters. */

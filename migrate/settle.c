@@ -154,7 +154,7 @@ mig_poll_assignments(struct mig_engine *e)
 					rc = mig_db_fail(e, &err, "repost");
 			} else if (k >= 0) {
 				long long sh = mig_job_share(e, job,
-				    e->nodes[k].id);
+				    e->cl->nodes[k].id);
 
 				bl_acall_set(&reposts[nrepost], "POST",
 				    e->nodes[k].url, "/v1/assignments",
@@ -318,7 +318,7 @@ mig_cleanup(struct mig_engine *e)
 		char target[128];
 		json_t *body;
 
-		if (listed || k < 0 || !e->nodes[k].reachable)
+		if (listed || k < 0 || !e->cl->nodes[k].reachable)
 			continue;
 		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
 		    PQgetvalue(r, i, 2), PQgetvalue(r, i, 1));
@@ -345,7 +345,7 @@ mig_cleanup(struct mig_engine *e)
 			outcome = "done";
 		else if (st == 409)
 			outcome = "left";	/* a different object: kept */
-		else if (src && (k < 0 || !e->nodes[k].reachable))
+		else if (src && (k < 0 || !e->cl->nodes[k].reachable))
 			outcome = "left";	/* source gone: nothing to do */
 		else
 			continue;		/* try again next tick */

@@ -102,6 +102,78 @@ const char	*plc_node_state_name(int state);
 int		 plc_node_state_parse(const char *name);
 const char	*plc_link_name(int link);
 
+/* --- choose.c: the rules of every destination choice ----------------------
+ * The planner (planner.c) and an evacuation (plc_choose_dest(), used by the
+ * job engine and the simulator) choose destinations by these rules, so that
+ * they never disagree on which nodes may take a copy, nor on what a node
+ * weighs (DESIGN 5; docs/engine.md). */
+
+/* Whether nd takes new copies at all: state "in", reachable, and with a
+ * capacity. */
+int		 plc_node_takes(const struct plc_node *nd);
+/* The most bytes nd may hold under max_fill: floor(max_fill * capacity). */
+uint64_t	 plc_node_fill_limit(const struct plc_node *nd, double max_fill);
+/* What nd weighs in CRUSH (plc_crush_from_cluster()) and in an evacuation's
+ * straw2, in 16.16 fixed point: its weight, or its capacity in TiB when the
+ * weight is 0, rounded to the nearest; at least 1 and at most
+ * 0x7fffffff / 1024 (just under 32.0), so that 1024 of them sum without
+ * overflow. */
+uint32_t	 plc_node_weight(const struct plc_node *nd);
+/* Whether a and b share the failure domain (enum plc_domain): the same path
+ * from the region down to that level, so rack "r1" of dc1 is not rack "r1"
+ * of dc2, nor host "h1" of rack r1 host "h1" of rack r2. Names compare as
+ * they are, the empty name included. */
+int		 plc_same_domain(const struct plc_node *a,
+		    const struct plc_node *b, int domain);
+
+/* What a destination is chosen for: one new copy of one object. */
+struct plc_choice {
+	const int	*copies;	/* borrows; node indexes of its copies
+					   (out of range ones are ignored) */
+	size_t		 ncopies;
+	int		 replaced;	/* the copy being replaced; -1: none */
+	uint64_t	 size;		/* bytes */
+	uint32_t	 x;		/* CRUSH input: plc_object_key() low
+					   32 bits xor high 32 bits */
+	const char *const *allowed_dcs;	/* borrows; datacenter names */
+	size_t		 nallowed;	/* 0: any datacenter */
+	double		 max_fill;	/* 0..1 */
+	int		 domain;	/* enum plc_domain */
+};
+
+/* The nodes that may take the copy, in node order: state "in" and
+ * reachable; not holding a copy; not sharing the failure domain of a copy
+ * other than the replaced one; in an allowed datacenter; with a capacity
+ * and within max_fill after the copy (used: each node's projected bytes,
+ * NULL: used_bytes). Writes their indexes to which[] and their
+ * plc_node_weight() to weights[] (NULL: not wanted), n entries at most, and
+ * returns how many. *nfull (NULL: not wanted) counts the nodes refused only
+ * for want of space. No allocation. */
+size_t		 plc_choose_eligible(const struct plc_node *nodes, size_t n,
+		    const uint64_t *used, const struct plc_choice *in,
+		    uint32_t *which, uint32_t *weights, size_t *nfull);
+
+/* Bytes of scratch plc_choose_dest() needs for n nodes. */
+size_t		 plc_choose_scratch_size(size_t n);
+/* Prepares scratch once for nodes[0..n) (their straw2 ids and weights); it
+ * may then serve any number of plc_choose_dest() calls on the same nodes. */
+void		 plc_choose_scratch_init(const struct plc_node *nodes,
+		    size_t n, void *scratch);
+/* Chooses where the copy goes: straw2 (items hashed by plc_node_hash_id(),
+ * weighted by plc_node_weight(), input in->x) among plc_choose_eligible().
+ * used[] is each node's projected bytes; the winner's grows by in->size, so
+ * one batch of choices does not overfill a node. Returns the node index, or
+ * -1 with *nfull (NULL: not wanted) the number of nodes refused only for
+ * want of space. No allocation. */
+int		 plc_choose_dest(const struct plc_node *nodes, size_t n,
+		    uint64_t *used, const struct plc_choice *in,
+		    void *scratch, size_t *nfull);
+/* Chooses the node a new copy is read from: another copy on a reachable
+ * node that is not "out" (an "in" node before a draining one), else the
+ * replaced copy's node if it is reachable, else -1. */
+int		 plc_choose_pull(const struct plc_node *nodes, size_t n,
+		    const int *copies, size_t ncopies, int replaced);
+
 /* --- cluster_json.c ------------------------------------------------------ */
 
 /* Parses the cluster map:

@@ -9,8 +9,8 @@
  *   region/datacenter/rack and region/datacenter/rack/host, named by that
  *   path, all straw2, under one root "default" (id -1). Bucket ids follow
  *   the sorted order of their paths.
- * - A device weighs its node's weight in 16.16 fixed point (at least 1); a
- *   bucket weighs the sum of its items.
+ * - A device weighs plc_node_weight() of its node (its weight in 16.16
+ *   fixed point, at least 1); a bucket weighs the sum of its items.
  * - Straw2 draws hash a stable id per item instead of the item's position:
  *   31 bits of a hash of "device:<node id>" or "<type>:<path>". Adding or
  *   removing a node renumbers no draw of any other item, so straw2 moves
@@ -20,7 +20,6 @@
  */
 #include "placement/crush.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,20 +188,6 @@ collect(struct builder *bd, const struct plc_cluster *cl)
 	return 0;
 }
 
-static uint32_t
-node_weight(const struct plc_node *nd)
-{
-	double w = nd->weight > 0 ? nd->weight :
-	    (double)nd->capacity_bytes / (double)(1ULL << 40);
-	double fixed = floor(w * 65536.0 + 0.5);
-
-	if (fixed < 1)
-		return 1;
-	if (fixed > 0x7fffffff / 1024)
-		return 0x7fffffff / 1024;
-	return (uint32_t)fixed;
-}
-
 struct plc_crush *
 plc_crush_from_cluster(const struct plc_cluster *cl, struct bl_err *err)
 {
@@ -245,7 +230,7 @@ plc_crush_from_cluster(const struct plc_cluster *cl, struct bl_err *err)
 		host = find_bucket(&bd, T_HOST, path);
 		free(path);
 		if (add_item(host, (int)i, (int)name_hash("device", nd->id),
-		    node_weight(nd)) < 0)
+		    plc_node_weight(nd)) < 0)
 			goto oom;
 	}
 	for (int i = bd.n - 1; i >= 0; i--) {

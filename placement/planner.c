@@ -49,12 +49,12 @@ struct src {
 struct pnode {
 	uint64_t	cap;
 	uint64_t	used;
-	uint64_t	fill_limit;	/* max_fill * capacity */
+	uint64_t	fill_limit;	/* plc_node_fill_limit() */
 	double		latency;
 	double		cheapest;	/* price of the cheapest move out */
 	int32_t		hid;		/* straw2 id */
-	int		in;		/* in, reachable: counts and takes */
-	int		dom[3];		/* host, rack, datacenter domain ids */
+	int		in;		/* plc_node_takes() */
+	int		dom[3];		/* domain ids by enum plc_domain */
 	int		region;
 	int		dc;		/* plc_cluster_dcs() index */
 	int		src;		/* index into srcs, or -1 */
@@ -280,8 +280,15 @@ link_of(const struct pnode *a, const struct pnode *b)
 	return PLC_LINK_SAME_HOST;
 }
 
-/* Gives each node its ids: region, datacenter, and a domain id per level
- * that is unique across the whole path above it. */
+static const char *
+nz(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/* Gives each node its ids: region, datacenter, and one per failure domain
+ * level, equal for two nodes exactly when plc_same_domain() says that they
+ * share that domain (the rule an evacuation's choice follows too). */
 static int
 build_nodes(struct plc_planner *p, struct bl_err *err)
 {
@@ -298,16 +305,17 @@ build_nodes(struct plc_planner *p, struct bl_err *err)
 		bl_err_set(err, BL_ENOMEM, "planner: out of memory");
 		goto out;
 	}
+	/* The domain of each level is its whole path, as plc_same_domain()
+	 * compares it; "\x1f" cannot appear in a sane name. */
 	for (size_t i = 0; i < n; i++) {
 		const struct plc_node *nd = &cl->nodes[i];
 
-		/* "\x1f" cannot appear in a sane name; it separates levels. */
 		if (asprintf(&keys[3 * i + 0], "%s\x1f%s\x1f%s\x1f%s",
-		    nd->region, nd->datacenter, nd->rack, nd->host) < 0 ||
-		    asprintf(&keys[3 * i + 1], "%s\x1f%s\x1f%s", nd->region,
-		    nd->datacenter, nd->rack) < 0 ||
-		    asprintf(&keys[3 * i + 2], "%s\x1f%s", nd->region,
-		    nd->datacenter) < 0) {
+		    nz(nd->region), nz(nd->datacenter), nz(nd->rack),
+		    nz(nd->host)) < 0 || asprintf(&keys[3 * i + 1],
+		    "%s\x1f%s\x1f%s", nz(nd->region), nz(nd->datacenter),
+		    nz(nd->rack)) < 0 || asprintf(&keys[3 * i + 2], "%s\x1f%s",
+		    nz(nd->region), nz(nd->datacenter)) < 0) {
 			keys[3 * i + 0] = keys[3 * i + 1] = keys[3 * i + 2] =
 			    NULL;
 			bl_err_set(err, BL_ENOMEM, "planner: out of memory");
@@ -327,9 +335,9 @@ build_nodes(struct plc_planner *p, struct bl_err *err)
 			if (lvl < 3)
 				pn->dom[lvl] = intern(&t, keys[3 * i + lvl]);
 			else if (lvl == 3)
-				pn->region = intern(&t, cl->nodes[i].region);
+				pn->region = intern(&t, nz(cl->nodes[i].region));
 			else
-				pn->dc = intern(&t, cl->nodes[i].datacenter);
+				pn->dc = intern(&t, nz(cl->nodes[i].datacenter));
 		}
 	}
 	if (t.n > 64) {
@@ -448,12 +456,10 @@ plc_planner_new(const struct plc_cluster *cl,
 
 		pn->cap = nd->capacity_bytes;
 		pn->used = nd->used_bytes;
-		pn->fill_limit = (uint64_t)floor(o->max_fill *
-		    (double)nd->capacity_bytes);
+		pn->fill_limit = plc_node_fill_limit(nd, o->max_fill);
 		pn->latency = nd->latency_ms;
 		pn->hid = plc_node_hash_id(nd->id);
-		pn->in = nd->state == PLC_NODE_IN && nd->reachable &&
-		    nd->capacity_bytes > 0;
+		pn->in = plc_node_takes(nd);
 		pn->src = -1;
 	}
 	if (set_cheapest(p) < 0)
@@ -738,6 +744,8 @@ try_move(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
 	for (k = 0; k < c->ncopies; k++)
 		if (k != c->src_slot)
 			others[nothers++] = p->nodes[c->copies[k]].dom[fd];
+	/* The rules of plc_choose_eligible() on the ids prepared by
+	 * plc_planner_new(), then the planner's own: the mean, the cost. */
 	for (uint32_t d = 0; d < p->cl->n; d++) {
 		const struct pnode *dn = &p->nodes[d];
 		double deficit, cost;

@@ -4,7 +4,8 @@
  * The convention (docs/api.md, "Runnable examples"): a fenced block
  * tagged `http` holds a request line `METHOD /target`, optional header
  * lines, and after a blank line an optional body; the next fenced block
- * is tagged `json STATUS` and holds the answer. The test sends each
+ * is tagged `json STATUS` (or `csv STATUS`, for a CSV answer whose
+ * first line, the header, must be the same) and holds the answer. The test sends each
  * request in document order (GET with the viewer token, anything else
  * with the operator token), with `{job}` and `{object}` in the target or
  * body replaced by a finished evacuation's id and a seeded object's id,
@@ -57,6 +58,8 @@ struct example {
 	char	*request;	/* owns: the http block */
 	char	*answer;	/* owns: the json block */
 	long	 status;
+	int	 csv;		/* the answer is CSV: its first line is
+				   checked (the header) */
 };
 
 static struct example ex[MAXEX];
@@ -101,7 +104,7 @@ static void
 load_examples(void)
 {
 	char path[600], line[4096], *section = NULL, *req = NULL, *ans = NULL;
-	int ln = 0, in = 0, req_line = 0, section_has = 0;
+	int ln = 0, in = 0, req_line = 0, section_has = 0, csv = 0;
 	long st = 0;
 	FILE *f;
 
@@ -129,11 +132,12 @@ load_examples(void)
 			in = 1;
 			req_line = ln + 1;
 			req = strdup("");
-		} else if (in == 0 && strncmp(line, "```json ", 8) == 0 &&
-		    req != NULL) {
+		} else if (in == 0 && (strncmp(line, "```json ", 8) == 0 ||
+		    strncmp(line, "```csv ", 7) == 0) && req != NULL) {
 			char *end;
 
-			st = strtol(line + 8, &end, 10);
+			csv = line[3] == 'c';
+			st = strtol(line + (csv ? 7 : 8), &end, 10);
 			if (st < 100 || st > 599 || *end != '\n')
 				fail_msg("api.md:%d: want ```json STATUS", ln);
 			in = 2;
@@ -147,6 +151,7 @@ load_examples(void)
 				ex[nex].request = req;
 				ex[nex].answer = ans;
 				ex[nex].status = st;
+				ex[nex].csv = csv;
 				nex++;
 				req = ans = NULL;
 				section_has = 1;
@@ -382,6 +387,22 @@ test_api_doc__examples_answer_as_documented(void **state)
 		json_t *want, *got;
 		long st = send_request(ex[i].request, &body);
 
+		if (ex[i].csv) {
+			size_t hl = strcspn(want_s, "\n");
+
+			if (st != ex[i].status || strncmp(body ? body : "",
+			    want_s, hl) != 0 || (body[hl] != '\n' &&
+			    body[hl] != '\r')) {
+				snprintf(m, sizeof(m), "api.md:%d (%s): status "
+				    "%ld (documented %ld) or header differs: "
+				    "%.200s\n", ex[i].line, ex[i].section, st,
+				    ex[i].status, body ? body : "");
+				append(&bad, m);
+			}
+			free(body);
+			free(want_s);
+			continue;
+		}
 		if ((want = json_loads(want_s, JSON_DECODE_ANY, &je)) == NULL)
 			fail_msg("api.md:%d: the answer block is not JSON: %s",
 			    ex[i].line, je.text);

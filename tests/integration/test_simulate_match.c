@@ -215,6 +215,23 @@ test_simulate_match__prediction_within_10_percent_of_ballastd(void **state)
 	assert_int_equal(json_integer_value(json_object_get(t,
 	    "converged_cycle")), sim_cycles);
 	json_decref(j);
+	/* --live without --objects takes the objects from the API too
+	 * (GET /v1/objects/export): the same run. */
+	snprintf(cmd, sizeof(cmd), "'%s/ballastctl' simulate --live --server "
+	    "'%s' --token-file '%s/view.token' --scenario '%s' --json >'%s'",
+	    getenv("BALLAST_BIN") ? getenv("BALLAST_BIN") : "bin", ctl.url,
+	    ctl.dir, sc, out);
+	st = system(cmd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	j = json_load_file(out, 0, &je);
+	assert_non_null(j);
+	t = json_object_get(j, "totals");
+	assert_int_equal(json_integer_value(json_object_get(t,
+	    "bytes_rebalance")), sim_bytes);
+	assert_int_equal(json_integer_value(json_object_get(t,
+	    "converged_cycle")), sim_cycles);
+	json_decref(j);
 	/* The real run. */
 	for (int i = 0; i < 60; i++) {
 		run_cycle();

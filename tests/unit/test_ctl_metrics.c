@@ -9,6 +9,9 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+
+#include "controller/ctl.h"
 #include "controller/metrics.h"
 
 static void
@@ -151,6 +154,75 @@ test_ctl_metrics__known_counters_start_at_zero(void **state)
 	ctl_metrics_free(m);
 }
 
+/* The route table is the one source: every route labels to its own
+ * pattern, Allow lists the table's methods, and docs/api.md names every
+ * route but Manta's aliases (documented in their own table). */
+static void
+test_ctl_metrics__the_route_table_is_the_one_source(void **state)
+{
+	const char *scripts = getenv("BALLAST_SCRIPTS");
+	const struct ctl_route *rt;
+	char path[600], allow[64], seg[64], *doc;
+	size_t n, len;
+	FILE *f;
+
+	(void)state;
+	rt = ctl_routes(&n);
+	assert_true(n >= 25);
+	for (size_t i = 0; i < n; i++) {
+		char p[128];
+		const char *id = strstr(rt[i].pattern, "{id}");
+
+		if (id != NULL)
+			snprintf(p, sizeof(p), "%.*sx%s", (int)(id -
+			    rt[i].pattern), rt[i].pattern, id + 4);
+		else
+			snprintf(p, sizeof(p), "%s", rt[i].pattern);
+		assert_ptr_equal(ctl_route_find(rt[i].method, p, seg,
+		    sizeof(seg)) != NULL, 1);
+		if (strncmp(p, "/v1/controller/", 15) != 0)
+			assert_string_equal(ctl_route_label(p), rt[i].pattern);
+		assert_true(ctl_route_allow(p, allow, sizeof(allow)) >= 1);
+		assert_non_null(strstr(allow, rt[i].method));
+	}
+	assert_int_equal(ctl_route_allow("/v1/jobs", allow, sizeof(allow)), 2);
+	assert_string_equal(allow, "GET, POST");
+	assert_int_equal(ctl_route_allow("/v1/policy", allow, sizeof(allow)),
+	    3);
+	assert_string_equal(allow, "GET, PUT, DELETE");
+	assert_int_equal(ctl_route_allow("/v1/nothing", allow, sizeof(allow)),
+	    0);
+	assert_null(ctl_route_find("DELETE", "/v1/jobs", seg, sizeof(seg)));
+	assert_non_null(ctl_route_find("GET", "/v1/jobs/abc/tasks", seg,
+	    sizeof(seg)));
+	assert_string_equal(seg, "abc");
+	/* docs/api.md */
+	snprintf(path, sizeof(path), "%s/../docs/api.md", scripts ? scripts :
+	    "scripts");
+	assert_non_null(f = fopen(path, "r"));
+	doc = malloc(1 << 20);
+	assert_non_null(doc);
+	len = fread(doc, 1, (1 << 20) - 1, f);
+	doc[len] = '\0';
+	fclose(f);
+	for (size_t i = 0; i < n; i++) {
+		char want[160];
+
+		if (rt[i].flags & CTL_R_MANTA)
+			continue;
+		snprintf(want, sizeof(want), "`%s %s", rt[i].method,
+		    rt[i].pattern);
+		if (strstr(doc, want) == NULL) {
+			/* "`PUT /v1/policy`" may follow a GET in one line */
+			snprintf(want, sizeof(want), "%s %s", rt[i].method,
+			    rt[i].pattern);
+			if (strstr(doc, want) == NULL)
+				fail_msg("docs/api.md does not name %s", want);
+		}
+	}
+	free(doc);
+}
+
 int
 main(void)
 {
@@ -158,6 +230,7 @@ main(void)
 		cmocka_unit_test(test_ctl_metrics__routes_are_patterns_and_ids_never_labels),
 		cmocka_unit_test(test_ctl_metrics__loop_families_appear_only_once_reported),
 		cmocka_unit_test(test_ctl_metrics__known_counters_start_at_zero),
+		cmocka_unit_test(test_ctl_metrics__the_route_table_is_the_one_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
