@@ -1,10 +1,11 @@
 /* agent/metrics.c - counters, histograms, reasons and access counts. */
 #include "agent/agent.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lib/buf.h"
 
 static const char *const reason_names[AGT_R_COUNT] = {
 	[AGT_R_NONE] = "none",
@@ -55,105 +56,61 @@ agt_hist_observe(struct agt_hist *h, double seconds)
 	h->n++;
 }
 
-struct buf {
-	char	*p;	/* owns */
-	size_t	 len, cap;
-	int	 oom;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 static void
-bprintf(struct buf *b, const char *fmt, ...)
+counter(struct bl_buf *b, const char *name, const char *help, uint64_t v)
 {
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 8192;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (np == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-}
-
-static void
-counter(struct buf *b, const char *name, const char *help, uint64_t v)
-{
-	bprintf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
+	bl_buf_addf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
 	    name, name, (unsigned long long)v);
 }
 
 static void
-gauge(struct buf *b, const char *name, const char *help, long long v)
+gauge(struct bl_buf *b, const char *name, const char *help, long long v)
 {
-	bprintf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help,
+	bl_buf_addf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help,
 	    name, name, v);
 }
 
 static void
-histogram(struct buf *b, const char *name, const char *help,
+histogram(struct bl_buf *b, const char *name, const char *help,
     const struct agt_hist *h)
 {
 	uint64_t cum = 0;
 
-	bprintf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	bl_buf_addf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
 	for (int i = 0; i < AGT_HIST_BUCKETS; i++) {
 		cum += h->count[i];
-		bprintf(b, "%s_bucket{le=\"%g\"} %llu\n", name, hist_bounds[i],
+		bl_buf_addf(b, "%s_bucket{le=\"%g\"} %llu\n", name, hist_bounds[i],
 		    (unsigned long long)cum);
 	}
 	cum += h->count[AGT_HIST_BUCKETS];
-	bprintf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+	bl_buf_addf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
 	    (unsigned long long)cum);
-	bprintf(b, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
+	bl_buf_addf(b, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
 	    (unsigned long long)h->n);
 }
 
 char *
 agt_metrics_render(struct agt *g, size_t *len)
 {
-	struct buf b = { 0 };
+	struct bl_buf b = BL_BUF_INIT;
 	const struct agt_metrics *m = &g->m;
 
 	counter(&b, "ballast_agent_bytes_transferred_total",
 	    "Bytes of objects received from peers.", m->bytes_transferred);
 	counter(&b, "ballast_agent_bytes_served_total",
 	    "Bytes of objects sent to readers.", m->bytes_served);
-	bprintf(&b, "# HELP ballast_agent_tasks_total Tasks finished, by "
+	bl_buf_addf(&b, "# HELP ballast_agent_tasks_total Tasks finished, by "
 	    "outcome.\n# TYPE ballast_agent_tasks_total counter\n");
-	bprintf(&b, "ballast_agent_tasks_total{status=\"complete\"} %llu\n",
+	bl_buf_addf(&b, "ballast_agent_tasks_total{status=\"complete\"} %llu\n",
 	    (unsigned long long)m->tasks_complete);
-	bprintf(&b, "ballast_agent_tasks_total{status=\"skipped\"} %llu\n",
+	bl_buf_addf(&b, "ballast_agent_tasks_total{status=\"skipped\"} %llu\n",
 	    (unsigned long long)m->tasks_skipped);
-	bprintf(&b, "ballast_agent_tasks_total{status=\"failed\"} %llu\n",
+	bl_buf_addf(&b, "ballast_agent_tasks_total{status=\"failed\"} %llu\n",
 	    (unsigned long long)m->tasks_failed);
-	bprintf(&b, "# HELP ballast_agent_errors_total Failed tasks, by "
+	bl_buf_addf(&b, "# HELP ballast_agent_errors_total Failed tasks, by "
 	    "reason.\n# TYPE ballast_agent_errors_total counter\n");
 	for (int i = 1; i < AGT_R_COUNT; i++)
-		bprintf(&b, "ballast_agent_errors_total{reason=\"%s\"} %llu\n",
+		bl_buf_addf(&b, "ballast_agent_errors_total{reason=\"%s\"} %llu\n",
 		    agt_reason_name(i), (unsigned long long)m->errors[i]);
 	counter(&b, "ballast_agent_retries_total",
 	    "Transfer attempts retried after a transient error.", m->retries);
@@ -183,12 +140,7 @@ agt_metrics_render(struct agt *g, size_t *len)
 	    g->objects);
 	gauge(&b, "ballast_agent_throttle_bytes_per_second",
 	    "Transfer bandwidth limit; 0 means none.", g->throttle);
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	*len = b.len;
-	return b.p;
+	return bl_buf_detach(&b, len);
 }
 
 /* --- access counts ------------------------------------------------------ */

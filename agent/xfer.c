@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/sign.h"
 
@@ -453,26 +454,6 @@ agt_xfer_job_throttles(const struct agt *g)
 
 /* --- one attempt ---------------------------------------------------------- */
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		if (w == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static size_t
 on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
 {
@@ -491,7 +472,7 @@ on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
 		return BL_HTTP_PAUSE;
 	bucket_take(&g->bkt, n);
 	bucket_take(t->a->jb, n);
-	if (write_all(t->fd, p, n) == -1) {
+	if (bl_write_all(t->fd, p, n) == -1) {
 		t->fail = errno == ENOSPC || errno == EDQUOT ?
 		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR;
 		log_warn("task tmp=%s: write", t->tmp_path);

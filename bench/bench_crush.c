@@ -29,6 +29,7 @@
  *
  * BENCH_CRUSH_INPUTS (default 200000) sets the inputs per timed run.
  */
+#include "lib/file.h"
 #include "placement/crush.h"
 
 #include <errno.h>
@@ -185,8 +186,9 @@ write_map(const struct bmap *m, const char *path)
 static void
 prepare(struct bmap *m)
 {
-	char txt[128], json[128];
+	char txt[128], json[128], *text;
 	struct bl_err err;
+	size_t len;
 
 	snprintf(txt, sizeof(txt), "%s/%s.txt", tmpdir, m->name);
 	snprintf(m->bin, sizeof(m->bin), "%s/%s.bin", tmpdir, m->name);
@@ -196,8 +198,12 @@ prepare(struct bmap *m)
 	    NULL);
 	run_child((char *[]){ "crushtool", "-i", m->bin, "--dump", NULL },
 	    json);
-	if ((m->c = plc_crush_load_file(json, &err)) == NULL)
+	if ((text = bl_read_file(json, PLC_CRUSH_JSON_MAX, &len, &err)) ==
+	    NULL)
 		die("loading crushtool's dump: %s", err.msg);
+	if ((m->c = plc_crush_from_json(text, len, &err)) == NULL)
+		die("loading crushtool's dump: %s: %s", json, err.msg);
+	free(text);
 }
 
 /* CPU seconds of `crushtool --test` over x = 0..inputs-1, printing

@@ -5,6 +5,7 @@
  *   crush compare  what a change of map (a weight, say) would move
  */
 #include "cli/cli.h"
+#include "lib/file.h"
 #include "placement/crush.h"
 
 #include <errno.h>
@@ -300,8 +301,14 @@ static struct plc_crush *
 load_map(const char *path, const char *rule, int *ruleno)
 {
 	struct bl_err err;
-	struct plc_crush *c = plc_crush_load_file(path, &err);
+	struct plc_crush *c = NULL;
+	size_t len;
+	char *text = bl_read_file(path, PLC_CRUSH_JSON_MAX, &len, &err);
 
+	if (text != NULL && (c = plc_crush_from_json(text, len, &err)) ==
+	    NULL)
+		bl_err_wrap(&err, "%s", path);
+	free(text);
 	if (c == NULL) {
 		cli_usage_error("bad crush map: %s", err.msg);
 		return NULL;

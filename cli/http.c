@@ -10,27 +10,15 @@
 
 #include <curl/curl.h>
 
+#include "lib/buf.h"
 #include "lib/sign.h"
-
-struct buf {
-	char	*p;	/* owns */
-	size_t	 n;
-};
 
 static size_t
 on_body(char *d, size_t sz, size_t nm, void *arg)
 {
-	struct buf *b = arg;
 	size_t n = sz * nm;
-	char *np = realloc(b->p, b->n + n + 1);
 
-	if (np == NULL)
-		return 0;
-	b->p = np;
-	memcpy(b->p + b->n, d, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
+	return bl_buf_add(arg, d, n) == 0 ? n : 0;
 }
 
 int
@@ -79,19 +67,19 @@ cli_http_init(struct cli_http *h, const char *server, const char *token_file)
 
 static int	call_once(struct cli_http *, const char *, const char *,
 		    const char *, size_t, const char *, json_t **,
-		    struct buf *);
+		    struct bl_buf *);
 
 int
 cli_http_get_raw(struct cli_http *h, const char *target, char **body,
     size_t *len)
 {
-	struct buf b = { NULL, 0 };
+	struct bl_buf b = BL_BUF_INIT;
 	json_t *err = NULL;
 	int st = call_once(h, "GET", target, NULL, 0, NULL, &err, &b);
 
 	json_decref(err);
 	*body = b.p;
-	*len = b.n;
+	*len = b.len;
 	return st;
 }
 
@@ -128,11 +116,11 @@ cli_http_call(struct cli_http *h, const char *method, const char *target,
 static int
 call_once(struct cli_http *h, const char *method, const char *target,
     const char *body, size_t len, const char *ctype, json_t **out,
-    struct buf *raw)
+    struct bl_buf *raw)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hd = NULL;
-	struct buf b = { NULL, 0 };
+	struct bl_buf b = BL_BUF_INIT;
 	char url[1200], auth[600], ct[128];
 	long status = 0;
 	CURLcode rc;
@@ -187,10 +175,10 @@ call_once(struct cli_http *h, const char *method, const char *target,
 	/* A raw answer of 2xx goes to the caller as it came. */
 	if (raw != NULL && rc == CURLE_OK && status < 300) {
 		*raw = b;
-		b.p = NULL;
+		bl_buf_init(&b);
 	} else if (b.p != NULL)
-		*out = json_loadb(b.p, b.n, JSON_DECODE_ANY, NULL);
-	free(b.p);
+		*out = json_loadb(b.p, b.len, JSON_DECODE_ANY, NULL);
+	bl_buf_release(&b);
 	if (rc != CURLE_OK)
 		return -1;
 	if (status >= 400) {

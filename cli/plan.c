@@ -9,6 +9,7 @@
  */
 #include "cli/cli.h"
 #include "cli/http.h"
+#include "lib/file.h"
 #include "lib/tz.h"
 #include "placement/cluster.h"
 #include "placement/objects_csv.h"
@@ -67,49 +68,9 @@ struct objs {
 	size_t		 n_aff, aff_off_cap;
 };
 
-static int
-read_all(const char *path, char **out, size_t *outlen, struct bl_err *err)
-{
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, r;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return bl_err_set(err, BL_EIO, "%s: %s", path,
-		    strerror(errno));
-	for (;;) {
-		if (cap - len < 65536) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 1 << 20;
-			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				free(buf);
-				fclose(f);
-				return bl_err_set(err, BL_ENOMEM, "%s: out of "
-				    "memory", path);
-			}
-			buf = nb;
-		}
-		r = fread(buf + len, 1, cap - len, f);
-		len += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return bl_err_set(err, BL_EIO, "%s: read error", path);
-	}
-	fclose(f);
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	return 0;
-}
-
 /* Maps path read-only for one sequential pass; an empty file maps to
  * "" (*map NULL). Returns 1 if path is not a regular file (a pipe: read
- * it with read_all()). */
+ * it with bl_read_file()). */
 static int
 map_file(const char *path, char **map, const char **out, size_t *outlen,
     struct bl_err *err)
@@ -649,7 +610,7 @@ load_policy(const char *path, int preset, struct pol_policy *pol)
 	int rc = CLI_USAGE, line;
 
 	bl_err_clear(&err);
-	if (read_all(path, &text, &len, &err) < 0)
+	if ((text = bl_read_file(path, 0, &len, &err)) == NULL)
 		return cli_usage_error("plan: %s", err.msg);
 	/* The policy may be the whole file or its "policy" section. */
 	root = json_loadb(text, len, 0, &jerr);
@@ -860,7 +821,7 @@ plan_load_cluster(const char *path)
 	char *text = NULL;
 	size_t len;
 
-	if (read_all(path, &text, &len, &err) < 0) {
+	if ((text = bl_read_file(path, 0, &len, &err)) == NULL) {
 		cli_usage_error("plan: %s", err.msg);
 		return NULL;
 	}
@@ -891,7 +852,7 @@ plan_load_objects(const char *path, const struct plc_cluster *cl,
 	int m = map_file(path, &o->map, &csv, &len, &err), rc = -1;
 
 	o->map_len = o->map != NULL ? len : 0;
-	if (m == 1 && read_all(path, &text, &len, &err) == 0) {
+	if (m == 1 && (text = bl_read_file(path, 0, &len, &err)) != NULL) {
 		csv = text;
 		m = 0;
 	}

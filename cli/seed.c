@@ -28,6 +28,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/file.h"
 #include "lib/uuid.h"
 
 #define SEED_NODES_MAX	64
@@ -47,22 +48,6 @@ xs(uint64_t *s)
 	*s ^= *s << 25;
 	*s ^= *s >> 27;
 	return *s * 0x2545F4914F6CDD1DULL;
-}
-
-static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static void
@@ -220,7 +205,7 @@ cli_seed_main(int argc, char **argv)
 				snprintf(first, sizeof(first), "%s", path);
 				fd = open(path, O_WRONLY | O_CREAT | O_EXCL,
 				    0644);
-				if (fd < 0 || write_all(fd, buf, size) == -1 ||
+				if (fd < 0 || bl_write_all(fd, buf, size) == -1 ||
 				    close(fd) != 0) {
 					cli_usage_error("demo-seed: write %s: "
 					    "%s", path, strerror(errno));

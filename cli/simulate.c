@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/http.h"
 #include "cli/simulate.h"
+#include "lib/file.h"
 #include "lib/tz.h"
 #include "placement/objects_csv.h"
 
@@ -18,41 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-load_text(const char *path, char **out, size_t *len, struct bl_err *err)
+/* Reads and parses the cluster map at path; errors start with the path. */
+static struct plc_cluster *
+load_cluster(const char *path, struct bl_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0, r;
+	struct plc_cluster *cl;
+	size_t len;
+	char *text;
 
-	if (f == NULL)
-		return bl_err_set(err, BL_EIO, "%s: %s", path, strerror(errno));
-	do {
-		if (cap - n < 65536) {
-			char *nb = realloc(buf, (cap = cap ? cap * 2 : 1 << 16) +
-			    1);
-
-			if (nb == NULL) {
-				free(buf);
-				fclose(f);
-				return bl_err_set(err, BL_ENOMEM, "%s: out of "
-				    "memory", path);
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-	} while (r > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return bl_err_set(err, BL_EIO, "%s: read error", path);
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
+	if ((text = bl_read_file(path, 0, &len, err)) == NULL)
+		return NULL;
+	cl = plc_cluster_from_json(text, len, path, err);
+	free(text);
+	return cl;
 }
 
 static json_t *
@@ -473,7 +452,7 @@ cli_simulate_main(int argc, char **argv)
 			json_decref(pdoc);
 			pdoc = NULL;
 		}
-	} else if ((cl = plc_cluster_load_file(cpath, &err)) == NULL) {
+	} else if ((cl = load_cluster(cpath, &err)) == NULL) {
 		return cli_usage_error("simulate: %s", err.msg);
 	}
 	if (pdoc == NULL && ppath != NULL) {
@@ -517,7 +496,7 @@ cli_simulate_main(int argc, char **argv)
 		if ((rc = load_live_objects(&text, &len)) != CLI_OK)
 			goto out;
 		rc = CLI_USAGE;
-	} else if (load_text(opath, &text, &len, &err) < 0) {
+	} else if ((text = bl_read_file(opath, 0, &len, &err)) == NULL) {
 		cli_usage_error("simulate: %s", err.msg);
 		goto out;
 	}

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "lib/buf.h"
 #include "lib/log.h"
 
 struct bl_http_client {
@@ -35,8 +36,8 @@ struct bl_http_xfer {
 	CURL			*easy;	/* owns */
 	struct curl_slist	*hdrs;	/* owns */
 	char			*req_body;	/* owns */
-	char			*buf;	/* owns: collected body */
-	size_t			 len, cap, max;
+	struct bl_buf		 body;	/* the collected body */
+	size_t			 max;
 	int			 aborted;
 	int			 too_big;
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -60,7 +61,7 @@ xfer_free(struct bl_http_xfer *x)
 	curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->hdrs);
 	free(x->req_body);
-	free(x->buf);
+	bl_buf_release(&x->body);
 	x->c->active--;
 	free(x);
 }
@@ -193,8 +194,8 @@ check_done(struct bl_http_client *c)
 			r.code = BL_ENET;
 			break;
 		}
-		r.body = x->buf;
-		r.body_len = x->len;
+		r.body = x->body.p;
+		r.body_len = x->body.len;
 		x->done_fn(x, &r, x->arg);
 		xfer_free(x);
 	}
@@ -223,25 +224,11 @@ on_write(char *p, size_t size, size_t nmemb, void *arg)
 			return CURL_WRITEFUNC_PAUSE;
 		return rc;
 	}
-	if (x->len + n > x->max) {
+	if (x->body.len + n > x->max) {
 		x->too_big = 1;
 		return 0;
 	}
-	if (x->len + n + 1 > x->cap) {
-		size_t cap = x->cap ? x->cap : 4096;
-		char *nb;
-
-		while (cap < x->len + n + 1)
-			cap *= 2;
-		if ((nb = realloc(x->buf, cap)) == NULL)
-			return 0;
-		x->buf = nb;
-		x->cap = cap;
-	}
-	memcpy(x->buf + x->len, p, n);
-	x->len += n;
-	x->buf[x->len] = '\0';
-	return n;
+	return bl_buf_add(&x->body, p, n) == 0 ? n : 0;
 }
 
 struct bl_http_client *

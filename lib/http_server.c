@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "lib/buf.h"
 #include "lib/log.h"
 
 struct bl_http_server {
@@ -48,8 +49,7 @@ struct bl_http_req {
 	char			*target;	/* owns: raw target */
 	char			*path;		/* owns: target before '?' */
 	const char		*method;	/* borrows: MHD's */
-	char			*body;		/* owns */
-	size_t			 body_len, body_cap;
+	struct bl_buf		 body;		/* the request's body */
 	struct hdr		*hdrs;		/* owns: response headers */
 	int			 started;	/* headers seen */
 	int			 too_big;
@@ -140,7 +140,7 @@ req_free(struct bl_http_req *r)
 	}
 	free(r->target);
 	free(r->path);
-	free(r->body);
+	bl_buf_release(&r->body);
 	free(r);
 }
 
@@ -309,8 +309,8 @@ bl_http_req_header(const struct bl_http_req *r, const char *name)
 const char *
 bl_http_req_body(const struct bl_http_req *r, size_t *len)
 {
-	*len = r->body_len;
-	return r->body ? r->body : "";
+	*len = r->body.len;
+	return r->body.p ? r->body.p : "";
 }
 
 int
@@ -330,25 +330,11 @@ body_append(struct bl_http_req *r, const char *data, size_t n)
 {
 	size_t max = r->srv->opts.max_body;
 
-	if (r->too_big || r->body_len + n > max) {
+	if (r->too_big || r->body.len + n > max) {
 		r->too_big = 1;
 		return 0;
 	}
-	if (r->body_len + n + 1 > r->body_cap) {
-		size_t cap = r->body_cap ? r->body_cap : 4096;
-		char *nb;
-
-		while (cap < r->body_len + n + 1)
-			cap *= 2;
-		if ((nb = realloc(r->body, cap)) == NULL)
-			return -1;
-		r->body = nb;
-		r->body_cap = cap;
-	}
-	memcpy(r->body + r->body_len, data, n);
-	r->body_len += n;
-	r->body[r->body_len] = '\0';
-	return 0;
+	return bl_buf_add(&r->body, data, n);
 }
 
 static enum MHD_Result

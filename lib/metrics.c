@@ -4,10 +4,11 @@
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lib/buf.h"
 
 const double bl_metrics_fast_seconds[] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
@@ -325,48 +326,6 @@ bl_metric_get(struct bl_metric *f, const char *const *values)
 
 /* --- rendering ------------------------------------------------------------ */
 
-struct buf {
-	char	*p;	/* owns */
-	size_t	 len, cap;
-	int	 oom;
-};
-
-static void bput(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-bput(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len)
-			break;
-		{
-			size_t cap = (b->cap + (size_t)n + 1) * 2;
-			char *p = realloc(b->p, cap);
-
-			if (p == NULL) {
-				b->oom = 1;
-				return;
-			}
-			b->p = p;
-			b->cap = cap;
-		}
-	}
-	b->len += (size_t)n;
-}
-
 static void
 fmtnum(char *out, size_t n, double v)
 {
@@ -385,109 +344,99 @@ fmtnum(char *out, size_t n, double v)
 }
 
 static void
-bnum(struct buf *b, double v)
+bnum(struct bl_buf *b, double v)
 {
 	char s[64];
 
 	fmtnum(s, sizeof(s), v);
-	bput(b, "%s", s);
+	bl_buf_addf(b, "%s", s);
 }
 
 /* HELP text escapes \ and newline; label values also ". */
 static void
-bescape(struct buf *b, const char *s, int quote)
+bescape(struct bl_buf *b, const char *s, int quote)
 {
 	for (; *s; s++) {
 		if (*s == '\\')
-			bput(b, "\\\\");
+			bl_buf_addf(b, "\\\\");
 		else if (*s == '\n')
-			bput(b, "\\n");
+			bl_buf_addf(b, "\\n");
 		else if (quote && *s == '"')
-			bput(b, "\\\"");
+			bl_buf_addf(b, "\\\"");
 		else
-			bput(b, "%c", *s);
+			bl_buf_add(b, s, 1);
 	}
 }
 
 /* {a="x",b="y"} plus an optional le; nothing when there is no label. */
 static void
-blabels(struct buf *b, const struct bl_metric *f, const struct series *s,
+blabels(struct bl_buf *b, const struct bl_metric *f, const struct series *s,
     const char *le)
 {
 	if (f->nlabels == 0 && le == NULL)
 		return;
-	bput(b, "{");
+	bl_buf_addf(b, "{");
 	for (size_t i = 0; i < f->nlabels; i++) {
-		bput(b, "%s%s=\"", i ? "," : "", f->labels[i]);
+		bl_buf_addf(b, "%s%s=\"", i ? "," : "", f->labels[i]);
 		bescape(b, s->values[i], 1);
-		bput(b, "\"");
+		bl_buf_addf(b, "\"");
 	}
 	if (le != NULL)
-		bput(b, "%sle=\"%s\"", f->nlabels ? "," : "", le);
-	bput(b, "}");
+		bl_buf_addf(b, "%sle=\"%s\"", f->nlabels ? "," : "", le);
+	bl_buf_addf(b, "}");
 }
 
 static void
-render_family(struct buf *b, const struct bl_metric *f)
+render_family(struct bl_buf *b, const struct bl_metric *f)
 {
 	static const char *const types[] = { "counter", "gauge", "histogram" };
 	const struct series *s;
 
 	if (f->series == NULL)
 		return;
-	bput(b, "# HELP %s ", f->name);
+	bl_buf_addf(b, "# HELP %s ", f->name);
 	bescape(b, f->help, 0);
-	bput(b, "\n# TYPE %s %s\n", f->name, types[f->type]);
+	bl_buf_addf(b, "\n# TYPE %s %s\n", f->name, types[f->type]);
 	for (s = f->series; s != NULL; s = s->next) {
 		unsigned long long cum = 0;
 		char le[64];
 
 		if (f->type != BL_METRIC_HISTOGRAM) {
-			bput(b, "%s", f->name);
+			bl_buf_addf(b, "%s", f->name);
 			blabels(b, f, s, NULL);
-			bput(b, " ");
+			bl_buf_addf(b, " ");
 			bnum(b, s->v);
-			bput(b, "\n");
+			bl_buf_addf(b, "\n");
 			continue;
 		}
 		for (size_t i = 0; i < f->nbounds; i++) {
 			cum += s->buckets[i];
 			fmtnum(le, sizeof(le), f->bounds[i]);
-			bput(b, "%s_bucket", f->name);
+			bl_buf_addf(b, "%s_bucket", f->name);
 			blabels(b, f, s, le);
-			bput(b, " %llu\n", cum);
+			bl_buf_addf(b, " %llu\n", cum);
 		}
-		bput(b, "%s_bucket", f->name);
+		bl_buf_addf(b, "%s_bucket", f->name);
 		blabels(b, f, s, "+Inf");
-		bput(b, " %llu\n%s_sum", s->count, f->name);
+		bl_buf_addf(b, " %llu\n%s_sum", s->count, f->name);
 		blabels(b, f, s, NULL);
-		bput(b, " ");
+		bl_buf_addf(b, " ");
 		bnum(b, s->v);
-		bput(b, "\n%s_count", f->name);
+		bl_buf_addf(b, "\n%s_count", f->name);
 		blabels(b, f, s, NULL);
-		bput(b, " %llu\n", s->count);
+		bl_buf_addf(b, " %llu\n", s->count);
 	}
 }
 
 char *
 bl_metrics_render(struct bl_metrics *m, size_t *len)
 {
-	struct buf b = { NULL, 0, 0, 0 };
+	struct bl_buf b = BL_BUF_INIT;
 	const struct bl_metric *f;
 
-	if ((b.p = malloc(4096)) == NULL)
-		return NULL;
-	b.cap = 4096;
-	b.p[0] = '\0';
 	pthread_mutex_lock(&m->mu);
 	for (f = m->families; f != NULL; f = f->next)
 		render_family(&b, f);
 	pthread_mutex_unlock(&m->mu);
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	if (len != NULL)
-		*len = b.len;
-	return b.p;
+	return bl_buf_detach(&b, len);
 }

@@ -6,25 +6,9 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/pg.h"
-
-static int
-write_fd(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 int
 mig_objects_export(PGconn *c, int fd, long long *rows, struct bl_err *err)
@@ -47,7 +31,7 @@ mig_objects_export(PGconn *c, int fd, long long *rows, struct bl_err *err)
 	}
 	PQclear(r);
 	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
-		if (rc == 0 && write_fd(fd, buf, (size_t)n) == -1)
+		if (rc == 0 && bl_write_all(fd, buf, (size_t)n) == -1)
 			rc = bl_err_set(err, BL_EIO, "export: write: %s",
 			    strerror(errno));
 		(*rows)++;

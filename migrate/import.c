@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/pg.h"
 #include "lib/uuid.h"
@@ -251,8 +252,9 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
     int allow_unknown, long long *rows, json_t **unknown, struct bl_err *err)
 {
 	char *buf, *line, *save = NULL;
-	char *out = NULL, *unk[UNKNOWN_MAX];
-	size_t olen = 0, ocap = 0, nunk = 0;
+	struct bl_buf out = BL_BUF_INIT;	/* the COPY text */
+	char *unk[UNKNOWN_MAX];
+	size_t nunk = 0;
 	long lineno = 0;
 	int rc = -1, seen_header = 0;
 	PGresult *r, *nodes = NULL;
@@ -352,22 +354,10 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
 			    lineno);
 			goto out;
 		}
-		if (olen + (size_t)rl + 1 > ocap) {
-			size_t nc = ocap ? ocap * 2 : 65536;
-			char *nb;
-
-			while (nc < olen + (size_t)rl + 1)
-				nc *= 2;
-			if ((nb = realloc(out, nc)) == NULL) {
-				bl_err_set(err, BL_ENOMEM, "import: out of "
-				    "memory");
-				goto out;
-			}
-			out = nb;
-			ocap = nc;
+		if (bl_buf_add(&out, row, (size_t)rl) == -1) {
+			bl_err_set(err, BL_ENOMEM, "import: out of memory");
+			goto out;
 		}
-		memcpy(out + olen, row, (size_t)rl);
-		olen += (size_t)rl;
 		(*rows)++;
 	}
 	if (!seen_header) {
@@ -391,7 +381,7 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
 		goto rollback;
 	}
 	PQclear(r);
-	if ((olen > 0 && PQputCopyData(c, out, (int)olen) != 1) ||
+	if ((out.len > 0 && PQputCopyData(c, out.p, (int)out.len) != 1) ||
 	    PQputCopyEnd(c, NULL) != 1) {
 		bl_err_set(err, BL_EDB, "import: copy: %s", PQerrorMessage(c));
 		goto rollback;
@@ -445,7 +435,7 @@ out:
 	for (size_t i = 0; i < nunk; i++)
 		free(unk[i]);
 	PQclear(nodes);
-	free(out);
+	bl_buf_release(&out);
 	free(buf);
 	return rc;
 }

@@ -181,11 +181,10 @@ int		 plc_choose_pull(const struct plc_node *nodes, size_t n,
  *    "host","capacity_bytes","used_bytes","state","weight"?,"latency_ms"?,
  *    "reachable"?}]}
  * Errors name the JSON path, e.g. "nodes[2].capacity_bytes: expected a
- * positive integer". name (borrowed, may be NULL) prefixes messages. */
+ * positive integer". name (borrowed, may be NULL) prefixes messages: pass
+ * the file's path when the text came from one (placement reads no files;
+ * the caller does, e.g. with bl_read_file()). */
 struct plc_cluster	*plc_cluster_from_json(const char *text, size_t len,
 			    const char *name, struct bl_err *err);
-/* Reads and parses path; errors start with the path. */
-struct plc_cluster	*plc_cluster_load_file(const char *path,
-			    struct bl_err *err);
 
 #endif

@@ -1,9 +1,7 @@
 /* placement/cluster_json.c - loads the cluster map from JSON. */
 #include "placement/cluster.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,47 +189,4 @@ fail:
 	plc_cluster_free(cl);
 	json_decref(root);
 	return NULL;
-}
-
-struct plc_cluster *
-plc_cluster_load_file(const char *path, struct bl_err *err)
-{
-	struct plc_cluster *cl;
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, r;
-
-	if ((f = fopen(path, "rb")) == NULL) {
-		bl_err_set(err, BL_EIO, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (len == cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 65536;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				free(buf);
-				fclose(f);
-				bl_err_set(err, BL_ENOMEM, "%s: out of memory",
-				    path);
-				return NULL;
-			}
-			buf = nb;
-		}
-		r = fread(buf + len, 1, cap - len, f);
-		len += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		bl_err_set(err, BL_EIO, "%s: read error", path);
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	cl = plc_cluster_from_json(buf, len, path, err);
-	free(buf);
-	return cl;
 }

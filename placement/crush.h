@@ -157,11 +157,14 @@ int	plc_crush_do_rule(const struct plc_crush *c, int rule, uint32_t x,
 
 /* --- loading ------------------------------------------------------------- */
 
+/* The most map text a caller should read for plc_crush_from_json(); real
+ * maps are a few MiB. */
+#define PLC_CRUSH_JSON_MAX	(256u << 20)
+
 /* Parses a map in the shape of `ceph osd crush dump`. Errors name the JSON
- * path, e.g. "buckets[3].items[1].id: dangling item -7". */
+ * path, e.g. "buckets[3].items[1].id: dangling item -7"; a caller that read
+ * the text from a file prefixes the file's path (placement reads no files). */
 struct plc_crush	*plc_crush_from_json(const char *text, size_t len,
-			    struct bl_err *err);
-struct plc_crush	*plc_crush_load_file(const char *path,
 			    struct bl_err *err);
 
 /* Builds the CRUSH hierarchy of a ballast cluster (documented in

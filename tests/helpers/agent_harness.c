@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "lib/buf.h"
 #include "lib/sign.h"
 #include "lib/uuid.h"
 
@@ -287,24 +288,10 @@ tha_agent_free(struct tha_agent *a)
 	a->nargs = 0;
 }
 
-struct sink {
-	char	*p;
-	size_t	 len;
-};
-
 static size_t
 sink_write(char *p, size_t size, size_t n, void *arg)
 {
-	struct sink *s = arg;
-	char *np = realloc(s->p, s->len + size * n + 1);
-
-	if (np == NULL)
-		return 0;
-	memcpy(np + s->len, p, size * n);
-	s->p = np;
-	s->len += size * n;
-	s->p[s->len] = '\0';
-	return size * n;
+	return bl_buf_add(arg, p, size * n) == 0 ? size * n : 0;
 }
 
 int
@@ -314,7 +301,7 @@ tha_request(const char *base, const char *method, const char *target,
 {
 	struct curl_slist *h = NULL;
 	struct bl_sign_hdrs sh;
-	struct sink b = { 0 }, hd = { 0 };
+	struct bl_buf b = BL_BUF_INIT, hd = BL_BUF_INIT;
 	char url[4096], line[256];
 	time_t now = time(NULL);
 	CURL *c;
@@ -366,9 +353,8 @@ tha_request(const char *base, const char *method, const char *target,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
-	r->body = b.p ? b.p : strdup("");
-	r->len = b.len;
-	r->headers = hd.p ? hd.p : strdup("");
+	r->body = bl_buf_detach(&b, &r->len);
+	r->headers = bl_buf_detach(&hd, NULL);
 	return cc == CURLE_OK ? 0 : -1;
 }
 

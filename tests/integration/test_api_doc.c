@@ -29,6 +29,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "lib/buf.h"
 #include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	4
@@ -200,24 +201,10 @@ fill(const char *s)
 	return out;
 }
 
-struct buf {
-	char	*p;
-	size_t	 len;
-};
-
 static size_t
 on_body(char *d, size_t sz, size_t n, void *arg)
 {
-	struct buf *b = arg;
-	char *np = realloc(b->p, b->len + sz * n + 1);
-
-	if (np == NULL)
-		return 0;
-	memcpy(np + b->len, d, sz * n);
-	b->len += sz * n;
-	np[b->len] = '\0';
-	b->p = np;
-	return sz * n;
+	return bl_buf_add(arg, d, sz * n) == 0 ? sz * n : 0;
 }
 
 /* Sends the request of an http block; the status, the body in *body. */
@@ -228,7 +215,7 @@ send_request(const char *block, char **body)
 	char url[1200], auth[128];
 	const char *payload = NULL;
 	struct curl_slist *h = NULL;
-	struct buf b = { NULL, 0 };
+	struct bl_buf b = BL_BUF_INIT;
 	long status = -1;
 	CURL *c;
 	char *blank;
@@ -265,7 +252,7 @@ send_request(const char *block, char **body)
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	free(r);
-	*body = b.p ? b.p : strdup("");
+	assert_non_null(*body = bl_buf_detach(&b, NULL));
 	return status;
 }
 

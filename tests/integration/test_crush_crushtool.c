@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "placement/crush.h"
 
 #define SEEDS		60
@@ -203,9 +204,10 @@ static void
 check_seed(uint64_t seed)
 {
 	struct rng r = { seed + 77 };
-	char path[512], cmd[2048], line[1024];
+	char path[512], cmd[2048], line[1024], *text;
 	struct plc_crush *c;
 	struct bl_err err;
+	size_t tlen;
 	uint32_t *w;
 	int ndev, nw, nrep = 1 + (int)rnd(&r, 6), rw_id[4], nrw;
 	uint32_t rw_val[4];
@@ -222,9 +224,14 @@ check_seed(uint64_t seed)
 	    ">/dev/null 2>&1 && crushtool -i map.bin --dump >map.json", tmpdir);
 	assert_int_equal(sh(cmd), 0);
 	snprintf(path, sizeof(path), "%s/map.json", tmpdir);
-	c = plc_crush_load_file(path, &err);
-	if (c == NULL)
+	if ((text = bl_read_file(path, PLC_CRUSH_JSON_MAX, &tlen, &err)) ==
+	    NULL)
 		fail_msg("seed %llu: %s", (unsigned long long)seed, err.msg);
+	c = plc_crush_from_json(text, tlen, &err);
+	free(text);
+	if (c == NULL)
+		fail_msg("seed %llu: %s: %s", (unsigned long long)seed, path,
+		    err.msg);
 	nw = plc_crush_max_devices(c);
 	assert_int_equal(nw, ndev);
 	w = calloc((size_t)nw, sizeof(*w));

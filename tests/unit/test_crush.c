@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/file.h"
 #include "placement/crush.h"
 
 /* --- helpers ---------------------------------------------------------------- */
@@ -475,8 +476,9 @@ static void
 check_golden(const char *dir, const char *file)
 {
 	char path[1024], line[4096], mapfile[512] = "", rule[128] = "";
-	char *tok, *save;
+	char *tok, *save, *text;
 	long long from = 0, to = 0;
+	size_t tlen;
 	int replicas = 0, ruleno, nw, lines = 0;
 	uint32_t *w;
 	struct plc_crush *c;
@@ -515,9 +517,13 @@ check_golden(const char *dir, const char *file)
 				to = atoll(val);
 		}
 	}
-	c = plc_crush_load_file(mapfile, &err);
-	if (c == NULL)
+	if ((text = bl_read_file(mapfile, PLC_CRUSH_JSON_MAX, &tlen, &err)) ==
+	    NULL)
 		fail_msg("%s: %s", file, err.msg);
+	c = plc_crush_from_json(text, tlen, &err);
+	free(text);
+	if (c == NULL)
+		fail_msg("%s: %s: %s", file, mapfile, err.msg);
 	ruleno = plc_crush_find_rule(c, rule);
 	assert_true(ruleno >= 0);
 	nw = plc_crush_max_devices(c);
