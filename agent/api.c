@@ -545,31 +545,42 @@ metrics(struct agt *g, struct bl_http_req *req)
 	free(text);
 }
 
-static void
-throttle(struct agt *g, struct bl_http_req *req)
+/* A PUT of {"bytes_per_sec": N}: 0 with *v, or -1 when answered (405
+ * with allow, 400 for a bad body). */
+static int
+throttle_body(struct bl_http_req *req, const char *allow, long long *v)
 {
 	const char *body;
 	struct bl_err err;
-	long long v;
 	size_t len;
+
+	if (strcmp(bl_http_req_method(req), "PUT") != 0) {
+		bl_http_req_add_header(req, "Allow", allow);
+		bl_http_respond_error(req, 405, "method_not_allowed", "%s",
+		    bl_http_req_method(req));
+		return -1;
+	}
+	body = bl_http_req_body(req, &len);
+	if (bl_wire_throttle_parse(body, len, v, &err) == -1) {
+		bl_http_respond_error(req, 400, err.code == BL_EPARSE ?
+		    "malformed" : "invalid", "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+throttle(struct agt *g, struct bl_http_req *req)
+{
+	long long v;
 
 	if (strcmp(bl_http_req_method(req), "GET") == 0) {
 		bl_http_respond_json_take(req, 200, json_pack("{s:I}",
 		    "bytes_per_sec", (json_int_t)g->throttle));
 		return;
 	}
-	if (strcmp(bl_http_req_method(req), "PUT") != 0) {
-		bl_http_req_add_header(req, "Allow", "GET, PUT");
-		bl_http_respond_error(req, 405, "method_not_allowed", "%s",
-		    bl_http_req_method(req));
+	if (throttle_body(req, "GET, PUT", &v) == -1)
 		return;
-	}
-	body = bl_http_req_body(req, &len);
-	if (bl_wire_throttle_parse(body, len, &v, &err) == -1) {
-		bl_http_respond_error(req, 400, err.code == BL_EPARSE ?
-		    "malformed" : "invalid", "%s", err.msg);
-		return;
-	}
 	agt_xfer_set_throttle(g, v);
 	g->cfg.throttle = v;
 	g->cfgt.source[bl_cfg_find(&g->cfgt, "throttle") - g->cfgt.table] =
@@ -583,13 +594,10 @@ throttle(struct agt *g, struct bl_http_req *req)
 static void
 job_throttle(struct agt *g, struct bl_http_req *req, const char *rest)
 {
+	const char *slash = strchr(rest, '/');
 	char job[BL_UUID_LEN + 1];
-	const char *body;
 	struct bl_err err;
 	long long v;
-	size_t len;
-
-	const char *slash = strchr(rest, '/');
 
 	if (slash == NULL || strcmp(slash, "/throttle") != 0) {
 		bl_http_respond_error(req, 404, "not_found", "no route for "
@@ -602,18 +610,8 @@ job_throttle(struct agt *g, struct bl_http_req *req, const char *rest)
 		    "canonical lowercase uuid");
 		return;
 	}
-	if (strcmp(bl_http_req_method(req), "PUT") != 0) {
-		bl_http_req_add_header(req, "Allow", "PUT");
-		bl_http_respond_error(req, 405, "method_not_allowed", "%s",
-		    bl_http_req_method(req));
+	if (throttle_body(req, "PUT", &v) == -1)
 		return;
-	}
-	body = bl_http_req_body(req, &len);
-	if (bl_wire_throttle_parse(body, len, &v, &err) == -1) {
-		bl_http_respond_error(req, 400, err.code == BL_EPARSE ?
-		    "malformed" : "invalid", "%s", err.msg);
-		return;
-	}
 	if (agt_xfer_set_job_throttle(g, job, v, &err) == -1) {
 		bl_http_respond_error(req, err.code == BL_ENOENT ? 404 : 503,
 		    bl_err_code_name(err.code), "%s", err.msg);
