@@ -449,6 +449,7 @@ cli_simulate_main(int argc, char **argv)
 	if (live) {
 		if ((rc = load_live(&cl, &pdoc)) != CLI_OK)
 			return rc;
+		rc = CLI_USAGE;		/* until the run succeeds */
 		if (ppath != NULL) {
 			json_decref(pdoc);
 			pdoc = NULL;
