@@ -201,8 +201,18 @@ struct flag {
 	const char	*value;
 };
 
-int
-main(int argc, char **argv)
+/* The command line: config flags in order, and what to do. */
+struct args {
+	struct flag	*flags;		/* owns */
+	int		 nflags;
+	int		 print;
+	const char	*config_file;	/* borrows argv */
+};
+
+/* Parses argv into a. Returns -1 to go on, or the exit status (--help,
+ * --config-reference, a bad flag). */
+static int
+args_parse(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -220,26 +230,17 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct flag *flags;
-	int nflags = 0, print = 0, ch;
-	const char *config_file = NULL;
-	struct agt g;
-	struct bl_err err;
-	struct bl_http_server_opts so;
-	struct statvfs vfs;
-	long long tmp_removed, tmp_failed;
-	char host[256];
+	int ch;
 
-	bl_log_set_ident("ballast-agent");
-	memset(&g, 0, sizeof(g));
-	if ((flags = calloc((size_t)argc + 1, sizeof(*flags))) == NULL)
+	memset(a, 0, sizeof(*a));
+	if ((a->flags = calloc((size_t)argc + 1, sizeof(*a->flags))) == NULL)
 		fatalx("out of memory");
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *key = NULL;
 		char *eq;
 
 		switch (ch) {
-		case 'c': config_file = optarg; continue;
+		case 'c': a->config_file = optarg; continue;
 		case 'l': key = "listen"; break;
 		case 'r': key = "root"; break;
 		case 's': key = "state"; break;
@@ -252,134 +253,189 @@ main(int argc, char **argv)
 			if ((eq = strchr(optarg, '=')) == NULL)
 				fatalx("--set %s: want KEY=VALUE", optarg);
 			*eq = '\0';
-			flags[nflags].key = optarg;
-			flags[nflags++].value = eq + 1;
+			a->flags[a->nflags].key = optarg;
+			a->flags[a->nflags++].value = eq + 1;
 			continue;
-		case 'P': print = 1; continue;
-		case 'R': print_reference(stdout); free(flags); return 0;
-		case 'h': usage(stdout); free(flags); return 0;
-		default: usage(stderr); free(flags); return 2;
+		case 'P': a->print = 1; continue;
+		case 'R': print_reference(stdout); free(a->flags); return 0;
+		case 'h': usage(stdout); free(a->flags); return 0;
+		default: usage(stderr); free(a->flags); return 2;
 		}
-		flags[nflags].key = key;
-		flags[nflags++].value = optarg;
+		a->flags[a->nflags].key = key;
+		a->flags[a->nflags++].value = optarg;
 	}
 	if (optind != argc)
 		fatalx("unexpected argument \"%s\"", argv[optind]);
-	if (bl_cfg_init(&g.cfgt, agt_config_table, agt_config_table_len,
-	    &g.cfg, &err) == -1)
+	return -1;
+}
+
+/* The config in effect: the table, the file, the environment, the flags
+ * (a->flags is freed), then the host name as the default node_id. */
+static void
+config_load(struct agt *g, struct args *a)
+{
+	struct bl_err err;
+	char host[256];
+
+	if (bl_cfg_init(&g->cfgt, agt_config_table, agt_config_table_len,
+	    &g->cfg, &err) == -1)
 		fatalx("%s", err.msg);
-	if (config_file != NULL &&
-	    bl_cfg_load_file(&g.cfgt, config_file, &err) == -1)
+	if (a->config_file != NULL &&
+	    bl_cfg_load_file(&g->cfgt, a->config_file, &err) == -1)
 		fatalx("config: %s", err.msg);
-	if (bl_cfg_load_env(&g.cfgt, "BALLAST_AGENT_", &err) == -1)
+	if (bl_cfg_load_env(&g->cfgt, "BALLAST_AGENT_", &err) == -1)
 		fatalx("config: %s", err.msg);
-	for (int i = 0; i < nflags; i++)
-		if (bl_cfg_set(&g.cfgt, flags[i].key, flags[i].value,
+	for (int i = 0; i < a->nflags; i++)
+		if (bl_cfg_set(&g->cfgt, a->flags[i].key, a->flags[i].value,
 		    BL_CFG_SRC_FLAG, &err) == -1)
 			fatalx("config: flag: %s", err.msg);
-	free(flags);
-	if (g.cfg.node_id == NULL && gethostname(host, sizeof(host)) == 0) {
+	free(a->flags);
+	a->flags = NULL;
+	if (g->cfg.node_id == NULL && gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
-		bl_cfg_set(&g.cfgt, "node_id", host, BL_CFG_SRC_DEFAULT, NULL);
+		bl_cfg_set(&g->cfgt, "node_id", host, BL_CFG_SRC_DEFAULT, NULL);
 	}
-	if (print) {
-		if (config_file != NULL)
-			printf("# config file: %s\n", config_file);
+}
+
+/* Checks the config, reads the secret and takes stock of the root. */
+static void
+agent_prepare(struct agt *g)
+{
+	struct bl_err err;
+	struct statvfs vfs;
+	long long tmp_removed, tmp_failed;
+
+	if (bl_log_set_level(g->cfg.log_level) == -1)
+		fatalx("config: log_level: \"%s\" is not debug, info, warn or "
+		    "error", g->cfg.log_level);
+	if (g->cfg.root == NULL || g->cfg.state == NULL ||
+	    g->cfg.secret_file == NULL)
+		fatalx("config: root, state and secret_file are required");
+	if ((g->cfg.tls_cert_file == NULL) != (g->cfg.tls_key_file == NULL))
+		fatalx("config: tls_cert_file and tls_key_file go together");
+	signal(SIGPIPE, SIG_IGN);
+	if ((g->secret = bl_sign_read_secret(g->cfg.secret_file,
+	    &g->secret_len, &err)) == NULL)
+		fatalx("%s", err.msg);
+	warn_if_open(g->cfg.secret_file);
+	if (g->cfg.tls_key_file != NULL)
+		warn_if_open(g->cfg.tls_key_file);
+	if (mkdir(g->cfg.root, 0755) == -1 && errno != EEXIST)
+		fatal("root dir=%s: mkdir", g->cfg.root);
+	if (statvfs(g->cfg.root, &vfs) == -1)
+		fatal("root dir=%s: statvfs", g->cfg.root);
+	g->capacity = g->cfg.capacity_bytes > 0 ? g->cfg.capacity_bytes :
+	    (long long)vfs.f_blocks * (long long)vfs.f_frsize;
+	if (agt_obj_scan(g->cfg.root, 1, &g->used_bytes, &g->objects,
+	    &tmp_removed, &tmp_failed, &err) == -1)
+		fatalx("%s", err.msg);
+	g->m.cleanup_failures += (uint64_t)tmp_failed;
+	log_info("root=%s objects=%lld used_bytes=%lld capacity_bytes=%lld "
+	    "stale_tmp_removed=%lld", g->cfg.root, g->objects, g->used_bytes,
+	    g->capacity, tmp_removed);
+}
+
+/* Opens the loop, the store, the transfers and the server, resumes the
+ * active assignments and starts the timers and signal watchers. */
+static void
+agent_start(struct agt *g)
+{
+	struct bl_err err;
+	struct bl_http_server_opts so;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	g->loop = ev_default_loop(EVFLAG_AUTO);
+	g->started = ev_now(g->loop);
+	if ((g->access = agt_access_new((size_t)g->cfg.access_max_entries,
+	    ev_now(g->loop))) == NULL)
+		fatalx("access counts: out of memory");
+	if ((g->store = agt_store_open(g->cfg.state, &err)) == NULL)
+		fatalx("%s", err.msg);
+	if (agt_xfer_init(g, &err) == -1)
+		fatalx("%s", err.msg);
+	memset(&so, 0, sizeof(so));
+	so.listen = g->cfg.listen;
+	so.max_body = (size_t)g->cfg.max_body;
+	so.conn_limit = (unsigned)g->cfg.max_connections;
+	so.conn_timeout = (unsigned)g->cfg.connection_timeout;
+	so.handler = agt_api_handle;
+	so.arg = g;
+	so.tls_cert_file = g->cfg.tls_cert_file;
+	so.tls_key_file = g->cfg.tls_key_file;
+	if ((g->srv = bl_http_server_new(g->loop, &so, &err)) == NULL)
+		fatalx("%s", err.msg);
+	log_info("listening listen=%s port=%d tls=%s node_id=%s version=%s",
+	    g->cfg.listen, bl_http_server_port(g->srv),
+	    bl_http_server_tls(g->srv) ? "on" : "off", g->cfg.node_id,
+	    AGT_VERSION);
+	if (agt_store_load_active(g->store, on_load, g, &err) == -1)
+		fatalx("%s", err.msg);
+	ev_timer_init(&g->gc, on_gc, 0., (double)g->cfg.gc_interval);
+	ev_timer_start(g->loop, &g->gc);
+	if ((g->scan = agt_scan_new(g)) == NULL)
+		fatalx("scan: out of memory");
+	ev_timer_init(&g->rescan, on_rescan, (double)g->cfg.scan_interval,
+	    (double)g->cfg.scan_interval);
+	ev_timer_start(g->loop, &g->rescan);
+	ev_init(&g->deadline, on_deadline);
+	ev_signal_init(&g->sigterm, on_signal, SIGTERM);
+	ev_signal_init(&g->sigint, on_signal, SIGINT);
+	g->sigterm.data = g->sigint.data = g;
+	ev_signal_start(g->loop, &g->sigterm);
+	ev_signal_start(g->loop, &g->sigint);
+}
+
+/* Stops what agent_start() started, the server first, and frees it. */
+static void
+agent_stop(struct agt *g)
+{
+	struct bl_err err;
+
+	ev_timer_stop(g->loop, &g->gc);
+	ev_timer_stop(g->loop, &g->rescan);
+	agt_scan_free(g->scan);
+	ev_timer_stop(g->loop, &g->deadline);
+	ev_signal_stop(g->loop, &g->sigterm);
+	ev_signal_stop(g->loop, &g->sigint);
+	/* The server first: no handler may run once the executor is gone. */
+	bl_http_server_free(g->srv);
+	g->srv = NULL;
+	agt_xfer_release(g);
+	if (agt_store_flush(g->store, &err) == -1)
+		log_warnx("%s", err.msg);
+	agt_store_close(g->store);
+	agt_access_free(g->access);
+	OPENSSL_cleanse(g->secret, g->secret_len);
+	free(g->secret);
+	bl_cfg_release(&g->cfgt);
+	curl_global_cleanup();
+	ev_loop_destroy(g->loop);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a;
+	struct agt g;
+	int rc;
+
+	bl_log_set_ident("ballast-agent");
+	memset(&g, 0, sizeof(g));
+	if ((rc = args_parse(argc, argv, &a)) >= 0)
+		return rc;
+	config_load(&g, &a);
+	if (a.print) {
+		if (a.config_file != NULL)
+			printf("# config file: %s\n", a.config_file);
 		bl_cfg_print(&g.cfgt, stdout);
 		bl_cfg_release(&g.cfgt);
 		return 0;
 	}
-	if (bl_log_set_level(g.cfg.log_level) == -1)
-		fatalx("config: log_level: \"%s\" is not debug, info, warn or "
-		    "error", g.cfg.log_level);
-	if (g.cfg.root == NULL || g.cfg.state == NULL ||
-	    g.cfg.secret_file == NULL)
-		fatalx("config: root, state and secret_file are required");
-	if ((g.cfg.tls_cert_file == NULL) != (g.cfg.tls_key_file == NULL))
-		fatalx("config: tls_cert_file and tls_key_file go together");
-	signal(SIGPIPE, SIG_IGN);
-	if ((g.secret = bl_sign_read_secret(g.cfg.secret_file, &g.secret_len,
-	    &err)) == NULL)
-		fatalx("%s", err.msg);
-	warn_if_open(g.cfg.secret_file);
-	if (g.cfg.tls_key_file != NULL)
-		warn_if_open(g.cfg.tls_key_file);
-	if (mkdir(g.cfg.root, 0755) == -1 && errno != EEXIST)
-		fatal("root dir=%s: mkdir", g.cfg.root);
-	if (statvfs(g.cfg.root, &vfs) == -1)
-		fatal("root dir=%s: statvfs", g.cfg.root);
-	g.capacity = g.cfg.capacity_bytes > 0 ? g.cfg.capacity_bytes :
-	    (long long)vfs.f_blocks * (long long)vfs.f_frsize;
-	if (agt_obj_scan(g.cfg.root, 1, &g.used_bytes, &g.objects, &tmp_removed,
-	    &tmp_failed, &err) == -1)
-		fatalx("%s", err.msg);
-	g.m.cleanup_failures += (uint64_t)tmp_failed;
-	log_info("root=%s objects=%lld used_bytes=%lld capacity_bytes=%lld "
-	    "stale_tmp_removed=%lld", g.cfg.root, g.objects, g.used_bytes,
-	    g.capacity, tmp_removed);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatalx("curl_global_init failed");
-	g.loop = ev_default_loop(EVFLAG_AUTO);
-	g.started = ev_now(g.loop);
-	if ((g.access = agt_access_new((size_t)g.cfg.access_max_entries,
-	    ev_now(g.loop))) == NULL)
-		fatalx("access counts: out of memory");
-	if ((g.store = agt_store_open(g.cfg.state, &err)) == NULL)
-		fatalx("%s", err.msg);
-	if (agt_xfer_init(&g, &err) == -1)
-		fatalx("%s", err.msg);
-	memset(&so, 0, sizeof(so));
-	so.listen = g.cfg.listen;
-	so.max_body = (size_t)g.cfg.max_body;
-	so.conn_limit = (unsigned)g.cfg.max_connections;
-	so.conn_timeout = (unsigned)g.cfg.connection_timeout;
-	so.handler = agt_api_handle;
-	so.arg = &g;
-	so.tls_cert_file = g.cfg.tls_cert_file;
-	so.tls_key_file = g.cfg.tls_key_file;
-	if ((g.srv = bl_http_server_new(g.loop, &so, &err)) == NULL)
-		fatalx("%s", err.msg);
-	log_info("listening listen=%s port=%d tls=%s node_id=%s version=%s",
-	    g.cfg.listen, bl_http_server_port(g.srv),
-	    bl_http_server_tls(g.srv) ? "on" : "off", g.cfg.node_id,
-	    AGT_VERSION);
-	if (agt_store_load_active(g.store, on_load, &g, &err) == -1)
-		fatalx("%s", err.msg);
-	ev_timer_init(&g.gc, on_gc, 0., (double)g.cfg.gc_interval);
-	ev_timer_start(g.loop, &g.gc);
-	if ((g.scan = agt_scan_new(&g)) == NULL)
-		fatalx("scan: out of memory");
-	ev_timer_init(&g.rescan, on_rescan, (double)g.cfg.scan_interval,
-	    (double)g.cfg.scan_interval);
-	ev_timer_start(g.loop, &g.rescan);
-	ev_init(&g.deadline, on_deadline);
-	ev_signal_init(&g.sigterm, on_signal, SIGTERM);
-	ev_signal_init(&g.sigint, on_signal, SIGINT);
-	g.sigterm.data = g.sigint.data = &g;
-	ev_signal_start(g.loop, &g.sigterm);
-	ev_signal_start(g.loop, &g.sigint);
-
+	agent_prepare(&g);
+	agent_start(&g);
 	ev_run(g.loop, 0);
-
-	ev_timer_stop(g.loop, &g.gc);
-	ev_timer_stop(g.loop, &g.rescan);
-	agt_scan_free(g.scan);
-	ev_timer_stop(g.loop, &g.deadline);
-	ev_signal_stop(g.loop, &g.sigterm);
-	ev_signal_stop(g.loop, &g.sigint);
-	/* The server first: no handler may run once the executor is gone. */
-	bl_http_server_free(g.srv);
-	g.srv = NULL;
-	agt_xfer_release(&g);
-	if (agt_store_flush(g.store, &err) == -1)
-		log_warnx("%s", err.msg);
-	agt_store_close(g.store);
-	agt_access_free(g.access);
-	OPENSSL_cleanse(g.secret, g.secret_len);
-	free(g.secret);
-	bl_cfg_release(&g.cfgt);
-	curl_global_cleanup();
-	ev_loop_destroy(g.loop);
+	agent_stop(&g);
 	log_info("shutdown: done");
 	return 0;
 }

@@ -164,6 +164,25 @@ crush_usage(FILE *f)
 	    "ballastctl crush SUBCOMMAND --help for options.\n", f);
 }
 
+/* The flags every run needs, and a range of inputs. 0, or -1 (the error
+ * printed). */
+static int
+check_args(const struct map_args *a, int compare)
+{
+	if (a->map == NULL)
+		return cli_usage_error("--crushmap is required"), -1;
+	if (compare && a->map_after == NULL)
+		return cli_usage_error("--crushmap-after is required"), -1;
+	if (a->rule == NULL)
+		return cli_usage_error("--rule is required"), -1;
+	if (a->replicas == 0)
+		return cli_usage_error("--replicas is required"), -1;
+	if (a->from > a->to)
+		return cli_usage_error("--from %lld is past --to %lld", a->from,
+		    a->to), -1;
+	return 0;
+}
+
 /* Parses the options shared by map and compare. Returns -1 after printing
  * a usage error, 1 after printing help, 0 otherwise. */
 static int
@@ -260,18 +279,7 @@ parse_args(int argc, char **argv, struct map_args *a, int compare)
 	if (optind < argc)
 		return cli_usage_error("unexpected argument \"%s\"",
 		    argv[optind]), -1;
-	if (a->map == NULL)
-		return cli_usage_error("--crushmap is required"), -1;
-	if (compare && a->map_after == NULL)
-		return cli_usage_error("--crushmap-after is required"), -1;
-	if (a->rule == NULL)
-		return cli_usage_error("--rule is required"), -1;
-	if (a->replicas == 0)
-		return cli_usage_error("--replicas is required"), -1;
-	if (a->from > a->to)
-		return cli_usage_error("--from %lld is past --to %lld", a->from,
-		    a->to), -1;
-	return 0;
+	return check_args(a, compare);
 }
 
 /* The reweight vector: every linked device in, then the overrides of
@@ -414,158 +422,185 @@ struct compare_result {
 	double		dev_stddev, dev_min, dev_max;	/* percent */
 };
 
+/* One side of a comparison: a map, its rule, reweights and scratch. */
+struct side {
+	struct plc_crush	*c;		/* owns */
+	int			 rule;
+	uint32_t		*w;		/* owns; reweights */
+	int			 nw;
+	void			*scratch;	/* owns */
+};
+
+/* Maps every input through both sides: the changes into res, each
+ * device's replicas under the after map into count[0..max). */
+static void
+compare_count(const struct map_args *a, const struct side *b4,
+    const struct side *af, long long *count, int max,
+    struct compare_result *res)
+{
+	int oa[PLC_CRUSH_MAX_RESULT], ob[PLC_CRUSH_MAX_RESULT];
+
+	for (long long x = a->from; x <= a->to; x++) {
+		int n1 = plc_crush_do_rule(b4->c, b4->rule, (uint32_t)x, oa,
+		    (int)a->replicas, b4->w, b4->nw, b4->scratch);
+		int n2 = plc_crush_do_rule(af->c, af->rule, (uint32_t)x, ob,
+		    (int)a->replicas, af->w, af->nw, af->scratch);
+		int changed = n1 != n2;
+
+		res->inputs++;
+		for (int i = 0; i < n2; i++) {
+			if (ob[i] == PLC_CRUSH_ITEM_NONE)
+				continue;
+			res->replicas++;
+			if (ob[i] >= 0 && ob[i] < max)
+				count[ob[i]]++;
+			if (!contains(oa, n1, ob[i])) {
+				res->moved++;
+				changed = 1;
+			}
+		}
+		res->changed += changed;
+	}
+}
+
+/* Ideal: only the weight that changed moves, i.e. the growth of each
+ * device's share of the total. A device's weight here is its crush
+ * weight times its reweight: what it is meant to hold. Also each device's
+ * deviation from what the after map means it to hold. */
+static void
+compare_ideal(const struct side *b4, const struct side *af,
+    const long long *count, int max, struct compare_result *res)
+{
+	double tota = 0, totb = 0, sum2 = 0;
+	int ndev = 0;
+
+	for (int d = 0; d < max; d++) {
+		tota += eff_weight(b4->c, b4->w, b4->nw, d);
+		totb += eff_weight(af->c, af->w, af->nw, d);
+	}
+	res->dev_min = INFINITY;
+	res->dev_max = -INFINITY;
+	for (int d = 0; d < max; d++) {
+		double sa_ = tota > 0 ?
+		    eff_weight(b4->c, b4->w, b4->nw, d) / tota : 0;
+		double sb_ = totb > 0 ?
+		    eff_weight(af->c, af->w, af->nw, d) / totb : 0;
+		double expect, dev;
+
+		if (sb_ > sa_)
+			res->ideal += sb_ - sa_;
+		if (sb_ <= 0)
+			continue;
+		expect = sb_ * (double)res->replicas;
+		dev = ((double)count[d] - expect) / expect * 100.0;
+		sum2 += dev * dev;
+		ndev++;
+		if (dev < res->dev_min)
+			res->dev_min = dev;
+		if (dev > res->dev_max)
+			res->dev_max = dev;
+	}
+	res->dev_stddev = ndev ? sqrt(sum2 / ndev) : 0;
+	if (ndev == 0)
+		res->dev_min = res->dev_max = 0;
+}
+
+static void
+compare_print(const struct map_args *a, const struct compare_result *res)
+{
+	double frac_changed = res->inputs ?
+	    (double)res->changed / (double)res->inputs : 0;
+	double frac_moved = res->replicas ?
+	    (double)res->moved / (double)res->replicas : 0;
+	double ratio = res->ideal > 0 ? frac_moved / res->ideal : 0;
+
+	if (a->json) {
+		printf("{\"inputs\":%lld,\"inputs_changed\":%lld,"
+		    "\"inputs_changed_fraction\":%.6f,"
+		    "\"replicas\":%lld,\"replicas_moved\":%lld,"
+		    "\"replicas_moved_fraction\":%.6f,"
+		    "\"ideal_fraction\":%.6f,\"moved_over_ideal\":%.4f,"
+		    "\"device_deviation_pct\":{\"stddev\":%.3f,"
+		    "\"min\":%.3f,\"max\":%.3f}}\n",
+		    res->inputs, res->changed, frac_changed, res->replicas,
+		    res->moved, frac_moved, res->ideal, ratio,
+		    res->dev_stddev, res->dev_min, res->dev_max);
+		return;
+	}
+	printf("inputs:            %lld (x %lld..%lld), rule %s, "
+	    "%ld replicas\n", res->inputs, a->from, a->to, a->rule,
+	    a->replicas);
+	printf("inputs changed:    %.4f (%lld of %lld)\n",
+	    frac_changed, res->changed, res->inputs);
+	printf("replicas moved:    %.4f (%lld of %lld)\n",
+	    frac_moved, res->moved, res->replicas);
+	printf("ideal moved:       %.4f (only the changed weight "
+	    "moves)\n", res->ideal);
+	if (res->ideal > 0)
+		printf("moved / ideal:     %.3f\n", ratio);
+	else
+		printf("moved / ideal:     n/a (no weight "
+		    "changed)\n");
+	printf("device deviation:  stddev %.2f%%, min %+.2f%%, "
+	    "max %+.2f%% (counts under the after map)\n",
+	    res->dev_stddev, res->dev_min, res->dev_max);
+}
+
 static int
 crush_compare(int argc, char **argv)
 {
 	struct map_args a;
 	struct compare_result res;
-	struct plc_crush *ca = NULL, *cb = NULL;
-	uint32_t *wa = NULL, *wb = NULL;
-	void *sa = NULL, *sb = NULL;
+	struct side b4, af;
 	long long *count = NULL;
-	int ra, rb, na = 0, nb = 0, rc, max;
-	int oa[PLC_CRUSH_MAX_RESULT], ob[PLC_CRUSH_MAX_RESULT];
-	double tota = 0, totb = 0;
+	int rc, max;
 
+	memset(&b4, 0, sizeof(b4));
+	memset(&af, 0, sizeof(af));
 	if ((rc = parse_args(argc, argv, &a, 1)) != 0)
 		return rc > 0 ? CLI_OK : CLI_USAGE;
-	if ((ca = load_map(a.map, a.rule, &ra)) == NULL)
+	if ((b4.c = load_map(a.map, a.rule, &b4.rule)) == NULL)
 		return CLI_USAGE;
-	if ((cb = load_map(a.map_after, a.rule, &rb)) == NULL) {
-		plc_crush_free(ca);
+	if ((af.c = load_map(a.map_after, a.rule, &af.rule)) == NULL) {
+		plc_crush_free(b4.c);
 		return CLI_USAGE;
 	}
 	/* --reweight names a device of the before map (the after map may
 	 * have dropped it); --reweight-after one of the after map. */
-	if (check_reweights(ca, a.map, "--reweight", a.rw, a.nrw) < 0 ||
-	    check_reweights(cb, a.map_after, "--reweight-after", a.rw_after,
+	if (check_reweights(b4.c, a.map, "--reweight", a.rw, a.nrw) < 0 ||
+	    check_reweights(af.c, a.map_after, "--reweight-after", a.rw_after,
 	    a.nrw_after) < 0) {
-		plc_crush_free(ca);
-		plc_crush_free(cb);
+		plc_crush_free(b4.c);
+		plc_crush_free(af.c);
 		return CLI_USAGE;
 	}
 	rc = CLI_FAILED;
-	wa = make_weights(ca, a.rw, a.nrw, NULL, 0, &na);
-	wb = make_weights(cb, a.rw, a.nrw, a.rw_after, a.nrw_after, &nb);
-	max = na > nb ? na : nb;
+	b4.w = make_weights(b4.c, a.rw, a.nrw, NULL, 0, &b4.nw);
+	af.w = make_weights(af.c, a.rw, a.nrw, a.rw_after, a.nrw_after,
+	    &af.nw);
+	max = b4.nw > af.nw ? b4.nw : af.nw;
 	count = calloc((size_t)max + 1, sizeof(*count));
-	sa = malloc(plc_crush_scratch_size(ca, (int)a.replicas));
-	sb = malloc(plc_crush_scratch_size(cb, (int)a.replicas));
-	if (!wa || !wb || !count || !sa || !sb) {
+	b4.scratch = malloc(plc_crush_scratch_size(b4.c, (int)a.replicas));
+	af.scratch = malloc(plc_crush_scratch_size(af.c, (int)a.replicas));
+	if (!b4.w || !af.w || !count || !b4.scratch || !af.scratch) {
 		fputs("ballastctl: out of memory\n", stderr);
 		goto out;
 	}
-	plc_crush_scratch_init(ca, (int)a.replicas, sa);
-	plc_crush_scratch_init(cb, (int)a.replicas, sb);
-
+	plc_crush_scratch_init(b4.c, (int)a.replicas, b4.scratch);
+	plc_crush_scratch_init(af.c, (int)a.replicas, af.scratch);
 	memset(&res, 0, sizeof(res));
-	for (long long x = a.from; x <= a.to; x++) {
-		int n1 = plc_crush_do_rule(ca, ra, (uint32_t)x, oa,
-		    (int)a.replicas, wa, na, sa);
-		int n2 = plc_crush_do_rule(cb, rb, (uint32_t)x, ob,
-		    (int)a.replicas, wb, nb, sb);
-		int changed = n1 != n2;
-
-		res.inputs++;
-		for (int i = 0; i < n2; i++) {
-			if (ob[i] == PLC_CRUSH_ITEM_NONE)
-				continue;
-			res.replicas++;
-			if (ob[i] >= 0 && ob[i] < max)
-				count[ob[i]]++;
-			if (!contains(oa, n1, ob[i])) {
-				res.moved++;
-				changed = 1;
-			}
-		}
-		res.changed += changed;
-	}
-
-	/* Ideal: only the weight that changed moves, i.e. the growth of each
-	 * device's share of the total. A device's weight here is its crush
-	 * weight times its reweight: what it is meant to hold. */
-	for (int d = 0; d < max; d++) {
-		tota += eff_weight(ca, wa, na, d);
-		totb += eff_weight(cb, wb, nb, d);
-	}
-	res.dev_min = INFINITY;
-	res.dev_max = -INFINITY;
-	{
-		double sum2 = 0;
-		int ndev = 0;
-
-		for (int d = 0; d < max; d++) {
-			double sa_ = tota > 0 ?
-			    eff_weight(ca, wa, na, d) / tota : 0;
-			double sb_ = totb > 0 ?
-			    eff_weight(cb, wb, nb, d) / totb : 0;
-			double expect, dev;
-
-			if (sb_ > sa_)
-				res.ideal += sb_ - sa_;
-			if (sb_ <= 0)
-				continue;
-			expect = sb_ * (double)res.replicas;
-			dev = ((double)count[d] - expect) / expect * 100.0;
-			sum2 += dev * dev;
-			ndev++;
-			if (dev < res.dev_min)
-				res.dev_min = dev;
-			if (dev > res.dev_max)
-				res.dev_max = dev;
-		}
-		res.dev_stddev = ndev ? sqrt(sum2 / ndev) : 0;
-		if (ndev == 0)
-			res.dev_min = res.dev_max = 0;
-	}
-
-	{
-		double frac_changed = res.inputs ?
-		    (double)res.changed / (double)res.inputs : 0;
-		double frac_moved = res.replicas ?
-		    (double)res.moved / (double)res.replicas : 0;
-		double ratio = res.ideal > 0 ? frac_moved / res.ideal : 0;
-
-		if (a.json) {
-			printf("{\"inputs\":%lld,\"inputs_changed\":%lld,"
-			    "\"inputs_changed_fraction\":%.6f,"
-			    "\"replicas\":%lld,\"replicas_moved\":%lld,"
-			    "\"replicas_moved_fraction\":%.6f,"
-			    "\"ideal_fraction\":%.6f,\"moved_over_ideal\":%.4f,"
-			    "\"device_deviation_pct\":{\"stddev\":%.3f,"
-			    "\"min\":%.3f,\"max\":%.3f}}\n",
-			    res.inputs, res.changed, frac_changed, res.replicas,
-			    res.moved, frac_moved, res.ideal, ratio,
-			    res.dev_stddev, res.dev_min, res.dev_max);
-		} else {
-			printf("inputs:            %lld (x %lld..%lld), rule %s, "
-			    "%ld replicas\n", res.inputs, a.from, a.to, a.rule,
-			    a.replicas);
-			printf("inputs changed:    %.4f (%lld of %lld)\n",
-			    frac_changed, res.changed, res.inputs);
-			printf("replicas moved:    %.4f (%lld of %lld)\n",
-			    frac_moved, res.moved, res.replicas);
-			printf("ideal moved:       %.4f (only the changed weight "
-			    "moves)\n", res.ideal);
-			if (res.ideal > 0)
-				printf("moved / ideal:     %.3f\n", ratio);
-			else
-				printf("moved / ideal:     n/a (no weight "
-				    "changed)\n");
-			printf("device deviation:  stddev %.2f%%, min %+.2f%%, "
-			    "max %+.2f%% (counts under the after map)\n",
-			    res.dev_stddev, res.dev_min, res.dev_max);
-		}
-	}
+	compare_count(&a, &b4, &af, count, max, &res);
+	compare_ideal(&b4, &af, count, max, &res);
+	compare_print(&a, &res);
 	rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
 out:
-	free(sa);
-	free(sb);
+	free(b4.scratch);
+	free(af.scratch);
 	free(count);
-	free(wa);
-	free(wb);
-	plc_crush_free(ca);
-	plc_crush_free(cb);
+	free(b4.w);
+	free(af.w);
+	plc_crush_free(b4.c);
+	plc_crush_free(af.c);
 	return rc;
 }
 

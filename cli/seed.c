@@ -64,8 +64,21 @@ seed_usage(FILE *f)
 	    "[--owner UUID] [--seed S]\n", f);
 }
 
-int
-cli_seed_main(int argc, char **argv)
+/* What to seed. */
+struct seed {
+	struct snode	nodes[SEED_NODES_MAX];
+	size_t		nn;
+	size_t		min;
+	size_t		max;
+	long		nobj;
+	long		copies;
+	char		owner[BL_UUID_LEN + 1];
+	uint64_t	rs;		/* the xorshift state */
+};
+
+/* Parses argv into s. Returns -1 to go on, or the exit status. */
+static int
+seed_args(int argc, char **argv, struct seed *s)
 {
 	static const struct option longopts[] = {
 		{ "node", required_argument, NULL, 'n' },
@@ -78,19 +91,15 @@ cli_seed_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct snode nodes[SEED_NODES_MAX];
-	size_t nn = 0, min = 4096, max = 1 << 20;
-	long nobj = 0, copies = 2;
-	char owner[BL_UUID_LEN + 1] = "";
-	uint64_t rs = 0;
-	unsigned char *buf = NULL;
-	int ch, rc = CLI_FAILED;
+	struct snode *nodes = s->nodes;
+	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n': {
 			char *a = strchr(optarg, '='), *b;
+			size_t nn = s->nn;
 
 			b = a ? strchr(a + 1, '=') : NULL;
 			if (nn == SEED_NODES_MAX || a == NULL || b == NULL ||
@@ -105,36 +114,126 @@ cli_seed_main(int argc, char **argv)
 			if (!(nodes[nn].share > 0))
 				return cli_usage_error("demo-seed: --node %s: "
 				    "SHARE must be > 0", nodes[nn].id);
-			nn++;
+			s->nn++;
 			break;
 		}
-		case 'o': nobj = strtol(optarg, NULL, 10); break;
-		case 'm': min = strtoull(optarg, NULL, 10); break;
-		case 'M': max = strtoull(optarg, NULL, 10); break;
-		case 'c': copies = strtol(optarg, NULL, 10); break;
-		case 'w': snprintf(owner, sizeof(owner), "%s", optarg); break;
-		case 's': rs = strtoull(optarg, NULL, 10); break;
+		case 'o': s->nobj = strtol(optarg, NULL, 10); break;
+		case 'm': s->min = strtoull(optarg, NULL, 10); break;
+		case 'M': s->max = strtoull(optarg, NULL, 10); break;
+		case 'c': s->copies = strtol(optarg, NULL, 10); break;
+		case 'w':
+			snprintf(s->owner, sizeof(s->owner), "%s", optarg);
+			break;
+		case 's': s->rs = strtoull(optarg, NULL, 10); break;
 		case 'h': seed_usage(stdout); return CLI_OK;
 		default: seed_usage(stderr); return CLI_USAGE;
 		}
 	}
-	if (optind != argc || nobj < 1 || min < 1 || max < min ||
-	    copies < 1 || (size_t)copies > nn)
+	if (optind != argc || s->nobj < 1 || s->min < 1 ||
+	    s->max < s->min || s->copies < 1 || (size_t)s->copies > s->nn)
 		return seed_usage(stderr), cli_usage_error("demo-seed: want "
 		    "--objects N >= 1, 1 <= --copies <= nodes, min <= max");
-	if (owner[0] == '\0')
-		bl_uuid_generate(owner);
-	else if (!bl_uuid_valid(owner))
+	if (s->owner[0] == '\0')
+		bl_uuid_generate(s->owner);
+	else if (!bl_uuid_valid(s->owner))
 		return cli_usage_error("demo-seed: --owner: not a uuid");
-	if (rs == 0 && getrandom(&rs, sizeof(rs), 0) != sizeof(rs))
-		rs = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL;
-	rs |= 1;
-	if ((buf = malloc(max + 8)) == NULL)
+	return -1;
+}
+
+/* Draws the copies distinct nodes of an object of size bytes into chosen,
+ * by the remaining share of each node, and counts the bytes as theirs. */
+static void
+seed_draw(struct seed *s, size_t size, int *chosen)
+{
+	struct snode *nodes = s->nodes;
+	double tot_share = 0, tot_as = 0;
+	int nc = 0;
+
+	for (size_t i = 0; i < s->nn; i++) {
+		tot_share += nodes[i].share;
+		tot_as += nodes[i].assigned;
+	}
+	while (nc < s->copies) {
+		double w[SEED_NODES_MAX], sum = 0, r;
+		size_t pick = s->nn;
+
+		for (size_t i = 0; i < s->nn; i++) {
+			int used = 0;
+			double want = nodes[i].share / tot_share *
+			    (tot_as + (double)size * (double)s->copies);
+
+			for (int k = 0; k < nc; k++)
+				used |= chosen[k] == (int)i;
+			w[i] = used ? 0 : fmax(want - nodes[i].assigned, 0) +
+			    1.0;
+			sum += w[i];
+		}
+		r = (double)(xs(&s->rs) >> 11) / 9007199254740992.0 * sum;
+		for (size_t i = 0; i < s->nn; i++) {
+			if (w[i] <= 0)
+				continue;
+			pick = i;
+			if (r < w[i])
+				break;
+			r -= w[i];
+		}
+		chosen[nc++] = (int)pick;
+		nodes[pick].assigned += (double)size;
+	}
+}
+
+/* Writes the object's first copy and hard-links the others to it. 0, or
+ * -1 (the error printed). */
+static int
+seed_write(const struct seed *s, const char *id, const unsigned char *buf,
+    size_t size, const int *chosen)
+{
+	char first[700];
+	int fd;
+
+	for (int k = 0; k < s->copies; k++) {
+		char path[700];
+
+		snprintf(path, sizeof(path), "%s/%s/%s",
+		    s->nodes[chosen[k]].root, s->owner, id);
+		if (k == 0) {
+			snprintf(first, sizeof(first), "%s", path);
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+			if (fd < 0 || bl_write_all(fd, buf, size) == -1 ||
+			    close(fd) != 0)
+				return cli_usage_error("demo-seed: write %s: "
+				    "%s", path, strerror(errno)), -1;
+		} else if (link(first, path) == -1) {
+			return cli_usage_error("demo-seed: link %s: %s", path,
+			    strerror(errno)), -1;
+		}
+	}
+	return 0;
+}
+
+int
+cli_seed_main(int argc, char **argv)
+{
+	struct seed s;
+	unsigned char *buf = NULL;
+	int rc = CLI_FAILED;
+
+	memset(&s, 0, sizeof(s));
+	s.min = 4096;
+	s.max = 1 << 20;
+	s.copies = 2;
+	if ((rc = seed_args(argc, argv, &s)) >= 0)
+		return rc;
+	rc = CLI_FAILED;
+	if (s.rs == 0 && getrandom(&s.rs, sizeof(s.rs), 0) != sizeof(s.rs))
+		s.rs = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL;
+	s.rs |= 1;
+	if ((buf = malloc(s.max + 8)) == NULL)
 		return cli_usage_error("demo-seed: out of memory");
-	for (size_t i = 0; i < nn; i++) {
+	for (size_t i = 0; i < s.nn; i++) {
 		char d[700];
 
-		snprintf(d, sizeof(d), "%s/%s", nodes[i].root, owner);
+		snprintf(d, sizeof(d), "%s/%s", s.nodes[i].root, s.owner);
 		if (mkdir(d, 0755) == -1 && errno != EEXIST) {
 			cli_usage_error("demo-seed: mkdir %s: %s", d,
 			    strerror(errno));
@@ -142,84 +241,33 @@ cli_seed_main(int argc, char **argv)
 		}
 	}
 	printf("id,owner,size,md5,copies\n");
-	for (long o = 0; o < nobj; o++) {
-		double lmin = log((double)min), lmax = log((double)max);
-		double u = (double)(xs(&rs) >> 11) / 9007199254740992.0;
+	for (long o = 0; o < s.nobj; o++) {
+		double lmin = log((double)s.min), lmax = log((double)s.max);
+		double u = (double)(xs(&s.rs) >> 11) / 9007199254740992.0;
 		size_t size = (size_t)exp(lmin + u * (lmax - lmin));
 		unsigned char md[16];
 		unsigned int mdl;
-		char id[BL_UUID_LEN + 1], first[700], m64[25];
-		int chosen[SEED_NODES_MAX], nc = 0, fd;
-		double tot_share = 0, tot_as = 0;
+		char id[BL_UUID_LEN + 1], m64[25];
+		int chosen[SEED_NODES_MAX];
 
-		if (size < min)
-			size = min;
-		if (size > max)
-			size = max;
-		for (size_t i = 0; i < nn; i++) {
-			tot_share += nodes[i].share;
-			tot_as += nodes[i].assigned;
-		}
-		/* Draw copies by the remaining share of each node. */
-		while (nc < copies) {
-			double w[SEED_NODES_MAX], sum = 0, r;
-			size_t pick = nn;
-
-			for (size_t i = 0; i < nn; i++) {
-				int used = 0;
-				double want = nodes[i].share / tot_share *
-				    (tot_as + (double)size * (double)copies);
-
-				for (int k = 0; k < nc; k++)
-					used |= chosen[k] == (int)i;
-				w[i] = used ? 0 : fmax(want -
-				    nodes[i].assigned, 0) + 1.0;
-				sum += w[i];
-			}
-			r = (double)(xs(&rs) >> 11) / 9007199254740992.0 * sum;
-			for (size_t i = 0; i < nn; i++) {
-				if (w[i] <= 0)
-					continue;
-				pick = i;
-				if (r < w[i])
-					break;
-				r -= w[i];
-			}
-			chosen[nc++] = (int)pick;
-			nodes[pick].assigned += (double)size;
-		}
+		if (size < s.min)
+			size = s.min;
+		if (size > s.max)
+			size = s.max;
+		seed_draw(&s, size, chosen);
 		for (size_t i = 0; i < size; i += 8) {
-			uint64_t v = xs(&rs);
+			uint64_t v = xs(&s.rs);
 
 			memcpy(buf + i, &v, 8);
 		}
 		EVP_Digest(buf, size, md, &mdl, EVP_md5(), NULL);
 		b64(md, m64);
 		bl_uuid_generate(id);
-		for (int k = 0; k < nc; k++) {
-			char path[700];
-
-			snprintf(path, sizeof(path), "%s/%s/%s",
-			    nodes[chosen[k]].root, owner, id);
-			if (k == 0) {
-				snprintf(first, sizeof(first), "%s", path);
-				fd = open(path, O_WRONLY | O_CREAT | O_EXCL,
-				    0644);
-				if (fd < 0 || bl_write_all(fd, buf, size) == -1 ||
-				    close(fd) != 0) {
-					cli_usage_error("demo-seed: write %s: "
-					    "%s", path, strerror(errno));
-					goto out;
-				}
-			} else if (link(first, path) == -1) {
-				cli_usage_error("demo-seed: link %s: %s", path,
-				    strerror(errno));
-				goto out;
-			}
-		}
-		printf("%s,%s,%zu,%s,", id, owner, size, m64);
-		for (int k = 0; k < nc; k++)
-			printf("%s%s", k ? ";" : "", nodes[chosen[k]].id);
+		if (seed_write(&s, id, buf, size, chosen) == -1)
+			goto out;
+		printf("%s,%s,%zu,%s,", id, s.owner, size, m64);
+		for (int k = 0; k < s.copies; k++)
+			printf("%s%s", k ? ";" : "", s.nodes[chosen[k]].id);
 		putchar('\n');
 	}
 	rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;

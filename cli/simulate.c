@@ -374,8 +374,23 @@ write_file(const char *path, const struct sim *s,
 	return CLI_OK;
 }
 
-int
-cli_simulate_main(int argc, char **argv)
+/* The command line. */
+struct sim_args {
+	const char	*cpath;		/* the rest borrow argv */
+	const char	*opath;
+	const char	*spath;
+	const char	*ppath;
+	const char	*csv;
+	const char	*svg;
+	const char	*preset;
+	long		 bundle;	/* 0: not given */
+	int		 json;
+	int		 live;
+};
+
+/* Parses argv into a. Returns -1 to go on, or the exit status. */
+static int
+sim_args(int argc, char **argv, struct sim_args *a)
 {
 	static const struct option longopts[] = {
 		{ "cluster", required_argument, NULL, 'c' },
@@ -391,29 +406,20 @@ cli_simulate_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cpath = NULL, *opath = NULL, *spath = NULL, *ppath = NULL;
-	const char *csv = NULL, *svg = NULL, *preset = NULL;
-	struct plc_cluster *cl = NULL;
-	struct sim s;
-	struct bl_err err;
-	json_t *pdoc = NULL, *sc = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	int ch, json = 0, live = 0, rc = CLI_USAGE;
+	int ch;
 
-	memset(&s, 0, sizeof(s));
-	bl_err_clear(&err);
+	memset(a, 0, sizeof(*a));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': cpath = optarg; break;
-		case 'o': opath = optarg; break;
-		case 's': spath = optarg; break;
-		case 'p': ppath = optarg; break;
-		case 'j': json = 1; break;
-		case 'L': live = 1; break;
-		case 'C': csv = optarg; break;
-		case 'S': svg = optarg; break;
+		case 'c': a->cpath = optarg; break;
+		case 'o': a->opath = optarg; break;
+		case 's': a->spath = optarg; break;
+		case 'p': a->ppath = optarg; break;
+		case 'j': a->json = 1; break;
+		case 'L': a->live = 1; break;
+		case 'C': a->csv = optarg; break;
+		case 'S': a->svg = optarg; break;
 		case 'B': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -421,7 +427,7 @@ cli_simulate_main(int argc, char **argv)
 			if (*end != '\0' || v < 1 || v > 1000000)
 				return cli_usage_error("simulate: --bundle: "
 				    "expected 1 to 1000000, got \"%s\"", optarg);
-			s.o.bundle = v;
+			a->bundle = v;
 			break;
 		}
 		case 'P':
@@ -429,7 +435,7 @@ cli_simulate_main(int argc, char **argv)
 				return cli_usage_error("simulate: --preset: "
 				    "unknown preset \"%s\" (expected default, "
 				    "aggressive or conservative)", optarg);
-			preset = optarg;
+			a->preset = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -439,92 +445,95 @@ cli_simulate_main(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	if (optind != argc || (cpath == NULL) == !live || (opath == NULL &&
-	    !live) || spath == NULL) {
+	if (optind != argc || (a->cpath == NULL) == !a->live ||
+	    (a->opath == NULL && !a->live) || a->spath == NULL) {
 		usage(stderr);
 		return cli_usage_error("simulate: --cluster and --objects (or "
 		    "--live), and --scenario are required");
 	}
-	if (live) {
-		if ((rc = load_live(&cl, &pdoc)) != CLI_OK)
+	return -1;
+}
+
+/* The cluster (--cluster or --live) into *cl and the policy document
+ * (--live's, --policy's or an empty one, with --preset) into *pdoc.
+ * Returns CLI_OK, or the exit status (the error printed, nothing kept). */
+static int
+sim_inputs(const struct sim_args *a, struct plc_cluster **cl, json_t **pdoc)
+{
+	struct bl_err err;
+	int rc;
+
+	bl_err_clear(&err);
+	*cl = NULL;
+	*pdoc = NULL;
+	if (a->live) {
+		if ((rc = load_live(cl, pdoc)) != CLI_OK)
 			return rc;
-		if (ppath != NULL) {
-			json_decref(pdoc);
-			pdoc = NULL;
+		if (a->ppath != NULL) {
+			json_decref(*pdoc);
+			*pdoc = NULL;
 		}
-	} else if ((cl = load_cluster(cpath, &err)) == NULL) {
+	} else if ((*cl = load_cluster(a->cpath, &err)) == NULL) {
 		return cli_usage_error("simulate: %s", err.msg);
 	}
-	if (pdoc == NULL && ppath != NULL) {
+	if (*pdoc == NULL && a->ppath != NULL) {
 		json_t *sub;
 
-		if ((pdoc = load_json(ppath, &err)) == NULL) {
-			plc_cluster_free(cl);
+		if ((*pdoc = load_json(a->ppath, &err)) == NULL) {
+			plc_cluster_free(*cl);
+			*cl = NULL;
 			return cli_usage_error("simulate: %s", err.msg);
 		}
 		/* The whole file or its "policy" section. */
-		if (json_is_object(sub = json_object_get(pdoc, "policy"))) {
+		if (json_is_object(sub = json_object_get(*pdoc, "policy"))) {
 			json_incref(sub);
-			json_decref(pdoc);
-			pdoc = sub;
+			json_decref(*pdoc);
+			*pdoc = sub;
 		}
-	} else if (pdoc == NULL) {
-		pdoc = json_object();
+	} else if (*pdoc == NULL) {
+		*pdoc = json_object();
 	}
-	if (preset != NULL)
-		json_object_set_new(pdoc, "preset", json_string(preset));
-	if ((sc = load_json(spath, &err)) == NULL) {
-		json_decref(pdoc);
-		plc_cluster_free(cl);
-		return cli_usage_error("simulate: %s", err.msg);
-	}
-	if (load_scenario(&s, sc, spath, &err) < 0) {
-		cli_usage_error("simulate: %s", err.msg);
-		json_decref(pdoc);
-		plc_cluster_free(cl);
-		goto out;
-	}
-	/* sim owns cl and pdoc from here. */
-	if (sim_init(&s, cl, pdoc, &err) < 0) {
-		cli_usage_error("simulate: %s: %s", ppath ? ppath : "--preset",
-		    err.msg);
-		goto out;
-	}
-	if (opath == NULL) {
-		/* --live without --objects: the metadata tier's objects. */
-		opath = "GET /v1/objects/export";
-		if ((rc = load_live_objects(&text, &len)) != CLI_OK)
-			goto out;
-		rc = CLI_USAGE;
-	} else if ((text = bl_read_file(opath, 0, &len, &err)) == NULL) {
-		cli_usage_error("simulate: %s", err.msg);
-		goto out;
-	}
-	{
-		struct loader l = { &s, NULL, 0 };
-		int prc = plc_objects_csv_parse(text, len, s.cl, opath, on_row,
-		    &l, &err);
+	if (a->preset != NULL)
+		json_object_set_new(*pdoc, "preset", json_string(a->preset));
+	return CLI_OK;
+}
 
-		for (size_t k = 0; prc == 0 && k < l.cap; k++)
-			if (l.g[k].h != 0 && flush(&l, &l.g[k]) < 0)
-				prc = bl_err_set(&err, BL_ENOMEM, "out of "
-				    "memory");
-		free(l.g);
-		if (prc < 0) {
-			cli_usage_error("simulate: %s", err.msg);
-			goto out;
-		}
-	}
+/* The objects CSV at path (NULL: --live's GET /v1/objects/export) into
+ * s, grouped by the scale model. Returns CLI_OK or the exit status (the
+ * error printed). */
+static int
+sim_objects(struct sim *s, const char *path)
+{
+	struct loader l = { s, NULL, 0 };
+	struct bl_err err;
+	char *text = NULL;
+	size_t len = 0;
+	int prc;
+
+	if (path == NULL) {
+		path = "GET /v1/objects/export";
+		if ((prc = load_live_objects(&text, &len)) != CLI_OK)
+			return prc;
+	} else if ((text = bl_read_file(path, 0, &len, &err)) == NULL)
+		return cli_usage_error("simulate: %s", err.msg);
+	prc = plc_objects_csv_parse(text, len, s->cl, path, on_row, &l, &err);
+	for (size_t k = 0; prc == 0 && k < l.cap; k++)
+		if (l.g[k].h != 0 && flush(&l, &l.g[k]) < 0)
+			prc = bl_err_set(&err, BL_ENOMEM, "out of memory");
+	free(l.g);
 	free(text);
-	text = NULL;
-	if (sim_run(&s, &err) < 0) {
-		cli_usage_error("simulate: %s: %s", spath, err.msg);
-		rc = err.code == BL_EINVAL ? CLI_USAGE : CLI_FAILED;
-		goto out;
-	}
-	rc = CLI_OK;
-	if (json) {
-		json_t *j = sim_json(&s);
+	return prc < 0 ? cli_usage_error("simulate: %s", err.msg) : CLI_OK;
+}
+
+/* The results of a run: JSON or the table on stdout, then --csv and
+ * --svg. Returns the exit status. */
+static int
+sim_report(const struct sim *s, const struct sim_args *a)
+{
+	int rc = CLI_OK;
+
+	if (a->json) {
+		json_t *j = sim_json(s);
 
 		if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 		    JSON_REAL_PRECISION(10)) < 0)
@@ -532,16 +541,62 @@ cli_simulate_main(int argc, char **argv)
 		fputc('\n', stdout);
 		json_decref(j);
 	} else {
-		sim_print_table(&s, stdout);
+		sim_print_table(s, stdout);
 	}
-	if (csv != NULL && rc == CLI_OK)
-		rc = write_file(csv, &s, sim_write_csv);
-	if (svg != NULL && rc == CLI_OK)
-		rc = write_file(svg, &s, sim_write_svg);
+	if (a->csv != NULL && rc == CLI_OK)
+		rc = write_file(a->csv, s, sim_write_csv);
+	if (a->svg != NULL && rc == CLI_OK)
+		rc = write_file(a->svg, s, sim_write_svg);
 	if (fflush(stdout) != 0)
 		rc = CLI_FAILED;
+	return rc;
+}
+
+int
+cli_simulate_main(int argc, char **argv)
+{
+	struct sim_args a;
+	struct plc_cluster *cl;
+	struct sim s;
+	struct bl_err err;
+	json_t *pdoc, *sc = NULL;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	bl_err_clear(&err);
+	if ((rc = sim_args(argc, argv, &a)) >= 0)
+		return rc;
+	s.o.bundle = a.bundle;
+	if ((rc = sim_inputs(&a, &cl, &pdoc)) != CLI_OK)
+		return rc;
+	if ((sc = load_json(a.spath, &err)) == NULL) {
+		json_decref(pdoc);
+		plc_cluster_free(cl);
+		return cli_usage_error("simulate: %s", err.msg);
+	}
+	rc = CLI_USAGE;
+	if (load_scenario(&s, sc, a.spath, &err) < 0) {
+		cli_usage_error("simulate: %s", err.msg);
+		json_decref(pdoc);
+		plc_cluster_free(cl);
+		goto out;
+	}
+	/* sim owns cl and pdoc from here. */
+	if (sim_init(&s, cl, pdoc, &err) < 0) {
+		cli_usage_error("simulate: %s: %s", a.ppath ? a.ppath :
+		    "--preset", err.msg);
+		goto out;
+	}
+	if ((rc = sim_objects(&s, a.opath)) != CLI_OK)
+		goto out;
+	rc = CLI_USAGE;
+	if (sim_run(&s, &err) < 0) {
+		cli_usage_error("simulate: %s: %s", a.spath, err.msg);
+		rc = err.code == BL_EINVAL ? CLI_USAGE : CLI_FAILED;
+		goto out;
+	}
+	rc = sim_report(&s, &a);
 out:
-	free(text);
 	json_decref(sc);
 	sim_release(&s);
 	return rc;

@@ -150,6 +150,124 @@ migrate_db(const char *conninfo, struct bl_err *err)
 	return -1;
 }
 
+/* Loads file into cfg and reads the secret. 0, or the exit status (the
+ * error printed, cfg released). */
+static int
+config_read(const char *file, struct bl_cfg *cfgt, struct ctl_config *cfg,
+    char **secret, size_t *secret_len)
+{
+	struct bl_err err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (bl_cfg_init(cfgt, ctl_config_table, ctl_config_table_len, cfg,
+	    &err) == -1)
+		fatalx("config: %s", err.msg);
+	if (ctl_config_load(cfgt, cfg, file, &err) == -1) {
+		fprintf(stderr, "ballastd: %s\n", err.msg);
+		ctl_config_release(cfgt, cfg);
+		return 2;
+	}
+	if (bl_log_set_level(cfg->log_level) == -1) {
+		fprintf(stderr, "ballastd: %s: log_level: unknown \"%s\"\n",
+		    file, cfg->log_level);
+		ctl_config_release(cfgt, cfg);
+		return 2;
+	}
+	if ((*secret = bl_sign_read_secret(cfg->secret_file, secret_len,
+	    &err)) == NULL) {
+		fprintf(stderr, "ballastd: %s: secret_file: %s\n", file,
+		    err.msg);
+		ctl_config_release(cfgt, cfg);
+		return 2;
+	}
+	return 0;
+}
+
+/* instance defaults to host:pid, advertise_url to the listen address. */
+static void
+config_defaults(struct ctl_config *cfg)
+{
+	char host[128], inst[300];
+
+	if (cfg->instance == NULL || cfg->instance[0] == '\0') {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(inst, sizeof(inst), "%s:%ld", host, (long)getpid());
+		free(cfg->instance);
+		cfg->instance = strdup(inst);
+	}
+	if (cfg->advertise_url == NULL || cfg->advertise_url[0] == '\0') {
+		snprintf(inst, sizeof(inst), "%s://%s",
+		    cfg->tls_cert_file != NULL ? "https" : "http", cfg->listen);
+		free(cfg->advertise_url);
+		cfg->advertise_url = strdup(inst);
+	}
+}
+
+/* The job engine's options from the config. */
+static void
+engine_opts(struct mig_engine_opts *eo, const struct ctl_config *cfg,
+    const char *secret, size_t secret_len)
+{
+	memset(eo, 0, sizeof(*eo));
+	eo->conninfo = cfg->database;
+	eo->secret = secret;
+	eo->secret_len = secret_len;
+	eo->max_tasks_per_assignment = (long)cfg->max_tasks_per_assignment;
+	eo->max_assignment_age_s = (long)cfg->max_assignment_age_s;
+	eo->metadata_threads = (long)cfg->metadata_threads;
+	eo->max_inflight_per_node = (long)cfg->max_inflight_per_node;
+	eo->agent_timeout_s = (long)cfg->agent_timeout_s;
+	eo->poll_interval_ms = (long)cfg->poll_interval_ms;
+	eo->source_delete_grace_s = (long)cfg->source_delete_grace_s;
+	eo->evacuate_deletes_source = cfg->evacuate_deletes_source;
+	eo->max_fill = cfg->policy.max_fill;
+	eo->failure_domain = cfg->policy.failure_domain;
+	eo->agent_tls_ca_file = cfg->agent_tls_ca_file;
+}
+
+/* Sets up ctl on loop and starts the API, then the control loop, then
+ * serves. */
+static void
+start_services(struct ctl *ctl, struct ev_loop *loop, struct ctl_config *cfg,
+    char *secret, size_t secret_len)
+{
+	struct bl_err err;
+	struct mig_engine_opts eo;
+	struct bl_http_server_opts ho;
+
+	engine_opts(&eo, cfg, secret, secret_len);
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->loop = loop;
+	ctl->cfg = cfg;
+	if ((ctl->metrics = ctl_metrics_new()) == NULL)
+		fatalx("metrics: out of memory");
+	eo.metrics = ctl_metrics_registry(ctl->metrics);
+	/* Not the leader until the loop takes the lock. */
+	ctl_metrics_set_leader(ctl->metrics, 0);
+	ctl->instance = cfg->instance;
+	ctl->max_candidates = cfg->max_candidates;
+	ctl->eo = eo;
+	ctl->secret = secret;
+	ctl->secret_len = secret_len;
+	memset(&ho, 0, sizeof(ho));
+	ho.listen = cfg->listen;
+	ho.max_body = (size_t)cfg->max_body;
+	ho.conn_limit = 1024;
+	ho.conn_timeout = 60;
+	ho.tls_cert_file = cfg->tls_cert_file;
+	ho.tls_key_file = cfg->tls_key_file;
+	ho.observe = ctl_metrics_http_observe;
+	ho.observe_arg = ctl->metrics;
+	if (ctl_api_start(ctl, &ho, &err) == -1)
+		fatalx("api: %s", err.msg);
+	if (ctl_loop_start(ctl, &err) == -1)
+		fatalx("loop: %s", err.msg);
+	if (ctl_api_serve(ctl, &err) == -1)
+		fatalx("api: %s", err.msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -165,14 +283,11 @@ main(int argc, char **argv)
 	struct bl_cfg cfgt;
 	struct bl_err err;
 	struct ctl ctl;
-	struct mig_engine_opts eo;
-	struct bl_http_server_opts ho;
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint;
 	struct reload rl;
-	char host[128], inst[300];
 	const char *file = NULL;
-	int check = 0, print = 0, ch;
+	int check = 0, print = 0, ch, rc;
 	char *secret;
 	size_t secret_len;
 
@@ -191,28 +306,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	if (bl_cfg_init(&cfgt, ctl_config_table, ctl_config_table_len, &cfg,
-	    &err) == -1)
-		fatalx("config: %s", err.msg);
-	if (ctl_config_load(&cfgt, &cfg, file, &err) == -1) {
-		fprintf(stderr, "ballastd: %s\n", err.msg);
-		ctl_config_release(&cfgt, &cfg);
-		return 2;
-	}
-	if (bl_log_set_level(cfg.log_level) == -1) {
-		fprintf(stderr, "ballastd: %s: log_level: unknown \"%s\"\n",
-		    file, cfg.log_level);
-		ctl_config_release(&cfgt, &cfg);
-		return 2;
-	}
-	if ((secret = bl_sign_read_secret(cfg.secret_file, &secret_len,
-	    &err)) == NULL) {
-		fprintf(stderr, "ballastd: %s: secret_file: %s\n", file,
-		    err.msg);
-		ctl_config_release(&cfgt, &cfg);
-		return 2;
-	}
+	if ((rc = config_read(file, &cfgt, &cfg, &secret, &secret_len)) != 0)
+		return rc;
 	if (print)
 		ctl_config_print(&cfgt, &cfg, stdout);
 	if (check || print) {
@@ -225,66 +320,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (migrate_db(cfg.database, &err) == -1)
 		fatalx("database: migrate: %s", err.msg);
-
-	if (cfg.instance == NULL || cfg.instance[0] == '\0') {
-		if (gethostname(host, sizeof(host)) != 0)
-			snprintf(host, sizeof(host), "localhost");
-		host[sizeof(host) - 1] = '\0';
-		snprintf(inst, sizeof(inst), "%s:%ld", host, (long)getpid());
-		free(cfg.instance);
-		cfg.instance = strdup(inst);
-	}
-	if (cfg.advertise_url == NULL || cfg.advertise_url[0] == '\0') {
-		snprintf(inst, sizeof(inst), "%s://%s",
-		    cfg.tls_cert_file != NULL ? "https" : "http", cfg.listen);
-		free(cfg.advertise_url);
-		cfg.advertise_url = strdup(inst);
-	}
-	memset(&eo, 0, sizeof(eo));
-	eo.conninfo = cfg.database;
-	eo.secret = secret;
-	eo.secret_len = secret_len;
-	eo.max_tasks_per_assignment = (long)cfg.max_tasks_per_assignment;
-	eo.max_assignment_age_s = (long)cfg.max_assignment_age_s;
-	eo.metadata_threads = (long)cfg.metadata_threads;
-	eo.max_inflight_per_node = (long)cfg.max_inflight_per_node;
-	eo.agent_timeout_s = (long)cfg.agent_timeout_s;
-	eo.poll_interval_ms = (long)cfg.poll_interval_ms;
-	eo.source_delete_grace_s = (long)cfg.source_delete_grace_s;
-	eo.evacuate_deletes_source = cfg.evacuate_deletes_source;
-	eo.max_fill = cfg.policy.max_fill;
-	eo.failure_domain = cfg.policy.failure_domain;
-	eo.agent_tls_ca_file = cfg.agent_tls_ca_file;
-
+	config_defaults(&cfg);
 	loop = EV_DEFAULT;
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.loop = loop;
-	ctl.cfg = &cfg;
-	if ((ctl.metrics = ctl_metrics_new()) == NULL)
-		fatalx("metrics: out of memory");
-	eo.metrics = ctl_metrics_registry(ctl.metrics);
-	/* Not the leader until the loop takes the lock. */
-	ctl_metrics_set_leader(ctl.metrics, 0);
-	ctl.instance = cfg.instance;
-	ctl.max_candidates = cfg.max_candidates;
-	ctl.eo = eo;
-	ctl.secret = secret;
-	ctl.secret_len = secret_len;
-	memset(&ho, 0, sizeof(ho));
-	ho.listen = cfg.listen;
-	ho.max_body = (size_t)cfg.max_body;
-	ho.conn_limit = 1024;
-	ho.conn_timeout = 60;
-	ho.tls_cert_file = cfg.tls_cert_file;
-	ho.tls_key_file = cfg.tls_key_file;
-	ho.observe = ctl_metrics_http_observe;
-	ho.observe_arg = ctl.metrics;
-	if (ctl_api_start(&ctl, &ho, &err) == -1)
-		fatalx("api: %s", err.msg);
-	if (ctl_loop_start(&ctl, &err) == -1)
-		fatalx("loop: %s", err.msg);
-	if (ctl_api_serve(&ctl, &err) == -1)
-		fatalx("api: %s", err.msg);
+	start_services(&ctl, loop, &cfg, secret, secret_len);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_start(loop, &sigterm);

@@ -247,145 +247,136 @@ copies_check(PGresult *nodes, const char *copies, char first[256],
 	return 0;
 }
 
-int
-mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
-    int allow_unknown, long long *rows, json_t **unknown, struct bl_err *err)
-{
-	char *buf, *line, *save = NULL;
-	struct bl_buf out = BL_BUF_INIT;	/* the COPY text */
-	char *unk[UNKNOWN_MAX];
-	size_t nunk = 0;
-	long lineno = 0;
-	int rc = -1, seen_header = 0;
-	PGresult *r, *nodes = NULL;
+/* One import: the rows checked so far as COPY text, and the unknown node
+ * names they name. */
+struct import {
+	PGresult	*nodes;			/* owns; sorted node ids */
+	int		 allow_unknown;
+	char		*unk[UNKNOWN_MAX];	/* owns each; sorted */
+	size_t		 nunk;
+	struct bl_buf	 out;			/* the COPY text */
+	long long	*rows;			/* borrows; rows in out */
+};
 
-	*rows = 0;
-	*unknown = NULL;
-	if (len == 0 || memchr(csv, '\0', len) != NULL)
-		return bl_err_set(err, BL_EPARSE, "import: the body is %s; want "
-		    "CSV text whose first line is the header id,owner,size,md5,"
-		    "copies[,reads_per_hour,affinity,allowed_dcs]",
-		    len == 0 ? "empty" : "binary (it holds a NUL byte)");
-	if (nodes_load(c, &nodes, err) == -1)
-		return -1;
-	if ((buf = malloc(len + 1)) == NULL) {
-		PQclear(nodes);
+static int
+out_append(struct import *im, const char *row, size_t rl, struct bl_err *err)
+{
+	if (bl_buf_add(&im->out, row, rl) == -1)
 		return bl_err_set(err, BL_ENOMEM, "import: out of memory");
-	}
-	memcpy(buf, csv, len);
-	buf[len] = '\0';
+	return 0;
+}
+
+/* Checks data line lineno (not empty, '\r' stripped) and appends it to
+ * the COPY text. */
+static int
+row_add(struct import *im, char *line, long lineno, struct bl_err *err)
+{
+	char *f[NFIELDS + 1], md5[25], copies[4096], dcs[4096];
+	char bad[256];
+	char row[12000];
+	char *end;
+	int n, rl;
+
+	if (strpbrk(line, "\t\\") != NULL ||
+	    (n = split(line, f, NFIELDS)) < 5)
+		return bl_err_set(err, BL_EINVAL, "import:%ld: want 5 to 8 "
+		    "fields, no tabs or backslashes", lineno);
+	for (int i = n; i < NFIELDS; i++)
+		f[i] = "";
+	if (!bl_uuid_valid(f[0]) || !bl_uuid_valid(f[1]))
+		return bl_err_set(err, BL_EINVAL, "import:%ld: id and owner "
+		    "must be canonical uuids", lineno);
+	if (strtoll(f[2], &end, 10) < 0 || *end != '\0' || end == f[2])
+		return bl_err_set(err, BL_EINVAL, "import:%ld: field size: "
+		    "want an integer >= 0", lineno);
+	if (md5_norm(f[3], md5) == -1)
+		return bl_err_set(err, BL_EINVAL, "import:%ld: field md5: want "
+		    "32 hex digits or a base64 Content-MD5", lineno);
+	if (list_to_array(f[4], copies, sizeof(copies), 0) == -1 ||
+	    list_to_array(f[7], dcs, sizeof(dcs), 1) == -1)
+		return bl_err_set(err, BL_EINVAL, "import:%ld: copies or "
+		    "allowed_dcs: want names separated by ';'", lineno);
+	if (copies_check(im->nodes, f[4], bad, im->unk, &im->nunk) == -1)
+		return bl_err_set(err, BL_ENOMEM, "import: out of memory");
+	if (bad[0] != '\0' && !im->allow_unknown)
+		return bl_err_set(err, BL_EINVAL, "import:%ld: field copies: "
+		    "node %s is not registered (register it with PUT "
+		    "/v1/nodes/%s first, or import with "
+		    "?allow_unknown_nodes=true)", lineno, bad, bad);
+	if (f[5][0] != '\0' && (strtod(f[5], &end) < 0 || *end != '\0'))
+		return bl_err_set(err, BL_EINVAL, "import:%ld: field "
+		    "reads_per_hour: want a number >= 0", lineno);
+	rl = snprintf(row, sizeof(row), "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+	    f[0], f[1], f[2], md5, copies, f[5][0] ? f[5] : "0",
+	    f[6][0] ? f[6] : "\\N", strcmp(dcs, "{}") ? dcs : "\\N");
+	if (rl < 0 || (size_t)rl >= sizeof(row))
+		return bl_err_set(err, BL_EINVAL, "import:%ld: row too long",
+		    lineno);
+	if (out_append(im, row, (size_t)rl, err) == -1)
+		return -1;
+	(*im->rows)++;
+	return 0;
+}
+
+/* Checks every line of buf (modified in place) into the COPY text. */
+static int
+rows_parse(struct import *im, char *buf, struct bl_err *err)
+{
+	char *line, *save = NULL;
+	long lineno = 0;
+
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		char *f[NFIELDS + 1], md5[25], copies[4096], dcs[4096];
-		char bad[256];
-		char row[12000];
-		char *end;
 		size_t l = strlen(line);
-		int n, rl;
 
 		lineno++;
 		if (l > 0 && line[l - 1] == '\r')
 			line[--l] = '\0';
 		if (lineno == 1) {
-			if (!header_ok(line)) {
-				bl_err_set(err, BL_EPARSE, "import:1: not the "
-				    "objects CSV: want the header id,owner,size,"
-				    "md5,copies[,reads_per_hour,affinity,"
-				    "allowed_dcs] on the first line");
-				goto out;
-			}
-			seen_header = 1;
+			if (!header_ok(line))
+				return bl_err_set(err, BL_EPARSE, "import:1: "
+				    "not the objects CSV: want the header "
+				    "id,owner,size,md5,copies[,reads_per_hour,"
+				    "affinity,allowed_dcs] on the first line");
 			continue;
 		}
 		if (l == 0)
 			continue;
-		if (strpbrk(line, "\t\\") != NULL ||
-		    (n = split(line, f, NFIELDS)) < 5) {
-			bl_err_set(err, BL_EINVAL, "import:%ld: want 5 to 8 "
-			    "fields, no tabs or backslashes", lineno);
-			goto out;
-		}
-		for (int i = n; i < NFIELDS; i++)
-			f[i] = "";
-		if (!bl_uuid_valid(f[0]) || !bl_uuid_valid(f[1])) {
-			bl_err_set(err, BL_EINVAL, "import:%ld: id and owner "
-			    "must be canonical uuids", lineno);
-			goto out;
-		}
-		if (strtoll(f[2], &end, 10) < 0 || *end != '\0' ||
-		    end == f[2]) {
-			bl_err_set(err, BL_EINVAL, "import:%ld: field size: "
-			    "want an integer >= 0", lineno);
-			goto out;
-		}
-		if (md5_norm(f[3], md5) == -1) {
-			bl_err_set(err, BL_EINVAL, "import:%ld: field md5: want "
-			    "32 hex digits or a base64 Content-MD5", lineno);
-			goto out;
-		}
-		if (list_to_array(f[4], copies, sizeof(copies), 0) == -1 ||
-		    list_to_array(f[7], dcs, sizeof(dcs), 1) == -1) {
-			bl_err_set(err, BL_EINVAL, "import:%ld: copies or "
-			    "allowed_dcs: want names separated by ';'", lineno);
-			goto out;
-		}
-		if (copies_check(nodes, f[4], bad, unk, &nunk) == -1) {
-			bl_err_set(err, BL_ENOMEM, "import: out of memory");
-			goto out;
-		}
-		if (bad[0] != '\0' && !allow_unknown) {
-			bl_err_set(err, BL_EINVAL, "import:%ld: field copies: "
-			    "node %s is not registered (register it with PUT "
-			    "/v1/nodes/%s first, or import with "
-			    "?allow_unknown_nodes=true)", lineno, bad, bad);
-			goto out;
-		}
-		if (f[5][0] != '\0' && (strtod(f[5], &end) < 0 ||
-		    *end != '\0')) {
-			bl_err_set(err, BL_EINVAL, "import:%ld: field "
-			    "reads_per_hour: want a number >= 0", lineno);
-			goto out;
-		}
-		rl = snprintf(row, sizeof(row), "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s"
-		    "\n", f[0], f[1], f[2], md5, copies, f[5][0] ? f[5] : "0",
-		    f[6][0] ? f[6] : "\\N", strcmp(dcs, "{}") ? dcs : "\\N");
-		if (rl < 0 || (size_t)rl >= sizeof(row)) {
-			bl_err_set(err, BL_EINVAL, "import:%ld: row too long",
-			    lineno);
-			goto out;
-		}
-		if (bl_buf_add(&out, row, (size_t)rl) == -1) {
-			bl_err_set(err, BL_ENOMEM, "import: out of memory");
-			goto out;
-		}
-		(*rows)++;
+		if (row_add(im, line, lineno, err) == -1)
+			return -1;
 	}
-	if (!seen_header) {
-		bl_err_set(err, BL_EPARSE, "import: the body holds no lines; "
-		    "want CSV text whose first line is the header id,owner,"
-		    "size,md5,copies[,reads_per_hour,affinity,allowed_dcs]");
-		goto out;
-	}
-	if (bl_pg_run(c, "BEGIN", 0, NULL, err) == -1)
-		goto out;
+	if (lineno == 0)
+		return bl_err_set(err, BL_EPARSE, "import: the body holds no "
+		    "lines; want CSV text whose first line is the header id,"
+		    "owner,size,md5,copies[,reads_per_hour,affinity,"
+		    "allowed_dcs]");
+	return 0;
+}
+
+/* Inside the transaction: the COPY text into a temporary table. */
+static int
+rows_copy(PGconn *c, const struct import *im, struct bl_err *err)
+{
+	PGresult *r;
+
 	if (bl_pg_run(c, "CREATE TEMP TABLE import_objects (id uuid, owner "
 	    "uuid, size bigint, md5 text, copies text[], reads_per_hour "
 	    "float8, affinity text, allowed_dcs text[]) ON COMMIT DROP", 0,
 	    NULL, err) == -1)
-		goto rollback;
+		return -1;
 	r = PQexec(c, "COPY import_objects FROM STDIN");
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		bl_err_set(err, BL_EDB, "import: copy: %s",
 		    PQerrorMessage(c));
 		PQclear(r);
-		goto rollback;
+		return -1;
 	}
 	PQclear(r);
-	if ((out.len > 0 && PQputCopyData(c, out.p, (int)out.len) != 1) ||
-	    PQputCopyEnd(c, NULL) != 1) {
-		bl_err_set(err, BL_EDB, "import: copy: %s", PQerrorMessage(c));
-		goto rollback;
-	}
+	if ((im->out.len > 0 && PQputCopyData(c, im->out.p,
+	    (int)im->out.len) != 1) ||
+	    PQputCopyEnd(c, NULL) != 1)
+		return bl_err_set(err, BL_EDB, "import: copy: %s",
+		    PQerrorMessage(c));
 	while ((r = PQgetResult(c)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			bl_err_set(err, BL_EINVAL, "import: %s",
@@ -393,10 +384,21 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
 			PQclear(r);
 			while ((r = PQgetResult(c)) != NULL)
 				PQclear(r);
-			goto rollback;
+			return -1;
 		}
 		PQclear(r);
 	}
+	return 0;
+}
+
+/* Inside the transaction: the copied rows into objects, and the audit
+ * entry. */
+static int
+rows_merge(PGconn *c, const char *who, long long rows, struct bl_err *err)
+{
+	char n[32];
+	const char *p[2] = { who, n };
+
 	if (bl_pg_run(c, "INSERT INTO objects AS o (id, owner, size, md5, "
 	    "copies, reads_per_hour, affinity, allowed_dcs) SELECT DISTINCT ON"
 	    " (id) id, owner, size, md5, copies, reads_per_hour, affinity, "
@@ -406,36 +408,63 @@ mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
 	    "EXCLUDED.reads_per_hour, affinity = EXCLUDED.affinity, "
 	    "allowed_dcs = EXCLUDED.allowed_dcs, version = o.version + 1", 0,
 	    NULL, err) == -1)
-		goto rollback;
-	{
-		char n[32];
-		const char *p[2] = { who, n };
+		return -1;
+	snprintf(n, sizeof(n), "{\"rows\":%lld}", rows);
+	return bl_pg_run(c, "INSERT INTO audit (who, action, detail) "
+	    "VALUES ($1, 'objects_import', $2::jsonb)", 2, p, err);
+}
 
-		snprintf(n, sizeof(n), "{\"rows\":%lld}", *rows);
-		if (bl_pg_run(c, "INSERT INTO audit (who, action, detail) "
-		    "VALUES ($1, 'objects_import', $2::jsonb)", 2, p,
-		    err) == -1)
-			goto rollback;
+int
+mig_objects_import(PGconn *c, const char *csv, size_t len, const char *who,
+    int allow_unknown, long long *rows, json_t **unknown, struct bl_err *err)
+{
+	struct import im;
+	char *buf;
+	int rc = -1;
+
+	*rows = 0;
+	*unknown = NULL;
+	if (len == 0 || memchr(csv, '\0', len) != NULL)
+		return bl_err_set(err, BL_EPARSE, "import: the body is %s; want "
+		    "CSV text whose first line is the header id,owner,size,md5,"
+		    "copies[,reads_per_hour,affinity,allowed_dcs]",
+		    len == 0 ? "empty" : "binary (it holds a NUL byte)");
+	memset(&im, 0, sizeof(im));
+	im.allow_unknown = allow_unknown;
+	im.rows = rows;
+	if (nodes_load(c, &im.nodes, err) == -1)
+		return -1;
+	if ((buf = malloc(len + 1)) == NULL) {
+		PQclear(im.nodes);
+		return bl_err_set(err, BL_ENOMEM, "import: out of memory");
 	}
-	if (bl_pg_run(c, "COMMIT", 0, NULL, err) == -1)
-		goto rollback;
+	memcpy(buf, csv, len);
+	buf[len] = '\0';
+	if (rows_parse(&im, buf, err) == -1)
+		goto out;
+	if (bl_pg_run(c, "BEGIN", 0, NULL, err) == -1)
+		goto out;
+	if (rows_copy(c, &im, err) == -1 ||
+	    rows_merge(c, who, *rows, err) == -1 ||
+	    bl_pg_run(c, "COMMIT", 0, NULL, err) == -1) {
+		bl_pg_run(c, "ROLLBACK", 0, NULL, NULL);
+		goto out;
+	}
 	if (allow_unknown) {
 		if ((*unknown = json_array()) == NULL) {
 			bl_err_set(err, BL_ENOMEM, "import: out of memory");
 			goto out;
 		}
-		for (size_t i = 0; i < nunk; i++)
-			json_array_append_new(*unknown, json_string(unk[i]));
+		for (size_t i = 0; i < im.nunk; i++)
+			json_array_append_new(*unknown,
+			    json_string(im.unk[i]));
 	}
 	rc = 0;
-	goto out;
-rollback:
-	bl_pg_run(c, "ROLLBACK", 0, NULL, NULL);
 out:
-	for (size_t i = 0; i < nunk; i++)
-		free(unk[i]);
-	PQclear(nodes);
-	bl_buf_release(&out);
+	for (size_t i = 0; i < im.nunk; i++)
+		free(im.unk[i]);
+	PQclear(im.nodes);
+	bl_buf_release(&im.out);
 	free(buf);
 	return rc;
 }

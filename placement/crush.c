@@ -392,6 +392,104 @@ bucket_prepare(struct crush_bucket *b)
 	return 0;
 }
 
+/* Every item must exist, and no bucket may have two parents: fills
+ * parent[] (bucket index -> index of the bucket holding it). */
+static int
+check_items(const struct plc_crush *c, int *parent, struct bl_err *err)
+{
+	for (int i = 0; i < c->max_buckets; i++) {
+		struct crush_bucket *b = c->buckets[i];
+
+		if (b == NULL)
+			continue;
+		for (uint32_t j = 0; j < b->size; j++) {
+			int item = b->items[j];
+
+			if (item >= 0) {
+				if (item >= c->max_devices ||
+				    c->devices[item] == NULL)
+					return bl_err_set(err, BL_EINVAL,
+					    "bucket id=%d item %u: dangling "
+					    "device id %d", b->id, j, item);
+				continue;
+			}
+			if (bucket_get(c, item) == NULL)
+				return bl_err_set(err, BL_EINVAL,
+				    "bucket id=%d item %u: dangling bucket "
+				    "id %d", b->id, j, item);
+			if (item == b->id)
+				return bl_err_set(err, BL_EINVAL,
+				    "bucket id=%d: contains itself (cycle)",
+				    b->id);
+			if (parent[-1 - item] != -1)
+				return bl_err_set(err, BL_EINVAL,
+				    "bucket id=%d: used twice, in buckets %d "
+				    "and %d", item, -1 - parent[-1 - item],
+				    b->id);
+			parent[-1 - item] = i;
+		}
+	}
+	return 0;
+}
+
+/* Levels below the roots into level[]: walk up each chain once; a chain
+ * that comes back to itself is a cycle. path[] is scratch. */
+static int
+set_levels(const struct plc_crush *c, const int *parent, int *level,
+    int *path, struct bl_err *err)
+{
+	for (int i = 0; i < c->max_buckets; i++) {
+		int n = 0, at = i, base;
+
+		if (c->buckets[i] == NULL || level[i] >= 0)
+			continue;
+		while (at >= 0 && level[at] < 0) {
+			if (level[at] == -2)
+				return bl_err_set(err, BL_EINVAL,
+				    "bucket id=%d: cycle through its "
+				    "ancestors", -1 - at);
+			level[at] = -2;		/* on the current path */
+			path[n++] = at;
+			at = parent[at];
+		}
+		base = at >= 0 ? level[at] + 1 : 0;
+		while (n > 0) {
+			level[path[--n]] = base++;
+			if (base - 1 > PLC_CRUSH_MAX_DEPTH)
+				return bl_err_set(err, BL_EINVAL,
+				    "bucket id=%d: nested %d levels deep, "
+				    "past the limit of %d", -1 - path[n],
+				    base - 1, PLC_CRUSH_MAX_DEPTH);
+		}
+	}
+	return 0;
+}
+
+/* Rules may take only existing items. */
+static int
+check_rules(const struct plc_crush *c, struct bl_err *err)
+{
+	for (int r = 0; r < c->max_rules; r++) {
+		struct crush_rule *rule = c->rules[r];
+
+		if (rule == NULL)
+			continue;
+		for (int s = 0; s < rule->len; s++) {
+			const struct plc_crush_step *st = &rule->steps[s];
+
+			if (st->op != PLC_CRUSH_TAKE)
+				continue;
+			if (st->arg1 >= 0 ? (st->arg1 >= c->max_devices ||
+			    c->devices[st->arg1] == NULL) :
+			    bucket_get(c, st->arg1) == NULL)
+				return bl_err_set(err, BL_EINVAL,
+				    "rule %s step %d: takes unknown item %d",
+				    rule->name, s, st->arg1);
+		}
+	}
+	return 0;
+}
+
 int
 plc_crush_finalize(struct plc_crush *c, struct bl_err *err)
 {
@@ -410,96 +508,10 @@ plc_crush_finalize(struct plc_crush *c, struct bl_err *err)
 		parent[i] = -1;
 		level[i] = -1;
 	}
-
-	/* Every item must exist, and no bucket may have two parents. */
-	for (int i = 0; i < nb; i++) {
-		struct crush_bucket *b = c->buckets[i];
-
-		if (b == NULL)
-			continue;
-		for (uint32_t j = 0; j < b->size; j++) {
-			int item = b->items[j];
-
-			if (item >= 0) {
-				if (item >= c->max_devices ||
-				    c->devices[item] == NULL) {
-					bl_err_set(err, BL_EINVAL, "bucket id=%d "
-					    "item %u: dangling device id %d",
-					    b->id, j, item);
-					goto out;
-				}
-				continue;
-			}
-			if (bucket_get(c, item) == NULL) {
-				bl_err_set(err, BL_EINVAL, "bucket id=%d item %u: "
-				    "dangling bucket id %d", b->id, j, item);
-				goto out;
-			}
-			if (item == b->id) {
-				bl_err_set(err, BL_EINVAL, "bucket id=%d: contains "
-				    "itself (cycle)", b->id);
-				goto out;
-			}
-			if (parent[-1 - item] != -1) {
-				bl_err_set(err, BL_EINVAL, "bucket id=%d: used "
-				    "twice, in buckets %d and %d", item,
-				    -1 - parent[-1 - item], b->id);
-				goto out;
-			}
-			parent[-1 - item] = i;
-		}
-	}
-
-	/* Levels below the roots: walk up each chain once; a chain that
-	 * comes back to itself is a cycle. */
-	for (int i = 0; i < nb; i++) {
-		int n = 0, at = i, base;
-
-		if (c->buckets[i] == NULL || level[i] >= 0)
-			continue;
-		while (at >= 0 && level[at] < 0) {
-			if (level[at] == -2) {
-				bl_err_set(err, BL_EINVAL, "bucket id=%d: cycle "
-				    "through its ancestors", -1 - at);
-				goto out;
-			}
-			level[at] = -2;		/* on the current path */
-			path[n++] = at;
-			at = parent[at];
-		}
-		base = at >= 0 ? level[at] + 1 : 0;
-		while (n > 0) {
-			level[path[--n]] = base++;
-			if (base - 1 > PLC_CRUSH_MAX_DEPTH) {
-				bl_err_set(err, BL_EINVAL, "bucket id=%d: nested "
-				    "%d levels deep, past the limit of %d",
-				    -1 - path[n], base - 1, PLC_CRUSH_MAX_DEPTH);
-				goto out;
-			}
-		}
-	}
-
-	/* Rules may take only existing items. */
-	for (int r = 0; r < c->max_rules; r++) {
-		struct crush_rule *rule = c->rules[r];
-
-		if (rule == NULL)
-			continue;
-		for (int s = 0; s < rule->len; s++) {
-			const struct plc_crush_step *st = &rule->steps[s];
-
-			if (st->op != PLC_CRUSH_TAKE)
-				continue;
-			if (st->arg1 >= 0 ? (st->arg1 >= c->max_devices ||
-			    c->devices[st->arg1] == NULL) :
-			    bucket_get(c, st->arg1) == NULL) {
-				bl_err_set(err, BL_EINVAL, "rule %s step %d: takes "
-				    "unknown item %d", rule->name, s, st->arg1);
-				goto out;
-			}
-		}
-	}
-
+	if (check_items(c, parent, err) < 0 ||
+	    set_levels(c, parent, level, path, err) < 0 ||
+	    check_rules(c, err) < 0)
+		goto out;
 	for (int i = 0; i < nb; i++) {
 		struct crush_bucket *b = c->buckets[i];
 
@@ -942,6 +954,111 @@ choose_indep(const struct choose_ctx *cx, const struct crush_bucket *bucket,
 	}
 }
 
+/* The retry counts a rule starts with (the tunables) and its set_* steps
+ * change. */
+struct rule_tries {
+	int	choose_tries;
+	int	choose_leaf_tries;
+	int	local_retries;
+	int	local_fallback_retries;
+	int	vary_r;
+	int	stable;
+};
+
+/* Applies one set_* step to t; other steps are ignored. */
+static inline void
+set_tries(struct rule_tries *t, const struct plc_crush_step *st)
+{
+	switch (st->op) {
+	case PLC_CRUSH_SET_CHOOSE_TRIES:
+		if (st->arg1 > 0)
+			t->choose_tries = st->arg1;
+		break;
+	case PLC_CRUSH_SET_CHOOSELEAF_TRIES:
+		if (st->arg1 > 0)
+			t->choose_leaf_tries = st->arg1;
+		break;
+	case PLC_CRUSH_SET_CHOOSE_LOCAL_TRIES:
+		if (st->arg1 >= 0)
+			t->local_retries = st->arg1;
+		break;
+	case PLC_CRUSH_SET_CHOOSE_LOCAL_FALLBACK_TRIES:
+		if (st->arg1 >= 0)
+			t->local_fallback_retries = st->arg1;
+		break;
+	case PLC_CRUSH_SET_CHOOSELEAF_VARY_R:
+		if (st->arg1 >= 0)
+			t->vary_r = st->arg1;
+		break;
+	case PLC_CRUSH_SET_CHOOSELEAF_STABLE:
+		if (st->arg1 >= 0)
+			t->stable = st->arg1;
+		break;
+	default:
+		break;
+	}
+}
+
+/* One choose or chooseleaf step: from each of the wsize items in w, picks
+ * into o (with leaves into o2 first, then copied into o). Returns how
+ * many items o holds. */
+static inline int
+choose_step(const struct choose_ctx *cx, const struct rule_tries *t,
+    const struct plc_crush_step *st, const int *w, int wsize, int *o,
+    int *o2, int result_max)
+{
+	const struct plc_crush *c = cx->map;
+	int firstn = st->op == PLC_CRUSH_CHOOSELEAF_FIRSTN ||
+	    st->op == PLC_CRUSH_CHOOSE_FIRSTN;
+	int recurse_to_leaf = st->op == PLC_CRUSH_CHOOSELEAF_FIRSTN ||
+	    st->op == PLC_CRUSH_CHOOSELEAF_INDEP;
+	int osize = 0;
+
+	for (int i = 0; i < wsize; i++) {
+		const struct crush_bucket *b;
+		int numrep = st->arg1;
+
+		/* numrep <= 0 is relative to result_max. */
+		if (numrep <= 0) {
+			numrep += result_max;
+			if (numrep <= 0)
+				continue;
+		}
+		if ((b = bucket_get(c, w[i])) == NULL)
+			continue;
+		if (firstn) {
+			int recurse_tries;
+
+			if (t->choose_leaf_tries)
+				recurse_tries = t->choose_leaf_tries;
+			else if (c->tun.chooseleaf_descend_once)
+				recurse_tries = 1;
+			else
+				recurse_tries = t->choose_tries;
+			osize += choose_firstn(cx, b, numrep, st->arg2,
+			    o + osize, 0, result_max - osize,
+			    (unsigned)t->choose_tries, (unsigned)recurse_tries,
+			    (unsigned)t->local_retries,
+			    (unsigned)t->local_fallback_retries,
+			    recurse_to_leaf, (unsigned)t->vary_r,
+			    (unsigned)t->stable, o2 + osize, 0);
+		} else {
+			int out_size = numrep < result_max - osize ?
+			    numrep : result_max - osize;
+
+			choose_indep(cx, b, out_size, numrep, st->arg2,
+			    o + osize, 0, (unsigned)t->choose_tries,
+			    t->choose_leaf_tries ?
+			    (unsigned)t->choose_leaf_tries : 1,
+			    recurse_to_leaf, o2 + osize, 0);
+			osize += out_size;
+		}
+	}
+	if (recurse_to_leaf)
+		memcpy(o, o2, (size_t)osize * sizeof(*o));
+	return osize;
+}
+
 int
 plc_crush_do_rule(const struct plc_crush *c, int ruleno, uint32_t x,
     int *result, int result_max, const uint32_t *weight, int weight_max,
@@ -949,21 +1066,22 @@ plc_crush_do_rule(const struct plc_crush *c, int ruleno, uint32_t x,
 {
 	struct crush_work wk;
 	struct choose_ctx cx;
+	struct rule_tries t;
 	const struct crush_rule *rule;
 	int *w, *o, *tmp;
 	int wsize = 0, result_len = 0;
-	/* choose_total_tries counted retries, not tries: add one. */
-	int choose_tries = (int)c->tun.choose_total_tries + 1;
-	int choose_leaf_tries = 0;
-	int local_retries = (int)c->tun.choose_local_tries;
-	int local_fallback_retries = (int)c->tun.choose_local_fallback_tries;
-	int vary_r = (int)c->tun.chooseleaf_vary_r;
-	int stable = (int)c->tun.chooseleaf_stable;
 
 	if (!c->finalized || ruleno < 0 || ruleno >= c->max_rules ||
 	    c->rules[ruleno] == NULL || result_max <= 0)
 		return 0;
 	rule = c->rules[ruleno];
+	/* choose_total_tries counted retries, not tries: add one. */
+	t.choose_tries = (int)c->tun.choose_total_tries + 1;
+	t.choose_leaf_tries = 0;
+	t.local_retries = (int)c->tun.choose_local_tries;
+	t.local_fallback_retries = (int)c->tun.choose_local_fallback_tries;
+	t.vary_r = (int)c->tun.chooseleaf_vary_r;
+	t.stable = (int)c->tun.chooseleaf_stable;
 	wk.a = scratch;
 	wk.b = wk.a + result_max;
 	wk.c = wk.b + result_max;
@@ -978,7 +1096,6 @@ plc_crush_do_rule(const struct plc_crush *c, int ruleno, uint32_t x,
 
 	for (int step = 0; step < rule->len; step++) {
 		const struct plc_crush_step *st = &rule->steps[step];
-		int firstn = 0, recurse_to_leaf, osize;
 
 		switch (st->op) {
 		case PLC_CRUSH_TAKE:
@@ -989,89 +1106,24 @@ plc_crush_do_rule(const struct plc_crush *c, int ruleno, uint32_t x,
 			}
 			break;
 		case PLC_CRUSH_SET_CHOOSE_TRIES:
-			if (st->arg1 > 0)
-				choose_tries = st->arg1;
-			break;
 		case PLC_CRUSH_SET_CHOOSELEAF_TRIES:
-			if (st->arg1 > 0)
-				choose_leaf_tries = st->arg1;
-			break;
 		case PLC_CRUSH_SET_CHOOSE_LOCAL_TRIES:
-			if (st->arg1 >= 0)
-				local_retries = st->arg1;
-			break;
 		case PLC_CRUSH_SET_CHOOSE_LOCAL_FALLBACK_TRIES:
-			if (st->arg1 >= 0)
-				local_fallback_retries = st->arg1;
-			break;
 		case PLC_CRUSH_SET_CHOOSELEAF_VARY_R:
-			if (st->arg1 >= 0)
-				vary_r = st->arg1;
-			break;
 		case PLC_CRUSH_SET_CHOOSELEAF_STABLE:
-			if (st->arg1 >= 0)
-				stable = st->arg1;
+			set_tries(&t, st);
 			break;
 		case PLC_CRUSH_CHOOSELEAF_FIRSTN:
 		case PLC_CRUSH_CHOOSE_FIRSTN:
-			firstn = 1;
-			/* FALLTHROUGH */
 		case PLC_CRUSH_CHOOSELEAF_INDEP:
 		case PLC_CRUSH_CHOOSE_INDEP:
 			if (wsize == 0)
 				break;
-			recurse_to_leaf = st->op == PLC_CRUSH_CHOOSELEAF_FIRSTN ||
-			    st->op == PLC_CRUSH_CHOOSELEAF_INDEP;
-			osize = 0;
-			for (int i = 0; i < wsize; i++) {
-				const struct crush_bucket *b;
-				int numrep = st->arg1;
-
-				/* numrep <= 0 is relative to result_max. */
-				if (numrep <= 0) {
-					numrep += result_max;
-					if (numrep <= 0)
-						continue;
-				}
-				if ((b = bucket_get(c, w[i])) == NULL)
-					continue;
-				if (firstn) {
-					int recurse_tries;
-
-					if (choose_leaf_tries)
-						recurse_tries = choose_leaf_tries;
-					else if (c->tun.chooseleaf_descend_once)
-						recurse_tries = 1;
-					else
-						recurse_tries = choose_tries;
-					osize += choose_firstn(&cx, b, numrep,
-					    st->arg2, o + osize, 0,
-					    result_max - osize,
-					    (unsigned)choose_tries,
-					    (unsigned)recurse_tries,
-					    (unsigned)local_retries,
-					    (unsigned)local_fallback_retries,
-					    recurse_to_leaf, (unsigned)vary_r,
-					    (unsigned)stable, wk.c + osize, 0);
-				} else {
-					int out_size = numrep < result_max - osize ?
-					    numrep : result_max - osize;
-
-					choose_indep(&cx, b, out_size, numrep,
-					    st->arg2, o + osize, 0,
-					    (unsigned)choose_tries,
-					    choose_leaf_tries ?
-					    (unsigned)choose_leaf_tries : 1,
-					    recurse_to_leaf, wk.c + osize, 0);
-					osize += out_size;
-				}
-			}
-			if (recurse_to_leaf)
-				memcpy(o, wk.c, (size_t)osize * sizeof(*o));
+			wsize = choose_step(&cx, &t, st, w, wsize, o, wk.c,
+			    result_max);
 			tmp = o;
 			o = w;
 			w = tmp;
-			wsize = osize;
 			break;
 		case PLC_CRUSH_EMIT:
 			for (int i = 0; i < wsize && result_len < result_max;

@@ -716,31 +716,20 @@ push_move(struct plc_plan *plan, size_t *cap, const struct plc_move *m)
 	return 0;
 }
 
-/* Tries candidate c from node src. 1: moved, 0: skipped, -1: no memory. */
-static int
-try_move(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
-    uint32_t src, const struct cand *c, double mean)
+/* The destinations candidate c from node src may go to, into p->elig,
+ * p->ids and p->deficit; their largest deficit into *maxdef. Returns how
+ * many; *budget_blocked says whether max_cost turned one away. */
+static inline size_t
+eligible_dests(struct plc_planner *p, const struct plc_plan *plan,
+    uint32_t src, const struct cand *c, double mean, double *maxdef,
+    int *budget_blocked)
 {
 	const struct plc_planner_opts *o = &p->o;
-	struct pnode *sn = &p->nodes[src];
-	int fd = o->failure_domain, budget_blocked = 0;
+	const struct pnode *sn = &p->nodes[src];
+	int fd = o->failure_domain;
 	int others[PLC_COPIES_MAX];
 	size_t nothers = 0, ne = 0, k;
-	double excess, maxdef = 0;
-	struct plc_move m;
-	uint32_t x;
 
-	excess = (double)sn->used - mean * (double)sn->cap;
-	/* The move must bring the source closer to the mean. */
-	if (!((double)c->size < 2 * excess)) {
-		plan->n_overshoot++;
-		return 0;
-	}
-	if (o->max_egress_bytes >= 0 &&
-	    plan->bytes + c->size > (uint64_t)o->max_egress_bytes) {
-		plan->n_over_budget++;
-		return 0;
-	}
 	for (k = 0; k < c->ncopies; k++)
 		if (k != c->src_slot)
 			others[nothers++] = p->nodes[c->copies[k]].dom[fd];
@@ -771,64 +760,63 @@ try_move(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
 			continue;		/* would overshoot the mean */
 		cost = (double)c->size / GIB * o->prices[link_of(sn, dn)];
 		if (o->max_cost >= 0 && plan->cost + cost > o->max_cost) {
-			budget_blocked = 1;
+			*budget_blocked = 1;
 			continue;
 		}
 		p->elig[ne] = d;
 		p->ids[ne] = dn->hid;
 		p->deficit[ne] = deficit;
-		if (deficit > maxdef)
-			maxdef = deficit;
+		if (deficit > *maxdef)
+			*maxdef = deficit;
 		ne++;
 	}
-	if (ne == 0) {
-		if (budget_blocked)
-			plan->n_over_budget++;
-		else
-			plan->n_no_destination++;
-		return 0;
-	}
-	if (o->prefer_same_host && o->prices[PLC_LINK_SAME_HOST] == 0) {
-		size_t nh = 0;
+	return ne;
+}
 
-		/* Keep the free same-host nodes, in order, if there are any;
-		 * they passed every check above, failure domains included. */
-		for (k = 0; k < ne; k++)
-			if (link_of(sn, &p->nodes[p->elig[k]]) ==
-			    PLC_LINK_SAME_HOST)
-				nh++;
-		if (nh > 0) {
-			size_t j = 0;
+/* Keeps the free same-host nodes among the ne eligible ones, in order, if
+ * there are any; they passed every check, failure domains included.
+ * Returns how many are left, their largest deficit into *maxdef. */
+static inline size_t
+keep_same_host(struct plc_planner *p, const struct pnode *sn, size_t ne,
+    double *maxdef)
+{
+	size_t nh = 0, j = 0, k;
 
-			maxdef = 0;
-			for (k = 0; k < ne; k++) {
-				if (link_of(sn, &p->nodes[p->elig[k]]) !=
-				    PLC_LINK_SAME_HOST)
-					continue;
-				p->elig[j] = p->elig[k];
-				p->ids[j] = p->ids[k];
-				p->deficit[j] = p->deficit[k];
-				if (p->deficit[j] > maxdef)
-					maxdef = p->deficit[j];
-				j++;
-			}
-			ne = nh;
-		}
-	}
+	for (k = 0; k < ne; k++)
+		if (link_of(sn, &p->nodes[p->elig[k]]) == PLC_LINK_SAME_HOST)
+			nh++;
+	if (nh == 0)
+		return ne;
+	*maxdef = 0;
 	for (k = 0; k < ne; k++) {
-		double w = p->deficit[k] / maxdef * 65536.0;
-
-		p->weights[k] = w < 1 ? 1 : (uint32_t)w;
+		if (link_of(sn, &p->nodes[p->elig[k]]) != PLC_LINK_SAME_HOST)
+			continue;
+		p->elig[j] = p->elig[k];
+		p->ids[j] = p->ids[k];
+		p->deficit[j] = p->deficit[k];
+		if (p->deficit[j] > *maxdef)
+			*maxdef = p->deficit[j];
+		j++;
 	}
-	x = (uint32_t)(c->key ^ (c->key >> 32));
-	k = plc_crush_straw2_choose(p->ids, p->weights, ne, x, 0);
+	return nh;
+}
+
+/* Plans the move of c from src to node to and projects it. 0, or -1 out
+ * of memory. */
+static inline int
+add_move(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
+    uint32_t src, const struct cand *c, uint32_t to)
+{
+	struct pnode *sn = &p->nodes[src];
+	struct plc_move m;
+
 	memset(&m, 0, sizeof(m));
 	m.handle = c->handle;
 	m.from = src;
-	m.to = p->elig[k];
+	m.to = to;
 	m.bytes = c->size;
 	m.link = link_of(sn, &p->nodes[m.to]);
-	m.cost = (double)c->size / GIB * o->prices[m.link];
+	m.cost = (double)c->size / GIB * p->o.prices[m.link];
 	m.gravity = c->gravity;
 	m.reason = PLC_REASON_OVERFULL;
 	m.from_fill = fill(sn);
@@ -839,6 +827,51 @@ try_move(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
 	p->nodes[m.to].used += c->size;
 	plan->bytes += c->size;
 	plan->cost += m.cost;
+	return 0;
+}
+
+/* Tries candidate c from node src. 1: moved, 0: skipped, -1: no memory. */
+static int
+try_move(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
+    uint32_t src, const struct cand *c, double mean)
+{
+	const struct plc_planner_opts *o = &p->o;
+	struct pnode *sn = &p->nodes[src];
+	int budget_blocked = 0;
+	size_t ne, k;
+	double excess, maxdef = 0;
+	uint32_t x;
+
+	excess = (double)sn->used - mean * (double)sn->cap;
+	/* The move must bring the source closer to the mean. */
+	if (!((double)c->size < 2 * excess)) {
+		plan->n_overshoot++;
+		return 0;
+	}
+	if (o->max_egress_bytes >= 0 &&
+	    plan->bytes + c->size > (uint64_t)o->max_egress_bytes) {
+		plan->n_over_budget++;
+		return 0;
+	}
+	ne = eligible_dests(p, plan, src, c, mean, &maxdef, &budget_blocked);
+	if (ne == 0) {
+		if (budget_blocked)
+			plan->n_over_budget++;
+		else
+			plan->n_no_destination++;
+		return 0;
+	}
+	if (o->prefer_same_host && o->prices[PLC_LINK_SAME_HOST] == 0)
+		ne = keep_same_host(p, sn, ne, &maxdef);
+	for (k = 0; k < ne; k++) {
+		double w = p->deficit[k] / maxdef * 65536.0;
+
+		p->weights[k] = w < 1 ? 1 : (uint32_t)w;
+	}
+	x = (uint32_t)(c->key ^ (c->key >> 32));
+	k = plc_crush_straw2_choose(p->ids, p->weights, ne, x, 0);
+	if (add_move(p, plan, mcap, src, c, p->elig[k]) < 0)
+		return -1;
 	return 1;
 }
 
@@ -863,13 +896,88 @@ current_spread(const struct plc_planner *p, double *lo, double *hi)
 	}
 }
 
+/* Moves candidates, fullest source first, until the spread reaches the
+ * target or a budget or the candidates run out; sets plan->stop. 0, or
+ * -1 out of memory. */
+static int
+plan_moves(struct plc_planner *p, struct plc_plan *plan, size_t *mcap,
+    struct hmap *moved, struct bl_err *err)
+{
+	double mean = p->before.mean;
+	struct src *s = NULL;
+	int dirty = 1;
+
+	/* The spread and the source only change when a move is made or a
+	 * source runs dry, so skips cost O(1) plus their own checks. */
+	for (;;) {
+		struct cand c;
+		const struct mstate *ms;
+		double lo, hi;
+		int r;
+
+		if (dirty) {
+			current_spread(p, &lo, &hi);
+			if (hi - lo <= p->o.target) {
+				plan->stop = PLC_STOP_TARGET;
+				return 0;
+			}
+			s = pick_source(p, mean);
+			dirty = 0;
+		}
+		if (p->o.max_moves >= 0 &&
+		    plan->n_moves >= (uint64_t)p->o.max_moves) {
+			plan->stop = PLC_STOP_BUDGET_MOVES;
+			return 0;
+		}
+		if (s == NULL) {
+			plan->stop = plan->n_over_budget > 0 ?
+			    PLC_STOP_BUDGET_BYTES_COST : PLC_STOP_NO_CANDIDATES;
+			return 0;
+		}
+		c = s->c[s->cur++];
+		if (s->cur >= s->n)
+			dirty = 1;
+		if ((ms = hmap_get(moved, c.handle)) != NULL) {
+			/* Another copy moved: start from where the plan has
+			 * put the object. */
+			size_t k;
+
+			if (p->o.one_move_per_object) {
+				plan->n_deferred++;
+				continue;
+			}
+			memcpy(c.copies, ms->copies, sizeof(c.copies));
+			c.ncopies = ms->ncopies;
+			for (k = 0; k < c.ncopies; k++)
+				if (c.copies[k] == s->node)
+					break;
+			if (k == c.ncopies) {
+				plan->n_already_moved++;
+				continue;
+			}
+			c.src_slot = (uint8_t)k;
+		}
+		r = try_move(p, plan, mcap, s->node, &c, mean);
+		if (r == 1) {
+			c.copies[c.src_slot] =
+			    plan->moves[plan->n_moves - 1].to;
+			if (hmap_put(moved, c.handle, c.copies, c.ncopies) < 0)
+				r = -1;
+		}
+		if (r < 0)
+			return bl_err_set(err, BL_ENOMEM, "planner: out of "
+			    "memory");
+		if (r == 1)
+			dirty = 1;
+	}
+}
+
 int
 plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
     struct bl_err *err)
 {
 	struct hmap moved;
 	size_t mcap = 0;
-	double mean = p->before.mean;
 	uint64_t *used = NULL;
 	int rc = -1;
 
@@ -897,80 +1005,8 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 		plan->stop = PLC_STOP_QUIET;
 	else if (p->before.imbalance < p->o.threshold)
 		plan->stop = PLC_STOP_BELOW_THRESHOLD;
-	else {
-		struct src *s = NULL;
-		int dirty = 1;
-
-		/* The spread and the source only change when a move is made
-		 * or a source runs dry, so skips cost O(1) plus their own
-		 * checks. */
-		for (;;) {
-			struct cand c;
-			const struct mstate *ms;
-			double lo, hi;
-			int r;
-
-			if (dirty) {
-				current_spread(p, &lo, &hi);
-				if (hi - lo <= p->o.target) {
-					plan->stop = PLC_STOP_TARGET;
-					break;
-				}
-				s = pick_source(p, mean);
-				dirty = 0;
-			}
-			if (p->o.max_moves >= 0 &&
-			    plan->n_moves >= (uint64_t)p->o.max_moves) {
-				plan->stop = PLC_STOP_BUDGET_MOVES;
-				break;
-			}
-			if (s == NULL) {
-				plan->stop = plan->n_over_budget > 0 ?
-				    PLC_STOP_BUDGET_BYTES_COST :
-				    PLC_STOP_NO_CANDIDATES;
-				break;
-			}
-			c = s->c[s->cur++];
-			if (s->cur >= s->n)
-				dirty = 1;
-			if ((ms = hmap_get(&moved, c.handle)) != NULL) {
-				/* Another copy moved: start from where the
-				 * plan has put the object. */
-				size_t k;
-
-				if (p->o.one_move_per_object) {
-					plan->n_deferred++;
-					continue;
-				}
-				memcpy(c.copies, ms->copies,
-				    sizeof(c.copies));
-				c.ncopies = ms->ncopies;
-				for (k = 0; k < c.ncopies; k++)
-					if (c.copies[k] == s->node)
-						break;
-				if (k == c.ncopies) {
-					plan->n_already_moved++;
-					continue;
-				}
-				c.src_slot = (uint8_t)k;
-			}
-			r = try_move(p, plan, &mcap, s->node, &c, mean);
-			if (r == 1) {
-				c.copies[c.src_slot] =
-				    plan->moves[plan->n_moves - 1].to;
-				if (hmap_put(&moved, c.handle, c.copies,
-				    c.ncopies) < 0)
-					r = -1;
-			}
-			if (r < 0) {
-				bl_err_set(err, BL_ENOMEM, "planner: out of "
-				    "memory");
-				goto out;
-			}
-			if (r == 1)
-				dirty = 1;
-		}
-	}
+	else if (plan_moves(p, plan, &mcap, &moved, err) < 0)
+		goto out;
 	if ((used = calloc(p->cl->n ? p->cl->n : 1, sizeof(*used))) == NULL) {
 		bl_err_set(err, BL_ENOMEM, "planner: out of memory");
 		goto out;

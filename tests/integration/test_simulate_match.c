@@ -232,6 +232,14 @@ test_simulate_match__prediction_within_10_percent_of_ballastd(void **state)
 	assert_int_equal(json_integer_value(json_object_get(t,
 	    "converged_cycle")), sim_cycles);
 	json_decref(j);
+	/* With --live too, an objects file it cannot read is exit 2. */
+	snprintf(cmd, sizeof(cmd), "'%s/ballastctl' simulate --live --server "
+	    "'%s' --token-file '%s/view.token' --objects '%s/missing.csv' "
+	    "--scenario '%s' >/dev/null 2>&1", getenv("BALLAST_BIN") ?
+	    getenv("BALLAST_BIN") : "bin", ctl.url, ctl.dir, dir, sc);
+	st = system(cmd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 2);
 	/* The real run. */
 	for (int i = 0; i < 60; i++) {
 		run_cycle();
