@@ -454,9 +454,15 @@ ctl_plan_build(PGconn *db, const struct pol_policy *pol, int quiet,
 	}
 	/* One read-only transaction for the colocation counts and the
 	 * cursor. */
+	/* Candidates spread over a large table make a bitmap that goes
+	 * lossy at the default work_mem, and a cost that switches on JIT
+	 * compiling (bench-cycle, 10M objects: 1.87 s to 0.35 s). */
 	if (bl_pg_run(db, "BEGIN READ ONLY", 0, NULL, err) == -1)
 		goto out;
 	intx = 1;
+	if (bl_pg_run(db, "SET LOCAL work_mem = '16MB'", 0, NULL, err) == -1 ||
+	    bl_pg_run(db, "SET LOCAL jit = off", 0, NULL, err) == -1)
+		goto out;
 	if ((k.coloc = colocation_load(db, over, err)) == NULL ||
 	    candidates_declare(db, over, (long long)pol->min_residency_s,
 	    err) == -1 || candidates_stream(db, &k, max_candidates, err) == -1)
