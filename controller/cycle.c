@@ -17,6 +17,7 @@
 #include "lib/pg.h"
 #include "lib/tz.h"
 #include "lib/uuid.h"
+#include "migrate/schema.h"
 #include "policy/decide.h"
 
 #define FETCH_ROWS	"5000"
@@ -311,7 +312,8 @@ candidates_declare(PGconn *db, const char *over, long long residency_s,
 
 	snprintf(res, sizeof(res), "%lld", residency_s);
 	return bl_pg_run(db, "DECLARE cand NO SCROLL CURSOR FOR SELECT o.id, "
-	    "o.size, o.copies, o.reads_per_hour, o.allowed_dcs, o.affinity "
+	    "o.size, o.copies, " MIG_READS_PER_HOUR("o") ", o.allowed_dcs, "
+	    "o.affinity "
 	    "FROM objects o "
 	    "WHERE o.copies && $1::text[] AND NOT EXISTS (SELECT 1 FROM "
 	    "job_tasks t JOIN jobs j ON j.id = t.job WHERE t.object = o.id "

@@ -32,6 +32,7 @@
 #include "lib/log.h"
 #include "lib/pg.h"
 #include "lib/sign.h"
+#include "migrate/schema.h"
 
 /* pg_advisory_lock key of the leader (the migrations use another). */
 #define LEADER_LOCK_KEY "7122809237100012"
@@ -55,7 +56,6 @@ struct ctl_loop {
 	PGconn			*db;		/* owns: thread only */
 	struct ev_loop		*evl;		/* owns: thread only */
 	struct bl_http_client	*http;		/* owns: thread only */
-	double			 last_fold;	/* wall */
 };
 
 static double
@@ -411,7 +411,8 @@ poll_agents(struct ctl_loop *l, struct poll *p, struct bl_err *err)
 }
 
 /* Adds one agent's read counts to the poll; sets dt from the agent's
- * interval when the loop has none yet. */
+ * interval, which the first fold uses (later ones take the time since the
+ * last fold). */
 static void
 poll_reads(struct poll *p, const json_t *access)
 {
@@ -508,34 +509,75 @@ poll_record_nodes(struct ctl_loop *l, const struct poll *q,
 	return x;
 }
 
-/* Exponential decay: the rate estimate r becomes
- * r * d + (reads / hours) * (1 - d), d = 2^(-dt / half_life). */
+/* The seconds since the last fold, from the database so that a new leader
+ * carries on where the old one stopped; 0 when there was none (the first
+ * fold takes the agents' own interval). Locks the row until COMMIT. */
 static int
-poll_fold_reads(struct ctl_loop *l, const struct poll *q,
-    struct bl_err *err)
+fold_since(struct ctl_loop *l, double *dt, struct bl_err *err)
 {
-	char dbuf[32], hbuf[32];
+	PGresult *r;
+
+	if ((r = bl_pg_exec(l->db, "SELECT extract(epoch FROM now() - "
+	    "access_folded_at) FROM controller_state WHERE id = 1 FOR UPDATE",
+	    0, NULL, err)) == NULL)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bl_err_set(err, BL_EIO, "controller_state: no row");
+	}
+	*dt = PQgetisnull(r, 0, 0) ? 0 : strtod(PQgetvalue(r, 0, 0), NULL);
+	PQclear(r);
+	return 0;
+}
+
+/* Exponential decay: the rate estimate r becomes
+ * r * d + (reads / hours) * (1 - d), d = 2^(-dt / half_life). Only the
+ * objects read are written; the others' rates are decayed when read
+ * (MIG_READS_PER_HOUR), up to the fold time recorded here. */
+static int
+poll_fold_reads(struct ctl_loop *l, struct poll *q, struct bl_err *err)
+{
+	char dbuf[32], hbuf[32], lbuf[32];
 	char *a = json_dumps(q->rids, JSON_COMPACT);
 	char *b = json_dumps(q->rreads, JSON_COMPACT);
 	const char *p[4] = { dbuf, a, b, hbuf };
-	double decay = pow(2.0, -q->dt /
-	    (double)l->ctl->cfg->access_half_life_s);
+	const char *hl[1] = { lbuf };
+	double since = 0;
 	int rc = -1;
 
-	snprintf(dbuf, sizeof(dbuf), "%.12f", decay);
-	snprintf(hbuf, sizeof(hbuf), "%.6f", q->dt / 3600.0);
-	if (a == NULL || b == NULL)
+	snprintf(lbuf, sizeof(lbuf), "%lld",
+	    (long long)l->ctl->cfg->access_half_life_s);
+	if (a == NULL || b == NULL) {
 		bl_err_set(err, BL_ENOMEM, "out of memory");
-	else if (bl_pg_run(l->db, "UPDATE objects SET reads_per_hour = CASE "
-	    "WHEN reads_per_hour * $1::float8 < 0.001 THEN 0 ELSE "
-	    "reads_per_hour * $1::float8 END WHERE reads_per_hour > 0", 1, p,
-	    err) == 0 && bl_pg_run(l->db, "UPDATE objects o SET "
-	    "reads_per_hour = o.reads_per_hour + (u.n / $4::float8) * (1 - "
-	    "$1::float8), last_access = now() FROM (SELECT x.id::uuid AS id, "
-	    "sum(x.n) AS n FROM (SELECT json_array_elements_text($2::json) AS "
-	    "id, json_array_elements_text($3::json)::float8 AS n) x GROUP BY "
-	    "1) u WHERE o.id = u.id", 4, p, err) == 0)
-		rc = 0;
+		goto out;
+	}
+	if (bl_pg_run(l->db, "BEGIN", 0, NULL, err) == -1)
+		goto out;
+	if (fold_since(l, &since, err) == -1)
+		goto rollback;
+	if (since > 0)
+		q->dt = since;
+	snprintf(dbuf, sizeof(dbuf), "%.12f", pow(2.0, -q->dt /
+	    (double)l->ctl->cfg->access_half_life_s));
+	snprintf(hbuf, sizeof(hbuf), "%.6f", q->dt / 3600.0);
+	if (q->dt > 0 && json_array_size(q->rids) > 0 && bl_pg_run(l->db,
+	    "UPDATE objects o SET reads_per_hour = " MIG_READS_PER_HOUR("o")
+	    " * $1::float8 + (u.n / $4::float8) * (1 - $1::float8), "
+	    "reads_at = now(), "
+	    "last_access = now() FROM (SELECT x.id::uuid AS id, sum(x.n) AS n "
+	    "FROM (SELECT json_array_elements_text($2::json) AS id, "
+	    "json_array_elements_text($3::json)::float8 AS n) x GROUP BY 1) u "
+	    "WHERE o.id = u.id", 4, p, err) == -1)
+		goto rollback;
+	if (bl_pg_run(l->db, "UPDATE controller_state SET access_folded_at = "
+	    "now(), access_half_life_s = $1::float8 WHERE id = 1", 1, hl,
+	    err) == -1 || bl_pg_run(l->db, "COMMIT", 0, NULL, err) == -1)
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	bl_pg_run(l->db, "ROLLBACK", 0, NULL, NULL);
+out:
 	free(a);
 	free(b);
 	return rc;
@@ -548,7 +590,6 @@ static int
 refresh(struct ctl_loop *l, char *unreach, size_t ulen, struct bl_err *err)
 {
 	struct poll p;
-	double now = wall();
 	int rc = -1;
 
 	memset(&p, 0, sizeof(p));
@@ -559,14 +600,12 @@ refresh(struct ctl_loop *l, char *unreach, size_t ulen, struct bl_err *err)
 	p.jused = json_array();
 	p.rids = json_array();
 	p.rreads = json_array();
-	p.dt = l->last_fold > 0 ? now - l->last_fold : 0;
 	if (poll_agents(l, &p, err) == -1)
 		goto out;
 	poll_collect(&p, unreach, ulen);
 	if (poll_record_nodes(l, &p, err) == -1 ||
-	    (p.dt > 0 && poll_fold_reads(l, &p, err) == -1))
+	    poll_fold_reads(l, &p, err) == -1)
 		goto out;
-	l->last_fold = now;
 	rc = 0;
 out:
 	poll_release(&p);

@@ -9,6 +9,7 @@
 
 #include "lib/file.h"
 #include "lib/pg.h"
+#include "migrate/schema.h"
 
 int
 mig_objects_export(PGconn *c, int fd, long long *rows, struct bl_err *err)
@@ -21,7 +22,8 @@ mig_objects_export(PGconn *c, int fd, long long *rows, struct bl_err *err)
 	/* One snapshot; ids in order, so that two exports of the same
 	 * metadata are byte-identical. */
 	r = PQexec(c, "COPY (SELECT id, owner, size, md5, "
-	    "array_to_string(copies, ';') AS copies, reads_per_hour, affinity, "
+	    "array_to_string(copies, ';') AS copies, "
+	    MIG_READS_PER_HOUR("objects") " AS reads_per_hour, affinity, "
 	    "array_to_string(allowed_dcs, ';') AS allowed_dcs FROM objects "
 	    "ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)");
 	if (PQresultStatus(r) != PGRES_COPY_OUT) {

@@ -405,7 +405,8 @@ rows_merge(PGconn *c, const char *who, long long rows, struct bl_err *err)
 	    "allowed_dcs FROM import_objects ON CONFLICT (id) DO UPDATE SET "
 	    "owner = EXCLUDED.owner, size = EXCLUDED.size, md5 = EXCLUDED.md5,"
 	    " copies = EXCLUDED.copies, reads_per_hour = "
-	    "EXCLUDED.reads_per_hour, affinity = EXCLUDED.affinity, "
+	    "EXCLUDED.reads_per_hour, reads_at = now(), affinity = "
+	    "EXCLUDED.affinity, "
 	    "allowed_dcs = EXCLUDED.allowed_dcs, version = o.version + 1", 0,
 	    NULL, err) == -1)
 		return -1;

@@ -8,6 +8,14 @@
 
 #include "lib/err.h"
 
+/* The SQL expression of an object's reads_per_hour now, for the objects
+ * row aliased o (a string literal): the stored rate decayed from its
+ * reads_at to the last fold (migration 4). Read it only through this. */
+#define MIG_READS_PER_HOUR(o)						\
+	"objects_reads_decayed(" o ".reads_per_hour, " o ".reads_at, "	\
+	"(SELECT access_folded_at FROM controller_state WHERE id = 1), "	\
+	"(SELECT access_half_life_s FROM controller_state WHERE id = 1))"
+
 /* The schema version this binary writes. */
 int	mig_schema_latest(void);
 

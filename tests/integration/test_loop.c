@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "migrate/schema.h"
 #include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	4
@@ -530,6 +531,92 @@ test_loop__agent_reads_fold_into_reads_per_hour(void **state)
 	free(row);
 }
 
+/* A fold writes only the objects read: another rate stays as stored and
+ * is read decayed up to the last fold (half-life 1 h). */
+static void
+test_loop__unread_rates_decay_when_read_not_rewritten(void **state)
+{
+	char *ids, q[512];
+	const char *a, *b;
+
+	(void)state;
+	run_cycle(&ctl);
+	ids = sql_text("SELECT string_agg(id::text, ' ' ORDER BY id) FROM "
+	    "(SELECT id FROM objects ORDER BY id OFFSET 1 LIMIT 2) x");
+	assert_non_null(ids);
+	a = ids;
+	b = ids + 37;
+	ids[36] = '\0';
+	/* Stored an hour before the last fold: 8 reads 4 after the next
+	 * one; 0.0015 would read 0.00075, below 0.001, so 0. */
+	snprintf(q, sizeof(q), "WITH u AS (UPDATE objects SET reads_per_hour "
+	    "= CASE id WHEN '%s' THEN 8 ELSE 0.0015 END, reads_at = (SELECT "
+	    "access_folded_at FROM controller_state) - interval '1 hour' "
+	    "WHERE id IN ('%s', '%s') RETURNING 1) SELECT count(*) FROM u", a,
+	    a, b);
+	assert_int_equal(sql(q), 2);
+	run_cycle(&ctl);
+	snprintf(q, sizeof(q), "SELECT (1000 * " MIG_READS_PER_HOUR("o")
+	    ")::bigint FROM objects o WHERE id = '%s'", a);
+	assert_true(sql(q) >= 3900);
+	assert_true(sql(q) <= 4000);
+	snprintf(q, sizeof(q), "SELECT (1000000 * " MIG_READS_PER_HOUR("o")
+	    ")::bigint FROM objects o WHERE id = '%s'", b);
+	assert_int_equal(sql(q), 0);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM objects WHERE id IN "
+	    "('%s', '%s') AND reads_per_hour IN (8, 0.0015)", a, b);
+	assert_int_equal(sql(q), 2);
+	free(ids);
+}
+
+/* A read object's rate decays over the time since the last fold before its
+ * new reads are added: 8, an hour later, with 2 reads in that hour, is
+ * 8 * 0.5 + 2 * 0.5 = 5 (half-life 1 h). */
+static void
+test_loop__read_rate_decays_before_new_reads_add(void **state)
+{
+	char *row, target[200], q[512];
+	const char *id, *node;
+	int ai = -1;
+
+	(void)state;
+	run_cycle(&ctl);	/* resets the agents' counters */
+	row = sql_text("SELECT id::text || ' ' || copies[1] FROM objects "
+	    "ORDER BY id OFFSET 3 LIMIT 1");
+	assert_non_null(row);
+	id = row;
+	node = strchr(row, ' ') + 1;
+	row[36] = '\0';
+	for (int i = 0; i < NAGENTS; i++)
+		if (strcmp(ag[i].name, node) == 0)
+			ai = i;
+	assert_true(ai >= 0);
+	assert_int_equal(sql("WITH u AS (UPDATE controller_state SET "
+	    "access_folded_at = access_folded_at - interval '1 hour' "
+	    "RETURNING 1) SELECT count(*) FROM u"), 1);
+	snprintf(q, sizeof(q), "WITH u AS (UPDATE objects SET reads_per_hour "
+	    "= 8, reads_at = (SELECT access_folded_at FROM controller_state) "
+	    "WHERE id = '%s' RETURNING 1) SELECT count(*) FROM u", id);
+	assert_int_equal(sql(q), 1);
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", OWNER, id);
+	for (int i = 0; i < 2; i++) {
+		struct tha_resp r;
+
+		assert_int_equal(tha_request(ag[ai].url, "GET", target, NULL, 0,
+		    THA_SIGNED, NULL, &r), 0);
+		assert_int_equal(r.status, 200);
+		tha_resp_free(&r);
+	}
+	run_cycle(&ctl);
+	snprintf(q, sizeof(q), "SELECT (1000 * reads_per_hour)::bigint FROM "
+	    "objects WHERE id = '%s' AND reads_at = (SELECT access_folded_at "
+	    "FROM controller_state)", id);
+	/* The hour is a few seconds longer by the time the cycle runs. */
+	assert_true(sql(q) >= 4950);
+	assert_true(sql(q) <= 5000);
+	free(row);
+}
+
 static void
 test_loop__pause_and_resume_are_audited(void **state)
 {
@@ -909,6 +996,10 @@ main(void)
 		    test_loop__balanced_cluster_sees_no_moves_over_10_cycles),
 		cmocka_unit_test(
 		    test_loop__agent_reads_fold_into_reads_per_hour),
+		cmocka_unit_test(
+		    test_loop__unread_rates_decay_when_read_not_rewritten),
+		cmocka_unit_test(
+		    test_loop__read_rate_decays_before_new_reads_add),
 		cmocka_unit_test(test_loop__pause_and_resume_are_audited),
 		cmocka_unit_test(
 		    test_loop__evacuation_in_autonomous_mode_keeps_the_override),

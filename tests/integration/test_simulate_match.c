@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "migrate/schema.h"
 #include "tests/helpers/th_cluster.h"
 
 #define NAGENTS	6
@@ -174,7 +175,7 @@ test_simulate_match__prediction_within_10_percent_of_ballastd(void **state)
 	sql_to_file("SELECT 'id,owner,size,md5,copies,reads_per_hour,"
 	    "affinity,allowed_dcs' || chr(10) || string_agg(concat_ws(',', "
 	    "id, owner, size, md5, array_to_string(copies, ';'), "
-	    "reads_per_hour, coalesce(affinity, ''), coalesce("
+	    MIG_READS_PER_HOUR("objects") ", coalesce(affinity, ''), coalesce("
 	    "array_to_string(allowed_dcs, ';'), '')), chr(10) ORDER BY id) || "
 	    "chr(10) FROM objects", ob);
 	f = fopen(sc, "w");
