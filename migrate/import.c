@@ -303,9 +303,18 @@ row_add(struct import *im, char *line, long lineno, struct bl_err *err)
 		    "node %s is not registered (register it with PUT "
 		    "/v1/nodes/%s first, or import with "
 		    "?allow_unknown_nodes=true)", lineno, bad, bad);
-	if (f[5][0] != '\0' && (strtod(f[5], &end) < 0 || *end != '\0'))
-		return bl_err_set(err, BL_EINVAL, "import:%ld: field "
-		    "reads_per_hour: want a number >= 0", lineno);
+	if (f[5][0] != '\0') {
+		double rph = strtod(f[5], &end);
+
+		/* Not "nan" or "inf", which strtod and PostgreSQL take. */
+		if (end == f[5] || *end != '\0' || !(rph >= 0 && rph <= 1e12))
+			return bl_err_set(err, BL_EINVAL, "import:%ld: field "
+			    "reads_per_hour: want a number from 0 to 1e12",
+			    lineno);
+		/* Stored rates are 0 or >= 0.001 (migrate/schema.c, v4). */
+		if (rph < 0.001)
+			f[5] = "0";
+	}
 	rl = snprintf(row, sizeof(row), "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 	    f[0], f[1], f[2], md5, copies, f[5][0] ? f[5] : "0",
 	    f[6][0] ? f[6] : "\\N", strcmp(dcs, "{}") ? dcs : "\\N");

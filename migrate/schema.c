@@ -214,23 +214,27 @@ static const char *const v3[] = {
  * used), so that a fold writes only the objects that were read. Before, it
  * rewrote every row with a rate: a sequential scan of the whole table each
  * cycle (bench-cycle at 10M objects: 2.2 s). Read through
- * MIG_READS_PER_HOUR (schema.h). A rate that decays below 0.001 reads 0,
- * as the eager fold set it; the exponent stops at -1000 so that the
+ * MIG_READS_PER_HOUR (schema.h).
+ *
+ * The function uses each argument that may be a subquery once, so that
+ * PostgreSQL inlines it into a plain expression rather than calling it
+ * per row. A stored rate is 0 or >= 0.001
+ * (the fold and the import write smaller ones as 0, and the rows already
+ * there are made so here), and the exponent stops at -1000, so the
  * product never underflows (PostgreSQL raises an error on underflow). */
 static const char *const v4[] = {
+	"UPDATE objects SET reads_per_hour = 0 WHERE reads_per_hour > 0 AND "
+	"  reads_per_hour < 0.001",
 	"ALTER TABLE objects ADD COLUMN reads_at timestamptz NOT NULL "
 	"  DEFAULT now()",
 	"ALTER TABLE controller_state ADD COLUMN access_half_life_s "
-	"  double precision",
+	"  double precision CHECK (access_half_life_s > 0)",
 	"CREATE FUNCTION objects_reads_decayed(r double precision, "
 	"  at timestamptz, upto timestamptz, half_life_s double precision) "
 	"  RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$"
-	"  SELECT CASE WHEN upto IS NULL OR upto <= at OR r <= 0 OR "
-	"    half_life_s IS NULL OR half_life_s <= 0 THEN r "
-	"  WHEN r < 0.001 OR r * power(2::double precision, greatest(-1000, "
-	"    extract(epoch FROM at - upto) / half_life_s)) < 0.001 THEN 0 "
-	"  ELSE r * power(2::double precision, greatest(-1000, "
-	"    extract(epoch FROM at - upto) / half_life_s)) END $$",
+	"  SELECT r * power(2::double precision, greatest(-1000, least(0, "
+	"    date_part('epoch', at - coalesce(upto, at)) / "
+	"    coalesce(half_life_s, 'infinity')))) $$",
 	NULL
 };
 

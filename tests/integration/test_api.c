@@ -445,6 +445,33 @@ test_api__objects_import_refuses_unknown_nodes_and_non_csv(void **state)
 	assert_int_equal(call("POST", "/v1/objects/import?allow_unknown_nodes="
 	    "yes", csv, TH_OP_TOKEN, "malformed"), 400);
 
+	/* A rate that is not a finite number >= 0 is refused; one below
+	 * 0.001 is stored as 0 (migrate/schema.c, v4). */
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/objects/import",
+	    "id,owner,size,md5,copies,reads_per_hour\n"
+	    "11111111-2222-4333-8444-555555555559," OWNER ",10,"
+	    "0123456789abcdef0123456789abcdef,a1.stor,nan\n", TH_OP_TOKEN, &j),
+	    422);
+	msg = json_string_value(json_object_get(json_object_get(j, "error"),
+	    "message"));
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "import:2: field reads_per_hour"));
+	json_decref(j);
+	assert_int_equal(call("POST", "/v1/objects/import", "id,owner,size,md5,"
+	    "copies,reads_per_hour\n11111111-2222-4333-8444-555555555559,"
+	    OWNER ",10,0123456789abcdef0123456789abcdef,a1.stor,inf\n",
+	    TH_OP_TOKEN, NULL), 422);
+	assert_int_equal(th_ctl_req(&ctl, "POST", "/v1/objects/import",
+	    "id,owner,size,md5,copies,reads_per_hour\n"
+	    "11111111-2222-4333-8444-555555555559," OWNER ",10,"
+	    "0123456789abcdef0123456789abcdef,a1.stor,0.0004\n", TH_OP_TOKEN,
+	    NULL), 200);
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
+	    "WHERE id = '11111111-2222-4333-8444-555555555559' AND "
+	    "reads_per_hour = 0"), 1);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects WHERE id = "
+	    "'11111111-2222-4333-8444-555555555559'"), 0);
+
 	/* Not the objects CSV: 400, never 200 {"imported":0}. */
 	assert_int_equal(call("POST", "/v1/objects/import", "", TH_OP_TOKEN,
 	    "malformed"), 400);

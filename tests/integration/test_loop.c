@@ -548,7 +548,7 @@ test_loop__unread_rates_decay_when_read_not_rewritten(void **state)
 	b = ids + 37;
 	ids[36] = '\0';
 	/* Stored an hour before the last fold: 8 reads 4 after the next
-	 * one; 0.0015 would read 0.00075, below 0.001, so 0. */
+	 * one, 0.0015 reads 0.00075. */
 	snprintf(q, sizeof(q), "WITH u AS (UPDATE objects SET reads_per_hour "
 	    "= CASE id WHEN '%s' THEN 8 ELSE 0.0015 END, reads_at = (SELECT "
 	    "access_folded_at FROM controller_state) - interval '1 hour' "
@@ -562,7 +562,8 @@ test_loop__unread_rates_decay_when_read_not_rewritten(void **state)
 	assert_true(sql(q) <= 4000);
 	snprintf(q, sizeof(q), "SELECT (1000000 * " MIG_READS_PER_HOUR("o")
 	    ")::bigint FROM objects o WHERE id = '%s'", b);
-	assert_int_equal(sql(q), 0);
+	assert_true(sql(q) >= 740);
+	assert_true(sql(q) <= 750);
 	snprintf(q, sizeof(q), "SELECT count(*) FROM objects WHERE id IN "
 	    "('%s', '%s') AND reads_per_hour IN (8, 0.0015)", a, b);
 	assert_int_equal(sql(q), 2);
