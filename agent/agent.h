@@ -238,9 +238,17 @@ int	agt_store_load_active(struct agt_store *s,
 /* Deletes assignments complete before cutoff; returns how many or -1. */
 int	agt_store_gc(struct agt_store *s, double cutoff, double now,
 	    struct bl_err *err);
-int	agt_store_forward_set(struct agt_store *s, const char *owner,
-	    const char *object_id, const char *location, double expires,
-	    struct bl_err *err);
+/* A forward: reads of owner/object_id go to location (all borrowed). */
+struct agt_fwd {
+	const char	*owner;		/* borrows */
+	const char	*object_id;	/* borrows */
+	const char	*location;	/* borrows */
+};
+
+/* Records n forwards, valid until expires, durably in one transaction
+ * (all or none). */
+int	agt_store_forward_set(struct agt_store *s, const struct agt_fwd *f,
+	    size_t n, double expires, struct bl_err *err);
 /* The forwarding location (caller frees), or NULL if none is in force. */
 char	*agt_store_forward_get(struct agt_store *s, const char *owner,
 	    const char *object_id, double now);
@@ -303,6 +311,7 @@ struct agt {
 	ev_timer		 gc;
 	ev_timer		 rescan;
 	struct agt_scan		*scan;		/* owns */
+	struct agt_dels		*dels;		/* owns */
 	ev_signal		 sigterm, sigint;
 	ev_timer		 deadline;
 	int			 stopping;
@@ -317,6 +326,23 @@ struct agt_scan *agt_scan_new(struct agt *g);
 void	agt_scan_kick(struct agt_scan *s);
 /* Waits for a running recount and frees. NULL: no-op. */
 void	agt_scan_free(struct agt_scan *s);
+
+/* agent/delete.c: verified deletes, made durable in groups (the forward
+ * first, then the unlink and its directory's fsync) before they are
+ * answered. */
+struct agt_dels;
+struct agt_dels *agt_dels_new(struct agt *g);
+/* Deletes owner/oid, the file st whose MD5 the caller verified, with a
+ * forward to loc (NULL: none; copied), and answers req once that is
+ * durable (or failed). A file replaced meanwhile (another inode) is kept
+ * and answered 409. */
+void	agt_dels_add(struct agt_dels *d, struct bl_http_req *req,
+	    const struct stat *st, const char *owner, const char *oid,
+	    const char *loc);
+/* Starts no new group; what waits is answered 503 by agt_dels_free. */
+void	agt_dels_stop(struct agt_dels *d);
+/* After bl_workq_free (which ends the group in flight). NULL: no-op. */
+void	agt_dels_free(struct agt_dels *d);
 
 /* agent/xfer.c */
 int	agt_xfer_init(struct agt *g, struct bl_err *err);

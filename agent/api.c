@@ -396,8 +396,7 @@ delete_verified(struct agt *g, struct bl_http_req *req,
     const unsigned char want[16], const char *fwd, const char *owner,
     const char *oid)
 {
-	char path[4096], dir[4096], b64[25], wb64[25];
-	struct bl_err err;
+	char b64[25], wb64[25], *loc = NULL;
 
 	if (memcmp(have, want, 16) != 0) {
 		bl_wire_md5_b64(have, b64);
@@ -406,10 +405,7 @@ delete_verified(struct agt *g, struct bl_http_req *req,
 		    "has md5 %s, not %s; kept", owner, oid, b64, wb64);
 		return;
 	}
-	agt_obj_path(path, sizeof(path), g->cfg.root, owner, oid);
-	agt_obj_path(dir, sizeof(dir), g->cfg.root, owner, NULL);
 	if (fwd != NULL) {
-		char *loc;
 		size_t fl = strlen(fwd);
 
 		if (asprintf(&loc, "%.*s/v1/objects/%s/%s",
@@ -418,33 +414,11 @@ delete_verified(struct agt *g, struct bl_http_req *req,
 			    "out of memory");
 			return;
 		}
-		/* Recorded before the delete: a reader never finds neither
-		 * the file nor the forward. */
-		if (agt_store_forward_set(g->store, owner, oid, loc,
-		    ev_now(g->loop) + (double)g->cfg.forward_ttl, &err) == -1) {
-			free(loc);
-			bl_http_respond_error(req, 503, "database_error", "%s",
-			    err.msg);
-			return;
-		}
-		free(loc);
 	}
-	if (unlink(path) == -1 || agt_fsync_dir(dir) == -1) {
-		bl_http_respond_error(req, 500, "io_error", "object %s/%s: "
-		    "delete: %s", owner, oid, strerror(errno));
-		return;
-	}
-	g->used_bytes -= st->st_size;
-	g->objects--;
-	/* A file the last recount did not see yet. */
-	if (g->used_bytes < 0)
-		g->used_bytes = 0;
-	if (g->objects < 0)
-		g->objects = 0;
-	log_info("object %s/%s: deleted%s%s", owner, oid,
-	    fwd ? " forward_to=" : "", fwd ? fwd : "");
-	bl_http_respond_json_take(req, 200, json_pack("{s:s,s:s,s:b}",
-	    "owner", owner, "object_id", oid, "deleted", 1));
+	/* The forward, the unlink and the directory's fsync happen in a
+	 * group with other deletes (agent/delete.c), which answers. */
+	agt_dels_add(g->dels, req, st, owner, oid, loc);
+	free(loc);
 }
 
 static void

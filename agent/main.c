@@ -354,6 +354,8 @@ agent_start(struct agt *g)
 		fatalx("%s", err.msg);
 	if (agt_xfer_init(g, &err) == -1)
 		fatalx("%s", err.msg);
+	if ((g->dels = agt_dels_new(g)) == NULL)
+		fatalx("deletes: out of memory");
 	memset(&so, 0, sizeof(so));
 	so.listen = g->cfg.listen;
 	so.max_body = (size_t)g->cfg.max_body;
@@ -398,10 +400,13 @@ agent_stop(struct agt *g)
 	ev_timer_stop(g->loop, &g->deadline);
 	ev_signal_stop(g->loop, &g->sigterm);
 	ev_signal_stop(g->loop, &g->sigint);
+	agt_dels_stop(g->dels);
 	/* The server first: no handler may run once the executor is gone. */
 	bl_http_server_free(g->srv);
 	g->srv = NULL;
 	agt_xfer_release(g);
+	agt_dels_free(g->dels);
+	g->dels = NULL;
 	if (agt_store_flush(g->store, &err) == -1)
 		log_warnx("%s", err.msg);
 	agt_store_close(g->store);

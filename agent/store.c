@@ -566,26 +566,42 @@ dberr:
 }
 
 int
-agt_store_forward_set(struct agt_store *s, const char *owner,
-    const char *object_id, const char *location, double expires,
-    struct bl_err *err)
+agt_store_forward_set(struct agt_store *s, const struct agt_fwd *f,
+    size_t n, double expires, struct bl_err *err)
 {
-	sqlite3_stmt *st;
-	int ok;
+	sqlite3_stmt *st = NULL;
 
+	if (n == 0)
+		return 0;
 	if (agt_store_flush(s, err) == -1)
 		return -1;
+	/* One transaction, so one WAL sync, for the whole group. */
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(s, err, "begin");
 	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO forwards (owner,"
 	    " object_id, location, expires) VALUES (?,?,?,?)", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return db_err(s, err, "prepare");
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, object_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, location, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 4, expires);
-	ok = sqlite3_step(st) == SQLITE_DONE;
+		goto dberr;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, f[i].owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, f[i].object_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, f[i].location, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 4, expires);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+	}
 	sqlite3_finalize(st);
-	return ok ? 0 : db_err(s, err, "insert forward");
+	st = NULL;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
+	return 0;
+dberr:
+	db_err(s, err, "insert forward");
+	sqlite3_finalize(st);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 char *

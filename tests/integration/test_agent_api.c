@@ -14,6 +14,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "lib/agent_call.h"
+#include "lib/http_client.h"
 #include "tests/helpers/agent_harness.h"
 
 static struct tha_agent ag, peer;
@@ -449,6 +451,91 @@ test_agent_api__deleted_object_with_forward_answers_307(void **state)
 	free(data);
 }
 
+/* DELETEs that arrive together are made durable as a group (agent/delete.c)
+ * and each still gets its own answer: 200 and gone (with its forward when
+ * it asked for one), 409 and kept for a wrong md5, 404 for a file that is
+ * not there. */
+static void
+test_agent_api__concurrent_deletes_each_get_their_own_answer(void **state)
+{
+	enum { N = 60 };
+	char owner[3][37], id[N][37], md5[N][25], path[N][1024];
+	char target[128], body[256];
+	struct bl_acall calls[N + 1];
+	struct bl_acall_opts o = { THA_SECRET, strlen(THA_SECRET), 0, 0, 0 };
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct bl_http_client *http;
+	struct bl_err err;
+	double used;
+
+	(void)state;
+	assert_non_null(loop);
+	assert_non_null(http = bl_http_client_new(loop, &err));
+	for (int k = 0; k < 3; k++)
+		tha_uuid(owner[k]);
+	for (int i = 0; i < N; i++) {
+		tha_uuid(id[i]);
+		free(tha_put_object(ag.root, owner[i % 3], id[i], 1000 + i,
+		    md5[i]));
+		snprintf(path[i], sizeof(path[i]), "%s/%s/%s", ag.root,
+		    owner[i % 3], id[i]);
+	}
+	used = (double)synced_used_bytes();
+	for (int i = 0; i < N; i++) {
+		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
+		    owner[i % 3], id[i]);
+		/* Object 7 is asked with the md5 of another object. */
+		if (i % 2 == 0)
+			snprintf(body, sizeof(body), "{\"md5\":\"%s\","
+			    "\"forward_to\":\"%s\"}", md5[i == 7 ? 8 : i],
+			    peer.url);
+		else
+			snprintf(body, sizeof(body), "{\"md5\":\"%s\"}",
+			    md5[i == 7 ? 8 : i]);
+		bl_acall_set(&calls[i], "DELETE", ag.url, target, strdup(body));
+	}
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", owner[0],
+	    "00000000-0000-4000-8000-000000000000");
+	bl_acall_set(&calls[N], "DELETE", ag.url, target,
+	    strdup("{\"md5\":\"1B2M2Y8AsgTpgAmY7PhCfg==\"}"));
+	bl_acalls_run(loop, http, &o, calls, N + 1);
+	for (int i = 0; i < N; i++) {
+		if (i == 7) {
+			assert_int_equal(calls[i].status, 409);
+			assert_true(tha_exists(path[i]));
+			continue;
+		}
+		assert_int_equal(calls[i].status, 200);
+		assert_false(tha_exists(path[i]));
+	}
+	assert_int_equal(calls[N].status, 404);
+	for (int i = 0; i < N; i += 2) {
+		struct tha_resp r;
+
+		if (i == 7)
+			continue;
+		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
+		    owner[i % 3], id[i]);
+		tha_request(ag.url, "GET", target, NULL, 0, THA_SIGNED, NULL,
+		    &r);
+		assert_int_equal(r.status, 307);
+		tha_resp_free(&r);
+	}
+	/* Every removed byte is accounted for, once. */
+	{
+		double gone = 0;
+
+		for (int i = 0; i < N; i++)
+			if (i != 7)
+				gone += 1000 + i;
+		assert_true(tha_metric(&ag, "ballast_agent_used_bytes") ==
+		    used - gone);
+	}
+	bl_acalls_release(calls, N + 1);
+	bl_http_client_free(http);
+	ev_loop_destroy(loop);
+}
+
 static void
 test_agent_api__status_and_metrics_report_the_node(void **state)
 {
@@ -556,6 +643,8 @@ main(void)
 		    test_agent_api__delete_with_wrong_md5_is_409_and_keeps_the_file),
 		cmocka_unit_test(
 		    test_agent_api__deleted_object_with_forward_answers_307),
+		cmocka_unit_test(
+		    test_agent_api__concurrent_deletes_each_get_their_own_answer),
 		cmocka_unit_test(
 		    test_agent_api__status_and_metrics_report_the_node),
 	};
