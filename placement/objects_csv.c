@@ -30,6 +30,7 @@ struct parser {
 	const struct plc_cluster *cl;		/* borrows */
 	uint32_t		*nodes;		/* owns */
 	uint64_t		*node_keys;	/* owns: per slot */
+	size_t			*node_lens;	/* owns: per slot, strlen(id) */
 	size_t			 nodes_cap;	/* a power of two */
 };
 
@@ -56,17 +57,20 @@ nodes_build(struct parser *p, const struct plc_cluster *cl,
 	p->nodes_cap = cap;
 	p->nodes = calloc(cap, sizeof(*p->nodes));
 	p->node_keys = calloc(cap, sizeof(*p->node_keys));
-	if (p->nodes == NULL || p->node_keys == NULL)
+	p->node_lens = calloc(cap, sizeof(*p->node_lens));
+	if (p->nodes == NULL || p->node_keys == NULL || p->node_lens == NULL)
 		return bl_err_set(err, BL_ENOMEM, "out of memory");
 	for (size_t n = 0; n < cl->n; n++) {
 		const char *id = cl->nodes[n].id;
-		uint64_t key = plc_object_key(id, strlen(id));
+		size_t len = strlen(id);
+		uint64_t key = plc_object_key(id, len);
 		size_t i = node_slot(key, cap);
 
 		while (p->nodes[i] != 0)
 			i = (i + 1) & (cap - 1);
 		p->nodes[i] = (uint32_t)n + 1;
 		p->node_keys[i] = key;
+		p->node_lens[i] = len;
 	}
 	return 0;
 }
@@ -79,16 +83,18 @@ nodes_find(const struct parser *p, const char *s, size_t len)
 
 	for (size_t i = node_slot(key, p->nodes_cap); p->nodes[i] != 0;
 	    i = (i + 1) & (p->nodes_cap - 1)) {
-		const char *id;
-
-		if (p->node_keys[i] != key)
-			continue;
-		id = p->cl->nodes[p->nodes[i] - 1].id;
-		if (strncmp(id, s, len) == 0 && id[len] == '\0')
+		if (p->node_keys[i] == key && p->node_lens[i] == len &&
+		    memcmp(p->cl->nodes[p->nodes[i] - 1].id, s, len) == 0)
 			return (ssize_t)p->nodes[i] - 1;
 	}
 	return -1;
 }
+
+/* The bytes that end an unquoted field's run: the separator, the line
+ * end, and CR (dropped before a line end). */
+static const unsigned char csv_stop[256] = {
+	[','] = 1, ['\n'] = 1, ['\r'] = 1,
+};
 
 /* Splits the record at p->pos into NUL-terminated fields in scratch.
  * Returns the number of fields, or -1 (with err) on a bad quote. Leaves
@@ -153,14 +159,22 @@ split_record(struct parser *p, char **fields, int maxf, size_t *lines,
 				    p->line, nf <= NFIELDS ?
 				    field_names[nf - 1] : "?");
 		} else {
-			while (i < p->len && p->buf[i] != ',' &&
-			    p->buf[i] != '\n') {
-				if (p->buf[i] == '\r' && (i + 1 >= p->len ||
-				    p->buf[i + 1] == '\n')) {
+			for (;;) {
+				size_t from = i;
+
+				/* The field's bytes up to a stop, at once. */
+				while (i < p->len &&
+				    !csv_stop[(unsigned char)p->buf[i]])
 					i++;
-					continue;
-				}
-				*out++ = p->buf[i++];
+				memcpy(out, p->buf + from, i - from);
+				out += i - from;
+				if (i >= p->len || p->buf[i] != '\r')
+					break;
+				/* A CR ending the line is dropped; another is
+				 * data. */
+				if (i + 1 < p->len && p->buf[i + 1] != '\n')
+					*out++ = '\r';
+				i++;
 			}
 		}
 		*out++ = '\0';
@@ -223,11 +237,28 @@ parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* 1 if s is 1 to 15 decimal digits (below 2^53: a double holds it
+ * exactly), with the value in *out. */
+static int
+small_uint(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t n = 0;
+
+	for (; s[n] >= '0' && s[n] <= '9'; n++)
+		v = v * 10 + (uint64_t)(s[n] - '0');
+	if (n == 0 || n > 15 || s[n] != '\0')
+		return 0;
+	*out = v;
+	return 1;
+}
+
 static int
 parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
     struct plc_csv_row *row, struct bl_err *err)
 {
 	char *s, *item;
+	uint64_t whole;
 	int r;
 
 	memset(row, 0, sizeof(*row));
@@ -250,6 +281,9 @@ parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
 		    "characters) or 32 hex digits, got", row->md5);
 	if (f[F_READS][0] == '\0')
 		row->reads_per_hour = 0;
+	else if (small_uint(f[F_READS], &whole))
+		/* Exact, as strtod would give it: most rates are counts. */
+		row->reads_per_hour = (double)whole;
 	else {
 		char *end;
 
@@ -378,5 +412,6 @@ out:
 	free(p.scratch);
 	free(p.nodes);
 	free(p.node_keys);
+	free(p.node_lens);
 	return rc;
 }

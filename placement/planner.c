@@ -32,10 +32,26 @@ struct cand {
 	uint8_t		pinned;
 };
 
-/* The candidates of one over-full node: a max-heap (worst on top) while
- * streaming, sorted best first for planning. */
+/* A candidate's place in its node's heap: what orders it (cand_cmp's
+ * fields) and the slot of c that holds the rest. Half a candidate's size,
+ * so that sifting touches half the memory. */
+struct hent {
+	double		gravity;
+	uint64_t	size;
+	uint64_t	key;
+	uint64_t	handle;
+	uint32_t	slot;
+};
+
+/* The candidates of one over-full node: while streaming, a max-heap
+ * (worst on top) of hents over slots of c, the freed slots on a stack;
+ * for planning, c[0..n) sorted best first. */
 struct src {
 	struct cand	*c;		/* borrows: a slice of the pool */
+	struct hent	*h;		/* borrows: a slice of the hpool */
+	uint32_t	*freed;		/* borrows: a slice of the fpool */
+	size_t		 nfreed;
+	size_t		 hw;		/* slots of c used so far */
 	size_t		 n;
 	size_t		 cap;
 	uint64_t	 bytes;		/* sum of the sizes kept */
@@ -67,6 +83,8 @@ struct plc_planner {
 	struct src			*srcs;		/* owns */
 	size_t				 n_srcs;
 	struct cand			*pool;		/* owns */
+	struct hent			*hpool;		/* owns: per pool slot */
+	uint32_t			*fpool;		/* owns: per pool slot */
 	double				 max_price;
 	struct plc_fill_stats		 before;
 	/* scratch for plc_planner_run(), sized at creation */
@@ -124,7 +142,7 @@ plc_planner_opts_init(struct plc_planner_opts *o)
  * then the handle: a total order, so the result does not depend on the
  * order objects arrive in. */
 static int
-cand_cmp(const struct cand *a, const struct cand *b)
+cand_cmp(const struct hent *a, const struct hent *b)
 {
 	if (a->gravity != b->gravity)
 		return a->gravity < b->gravity ? -1 : 1;
@@ -138,15 +156,15 @@ cand_cmp(const struct cand *a, const struct cand *b)
 }
 
 static int
-cand_qsort_cmp(const void *a, const void *b)
+hent_qsort_cmp(const void *a, const void *b)
 {
 	return cand_cmp(a, b);
 }
 
 static void
-heap_up(struct cand *h, size_t i)
+heap_up(struct hent *h, size_t i)
 {
-	struct cand x = h[i];
+	struct hent x = h[i];
 
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
@@ -160,9 +178,9 @@ heap_up(struct cand *h, size_t i)
 }
 
 static void
-heap_down(struct cand *h, size_t n, size_t i)
+heap_down(struct hent *h, size_t n, size_t i)
 {
-	struct cand x = h[i];
+	struct hent x = h[i];
 
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, big = l;
@@ -182,15 +200,18 @@ heap_down(struct cand *h, size_t n, size_t i)
 static void
 heap_pop(struct src *s)
 {
-	s->bytes -= s->c[0].size;
-	s->c[0] = s->c[--s->n];
+	s->bytes -= s->h[0].size;
+	s->freed[s->nfreed++] = s->h[0].slot;
+	s->h[0] = s->h[--s->n];
 	if (s->n > 0)
-		heap_down(s->c, s->n, 0);
+		heap_down(s->h, s->n, 0);
 }
 
 static void
 src_offer(struct src *s, const struct cand *c)
 {
+	struct hent e = { c->gravity, c->size, c->key, c->handle, 0 };
+
 	/* Full, or already covered, and worse than the worst kept: it would
 	 * be the first to go again. Most offers end here, on the cached top,
 	 * without touching the heap. */
@@ -198,25 +219,49 @@ src_offer(struct src *s, const struct cand *c)
 	    (c->gravity > s->top_gravity || (c->gravity == s->top_gravity &&
 	    c->size < s->top_size)))
 		return;
-	if (s->n > 0 && s->bytes >= s->cover && cand_cmp(c, &s->c[0]) > 0)
+	if (s->n > 0 && s->bytes >= s->cover && cand_cmp(&e, &s->h[0]) > 0)
 		return;
 	if (s->n < s->cap) {
-		s->c[s->n++] = *c;
+		/* Fewer than cap are live, so a slot is free or unused. */
+		e.slot = s->nfreed > 0 ? s->freed[--s->nfreed] :
+		    (uint32_t)s->hw++;
+		s->c[e.slot] = *c;
+		s->h[s->n++] = e;
 		s->bytes += c->size;
-		heap_up(s->c, s->n - 1);
-	} else if (cand_cmp(c, &s->c[0]) < 0) {
-		s->bytes -= s->c[0].size;
-		s->c[0] = *c;
+		heap_up(s->h, s->n - 1);
+	} else if (cand_cmp(&e, &s->h[0]) < 0) {
+		e.slot = s->h[0].slot;
+		s->c[e.slot] = *c;
+		s->bytes -= s->h[0].size;
+		s->h[0] = e;
 		s->bytes += c->size;
-		heap_down(s->c, s->n, 0);
+		heap_down(s->h, s->n, 0);
 	} else
 		return;
 	/* Keep the fewest best candidates that still cover the bytes the
 	 * node could give. */
-	while (s->n > 1 && s->bytes - s->c[0].size >= s->cover)
+	while (s->n > 1 && s->bytes - s->h[0].size >= s->cover)
 		heap_pop(s);
-	s->top_gravity = s->c[0].gravity;
-	s->top_size = s->c[0].size;
+	s->top_gravity = s->h[0].gravity;
+	s->top_size = s->h[0].size;
+}
+
+/* Ends the streaming of s: c[0..n) becomes its candidates, best first. */
+static int
+src_sort(struct src *s)
+{
+	struct cand *t;
+
+	if (s->n == 0)
+		return 0;
+	qsort(s->h, s->n, sizeof(*s->h), hent_qsort_cmp);
+	if ((t = malloc(s->n * sizeof(*t))) == NULL)
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		t[i] = s->c[s->h[i].slot];
+	memcpy(s->c, t, s->n * sizeof(*t));
+	free(t);
+	return 0;
 }
 
 /* Gives each distinct string a small id in the order of first appearance:
@@ -477,16 +522,24 @@ plc_planner_new(const struct plc_cluster *cl,
 			s->cap = per;
 			if (o->cand_caps != NULL && o->cand_caps[i] < per)
 				s->cap = o->cand_caps[i] ? o->cand_caps[i] : 1;
+			/* A slot is a uint32_t (struct hent). */
+			if (s->cap > UINT32_MAX)
+				s->cap = UINT32_MAX;
 			s->cover = (uint64_t)(4 * excess) + 1;
 			pool += s->cap;
 		}
 	}
 	if (p->n_srcs > 0) {
-		if ((p->pool = calloc(pool, sizeof(*p->pool))) == NULL)
+		p->pool = calloc(pool, sizeof(*p->pool));
+		p->hpool = calloc(pool, sizeof(*p->hpool));
+		p->fpool = calloc(pool, sizeof(*p->fpool));
+		if (p->pool == NULL || p->hpool == NULL || p->fpool == NULL)
 			goto nomem;
 		pool = 0;
 		for (size_t s = 0; s < p->n_srcs; s++) {
 			p->srcs[s].c = p->pool + pool;
+			p->srcs[s].h = p->hpool + pool;
+			p->srcs[s].freed = p->fpool + pool;
 			pool += p->srcs[s].cap;
 		}
 	}
@@ -505,6 +558,8 @@ plc_planner_free(struct plc_planner *p)
 	free(p->nodes);
 	free(p->srcs);
 	free(p->pool);
+	free(p->hpool);
+	free(p->fpool);
 	free(p->ids);
 	free(p->weights);
 	free(p->elig);
@@ -997,8 +1052,10 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 	plan->n_candidates = p->n_candidates;
 	plan->n_protected = p->n_protected;
 	for (size_t s = 0; s < p->n_srcs; s++)
-		qsort(p->srcs[s].c, p->srcs[s].n, sizeof(struct cand),
-		    cand_qsort_cmp);
+		if (src_sort(&p->srcs[s]) < 0) {
+			bl_err_set(err, BL_ENOMEM, "planner: out of memory");
+			goto out;
+		}
 	if (p->before.n_in == 0)
 		plan->stop = PLC_STOP_NO_NODES;
 	else if (p->o.quiet)

@@ -140,7 +140,9 @@ struct rows {
 	size_t			n;
 	struct plc_csv_row	last;
 	char			last_id[64];
+	char			last_aff[64];
 	uint64_t		total;
+	double			reads[8];	/* of the first 8 rows */
 };
 
 static int
@@ -151,6 +153,9 @@ collect(const struct plc_csv_row *r, void *arg, struct bl_err *err)
 	x->n++;
 	x->last = *r;
 	snprintf(x->last_id, sizeof(x->last_id), "%s", r->id);
+	snprintf(x->last_aff, sizeof(x->last_aff), "%s", r->affinity);
+	if (x->n <= 8)
+		x->reads[x->n - 1] = r->reads_per_hour;
 	x->total += r->size;
 	return 0;
 }
@@ -192,6 +197,35 @@ test_cluster__csv_rows_parse_with_lists_and_quotes(void **state)
 	assert_true(r.last.allowed_dcs == ((1u << 0) | (1u << 2)));
 	assert_int_equal(csv(HDR, &r, &err), 0);	/* no rows */
 	assert_int_equal(r.n, 0);
+}
+
+/* Rates written as whole numbers or not read the same as strtod reads
+ * them; a CR inside a field is data, one before the line end or at the end
+ * of the file is not. */
+static void
+test_cluster__csv_rates_and_carriage_returns(void **state)
+{
+	struct rows r;
+	struct bl_err err;
+
+	(void)state;
+	assert_int_equal(csv(HDR "o1,a,5,,b,16,,\n"
+	    "o2,a,5,,b,0016,,\n"
+	    "o3,a,5,,b,1234567890123456789,,\n"
+	    "o4,a,5,,b,1e3,,\n"
+	    "o5,a,5,,b,2.5,,\n"
+	    "o6,a,5,,b,0,,\n"
+	    "o7,a,5,,b,999999999999999,g\rx,\r", &r, &err), 0);
+	assert_int_equal(r.n, 7);
+	assert_true(r.reads[0] == 16.0);
+	assert_true(r.reads[1] == 16.0);
+	assert_true(r.reads[2] == strtod("1234567890123456789", NULL));
+	assert_true(r.reads[3] == 1000.0);
+	assert_true(r.reads[4] == 2.5);
+	assert_true(r.reads[5] == 0.0);
+	assert_true(r.reads[6] == 999999999999999.0);
+	assert_string_equal(r.last_aff, "g\rx");
+	assert_string_equal(r.last_id, "o7");
 }
 
 static void
@@ -264,6 +298,7 @@ main(void)
 		cmocka_unit_test(test_cluster__bad_maps_name_the_file_and_path),
 		cmocka_unit_test(test_cluster__csv_rows_parse_with_lists_and_quotes),
 		cmocka_unit_test(test_cluster__csv_md5_is_base64_or_hex),
+		cmocka_unit_test(test_cluster__csv_rates_and_carriage_returns),
 		cmocka_unit_test(test_cluster__bad_csv_rows_name_file_line_and_field),
 	};
 
