@@ -490,32 +490,36 @@ sql_text(const char *q)
 	return s;
 }
 
-/* Reads served by an agent end up, decayed, in objects.reads_per_hour. */
-static void
-test_loop__agent_reads_fold_into_reads_per_hour(void **state)
+/* The id (in id, 37 bytes) of the object at offset in id order, and the
+ * agent holding its first copy. */
+static int
+object_at(int offset, char *id)
 {
-	char *row, target[200], q[256];
-	const char *id, *node;
-	long long before;
+	char q[160], *row;
 	int ai = -1;
 
-	(void)state;
-	run_cycle(&ctl);	/* resets the agents' counters */
-	row = sql_text("SELECT id::text || ' ' || copies[1] FROM objects "
-	    "ORDER BY id LIMIT 1");
+	snprintf(q, sizeof(q), "SELECT id::text || ' ' || copies[1] FROM "
+	    "objects ORDER BY id OFFSET %d LIMIT 1", offset);
+	row = sql_text(q);
 	assert_non_null(row);
-	id = row;
-	node = strchr(row, ' ') + 1;
 	row[36] = '\0';
 	for (int i = 0; i < NAGENTS; i++)
-		if (strcmp(ag[i].name, node) == 0)
+		if (strcmp(ag[i].name, row + 37) == 0)
 			ai = i;
 	assert_true(ai >= 0);
+	memcpy(id, row, 37);
+	free(row);
+	return ai;
+}
+
+/* Reads object id n times from agent ai. */
+static void
+read_object(int ai, const char *id, int n)
+{
+	char target[200];
+
 	snprintf(target, sizeof(target), "/v1/objects/%s/%s", OWNER, id);
-	snprintf(q, sizeof(q), "SELECT (reads_per_hour * 1000)::bigint FROM "
-	    "objects WHERE id = '%s'", id);
-	before = sql(q);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < n; i++) {
 		struct tha_resp r;
 
 		assert_int_equal(tha_request(ag[ai].url, "GET", target, NULL, 0,
@@ -523,12 +527,28 @@ test_loop__agent_reads_fold_into_reads_per_hour(void **state)
 		assert_int_equal(r.status, 200);
 		tha_resp_free(&r);
 	}
+}
+
+/* Reads served by an agent end up, decayed, in objects.reads_per_hour. */
+static void
+test_loop__agent_reads_fold_into_reads_per_hour(void **state)
+{
+	char id[37], q[256];
+	long long before;
+	int ai;
+
+	(void)state;
+	run_cycle(&ctl);	/* resets the agents' counters */
+	ai = object_at(0, id);
+	snprintf(q, sizeof(q), "SELECT (reads_per_hour * 1000)::bigint FROM "
+	    "objects WHERE id = '%s'", id);
+	before = sql(q);
+	read_object(ai, id, 5);
 	run_cycle(&ctl);
 	/* 5 reads add about 5 ln 2 = 3.47 to the rate (half-life 1 h);
 	 * the decay over a few seconds takes off almost nothing. */
 	assert_true(sql(q) > before + 3000);
 	assert_true(sql(q) < before + 4000);
-	free(row);
 }
 
 /* A fold writes only the objects read: another rate stays as stored and
@@ -576,22 +596,12 @@ test_loop__unread_rates_decay_when_read_not_rewritten(void **state)
 static void
 test_loop__read_rate_decays_before_new_reads_add(void **state)
 {
-	char *row, target[200], q[512];
-	const char *id, *node;
-	int ai = -1;
+	char id[37], q[512];
+	int ai;
 
 	(void)state;
 	run_cycle(&ctl);	/* resets the agents' counters */
-	row = sql_text("SELECT id::text || ' ' || copies[1] FROM objects "
-	    "ORDER BY id OFFSET 3 LIMIT 1");
-	assert_non_null(row);
-	id = row;
-	node = strchr(row, ' ') + 1;
-	row[36] = '\0';
-	for (int i = 0; i < NAGENTS; i++)
-		if (strcmp(ag[i].name, node) == 0)
-			ai = i;
-	assert_true(ai >= 0);
+	ai = object_at(3, id);
 	assert_int_equal(sql("WITH u AS (UPDATE controller_state SET "
 	    "access_folded_at = access_folded_at - interval '1 hour' "
 	    "RETURNING 1) SELECT count(*) FROM u"), 1);
@@ -599,15 +609,7 @@ test_loop__read_rate_decays_before_new_reads_add(void **state)
 	    "= 8, reads_at = (SELECT access_folded_at FROM controller_state) "
 	    "WHERE id = '%s' RETURNING 1) SELECT count(*) FROM u", id);
 	assert_int_equal(sql(q), 1);
-	snprintf(target, sizeof(target), "/v1/objects/%s/%s", OWNER, id);
-	for (int i = 0; i < 2; i++) {
-		struct tha_resp r;
-
-		assert_int_equal(tha_request(ag[ai].url, "GET", target, NULL, 0,
-		    THA_SIGNED, NULL, &r), 0);
-		assert_int_equal(r.status, 200);
-		tha_resp_free(&r);
-	}
+	read_object(ai, id, 2);
 	run_cycle(&ctl);
 	snprintf(q, sizeof(q), "SELECT (1000 * reads_per_hour)::bigint FROM "
 	    "objects WHERE id = '%s' AND reads_at = (SELECT access_folded_at "
@@ -615,7 +617,6 @@ test_loop__read_rate_decays_before_new_reads_add(void **state)
 	/* The hour is a few seconds longer by the time the cycle runs. */
 	assert_true(sql(q) >= 4950);
 	assert_true(sql(q) <= 5000);
-	free(row);
 }
 
 static void
