@@ -319,8 +319,8 @@ wait_job_row(PGconn *db, const char *id)
 	struct bl_err err;
 
 	for (int i = 0; i < 180000; i++) {
-		PGresult *r = bl_pg_exec(db, "SELECT state FROM jobs WHERE id = "
-		    "$1 AND finished_at IS NOT NULL", 1, p, &err);
+		PGresult *r = bl_pg_exec(db, "SELECT state FROM jobs WHERE "
+		    "id = $1 AND finished_at IS NOT NULL", 1, p, &err);
 
 		if (r == NULL)
 			die(err.msg);

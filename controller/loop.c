@@ -535,7 +535,7 @@ fold_since(struct ctl_loop *l, double *dt, struct bl_err *err)
  * objects read are written; the others' rates are decayed when read
  * (MIG_READS_PER_HOUR), up to the fold time recorded here. A rate below
  * 0.001 is stored as 0 (migration 4 relies on it). */
-#define FOLD_RATE_SQL								\
+#define FOLD_RATE_SQL							\
 	MIG_READS_PER_HOUR("o") " * $1::float8 + (u.n / $4::float8) * "	\
 	"(1 - $1::float8)"
 
@@ -566,10 +566,10 @@ poll_fold_reads(struct ctl_loop *l, struct poll *q, struct bl_err *err)
 	    (double)l->ctl->cfg->access_half_life_s));
 	snprintf(hbuf, sizeof(hbuf), "%.6f", q->dt / 3600.0);
 	if (q->dt > 0 && json_array_size(q->rids) > 0 && bl_pg_run(l->db,
-	    "UPDATE objects o SET reads_per_hour = CASE WHEN " FOLD_RATE_SQL " < 0.001 "
-	    "THEN 0 ELSE " FOLD_RATE_SQL " END, reads_at = now(), last_access = now() "
-	    "FROM (SELECT x.id::uuid AS id, sum(x.n) AS n FROM (SELECT "
-	    "json_array_elements_text($2::json) AS id, "
+	    "UPDATE objects o SET reads_per_hour = CASE WHEN " FOLD_RATE_SQL
+	    " < 0.001 THEN 0 ELSE " FOLD_RATE_SQL " END, reads_at = now(), "
+	    "last_access = now() FROM (SELECT x.id::uuid AS id, sum(x.n) AS n "
+	    "FROM (SELECT json_array_elements_text($2::json) AS id, "
 	    "json_array_elements_text($3::json)::float8 AS n) x GROUP BY 1) u "
 	    "WHERE o.id = u.id", 4, p, err) == -1)
 		goto rollback;

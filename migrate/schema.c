@@ -218,10 +218,10 @@ static const char *const v3[] = {
  *
  * The function uses each argument that may be a subquery once, so that
  * PostgreSQL inlines it into a plain expression rather than calling it
- * per row. A stored rate is 0 or >= 0.001
- * (the fold and the import write smaller ones as 0, and the rows already
- * there are made so here), and the exponent stops at -1000, so the
- * product never underflows (PostgreSQL raises an error on underflow). */
+ * per row. A stored rate is 0 or >= 0.001 (the fold and the import write
+ * smaller ones as 0, and the rows already there are made so here), and
+ * the exponent stops at -1000, so the product never underflows
+ * (PostgreSQL raises an error on underflow). */
 static const char *const v4[] = {
 	"UPDATE objects SET reads_per_hour = 0 WHERE reads_per_hour > 0 AND "
 	"  reads_per_hour < 0.001",
