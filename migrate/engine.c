@@ -1222,10 +1222,13 @@ tick(struct mig_engine *e)
 	}
 	atomic_store(&e->committers, mig_commit_pool_size(e->pool));
 	if (load_nodes(e) == -1 || setup_jobs(e) == -1 ||
-	    mig_poll_assignments(e) == -1 || mig_commit_copied(e) == -1 ||
-	    mig_collect_assignments(e) == -1 || mig_cleanup(e) == -1 ||
-	    dispatch(e) == -1 || sync_throttles(e) == -1 ||
-	    finish_jobs(e) == -1)
+	    mig_poll_assignments(e) == -1 || mig_commit_copied(e) == -1)
+		return;
+	/* The commits may have made source copies due: the cleaner (its
+	 * own thread) starts on them while this tick goes on. */
+	mig_cleaner_wake(e->cleaner);
+	if (mig_collect_assignments(e) == -1 || dispatch(e) == -1 ||
+	    sync_throttles(e) == -1 || finish_jobs(e) == -1)
 		return;
 }
 
@@ -1300,7 +1303,9 @@ mig_engine_new(const struct mig_engine_opts *o, struct bl_err *err)
 	    &(struct bl_http_tls){ o->agent_tls_ca_file, NULL, NULL }, err) ==
 	    -1) ||
 	    (e->pool = mig_commit_pool_new(e->conninfo,
-	    (int)o->metadata_threads, err)) == NULL) {
+	    (int)o->metadata_threads, err)) == NULL ||
+	    (e->cleaner = mig_cleaner_new(e, o->agent_tls_ca_file, err)) ==
+	    NULL) {
 		mig_engine_free(e);
 		return NULL;
 	}
@@ -1315,7 +1320,7 @@ mig_engine_start(struct mig_engine *e, struct bl_err *err)
 	if (pthread_create(&e->th, NULL, engine_main, e) != 0)
 		return bl_err_set(err, BL_EIO, "engine: cannot start thread");
 	e->started = 1;
-	return 0;
+	return mig_cleaner_start(e->cleaner, err);
 }
 
 void
@@ -1353,6 +1358,8 @@ mig_engine_free(struct mig_engine *e)
 		pthread_mutex_unlock(&e->mu);
 		pthread_join(e->th, NULL);
 	}
+	/* After the tick's thread, which wakes it; before what it reads. */
+	mig_cleaner_free(e->cleaner);
 	mig_commit_pool_free(e->pool);
 	bl_http_client_free(e->http);
 	if (e->loop != NULL)

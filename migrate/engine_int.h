@@ -51,6 +51,7 @@ struct mig_engine {
 	struct ev_loop		*loop;		/* owns */
 	struct bl_http_client	*http;		/* owns */
 	struct mig_commit_pool	*pool;		/* owns */
+	struct mig_cleaner	*cleaner;	/* owns */
 	struct plc_cluster	*cl;		/* owns; this tick's nodes, by
 						   id; NULL before the first */
 	struct enode		*nodes;		/* owns; per cl->nodes[i] */
@@ -104,6 +105,18 @@ int	mig_posts_checked(struct mig_engine *e, const struct bl_acall *c,
 int	mig_poll_assignments(struct mig_engine *e);
 int	mig_collect_assignments(struct mig_engine *e);
 int	mig_commit_copied(struct mig_engine *e);
-int	mig_cleanup(struct mig_engine *e);
+
+/* clean.c: the cleaner, a thread beside the tick that removes orphan
+ * copies and moved sources. It reads e's settings under e->mu and wakes e
+ * when tasks finished. */
+struct mig_cleaner;
+
+struct mig_cleaner *mig_cleaner_new(struct mig_engine *e,
+	    const char *tls_ca_file, struct bl_err *err);
+int	mig_cleaner_start(struct mig_cleaner *c, struct bl_err *err);
+/* Asks for a round now (a commit may have made sources due). */
+void	mig_cleaner_wake(struct mig_cleaner *c);
+/* Stops and joins the thread; NULL: no-op. */
+void	mig_cleaner_free(struct mig_cleaner *c);
 
 #endif

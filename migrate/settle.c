@@ -1,7 +1,8 @@
 /* migrate/settle.c - the engine steps that settle work in flight: poll
  * posted assignments and record their per-task results, commit copied
- * tasks through the committer pool, collect finished assignments on the
- * agents, and remove orphans and moved sources (docs/engine.md). */
+ * tasks through the committer pool, and collect finished assignments on
+ * the agents (docs/engine.md). Orphans and moved sources are removed by
+ * the cleaner (clean.c), beside the tick. */
 #include "migrate/engine_int.h"
 
 #include <stdio.h>
@@ -279,106 +280,6 @@ mig_commit_copied(struct mig_engine *e)
 		    "failed", committed, n, failed);
 	return 0;
 }
-
-/* --- 7: cleanup ----------------------------------------------------------- */
-
-int
-mig_cleanup(struct mig_engine *e)
-{
-	struct bl_err err;
-	PGresult *r;
-	struct bl_acall *calls;
-	char grace[24];
-	const char *gp[1] = { grace };
-	struct arr jobs = { 0 }, objs = { 0 }, outs = { 0 };
-	int n, rc = 0, nout = 0;
-
-	snprintf(grace, sizeof(grace), "%ld", e->o.source_delete_grace_s);
-	/* Orphans: our new copy after a failed CAS. Sources: the old copy
-	 * of a committed move, after the grace period. Either is deleted
-	 * only when the metadata does not list that node now. */
-	if ((r = bl_pg_exec(e->db, "SELECT t.job, t.object, t.owner, t.md5, "
-	    "CASE WHEN t.cleanup = 'orphan' THEN t.dest ELSE t.source END, "
-	    "t.cleanup, coalesce((CASE WHEN t.cleanup = 'orphan' THEN t.dest "
-	    "ELSE t.source END) = ANY(o.copies), false), t.dest FROM job_tasks"
-	    " t LEFT JOIN objects o ON o.id = t.object WHERE (t.cleanup = "
-	    "'orphan') OR (t.cleanup = 'source' AND t.state = 'committed' AND "
-	    "t.committed_at <= now() - make_interval(secs => $1::int)) LIMIT "
-	    "1000", 1, gp, &err)) == NULL)
-		return mig_db_fail(e, &err, "cleanup select");
-	n = PQntuples(r);
-	if ((calls = calloc(n ? (size_t)n : 1, sizeof(*calls))) == NULL) {
-		PQclear(r);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 4));
-		ssize_t d = mig_node_find(e, PQgetvalue(r, i, 7));
-		int listed = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-		char target[128];
-		json_t *body;
-
-		if (listed || k < 0 || !e->cl->nodes[k].reachable)
-			continue;
-		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
-		    PQgetvalue(r, i, 2), PQgetvalue(r, i, 1));
-		body = json_pack("{s:s}", "md5", PQgetvalue(r, i, 3));
-		if (strcmp(PQgetvalue(r, i, 5), "source") == 0 && d >= 0)
-			json_object_set_new(body, "forward_to",
-			    json_string(e->nodes[d].url));
-		bl_acall_set(&calls[i], "DELETE", e->nodes[k].url, target,
-		    json_dumps(body, JSON_COMPACT));
-		json_decref(body);
-	}
-	/* Calls left unprepared (nothing to delete) are skipped. */
-	mig_calls_run(e, calls, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		int src = strcmp(PQgetvalue(r, i, 5), "source") == 0;
-		int listed = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 4));
-		long st = calls[i].status;
-		const char *outcome;
-
-		if (listed)
-			outcome = "done";	/* never delete a listed copy */
-		else if (st == 200 || st == 404)
-			outcome = "done";
-		else if (st == 409)
-			outcome = "left";	/* a different object: kept */
-		else if (src && (k < 0 || !e->cl->nodes[k].reachable))
-			outcome = "left";	/* source gone: nothing to do */
-		else
-			continue;		/* try again next tick */
-		if (listed && src)
-			outcome = "left";
-		mig_arr_push(&jobs, PQgetvalue(r, i, 0));
-		mig_arr_push(&objs, PQgetvalue(r, i, 1));
-		mig_arr_push(&outs, outcome);
-		nout++;
-	}
-	/* One statement (one commit) for the tick's outcomes: a commit per
-	 * task made PostgreSQL's WAL flush the bound of an evacuation. */
-	if (nout > 0) {
-		const char *p[3] = { mig_arr_str(&jobs), NULL, NULL };
-
-		p[1] = mig_arr_str(&objs);
-		p[2] = mig_arr_str(&outs);
-		if (bl_pg_run(e->db, "UPDATE job_tasks t SET cleanup = u.c, "
-		    "state = CASE WHEN t.state = 'committed' THEN 'complete' "
-		    "ELSE t.state END, updated_at = now() FROM unnest($1::uuid[],"
-		    " $2::uuid[], $3::text[]) AS u(j, o, c) WHERE t.job = u.j "
-		    "AND t.object = u.o", 3, p, &err) == -1)
-			rc = mig_db_fail(e, &err, "cleanup");
-	}
-	mig_arr_free(&jobs);
-	mig_arr_free(&objs);
-	mig_arr_free(&outs);
-	PQclear(r);
-	bl_acalls_release(calls, (size_t)n);
-	free(calls);
-	return rc;
-}
-
 
 int
 mig_posts_checked(struct mig_engine *e, const struct bl_acall *c, size_t n)

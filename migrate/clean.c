@@ -1,0 +1,314 @@
+/* migrate/clean.c - the cleaner: removes orphan copies and, after the
+ * grace period, the source copies of committed moves (docs/engine.md,
+ * step 7).
+ *
+ * It runs beside the engine's tick, on its own thread, database connection
+ * and libev loop: a source agent that makes a burst of deletes durable
+ * takes seconds, and the tick (dispatch, poll, commit) used to wait for
+ * it. A round selects up to CLEAN_BATCH rows, sends their DELETEs in
+ * parallel and records the outcomes in one statement; a full round is
+ * followed at once by the next, otherwise the cleaner waits for the
+ * engine's poll interval or a wake.
+ *
+ * A copy is deleted only when the metadata does not list that node, read
+ * in the round's SELECT; the agent deletes only the file it verified (same
+ * MD5, same inode), so a copy placed there since is kept.
+ */
+#include "migrate/engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "lib/pg.h"
+
+#define CLEAN_BATCH 1000
+
+struct mig_cleaner {
+	struct mig_engine	*e;		/* borrows: opts under e->mu */
+	pthread_t		 th;
+	int			 started;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 stop;		/* under mu */
+	int			 woken;		/* under mu */
+	PGconn			*db;		/* owns; cleaner thread only */
+	struct ev_loop		*loop;		/* owns */
+	struct bl_http_client	*http;		/* owns */
+	int			 db_was_down;
+};
+
+/* The engine's settings the cleaner uses, read under e->mu (a reload
+ * replaces e->o on the engine thread). */
+struct clean_opts {
+	long	grace_s;
+	long	timeout_s;
+	long	poll_ms;
+	size_t	secret_len;
+};
+
+static void
+clean_opts_get(struct mig_cleaner *c, struct clean_opts *o)
+{
+	pthread_mutex_lock(&c->e->mu);
+	o->grace_s = c->e->o.source_delete_grace_s;
+	o->timeout_s = c->e->o.agent_timeout_s;
+	o->poll_ms = c->e->o.poll_interval_ms;
+	o->secret_len = c->e->o.secret_len;
+	pthread_mutex_unlock(&c->e->mu);
+}
+
+static int
+clean_db_fail(struct mig_cleaner *c, const struct bl_err *err,
+    const char *what)
+{
+	log_warnx("engine: %s: %s", what, err->msg);
+	if (c->db != NULL && !bl_pg_ok(c->db)) {
+		PQfinish(c->db);
+		c->db = NULL;
+	}
+	return -1;
+}
+
+static int
+clean_ensure_db(struct mig_cleaner *c)
+{
+	struct bl_err err;
+
+	if (c->db != NULL && bl_pg_ok(c->db))
+		return 0;
+	if (c->db != NULL)
+		PQfinish(c->db);
+	if ((c->db = bl_pg_connect(c->e->conninfo, 3, &err)) == NULL) {
+		/* The engine's tick logs the outage; say it once here. */
+		if (!c->db_was_down)
+			log_warnx("engine: cleaner: database unreachable: %s",
+			    err.msg);
+		c->db_was_down = 1;
+		return -1;
+	}
+	c->db_was_down = 0;
+	return 0;
+}
+
+/* Columns of the round's SELECT. */
+enum { C_JOB, C_OBJECT, C_OWNER, C_MD5, C_KIND, C_LISTED, C_URL, C_REACH,
+	C_DEST_URL };
+
+/* What to record for row i after its call (NULL: try again next round). */
+static const char *
+clean_outcome(const PGresult *r, int i, long status)
+{
+	int src = strcmp(PQgetvalue(r, i, C_KIND), "source") == 0;
+	int listed = strcmp(PQgetvalue(r, i, C_LISTED), "t") == 0;
+	int reach = strcmp(PQgetvalue(r, i, C_REACH), "t") == 0;
+
+	if (listed)
+		return src ? "left" : "done";	/* never delete a listed copy */
+	if (status == 200 || status == 404)
+		return "done";
+	if (status == 409)
+		return "left";		/* a different object: kept */
+	if (src && !reach)
+		return "left";		/* source gone: nothing to do */
+	return NULL;
+}
+
+/* One round: 0 with *n the rows selected, or -1. */
+static int
+clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n)
+{
+	struct bl_acall_opts ao = { c->e->secret, o->secret_len, 2000,
+	    o->timeout_s * 1000, 0 };
+	struct arr jobs = { 0 }, objs = { 0 }, outs = { 0 };
+	struct bl_acall *calls;
+	struct bl_err err;
+	char grace[24], lim[24];
+	const char *gp[2] = { grace, lim };
+	PGresult *r;
+	int nout = 0, rc = 0;
+
+	*n = 0;
+	snprintf(grace, sizeof(grace), "%ld", o->grace_s);
+	snprintf(lim, sizeof(lim), "%d", CLEAN_BATCH);
+	/* Orphans: our new copy after a failed CAS. Sources: the old copy
+	 * of a committed move, after the grace period. The node's agent and
+	 * whether it answered come from nodes, which the tick refreshes. */
+	if ((r = bl_pg_exec(c->db, "SELECT t.job, t.object, t.owner, t.md5, "
+	    "t.cleanup, coalesce(x.node = ANY(o.copies), false), "
+	    "coalesce(n.agent_url, ''), coalesce(n.reachable, false), "
+	    "coalesce(d.agent_url, '') FROM job_tasks t CROSS JOIN LATERAL "
+	    "(SELECT CASE WHEN t.cleanup = 'orphan' THEN t.dest ELSE t.source "
+	    "END AS node) x LEFT JOIN objects o ON o.id = t.object LEFT JOIN "
+	    "nodes n ON n.id = x.node LEFT JOIN nodes d ON d.id = t.dest "
+	    "WHERE (t.cleanup = 'orphan') OR (t.cleanup = 'source' AND "
+	    "t.state = 'committed' AND t.committed_at <= now() - "
+	    "make_interval(secs => $1::int)) LIMIT $2", 2, gp,
+	    &err)) == NULL)
+		return clean_db_fail(c, &err, "cleanup select");
+	*n = PQntuples(r);
+	if ((calls = calloc(*n ? (size_t)*n : 1, sizeof(*calls))) == NULL) {
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < *n; i++) {
+		const char *url = PQgetvalue(r, i, C_URL);
+		const char *dest = PQgetvalue(r, i, C_DEST_URL);
+		char target[128];
+		json_t *body;
+
+		if (strcmp(PQgetvalue(r, i, C_LISTED), "t") == 0 ||
+		    *url == '\0' || strcmp(PQgetvalue(r, i, C_REACH), "t") != 0)
+			continue;	/* left unprepared: skipped */
+		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
+		    PQgetvalue(r, i, C_OWNER), PQgetvalue(r, i, C_OBJECT));
+		body = json_pack("{s:s}", "md5", PQgetvalue(r, i, C_MD5));
+		if (strcmp(PQgetvalue(r, i, C_KIND), "source") == 0 &&
+		    *dest != '\0')
+			json_object_set_new(body, "forward_to",
+			    json_string(dest));
+		bl_acall_set(&calls[i], "DELETE", url, target,
+		    json_dumps(body, JSON_COMPACT));
+		json_decref(body);
+	}
+	bl_acalls_run(c->loop, c->http, &ao, calls, (size_t)*n);
+	for (int i = 0; i < *n; i++) {
+		const char *out = clean_outcome(r, i, calls[i].status);
+
+		if (out == NULL)
+			continue;
+		mig_arr_push(&jobs, PQgetvalue(r, i, C_JOB));
+		mig_arr_push(&objs, PQgetvalue(r, i, C_OBJECT));
+		mig_arr_push(&outs, out);
+		nout++;
+	}
+	/* One statement (one commit) for the round's outcomes: a commit per
+	 * task made PostgreSQL's WAL flush the bound of an evacuation. */
+	if (nout > 0) {
+		const char *p[3] = { mig_arr_str(&jobs), NULL, NULL };
+
+		p[1] = mig_arr_str(&objs);
+		p[2] = mig_arr_str(&outs);
+		if (bl_pg_run(c->db, "UPDATE job_tasks t SET cleanup = u.c, "
+		    "state = CASE WHEN t.state = 'committed' THEN 'complete' "
+		    "ELSE t.state END, updated_at = now() FROM unnest($1::uuid[],"
+		    " $2::uuid[], $3::text[]) AS u(j, o, c) WHERE t.job = u.j "
+		    "AND t.object = u.o", 3, p, &err) == -1)
+			rc = clean_db_fail(c, &err, "cleanup");
+	}
+	mig_arr_free(&jobs);
+	mig_arr_free(&objs);
+	mig_arr_free(&outs);
+	PQclear(r);
+	bl_acalls_release(calls, (size_t)*n);
+	free(calls);
+	/* Finished tasks may finish their job: the tick sees to it. */
+	if (rc == 0 && nout > 0)
+		mig_engine_wake(c->e);
+	return rc;
+}
+
+static void *
+clean_main(void *arg)
+{
+	struct mig_cleaner *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		struct clean_opts o;
+		struct timespec ts;
+		int n = 0;
+
+		pthread_mutex_unlock(&c->mu);
+		clean_opts_get(c, &o);
+		if (clean_ensure_db(c) == 0 && clean_round(c, &o, &n) == -1)
+			n = 0;
+		pthread_mutex_lock(&c->mu);
+		if (c->stop)
+			break;
+		/* A full round: more are likely waiting. */
+		if (n >= CLEAN_BATCH || c->woken) {
+			c->woken = 0;
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += o.poll_ms / 1000;
+		ts.tv_nsec += (o.poll_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		c->woken = 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+struct mig_cleaner *
+mig_cleaner_new(struct mig_engine *e, const char *tls_ca_file,
+    struct bl_err *err)
+{
+	struct mig_cleaner *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "engine: out of memory");
+		return NULL;
+	}
+	c->e = e;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if ((c->loop = ev_loop_new(EVFLAG_AUTO)) == NULL ||
+	    (c->http = bl_http_client_new(c->loop, err)) == NULL ||
+	    (tls_ca_file != NULL && bl_http_client_set_tls(c->http,
+	    &(struct bl_http_tls){ tls_ca_file, NULL, NULL }, err) == -1)) {
+		if (c->loop == NULL)
+			bl_err_set(err, BL_ENOMEM, "engine: cleaner: no loop");
+		mig_cleaner_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+mig_cleaner_start(struct mig_cleaner *c, struct bl_err *err)
+{
+	if (pthread_create(&c->th, NULL, clean_main, c) != 0)
+		return bl_err_set(err, BL_EIO,
+		    "engine: cannot start the cleaner thread");
+	c->started = 1;
+	return 0;
+}
+
+void
+mig_cleaner_wake(struct mig_cleaner *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->woken = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
+mig_cleaner_free(struct mig_cleaner *c)
+{
+	if (c == NULL)
+		return;
+	if (c->started) {
+		pthread_mutex_lock(&c->mu);
+		c->stop = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->th, NULL);
+	}
+	bl_http_client_free(c->http);
+	if (c->loop != NULL)
+		ev_loop_destroy(c->loop);
+	if (c->db != NULL)
+		PQfinish(c->db);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
