@@ -116,9 +116,11 @@ clean_outcome(const PGresult *r, int i, long status)
 	return NULL;
 }
 
-/* One round: 0 with *n the rows selected, or -1. */
+/* One round: 0 with *n the rows selected and *done the outcomes recorded,
+ * or -1. */
 static int
-clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n)
+clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
+    int *done)
 {
 	struct bl_acall_opts ao = { c->e->secret, o->secret_len, 2000,
 	    o->timeout_s * 1000, 0 };
@@ -130,7 +132,7 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n)
 	PGresult *r;
 	int nout = 0, rc = 0;
 
-	*n = 0;
+	*n = *done = 0;
 	snprintf(grace, sizeof(grace), "%ld", o->grace_s);
 	snprintf(lim, sizeof(lim), "%d", CLEAN_BATCH);
 	/* Orphans: our new copy after a failed CAS. Sources: the old copy
@@ -205,8 +207,10 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n)
 	bl_acalls_release(calls, (size_t)*n);
 	free(calls);
 	/* Finished tasks may finish their job: the tick sees to it. */
-	if (rc == 0 && nout > 0)
+	if (rc == 0 && nout > 0) {
+		*done = nout;
 		mig_engine_wake(c->e);
+	}
 	return rc;
 }
 
@@ -219,27 +223,24 @@ clean_main(void *arg)
 	while (!c->stop) {
 		struct clean_opts o;
 		struct timespec ts;
-		int n = 0;
+		int n = 0, done = 0;
 
 		pthread_mutex_unlock(&c->mu);
 		clean_opts_get(c, &o);
-		if (clean_ensure_db(c) == 0 && clean_round(c, &o, &n) == -1)
-			n = 0;
+		if (clean_ensure_db(c) == 0 && clean_round(c, &o, &n,
+		    &done) == -1)
+			n = done = 0;
 		pthread_mutex_lock(&c->mu);
 		if (c->stop)
 			break;
-		/* A full round: more are likely waiting. */
-		if (n >= CLEAN_BATCH || c->woken) {
+		/* A full round that got somewhere: more are likely waiting. A
+		 * full round of copies that cannot be deleted yet (their
+		 * agent is down) waits like any other, or it would spin. */
+		if ((n >= CLEAN_BATCH && done > 0) || c->woken) {
 			c->woken = 0;
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += o.poll_ms / 1000;
-		ts.tv_nsec += (o.poll_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		mig_deadline(&ts, o.poll_ms);
 		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 		c->woken = 0;
 	}

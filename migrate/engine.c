@@ -1232,6 +1232,18 @@ tick(struct mig_engine *e)
 		return;
 }
 
+void
+mig_deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static void *
 engine_main(void *arg)
 {
@@ -1259,13 +1271,7 @@ engine_main(void *arg)
 		if (e->stop)
 			break;
 		if (!e->woken) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += e->o.poll_interval_ms / 1000;
-			ts.tv_nsec += (e->o.poll_interval_ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			mig_deadline(&ts, e->o.poll_interval_ms);
 			pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 		}
 		e->woken = 0;

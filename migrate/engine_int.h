@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <ev.h>
 #include <jansson.h>
@@ -105,6 +106,9 @@ int	mig_posts_checked(struct mig_engine *e, const struct bl_acall *c,
 int	mig_poll_assignments(struct mig_engine *e);
 int	mig_collect_assignments(struct mig_engine *e);
 int	mig_commit_copied(struct mig_engine *e);
+
+/* The CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
+void	mig_deadline(struct timespec *ts, long ms);
 
 /* clean.c: the cleaner, a thread beside the tick that removes orphan
  * copies and moved sources. It reads e's settings under e->mu and wakes e
