@@ -11,6 +11,9 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
+/* Connections kept to one host (see bl_http_client_new). */
+#define BL_HTTP_HOST_CONNS 32
+
 struct bl_http_client {
 	ev_timer	 timer;		/* CURLMOPT_TIMERFUNCTION; first */
 	ev_idle		 kick;		/* deferred socket_action after resume */
@@ -252,7 +255,13 @@ bl_http_client_new(struct ev_loop *loop, struct bl_err *err)
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timerfn);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+	/* A bounded number of connections per agent, reused: a round of a
+	 * thousand DELETEs to one agent used to open a thousand connections
+	 * (one TCP handshake and one MHD accept each). Transfers past the
+	 * bound wait inside curl for a free connection; their timeouts count
+	 * from the start, so a hung agent costs no more than before. */
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)BL_HTTP_HOST_CONNS);
 	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 256L);
 	return c;
 }
