@@ -148,6 +148,7 @@ struct agt_task {
 	struct agt_assign	*a;		/* borrows: owner */
 	struct agt_task		*qnext;		/* borrows: run queue */
 	struct agt_task		*pnext;		/* borrows: paused list */
+	struct agt_task		*dnext;		/* borrows: dsync list */
 	struct agt_bucket	*pb;		/* borrows: paused on */
 	int			 idx;
 	char			 owner[BL_UUID_LEN + 1];
@@ -171,7 +172,7 @@ struct agt_task {
 	int			 running;
 	int			 paused;
 	int			 queued;
-	int			 finalizing;	/* on a worker thread */
+	int			 finalizing;	/* being placed or checked */
 	int			 check_fd;	/* skip check: the final file */
 	int			 check_same;	/* skip check: MD5 matched */
 	int			 fin_errno;	/* worker's result */
@@ -260,9 +261,13 @@ int	agt_store_forward_clear(struct agt_store *s, const char *owner,
 /* Writes "<root>/<owner>[/<object_id>]" to buf. -1 if it does not fit. */
 int	agt_obj_path(char *buf, size_t len, const char *root,
 	    const char *owner, const char *object_id);
+/* Files up to this size may be hashed on the loop: one read of at most
+ * 64 KiB costs less than waking a worker and being woken back. */
+#define AGT_MD5_INLINE_MAX	(64 * 1024)
 /* The MD5 of the open file fd (stat st): from its xattr when still valid
  * for that size and mtime, otherwise computed and recorded. 0 or -1.
- * Computing reads the whole file: call it on a worker, not the loop. */
+ * Computing reads the whole file: call it on a worker, not the loop,
+ * unless the file is at most AGT_MD5_INLINE_MAX bytes. */
 int	agt_obj_md5(int fd, const struct stat *st, unsigned char raw[16],
 	    struct bl_err *err);
 /* The MD5 from fd's xattr if it is valid for st; -1 (no I/O beyond the
@@ -290,6 +295,10 @@ struct agt {
 	struct bl_http_server	*srv;		/* owns */
 	struct bl_http_client	*cli;		/* owns */
 	struct bl_workq		*wq;		/* owns: fsync and rename */
+	/* Placed files whose directory fsync is owed (agent/xfer.c): those
+	 * waiting, and the group on a worker. */
+	struct agt_task		*dsync_head, *dsync_tail;	/* borrows */
+	struct agt_task		*dsync_group;	/* borrows */
 	struct agt_store	*store;		/* owns */
 	struct agt_access	*access;	/* owns */
 	struct agt_metrics	 m;
