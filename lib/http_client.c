@@ -11,9 +11,6 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
-/* Connections kept to one host (see bl_http_client_new). */
-#define BL_HTTP_HOST_CONNS 32
-
 struct bl_http_client {
 	ev_timer	 timer;		/* CURLMOPT_TIMERFUNCTION; first */
 	ev_idle		 kick;		/* deferred socket_action after resume */

@@ -38,6 +38,10 @@ struct bl_http_result {
 	double		 seconds;	/* total time */
 };
 
+/* Connections a client opens to one host at most, kept alive and reused;
+ * more transfers to that host wait inside the client for a free one. */
+#define BL_HTTP_HOST_CONNS	32
+
 typedef size_t (*bl_http_data_fn)(struct bl_http_xfer *x, const char *p,
 	    size_t n, void *arg);
 typedef void (*bl_http_done_fn)(struct bl_http_xfer *x,

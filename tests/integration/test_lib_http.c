@@ -1,6 +1,7 @@
 /* tests/integration/test_lib_http.c - lib/http_server and lib/http_client
  * on one libev loop, over loopback: sync and suspended handlers, raw paths,
  * body limits, streaming with pause and resume, redirects, a dead peer,
+ * the bounded pool of connections to one host,
  * TLS with a CA the test makes, lib/workq completions, and sibling
  * servers on one port, each on its own loop and thread.
  */
@@ -38,6 +39,11 @@ struct fixture {
 	size_t			 len;
 	int			 paused_once;
 	struct bl_http_xfer	*paused;
+	/* /park: requests held until release */
+	struct bl_http_req	*parked[128];
+	int			 nparked;
+	int			 release;
+	int			 ndone, nok;
 };
 
 static struct fixture fx;
@@ -89,6 +95,13 @@ handler(struct bl_http_req *r, void *arg)
 		snprintf(buf, sizeof(buf), "%s/echo", f->base);
 		bl_http_req_add_header(r, "Location", buf);
 		bl_http_respond_error(r, 307, "moved", "see %s", buf);
+	} else if (strcmp(path, "/park") == 0) {
+		if (f->release || f->nparked == 128) {
+			bl_http_respond(r, 200, "text/plain", "ok", 2);
+			return;
+		}
+		bl_http_req_suspend(r);
+		f->parked[f->nparked++] = r;
 	} else if (strcmp(path, "/nothing") == 0) {
 		/* no response: the wrapper must answer 500 */
 	} else {
@@ -167,6 +180,25 @@ fetch(const char *method, const char *target, const char *body, int follow,
 	assert_int_equal(fx.done, 1);
 }
 
+static void
+on_park_done(struct bl_http_xfer *x, const struct bl_http_result *r,
+    void *arg)
+{
+	struct fixture *f = arg;
+
+	f->ndone++;
+	if (r->code == BL_OK && r->status == 200)
+		f->nok++;
+	if (f->ndone == 100)
+		ev_break(f->loop, EVBREAK_ONE);
+}
+
+static void
+on_park_wait(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_break(loop, EVBREAK_ONE);
+}
+
 static int
 setup(void **state)
 {
@@ -201,6 +233,46 @@ teardown(void **state)
 	bl_http_server_free(fx.srv);
 	ev_loop_destroy(fx.loop);
 	return 0;
+}
+
+static void
+test_lib_http__one_host_gets_a_bounded_pool_of_reused_connections(
+    void **state)
+{
+	struct bl_http_xfer_opts o;
+	char url[256];
+	ev_timer wait;
+	int held, early;
+
+	/* 100 requests at once to one host: only BL_HTTP_HOST_CONNS reach
+	 * the server (whose own limit is 64); the rest wait in the client
+	 * and all finish once the first ones are answered. */
+	snprintf(url, sizeof(url), "%s/park", fx.base);
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.timeout_ms = 20000;
+	o.done_fn = on_park_done;
+	o.arg = &fx;
+	for (int i = 0; i < 100; i++)
+		assert_non_null(bl_http_xfer_start(fx.cli, &o, NULL));
+	assert_int_equal(bl_http_client_active(fx.cli), 100);
+	ev_timer_init(&wait, on_park_wait, 0.5, 0.);
+	ev_timer_start(fx.loop, &wait);
+	ev_run(fx.loop, 0);
+	held = fx.nparked;
+	early = fx.ndone;
+	/* Answer before asserting, so that a failure leaves nothing held
+	 * for the tests after this one. */
+	fx.release = 1;
+	for (int i = 0; i < fx.nparked; i++)
+		bl_http_respond(fx.parked[i], 200, "text/plain", "ok", 2);
+	ev_run(fx.loop, 0);
+	ev_timer_stop(fx.loop, &wait);
+	assert_int_equal(held, BL_HTTP_HOST_CONNS);
+	assert_int_equal(early, 0);
+	assert_int_equal(fx.ndone, 100);
+	assert_int_equal(fx.nok, 100);
+	assert_int_equal(bl_http_client_active(fx.cli), 0);
 }
 
 static void
@@ -586,6 +658,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lib_http__echo_round_trip_and_port_zero),
+		cmocka_unit_test(
+		    test_lib_http__one_host_gets_a_bounded_pool_of_reused_connections),
 		cmocka_unit_test(test_lib_http__paths_are_raw_not_decoded),
 		cmocka_unit_test(
 		    test_lib_http__oversized_body_is_413_without_the_handler),
