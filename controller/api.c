@@ -504,10 +504,13 @@ worker_main(void *arg)
 			PQfinish(db);
 			db = NULL;
 		}
-		if (db == NULL && now_mono() >= retry_at(c, -1))
+		if (db == NULL && now_mono() >= retry_at(c, -1)) {
 			if ((db = bl_pg_connect(c->cfg->database, 2, &err)) ==
 			    NULL)
 				retry_at(c, now_mono() + 1.0);
+			else	/* it is back: the other workers need not wait */
+				retry_at(c, 0);
+		}
 		if (db == NULL && k->op == CTL_OP_METRICS) {
 			run_call(k, NULL);
 		} else if (db == NULL) {

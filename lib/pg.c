@@ -1,6 +1,7 @@
 /* lib/pg.c - small helpers over libpq. */
 #include "lib/pg.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,5 +93,23 @@ bl_pg_run(PGconn *c, const char *sql, int n, const char *const *params,
 int
 bl_pg_ok(PGconn *c)
 {
-	return c != NULL && PQstatus(c) == CONNECTION_OK;
+	struct pollfd p;
+
+	if (c == NULL || PQstatus(c) != CONNECTION_OK)
+		return 0;
+	/* An idle connection the server closed (a restart, an
+	 * administrator's terminate) still says CONNECTION_OK until libpq
+	 * reads: the first statement on it would fail. While the socket has
+	 * something to read, let libpq read it: the server's farewell first,
+	 * then the end of the stream, which turns the connection bad. A few
+	 * rounds at most, so that a chatty connection cannot keep us here. */
+	for (int i = 0; i < 4 && PQstatus(c) == CONNECTION_OK; i++) {
+		p.fd = PQsocket(c);
+		p.events = POLLIN;
+		p.revents = 0;
+		if (p.fd < 0 || poll(&p, 1, 0) != 1 ||
+		    PQconsumeInput(c) == 0)
+			break;
+	}
+	return PQstatus(c) == CONNECTION_OK;
 }

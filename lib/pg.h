@@ -31,7 +31,8 @@ PGresult *bl_pg_exec(PGconn *c, const char *sql, int n,
 int	bl_pg_run(PGconn *c, const char *sql, int n,
 	    const char *const *params, struct bl_err *err);
 
-/* Whether the connection is still usable. */
+/* Whether the connection is still usable: not known bad, and not closed
+ * by the server while idle (reads what is waiting on its socket). */
 int	bl_pg_ok(PGconn *c);
 
 /* The SQLSTATE of a failed result ("40001", ...), or "" if none. */
