@@ -261,15 +261,16 @@ int	agt_store_forward_clear(struct agt_store *s, const char *owner,
 /* Writes "<root>/<owner>[/<object_id>]" to buf. -1 if it does not fit. */
 int	agt_obj_path(char *buf, size_t len, const char *root,
 	    const char *owner, const char *object_id);
-/* Files up to this size may be hashed on the loop: one read of at most
- * 64 KiB costs less than waking a worker and being woken back. */
-#define AGT_MD5_INLINE_MAX	(64 * 1024)
 /* The MD5 of the open file fd (stat st): from its xattr when still valid
  * for that size and mtime, otherwise computed and recorded. 0 or -1.
- * Computing reads the whole file: call it on a worker, not the loop,
- * unless the file is at most AGT_MD5_INLINE_MAX bytes. */
+ * Computing reads the whole file: call it on a worker, not the loop. */
 int	agt_obj_md5(int fd, const struct stat *st, unsigned char raw[16],
 	    struct bl_err *err);
+/* For the loop: the MD5 from the xattr, or computed when the file is
+ * small enough (64 KiB: one read costs less than waking a worker and
+ * being woken back). -1 means: ask a worker (agt_obj_md5). */
+int	agt_obj_md5_quick(int fd, const struct stat *st,
+	    unsigned char raw[16]);
 /* The MD5 from fd's xattr if it is valid for st; -1 (no I/O beyond the
  * xattr read) otherwise. */
 int	agt_obj_md5_cached(int fd, const struct stat *st,

@@ -199,8 +199,8 @@ parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 }
 
 /* Hashing a file the agent has no valid MD5 xattr for (one written by
- * someone else) reads all of it: past AGT_MD5_INLINE_MAX bytes that runs
- * on a worker while the request waits, suspended. */
+ * someone else) reads all of it: past a small size (agt_obj_md5_quick)
+ * that runs on a worker while the request waits, suspended. */
 struct md5_job {
 	struct agt		*g;		/* borrows */
 	struct bl_http_req	*req;		/* borrows; NULL once gone */
@@ -273,9 +273,7 @@ with_md5(struct agt *g, struct bl_http_req *req, int fd,
 {
 	unsigned char raw[16];
 
-	/* A small file hashes faster here than a worker can be woken. */
-	if ((st->st_size <= AGT_MD5_INLINE_MAX ? agt_obj_md5(fd, st, raw,
-	    NULL) : agt_obj_md5_cached(fd, st, raw)) == 0) {
+	if (agt_obj_md5_quick(fd, st, raw) == 0) {
 		if (j != NULL && j->is_delete) {
 			close(fd);
 			delete_verified(g, req, st, raw, j->want, j->fwd, owner,

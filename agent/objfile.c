@@ -108,6 +108,17 @@ agt_obj_md5(int fd, const struct stat *st, unsigned char raw[16],
 	return 0;
 }
 
+/* Files hashed on the loop, at most (see agt_obj_md5_quick). */
+#define MD5_QUICK_MAX	(64 * 1024)
+
+int
+agt_obj_md5_quick(int fd, const struct stat *st, unsigned char raw[16])
+{
+	if (st->st_size <= MD5_QUICK_MAX)
+		return agt_obj_md5(fd, st, raw, NULL);
+	return agt_obj_md5_cached(fd, st, raw);
+}
+
 int
 agt_fsync_dir(const char *path)
 {

@@ -780,9 +780,7 @@ task_start(struct agt *g, struct agt_task *t)
 
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_size == t->size) {
-			if ((st.st_size <= AGT_MD5_INLINE_MAX ?
-			    agt_obj_md5(fd, &st, raw, NULL) :
-			    agt_obj_md5_cached(fd, &st, raw)) == 0) {
+			if (agt_obj_md5_quick(fd, &st, raw) == 0) {
 				close(fd);
 				if (memcmp(raw, t->md5raw, 16) == 0) {
 					task_end(g, t, OUT_SKIPPED, 0, 0);
