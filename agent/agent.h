@@ -226,9 +226,11 @@ int	agt_store_job_throttle(struct agt_store *s, const char *job,
 	    long long bytes_per_sec, struct bl_err *err);
 int	agt_store_assign_complete(struct agt_store *s, const char *id,
 	    double now, struct bl_err *err);
-/* The assignment as the API shows it; NULL with BL_ENOENT if unknown. */
+/* The assignment as the API shows it; NULL with BL_ENOENT if unknown.
+ * With tasks_if_complete, a running one shows its counts without its
+ * tasks. */
 json_t	*agt_store_assign_json(struct agt_store *s, const char *id,
-	    struct bl_err *err);
+	    int tasks_if_complete, struct bl_err *err);
 /* Deletes a complete assignment: -1 with BL_ENOENT or BL_ECONFLICT. */
 int	agt_store_assign_delete(struct agt_store *s, const char *id,
 	    struct bl_err *err);

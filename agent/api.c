@@ -132,7 +132,19 @@ assignment_route(struct agt *g, struct bl_http_req *req, const char *id)
 		return;
 	}
 	if (strcmp(method, "GET") == 0) {
-		if ((j = agt_store_assign_json(g->store, id, &err)) == NULL) {
+		char tasks[16] = "all";
+
+		/* ?tasks=if_complete: a running assignment's counts alone
+		 * (what a poller needs until the results are in). */
+		if (bl_http_req_query(req, "tasks", tasks, sizeof(tasks)) ==
+		    -1 || (strcmp(tasks, "all") != 0 &&
+		    strcmp(tasks, "if_complete") != 0)) {
+			bl_http_respond_error(req, 400, "invalid", "query "
+			    "parameter tasks: want all or if_complete");
+			return;
+		}
+		if ((j = agt_store_assign_json(g->store, id,
+		    strcmp(tasks, "if_complete") == 0, &err)) == NULL) {
 			bl_http_respond_error(req, err.code == BL_ENOENT ? 404 :
 			    503, bl_err_code_name(err.code), "%s", err.msg);
 			return;

@@ -267,48 +267,51 @@ agt_store_assign_complete(struct agt_store *s, const char *id, double now,
 static const char *const status_names[] = { "pending", "complete",
     "failed" };
 
-json_t *
-agt_store_assign_json(struct agt_store *s, const char *id,
-    struct bl_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *out = NULL, *tasks;
-	long long n_pending = 0, n_complete = 0, n_failed = 0, n_skipped = 0;
-	long long started = 0, bytes = 0;
-	double created, completed = 0;
-	int has_completed;
+/* An assignment's task counts, as GET /v1/assignments/{id} shows them. */
+struct counts {
+	long long	total, pending, complete, failed, skipped, started;
+	long long	bytes;
+};
 
-	if (agt_store_flush(s, err) == -1)
-		return NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT created, completed FROM"
-	    " assignments WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
-		db_err(s, err, "prepare");
-		return NULL;
+/* Adds n tasks of one status; size is their bytes together. */
+static void
+counts_add(struct counts *c, int status, int attempted, int skipped,
+    long long n, long long size)
+{
+	c->total += n;
+	if (status == AGT_T_PENDING) {
+		c->pending += n;
+		if (attempted)
+			c->started += n;
+	} else if (status == AGT_T_COMPLETE) {
+		c->complete += n;
+		c->started += n;
+		if (skipped)
+			c->skipped += n;
+		else
+			c->bytes += size;
+	} else {
+		c->failed += n;
+		c->started += n;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		bl_err_set(err, BL_ENOENT, "assignment id=%s: unknown", id);
-		return NULL;
-	}
-	created = sqlite3_column_double(st, 0);
-	has_completed = sqlite3_column_type(st, 1) != SQLITE_NULL;
-	if (has_completed)
-		completed = sqlite3_column_double(st, 1);
-	sqlite3_finalize(st);
+}
+
+/* The task rows, in order, into tasks; their counts into c. */
+static int
+tasks_json(struct agt_store *s, const char *id, json_t *tasks,
+    struct counts *c)
+{
+	sqlite3_stmt *st;
+
 	if (sqlite3_prepare_v2(s->db, "SELECT owner, object_id, md5, size,"
 	    " source_node, status, reason, http_code, attempts, skipped"
 	    " FROM tasks WHERE assignment=? ORDER BY idx", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		db_err(s, err, "prepare");
-		return NULL;
-	}
+	    SQLITE_OK)
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	tasks = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int status = sqlite3_column_int(st, 5);
 		int reason = sqlite3_column_int(st, 6);
-		int code = sqlite3_column_int(st, 7);
 		int attempts = sqlite3_column_int(st, 8);
 		int skipped = sqlite3_column_int(st, 9);
 		json_t *t;
@@ -330,39 +333,99 @@ agt_store_assign_json(struct agt_store *s, const char *id,
 			    json_string(agt_reason_name(reason)));
 			if (reason == AGT_R_HTTP_STATUS)
 				json_object_set_new(t, "http_status",
-				    json_integer(code));
+				    json_integer(sqlite3_column_int(st, 7)));
 		}
-		if (status == AGT_T_PENDING) {
-			n_pending++;
-			if (attempts > 0)
-				started++;
-		} else if (status == AGT_T_COMPLETE) {
-			n_complete++;
-			n_skipped += skipped;
-			if (!skipped)
-				bytes += sqlite3_column_int64(st, 3);
-			started++;
-		} else {
-			n_failed++;
-			started++;
-		}
+		counts_add(c, status, attempts > 0, skipped, 1,
+		    sqlite3_column_int64(st, 3));
 		json_array_append_new(tasks, t);
 	}
 	sqlite3_finalize(st);
-	out = json_pack("{s:s,s:s,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o}",
+	return 0;
+}
+
+/* The counts alone, one row per kind of task. */
+static int
+tasks_count(struct agt_store *s, const char *id, struct counts *c)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT status, attempts > 0, skipped,"
+	    " count(*), sum(size) FROM tasks WHERE assignment=? GROUP BY"
+	    " 1, 2, 3", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int status = sqlite3_column_int(st, 0);
+
+		counts_add(c, status < 0 || status > 2 ? AGT_T_FAILED : status,
+		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+		    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+json_t *
+agt_store_assign_json(struct agt_store *s, const char *id,
+    int tasks_if_complete, struct bl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct counts c = { 0 };
+	json_t *out, *tasks = NULL;
+	double created, completed = 0;
+	int has_completed, rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT created, completed FROM"
+	    " assignments WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
+		db_err(s, err, "prepare");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		bl_err_set(err, BL_ENOENT, "assignment id=%s: unknown", id);
+		return NULL;
+	}
+	created = sqlite3_column_double(st, 0);
+	has_completed = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	if (has_completed)
+		completed = sqlite3_column_double(st, 1);
+	sqlite3_finalize(st);
+	/* What is shown as a result is durable first. Counts of a running
+	 * assignment are progress, and may show writes still in the batch
+	 * (this connection reads them). */
+	if (!tasks_if_complete || has_completed) {
+		if (agt_store_flush(s, err) == -1)
+			return NULL;
+		if ((tasks = json_array()) == NULL)
+			goto nomem;
+		rc = tasks_json(s, id, tasks, &c);
+	} else
+		rc = tasks_count(s, id, &c);
+	if (rc == -1) {
+		json_decref(tasks);
+		db_err(s, err, "prepare");
+		return NULL;
+	}
+	out = json_pack("{s:s,s:s,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "id", id, "state", has_completed ? "complete" :
-	    started > 0 ? "running" : "scheduled", "created", created,
-	    "counts", "total", (json_int_t)json_array_size(tasks),
-	    "pending", (json_int_t)n_pending, "complete",
-	    (json_int_t)n_complete, "failed", (json_int_t)n_failed,
-	    "skipped", (json_int_t)n_skipped, "bytes", (json_int_t)bytes,
-	    "tasks", tasks);
-	if (out != NULL && has_completed)
+	    c.started > 0 ? "running" : "scheduled", "created", created,
+	    "counts", "total", (json_int_t)c.total,
+	    "pending", (json_int_t)c.pending, "complete",
+	    (json_int_t)c.complete, "failed", (json_int_t)c.failed,
+	    "skipped", (json_int_t)c.skipped, "bytes", (json_int_t)c.bytes);
+	if (out == NULL) {
+		json_decref(tasks);
+		goto nomem;
+	}
+	if (tasks != NULL)
+		json_object_set_new(out, "tasks", tasks);
+	if (has_completed)
 		json_object_set_new(out, "completed", json_real(completed));
-	if (out == NULL)
-		bl_err_set(err, BL_ENOMEM, "assignment id=%s: out of memory",
-		    id);
 	return out;
+nomem:
+	bl_err_set(err, BL_ENOMEM, "assignment id=%s: out of memory", id);
+	return NULL;
 }
 
 int

@@ -861,35 +861,6 @@ authenticate(struct ctl *c, struct bl_http_req *req, struct who *out)
 	return found != NULL;
 }
 
-/* Reads "key=value" from the query string into out (no decoding: values
- * are names and numbers). 1 found, 0 absent, -1 too long. */
-static int
-query_get(struct bl_http_req *req, const char *key, char *out, size_t len)
-{
-	const char *q = strchr(bl_http_req_target(req), '?');
-	size_t kl = strlen(key);
-
-	if (q == NULL)
-		return 0;
-	q++;
-	while (*q) {
-		const char *amp = strchr(q, '&');
-		size_t l = amp ? (size_t)(amp - q) : strlen(q);
-
-		if (l > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
-			if (l - kl - 1 >= len)
-				return -1;
-			memcpy(out, q + kl + 1, l - kl - 1);
-			out[l - kl - 1] = '\0';
-			return 1;
-		}
-		q += l;
-		if (*q == '&')
-			q++;
-	}
-	return 0;
-}
-
 /* The number "key" of the query, in [min, max]; def when absent. Anything
  * but plain decimal digits in range (a sign, a space, an empty value, a
  * number past max or past what a long holds) is answered 400 naming the
@@ -903,7 +874,7 @@ query_num(struct bl_http_req *req, const char *key, long min, long max,
 	int rc;
 
 	*out = def;
-	if ((rc = query_get(req, key, buf, sizeof(buf))) == 0)
+	if ((rc = bl_http_req_query(req, key, buf, sizeof(buf))) == 0)
 		return 0;
 	if (rc == 1 && buf[0] != '\0') {
 		size_t i;
@@ -1055,7 +1026,7 @@ parse_plan(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 	int rc;
 
 	k->num = -1;
-	if ((rc = query_get(req, "preset", buf, sizeof(buf))) != 0 &&
+	if ((rc = bl_http_req_query(req, "preset", buf, sizeof(buf))) != 0 &&
 	    (rc == -1 || (k->num = pol_preset_parse(buf)) < 0)) {
 		bl_http_respond_error(req, 422, "invalid", "preset: expected "
 		    "default, aggressive or conservative");
@@ -1069,7 +1040,7 @@ parse_placement(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 {
 	long n;
 
-	if (query_get(req, "object", k->id, sizeof(k->id)) != 1 ||
+	if (bl_http_req_query(req, "object", k->id, sizeof(k->id)) != 1 ||
 	    !bl_uuid_valid(k->id)) {
 		bl_http_respond_error(req, 400, "malformed", "object: want a "
 		    "canonical lowercase uuid");
@@ -1106,8 +1077,8 @@ parse_audit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 {
 	if (paging(req, k, 100) == -1)
 		return -1;
-	if (query_get(req, "who", k->arg, sizeof(k->arg)) == -1 ||
-	    query_get(req, "action", k->arg2, sizeof(k->arg2)) == -1) {
+	if (bl_http_req_query(req, "who", k->arg, sizeof(k->arg)) == -1 ||
+	    bl_http_req_query(req, "action", k->arg2, sizeof(k->arg2)) == -1) {
 		bl_http_respond_error(req, 400, "malformed", "who, action: at "
 		    "most %zu characters", sizeof(k->arg) - 1);
 		return -1;
@@ -1118,9 +1089,9 @@ parse_audit(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 static int
 parse_job_list(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 {
-	if (query_get(req, "state", k->arg, sizeof(k->arg)) == -1 ||
+	if (bl_http_req_query(req, "state", k->arg, sizeof(k->arg)) == -1 ||
 	    (k->arg[0] && !mig_job_state_valid(k->arg)) ||
-	    query_get(req, "kind", k->arg2, sizeof(k->arg2)) == -1 ||
+	    bl_http_req_query(req, "kind", k->arg2, sizeof(k->arg2)) == -1 ||
 	    (k->arg2[0] && strcmp(k->arg2, "evacuate") != 0 &&
 	    strcmp(k->arg2, "retry") != 0 && strcmp(k->arg2, "rebalance") !=
 	    0)) {
@@ -1146,7 +1117,7 @@ parse_job_update(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 static int
 parse_tasks(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 {
-	if (query_get(req, "state", k->arg, sizeof(k->arg)) == -1 ||
+	if (bl_http_req_query(req, "state", k->arg, sizeof(k->arg)) == -1 ||
 	    (k->arg[0] && !mig_task_state_valid(k->arg))) {
 		bl_http_respond_error(req, 422, "invalid", "state: not a task "
 		    "state");
@@ -1165,7 +1136,7 @@ static int
 parse_import(struct ctl *c, struct bl_http_req *req, struct ctl_call *k)
 {
 	char v[16];
-	int rc = query_get(req, "allow_unknown_nodes", v, sizeof(v));
+	int rc = bl_http_req_query(req, "allow_unknown_nodes", v, sizeof(v));
 
 	if (rc != 0 && (rc == -1 || (strcmp(v, "true") != 0 &&
 	    strcmp(v, "false") != 0))) {

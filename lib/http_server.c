@@ -300,6 +300,34 @@ bl_http_req_target(const struct bl_http_req *r)
 	return r->target;
 }
 
+int
+bl_http_req_query(const struct bl_http_req *r, const char *key, char *out,
+    size_t len)
+{
+	const char *q = strchr(r->target, '?');
+	size_t kl = strlen(key);
+
+	if (q == NULL)
+		return 0;
+	q++;
+	while (*q) {
+		const char *amp = strchr(q, '&');
+		size_t l = amp ? (size_t)(amp - q) : strlen(q);
+
+		if (l > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
+			if (l - kl - 1 >= len)
+				return -1;
+			memcpy(out, q + kl + 1, l - kl - 1);
+			out[l - kl - 1] = '\0';
+			return 1;
+		}
+		q += l;
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
 const char *
 bl_http_req_header(const struct bl_http_req *r, const char *name)
 {

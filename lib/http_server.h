@@ -88,6 +88,11 @@ const char *bl_http_req_method(const struct bl_http_req *r);
 const char *bl_http_req_path(const struct bl_http_req *r);
 /* The raw request target: path and "?query" as sent. */
 const char *bl_http_req_target(const struct bl_http_req *r);
+/* Copies the value of "key=value" in the query string into out, as sent
+ * (no percent-decoding: for names and numbers). 1 found, 0 absent, -1
+ * longer than len - 1. */
+int	bl_http_req_query(const struct bl_http_req *r, const char *key,
+	    char *out, size_t len);
 /* A request header's value, or NULL when absent. */
 const char *bl_http_req_header(const struct bl_http_req *r,
 	    const char *name);

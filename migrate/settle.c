@@ -88,7 +88,9 @@ mig_poll_assignments(struct mig_engine *e)
 	struct bl_err err;
 	PGresult *r;
 	struct bl_acall *calls, *reposts;
-	size_t nrepost = 0;
+	struct arr alive = { 0 };
+	const char *ap1[1];
+	size_t nrepost = 0, nalive = 0;
 	int n, rc = 0;
 	char tmo[24];
 	const char *p[1] = { tmo };
@@ -112,8 +114,9 @@ mig_poll_assignments(struct mig_engine *e)
 		ssize_t k = mig_node_find(e, PQgetvalue(r, i, 2));
 		char target[128];
 
-		snprintf(target, sizeof(target), "/v1/assignments/%s",
-		    PQgetvalue(r, i, 0));
+		/* Until it is complete, its counts alone. */
+		snprintf(target, sizeof(target), "/v1/assignments/%s?tasks="
+		    "if_complete", PQgetvalue(r, i, 0));
 		bl_acall_set(&calls[i], "GET", k >= 0 ? e->nodes[k].url :
 		    "http://0.0.0.0:1", target, NULL);
 	}
@@ -130,10 +133,9 @@ mig_poll_assignments(struct mig_engine *e)
 		    strcmp(st, "complete") == 0) {
 			rc = record_done(e, aid, job, calls[i].json);
 		} else if (calls[i].status == 200) {
-			/* Alive and working: note the contact. */
-			if (bl_pg_run(e->db, "UPDATE assignments SET updated_at"
-			    " = now() WHERE id = $1", 1, ap, &err) == -1)
-				rc = mig_db_fail(e, &err, "poll touch");
+			/* Alive and working: noted below. */
+			mig_arr_push(&alive, aid);
+			nalive++;
 		} else if (calls[i].status == 404) {
 			/* The POST never arrived (we died before it, or it
 			 * failed): send it again; the id makes it
@@ -184,6 +186,13 @@ mig_poll_assignments(struct mig_engine *e)
 			}
 		}
 	}
+	/* The contact with the agents that answered, in one statement. */
+	ap1[0] = mig_arr_str(&alive);
+	if (rc == 0 && nalive > 0 && bl_pg_run(e->db, "UPDATE assignments "
+	    "SET updated_at = now() WHERE id = ANY($1::uuid[])", 1, ap1,
+	    &err) == -1)
+		rc = mig_db_fail(e, &err, "poll touch");
+	mig_arr_free(&alive);
 	PQclear(r);
 	bl_acalls_release(calls, (size_t)n);
 	free(calls);

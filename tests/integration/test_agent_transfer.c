@@ -401,6 +401,88 @@ test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 	free(data);
 }
 
+/* GET ?tasks=if_complete (the engine's poll): a running assignment shows
+ * its counts alone, a complete one its tasks too; a bad value is 400. */
+static void
+test_agent_transfer__poll_shows_counts_alone_until_complete(void **state)
+{
+	char owner[37], id[37], md5[25], aid[37], target[160];
+	unsigned char *data;
+	struct tha_agent slow;
+	struct tha_resp r;
+	json_t *res, *counts;
+	const size_t size = 4 * 1024 * 1024;
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(src.root, owner, id, size, md5);
+	assert_int_equal(tha_agent_start(&slow, "poll", "--throttle",
+	    "1048576", NULL), 0);
+	assert_int_equal(tha_post_tasks(&slow, aid, json_pack("[o]",
+	    tha_task(owner, id, md5, (long long)size, src.url))), 202);
+	assert_true(wait_tmp(&slow, owner, 1));
+
+	snprintf(target, sizeof(target), "/v1/assignments/%s?tasks="
+	    "if_complete", aid);
+	assert_int_equal(tha_request(slow.url, "GET", target, NULL, 0,
+	    THA_SIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	res = tha_json(&r);
+	assert_non_null(res);
+	assert_string_equal(json_string_value(json_object_get(res, "state")),
+	    "running");
+	assert_null(json_object_get(res, "tasks"));
+	counts = json_object_get(res, "counts");
+	assert_int_equal(json_integer_value(json_object_get(counts, "total")),
+	    1);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "pending")), 1);
+	json_decref(res);
+	tha_resp_free(&r);
+
+	/* Without the parameter, or with tasks=all: the tasks, running. */
+	snprintf(target, sizeof(target), "/v1/assignments/%s?tasks=all", aid);
+	assert_int_equal(tha_request(slow.url, "GET", target, NULL, 0,
+	    THA_SIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	res = tha_json(&r);
+	assert_non_null(res);
+	assert_int_equal(json_array_size(json_object_get(res, "tasks")), 1);
+	assert_string_equal(task_field(res, 0, "status"), "pending");
+	json_decref(res);
+	tha_resp_free(&r);
+
+	snprintf(target, sizeof(target), "/v1/assignments/%s?tasks=some", aid);
+	assert_int_equal(tha_request(slow.url, "GET", target, NULL, 0,
+	    THA_SIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "tasks"));
+	tha_resp_free(&r);
+
+	assert_int_equal(tha_throttle(&slow, 0), 200);
+	json_decref(tha_wait_complete(&slow, aid));
+	snprintf(target, sizeof(target), "/v1/assignments/%s?tasks="
+	    "if_complete", aid);
+	assert_int_equal(tha_request(slow.url, "GET", target, NULL, 0,
+	    THA_SIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	res = tha_json(&r);
+	assert_non_null(res);
+	assert_string_equal(json_string_value(json_object_get(res, "state")),
+	    "complete");
+	assert_string_equal(task_field(res, 0, "status"), "complete");
+	counts = json_object_get(res, "counts");
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "bytes")), (long long)size);
+	json_decref(res);
+	tha_resp_free(&r);
+	assert_same_file(slow.root, owner, id, data, size);
+	assert_int_equal(tha_agent_stop(&slow), 0);
+	tha_agent_free(&slow);
+	free(data);
+}
+
 static void
 test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes(void **state)
 {
@@ -587,6 +669,8 @@ main(void)
 		    test_agent_transfer__one_bad_task_does_not_fail_the_others),
 		cmocka_unit_test(
 		    test_agent_transfer__kill9_mid_transfer_then_restart_resumes),
+		cmocka_unit_test(
+		    test_agent_transfer__poll_shows_counts_alone_until_complete),
 		cmocka_unit_test(
 		    test_agent_transfer__sigterm_exits_0_cleans_up_and_work_resumes),
 		cmocka_unit_test(
