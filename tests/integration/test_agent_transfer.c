@@ -357,10 +357,51 @@ test_agent_transfer__one_bad_task_does_not_fail_the_others(void **state)
 	free(data);
 }
 
+/* Starts a (1 MiB/s) with one task of size bytes from src, new ids in
+ * owner, id and aid, and waits until its bytes land in the tmp file.
+ * Returns the object's bytes (free). */
+static unsigned char *
+start_slow_transfer(struct tha_agent *a, const char *name, char owner[37],
+    char id[37], char aid[37], size_t size)
+{
+	unsigned char *data;
+	char md5[25];
+
+	tha_uuid(owner);
+	tha_uuid(id);
+	tha_uuid(aid);
+	data = tha_put_object(src.root, owner, id, size, md5);
+	assert_int_equal(tha_agent_start(a, name, "--throttle", "1048576",
+	    NULL), 0);
+	assert_int_equal(tha_post_tasks(a, aid, json_pack("[o]",
+	    tha_task(owner, id, md5, (long long)size, src.url))), 202);
+	assert_true(wait_tmp(a, owner, 1));
+	return data;
+}
+
+/* GET /v1/assignments/{aid}{query} on a, answered status; its JSON. */
+static json_t *
+get_assignment(const struct tha_agent *a, const char *aid, const char *query,
+    long status)
+{
+	char target[160];
+	struct tha_resp r;
+	json_t *j;
+
+	snprintf(target, sizeof(target), "/v1/assignments/%s%s", aid, query);
+	assert_int_equal(tha_request(a->url, "GET", target, NULL, 0,
+	    THA_SIGNED, NULL, &r), 0);
+	assert_int_equal(r.status, status);
+	j = tha_json(&r);
+	assert_non_null(j);
+	tha_resp_free(&r);
+	return j;
+}
+
 static void
 test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 {
-	char owner[37], id[37], md5[25], aid[37], path[1024], target[128];
+	char owner[37], id[37], aid[37], path[1024], target[128];
 	const char *unthrottled[] = { "--throttle", "0", NULL };
 	unsigned char *data;
 	struct tha_agent slow;
@@ -368,16 +409,7 @@ test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 	json_t *res;
 	const size_t size = 6 * 1024 * 1024;
 
-	tha_uuid(owner);
-	tha_uuid(id);
-	tha_uuid(aid);
-	data = tha_put_object(src.root, owner, id, size, md5);
-	assert_int_equal(tha_agent_start(&slow, "slow", "--throttle",
-	    "1048576", NULL), 0);
-	assert_int_equal(tha_post_tasks(&slow, aid, json_pack("[o]",
-	    tha_task(owner, id, md5, (long long)size, src.url))), 202);
-	/* Wait until bytes are landing in the tmp file. */
-	assert_true(wait_tmp(&slow, owner, 1));
+	data = start_slow_transfer(&slow, "slow", owner, id, aid, size);
 	/* Still running: the assignment cannot be deleted. */
 	snprintf(target, sizeof(target), "/v1/assignments/%s", aid);
 	tha_request(slow.url, "DELETE", target, NULL, 0, THA_SIGNED, NULL, &r);
@@ -406,30 +438,14 @@ test_agent_transfer__kill9_mid_transfer_then_restart_resumes(void **state)
 static void
 test_agent_transfer__poll_shows_counts_alone_until_complete(void **state)
 {
-	char owner[37], id[37], md5[25], aid[37], target[160];
+	char owner[37], id[37], aid[37];
 	unsigned char *data;
 	struct tha_agent slow;
-	struct tha_resp r;
 	json_t *res, *counts;
 	const size_t size = 4 * 1024 * 1024;
 
-	tha_uuid(owner);
-	tha_uuid(id);
-	tha_uuid(aid);
-	data = tha_put_object(src.root, owner, id, size, md5);
-	assert_int_equal(tha_agent_start(&slow, "poll", "--throttle",
-	    "1048576", NULL), 0);
-	assert_int_equal(tha_post_tasks(&slow, aid, json_pack("[o]",
-	    tha_task(owner, id, md5, (long long)size, src.url))), 202);
-	assert_true(wait_tmp(&slow, owner, 1));
-
-	snprintf(target, sizeof(target), "/v1/assignments/%s?tasks="
-	    "if_complete", aid);
-	assert_int_equal(tha_request(slow.url, "GET", target, NULL, 0,
-	    THA_SIGNED, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	res = tha_json(&r);
-	assert_non_null(res);
+	data = start_slow_transfer(&slow, "poll", owner, id, aid, size);
+	res = get_assignment(&slow, aid, "?tasks=if_complete", 200);
 	assert_string_equal(json_string_value(json_object_get(res, "state")),
 	    "running");
 	assert_null(json_object_get(res, "tasks"));
@@ -439,36 +455,21 @@ test_agent_transfer__poll_shows_counts_alone_until_complete(void **state)
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "pending")), 1);
 	json_decref(res);
-	tha_resp_free(&r);
 
-	/* Without the parameter, or with tasks=all: the tasks, running. */
-	snprintf(target, sizeof(target), "/v1/assignments/%s?tasks=all", aid);
-	assert_int_equal(tha_request(slow.url, "GET", target, NULL, 0,
-	    THA_SIGNED, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	res = tha_json(&r);
-	assert_non_null(res);
+	/* With tasks=all (the default): the tasks, running. */
+	res = get_assignment(&slow, aid, "?tasks=all", 200);
 	assert_int_equal(json_array_size(json_object_get(res, "tasks")), 1);
 	assert_string_equal(task_field(res, 0, "status"), "pending");
 	json_decref(res);
-	tha_resp_free(&r);
 
-	snprintf(target, sizeof(target), "/v1/assignments/%s?tasks=some", aid);
-	assert_int_equal(tha_request(slow.url, "GET", target, NULL, 0,
-	    THA_SIGNED, NULL, &r), 0);
-	assert_int_equal(r.status, 400);
-	assert_non_null(strstr(r.body, "tasks"));
-	tha_resp_free(&r);
+	res = get_assignment(&slow, aid, "?tasks=some", 400);
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_object_get(res, "error"), "message")), "tasks"));
+	json_decref(res);
 
 	assert_int_equal(tha_throttle(&slow, 0), 200);
 	json_decref(tha_wait_complete(&slow, aid));
-	snprintf(target, sizeof(target), "/v1/assignments/%s?tasks="
-	    "if_complete", aid);
-	assert_int_equal(tha_request(slow.url, "GET", target, NULL, 0,
-	    THA_SIGNED, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	res = tha_json(&r);
-	assert_non_null(res);
+	res = get_assignment(&slow, aid, "?tasks=if_complete", 200);
 	assert_string_equal(json_string_value(json_object_get(res, "state")),
 	    "complete");
 	assert_string_equal(task_field(res, 0, "status"), "complete");
@@ -476,7 +477,6 @@ test_agent_transfer__poll_shows_counts_alone_until_complete(void **state)
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "bytes")), (long long)size);
 	json_decref(res);
-	tha_resp_free(&r);
 	assert_same_file(slow.root, owner, id, data, size);
 	assert_int_equal(tha_agent_stop(&slow), 0);
 	tha_agent_free(&slow);
