@@ -209,8 +209,8 @@ main(void)
 	if (rounds < 1)
 		rounds = 1;
 	for (int i = 0; i < rounds; i++) {
-		char *const awk[] = { "awk", "-F,", "{ n += NF } END { print n }",
-		    csv, NULL };
+		char *const awk[] = { "awk", "-F,",
+		    "{ n += NF } END { print n }", csv, NULL };
 		char *const plan[] = { ctl, "plan", "--cluster", clus,
 		    "--objects", csv, "--now", "2026-01-01T12:00:00Z",
 		    "--json", NULL };
