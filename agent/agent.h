@@ -148,7 +148,7 @@ struct agt_task {
 	struct agt_assign	*a;		/* borrows: owner */
 	struct agt_task		*qnext;		/* borrows: run queue */
 	struct agt_task		*pnext;		/* borrows: paused list */
-	struct agt_task		*dnext;		/* borrows: dsync list */
+	struct agt_task		*dnext;		/* borrows: place list */
 	struct agt_bucket	*pb;		/* borrows: paused on */
 	int			 idx;
 	char			 owner[BL_UUID_LEN + 1];
@@ -178,6 +178,7 @@ struct agt_task {
 	int			 fin_errno;	/* worker's result */
 	const char		*fin_step;	/* borrows: static */
 	int			 fin_had_old;
+	int			 fin_dir;	/* its directory synced */
 	long long		 fin_old_size;
 	long long		 got;
 	double			 started;
@@ -298,10 +299,10 @@ struct agt {
 	struct bl_http_server	*srv;		/* owns */
 	struct bl_http_client	*cli;		/* owns */
 	struct bl_workq		*wq;		/* owns: fsync and rename */
-	/* Placed files whose directory fsync is owed (agent/xfer.c): those
-	 * waiting, and the group on a worker. */
-	struct agt_task		*dsync_head, *dsync_tail;	/* borrows */
-	struct agt_task		*dsync_group;	/* borrows */
+	/* Verified files to place (agent/xfer.c): those waiting, and the
+	 * group on a worker. */
+	struct agt_task		*place_head, *place_tail;	/* borrows */
+	struct agt_task		*place_group;	/* borrows */
 	struct agt_store	*store;		/* owns */
 	struct agt_access	*access;	/* owns */
 	struct agt_metrics	 m;

@@ -484,22 +484,36 @@ on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
 	return n;
 }
 
-/* On a worker thread: the blocking part of placing a verified file, up to
- * the rename; the directory's fsync follows in a group (dsync_*). It
- * touches only t's fd, tmp path and fin_* fields, which the loop leaves
- * alone while t->finalizing is set. */
+/* --- placing verified files, in groups -----------------------------------
+ *
+ * A verified file is placed in four steps: its MD5 xattr, fsync, rename
+ * over the final name, and an fsync of the directory; it counts only once
+ * the directory's entry is durable. Files verified while a group is on a
+ * worker form the next group, and one worker places a group: it starts
+ * every file's writeback first (sync_file_range), so the fsyncs that
+ * follow wait on writes already in flight together, then renames each
+ * file after its own fsync, then fsyncs each directory once. A burst of
+ * small objects costs one hand-off to a worker and a few directory syncs,
+ * not two hand-offs and a sync per object. (One syncfs(2) per group was
+ * slower: it writes back everything dirty on the filesystem, other
+ * agents' and PostgreSQL's too when they share it.) A crash before the
+ * file's fsync leaves a tmp file, removed at start-up; one before the
+ * directory's fsync a verified file that no one was told about; the task
+ * runs again and finds it. */
+
+/* Tasks in a group, at most. */
+#define PLACE_GROUP_MAX	256
+
+/* The file steps of one task, up to the rename. fin_step names the step
+ * that failed, NULL if placed. */
 static void
-finish_work(void *arg)
+place_file(struct agt_task *t)
 {
-	struct agt_task *t = arg;
 	char final[4096];
 	struct stat st;
 
-	t->fin_errno = 0;
-	t->fin_step = NULL;
 	agt_obj_path(final, sizeof(final), t->g->cfg.root, t->owner,
 	    t->object_id);
-	(void)agt_obj_md5_record(t->fd, t->md5raw);
 	if (fsync(t->fd) == -1) {
 		t->fin_errno = errno;
 		t->fin_step = "fsync";
@@ -523,61 +537,78 @@ finish_work(void *arg)
 	t->tmp_path = NULL;
 }
 
-/* --- directory fsyncs, in groups ----------------------------------------
- *
- * A placed file counts only once its directory entry is durable. Files
- * renamed into place while a group of directory fsyncs is on a worker form
- * the next group, and a group fsyncs each directory once: a burst of small
- * objects costs a few directory syncs instead of one per object. The file
- * fsyncs stay one per task, in parallel on the workers. (One syncfs(2) per
- * group instead was slower: it writes back everything dirty on the
- * filesystem, other agents' and PostgreSQL's too when they share it.) A
- * crash before the directory's fsync leaves a verified file that no one
- * was told about; the task runs again and finds it. */
-
-/* Tasks in a directory fsync group, at most. */
-#define DSYNC_GROUP_MAX	256
-
-/* On a worker, or on the loop when stopping: fsync each directory of the
- * group once. Touches only the group's fin_* fields. */
+/* On a worker, or on the loop when stopping: place the group. Touches
+ * only the group's fds, tmp paths and fin_* fields, which the loop leaves
+ * alone while they are finalizing. */
 static void
-dsync_work(void *arg)
+place_work(void *arg)
 {
 	struct agt *g = arg;
 	char dir[4096];
+	struct agt_task *t;
 
-	for (struct agt_task *t = g->dsync_group; t != NULL; t = t->dnext)
+	for (t = g->place_group; t != NULL; t = t->dnext) {
+		t->fin_errno = 0;
 		t->fin_step = NULL;
-	for (struct agt_task *t = g->dsync_group; t != NULL; t = t->dnext) {
+		t->fin_dir = 0;
+		(void)agt_obj_md5_record(t->fd, t->md5raw);
+		/* Advisory: the fsync below is what makes it durable. */
+		(void)sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	for (t = g->place_group; t != NULL; t = t->dnext)
+		place_file(t);
+	for (t = g->place_group; t != NULL; t = t->dnext) {
 		int rc, e;
 
-		if (t->fin_step != NULL)
-			continue;	/* its directory is done */
+		if (t->fin_step != NULL || t->fin_dir)
+			continue;	/* not placed, or its directory done */
 		agt_obj_path(dir, sizeof(dir), g->cfg.root, t->owner, NULL);
 		rc = agt_fsync_dir(dir);
 		e = errno;
 		for (struct agt_task *u = t; u != NULL; u = u->dnext) {
-			if (u->fin_step != NULL || strcmp(u->owner, t->owner))
+			if (u->fin_step != NULL || u->fin_dir ||
+			    strcmp(u->owner, t->owner) != 0)
 				continue;
-			u->fin_step = "fsync dir";
+			u->fin_dir = 1;
 			u->fin_errno = rc == -1 ? e : 0;
 		}
 	}
 }
 
-static void dsync_start(struct agt *g);
+static void place_start(struct agt *g);
 
-/* Back on the loop: end the group's tasks, then start the next group. */
+/* Back on the loop: account for the group's tasks and end them, then
+ * start the next group. */
 static void
-dsync_done(void *arg)
+place_done(void *arg)
 {
 	struct agt *g = arg;
 	struct agt_task *t, *next;
+	int reason;
 
-	for (t = g->dsync_group; t != NULL; t = next) {
+	for (t = g->place_group; t != NULL; t = next) {
 		next = t->dnext;
 		t->dnext = NULL;
 		t->finalizing = 0;
+		if (t->fin_step != NULL) {
+			/* Failed before or at the rename: the tmp file is
+			 * kept for task_release to remove. */
+			reason = t->fin_errno == ENOSPC ||
+			    t->fin_errno == EDQUOT ? AGT_R_INSUFFICIENT_SPACE :
+			    AGT_R_AGENT_FS_ERROR;
+			log_warnx("assignment id=%s task=%d object=%s/%s: %s: "
+			    "%s", t->a->id, t->idx, t->owner, t->object_id,
+			    t->fin_step, strerror(t->fin_errno));
+			task_end(g, t, OUT_FAILED, reason, 0);
+			continue;
+		}
+		if (t->fin_had_old)
+			g->used_bytes -= t->fin_old_size;
+		else
+			g->objects++;
+		g->used_bytes += t->size;
+		if (g->used_bytes < 0)
+			g->used_bytes = t->size;
 		if (t->fin_errno != 0) {
 			/* A verified file whose name may not be durable: it
 			 * counts, and a re-run finds it. */
@@ -593,78 +624,38 @@ dsync_done(void *arg)
 		    ev_now(g->loop) - t->started);
 		task_end(g, t, OUT_COMPLETE, 0, 0);
 	}
-	g->dsync_group = NULL;
-	if (g->dsync_head != NULL)
-		dsync_start(g);
+	g->place_group = NULL;
+	if (g->place_head != NULL)
+		place_start(g);
 }
 
 static void
-dsync_start(struct agt *g)
+place_start(struct agt *g)
 {
-	struct agt_task **tailp = &g->dsync_group;
+	struct agt_task **tailp = &g->place_group;
 	int n = 0;
 
-	while (g->dsync_head != NULL && n < DSYNC_GROUP_MAX) {
-		struct agt_task *t = g->dsync_head;
+	while (g->place_head != NULL && n < PLACE_GROUP_MAX) {
+		struct agt_task *t = g->place_head;
 
-		g->dsync_head = t->dnext;
+		g->place_head = t->dnext;
 		t->dnext = NULL;
 		*tailp = t;
 		tailp = &t->dnext;
 		n++;
 	}
-	if (g->dsync_head == NULL)
-		g->dsync_tail = NULL;
+	if (g->place_head == NULL)
+		g->place_tail = NULL;
 	/* Stopping: the queue may be going away under us (its done
-	 * callbacks run from bl_workq_free); sync here instead. */
+	 * callbacks run from bl_workq_free); place here instead. */
 	if (g->stopping || g->wq == NULL ||
-	    bl_workq_submit(g->wq, dsync_work, dsync_done, g) == -1) {
-		dsync_work(g);
-		dsync_done(g);
+	    bl_workq_submit(g->wq, place_work, place_done, g) == -1) {
+		place_work(g);
+		place_done(g);
 	}
 }
 
-/* Back on the loop: the file is renamed into place (or the attempt
- * failed): account for it and queue its directory's fsync. */
-static void
-finish_done(void *arg)
-{
-	struct agt_task *t = arg;
-	struct agt *g = t->g;
-	int reason;
-
-	if (t->fin_step != NULL) {
-		/* Failed before or at the rename: the tmp file is kept for
-		 * task_release to remove. */
-		t->finalizing = 0;
-		reason = t->fin_errno == ENOSPC || t->fin_errno == EDQUOT ?
-		    AGT_R_INSUFFICIENT_SPACE : AGT_R_AGENT_FS_ERROR;
-		log_warnx("assignment id=%s task=%d object=%s/%s: %s: %s",
-		    t->a->id, t->idx, t->owner, t->object_id, t->fin_step,
-		    strerror(t->fin_errno));
-		task_end(g, t, OUT_FAILED, reason, 0);
-		return;
-	}
-	if (t->fin_had_old)
-		g->used_bytes -= t->fin_old_size;
-	else
-		g->objects++;
-	g->used_bytes += t->size;
-	if (g->used_bytes < 0)
-		g->used_bytes = t->size;
-	/* Still finalizing until its directory is synced. */
-	t->dnext = NULL;
-	if (g->dsync_tail != NULL)
-		g->dsync_tail->dnext = t;
-	else
-		g->dsync_head = t;
-	g->dsync_tail = t;
-	if (g->dsync_group == NULL)
-		dsync_start(g);
-}
-
-/* Compares size and MD5, then has a worker fsync and rename the file;
- * its directory's fsync follows in a group. */
+/* Compares size and MD5, then queues the file to be placed in a group. */
 static void
 task_finish_file(struct agt *g, struct agt_task *t)
 {
@@ -677,10 +668,14 @@ task_finish_file(struct agt *g, struct agt_task *t)
 		return;
 	}
 	t->finalizing = 1;
-	if (bl_workq_submit(g->wq, finish_work, finish_done, t) == -1) {
-		t->finalizing = 0;
-		task_end(g, t, OUT_FAILED, AGT_R_AGENT_FS_ERROR, 0);
-	}
+	t->dnext = NULL;
+	if (g->place_tail != NULL)
+		g->place_tail->dnext = t;
+	else
+		g->place_head = t;
+	g->place_tail = t;
+	if (g->place_group == NULL)
+		place_start(g);
 }
 
 static void
@@ -986,9 +981,9 @@ agt_xfer_release(struct agt *g)
 {
 	struct agt_assign *a, *next;
 
-	/* Finish any fsync/rename in flight first; their outcomes are
-	 * recorded (workq reports them here, and owed directory fsyncs then
-	 * run inline: see dsync_start). */
+	/* Finish the group being placed first; its outcomes are recorded
+	 * (workq reports them here, and the groups still waiting then are
+	 * placed inline: see place_start). */
 	g->stopping = 1;
 	bl_workq_free(g->wq);
 	g->wq = NULL;
