@@ -89,8 +89,8 @@ mig_poll_assignments(struct mig_engine *e)
 	PGresult *r;
 	struct bl_acall *calls, *reposts;
 	struct arr alive = { 0 };
-	const char *ap1[1];
-	size_t nrepost = 0, nalive = 0;
+	const char *touch[1];
+	size_t nrepost = 0;
 	int n, rc = 0;
 	char tmo[24];
 	const char *p[1] = { tmo };
@@ -135,7 +135,6 @@ mig_poll_assignments(struct mig_engine *e)
 		} else if (calls[i].status == 200) {
 			/* Alive and working: noted below. */
 			mig_arr_push(&alive, aid);
-			nalive++;
 		} else if (calls[i].status == 404) {
 			/* The POST never arrived (we died before it, or it
 			 * failed): send it again; the id makes it
@@ -187,9 +186,9 @@ mig_poll_assignments(struct mig_engine *e)
 		}
 	}
 	/* The contact with the agents that answered, in one statement. */
-	ap1[0] = mig_arr_str(&alive);
-	if (rc == 0 && nalive > 0 && bl_pg_run(e->db, "UPDATE assignments "
-	    "SET updated_at = now() WHERE id = ANY($1::uuid[])", 1, ap1,
+	touch[0] = mig_arr_str(&alive);
+	if (rc == 0 && alive.len > 0 && bl_pg_run(e->db, "UPDATE assignments "
+	    "SET updated_at = now() WHERE id = ANY($1::uuid[])", 1, touch,
 	    &err) == -1)
 		rc = mig_db_fail(e, &err, "poll touch");
 	mig_arr_free(&alive);
