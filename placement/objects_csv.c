@@ -261,8 +261,11 @@ parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
 	uint64_t whole;
 	int r;
 
+	size_t start = row->start;
+
 	memset(row, 0, sizeof(*row));
 	row->line = p->line;
+	row->start = start;
 	if (f[F_ID][0] == '\0')
 		return bl_err_set(err, BL_EINVAL, "%s:%zu: field id: empty",
 		    p->name, p->line);
@@ -342,6 +345,65 @@ parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
 	return 0;
 }
 
+/* Reads the records from p->pos to the end. */
+static int
+records(struct parser *p, plc_csv_row_fn fn, void *arg, struct bl_err *err)
+{
+	char *f[NFIELDS + 1];
+	struct plc_csv_row row;
+	size_t lines;
+	int nf;
+
+	while (p->pos < p->len) {
+		/* Blank lines are skipped. */
+		if (p->buf[p->pos] == '\n' || (p->buf[p->pos] == '\r' &&
+		    p->pos + 1 < p->len && p->buf[p->pos + 1] == '\n')) {
+			p->pos += p->buf[p->pos] == '\n' ? 1 : 2;
+			p->line++;
+			continue;
+		}
+		row.start = p->pos;
+		nf = split_record(p, f, NFIELDS, &lines, err);
+		if (nf < 0)
+			return -1;
+		if (nf != NFIELDS)
+			return bl_err_set(err, BL_EPARSE, "%s:%zu: field %s: "
+			    "expected %d fields, got %s%d", p->name, p->line,
+			    nf > NFIELDS ? "allowed_dcs" : field_names[nf],
+			    NFIELDS, nf > NFIELDS ? "more than " : "",
+			    nf > NFIELDS ? NFIELDS : nf);
+		if (parse_row(p, f, p->cl, &row, err) < 0 ||
+		    fn(&row, arg, err) < 0)
+			return -1;
+		p->line += lines;
+	}
+	return 0;
+}
+
+static int
+parser_init(struct parser *p, const char *buf, size_t len,
+    const struct plc_cluster *cl, const char *name, struct bl_err *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->buf = buf;
+	p->len = len;
+	p->line = 1;
+	p->name = name ? name : "objects";
+	p->ndcs = plc_cluster_dcs(cl, p->dcs, 64);
+	if (p->ndcs > 64)
+		p->ndcs = 64;
+	return nodes_build(p, cl, err);
+}
+
+static void
+parser_release(struct parser *p)
+{
+	free(p->scratch);
+	free(p->nodes);
+	free(p->node_keys);
+	free(p->node_lens);
+}
+
 int
 plc_objects_csv_parse(const char *buf, size_t len,
     const struct plc_cluster *cl, const char *name, plc_csv_row_fn fn,
@@ -349,19 +411,10 @@ plc_objects_csv_parse(const char *buf, size_t len,
 {
 	struct parser p;
 	char *f[NFIELDS + 1];
-	struct plc_csv_row row;
 	size_t lines;
 	int nf, rc = -1;
 
-	memset(&p, 0, sizeof(p));
-	p.buf = buf;
-	p.len = len;
-	p.line = 1;
-	p.name = name ? name : "objects";
-	p.ndcs = plc_cluster_dcs(cl, p.dcs, 64);
-	if (p.ndcs > 64)
-		p.ndcs = 64;
-	if (nodes_build(&p, cl, err) < 0)
+	if (parser_init(&p, buf, len, cl, name, err) < 0)
 		goto out;
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		p.pos = 3;	/* a UTF-8 byte-order mark */
@@ -381,37 +434,82 @@ plc_objects_csv_parse(const char *buf, size_t len,
 		}
 	}
 	p.line += lines;
-	while (p.pos < len) {
-		/* Blank lines are skipped. */
-		if (buf[p.pos] == '\n' || (buf[p.pos] == '\r' &&
-		    p.pos + 1 < len && buf[p.pos + 1] == '\n')) {
-			p.pos += buf[p.pos] == '\n' ? 1 : 2;
-			p.line++;
-			continue;
-		}
-		nf = split_record(&p, f, NFIELDS, &lines, err);
-		if (nf < 0)
-			goto out;
-		if (nf != NFIELDS) {
-			bl_err_set(err, BL_EPARSE, "%s:%zu: field %s: expected "
-			    "%d fields, got %s%d", p.name, p.line,
-			    nf > NFIELDS ? "allowed_dcs" : field_names[nf],
-			    NFIELDS, nf > NFIELDS ? "more than " : "",
-			    nf > NFIELDS ? NFIELDS : nf);
-			goto out;
-		}
-		if (parse_row(&p, f, cl, &row, err) < 0)
-			goto out;
-		row.next = p.pos;
-		if (fn(&row, arg, err) < 0)
-			goto out;
-		p.line += lines;
-	}
-	rc = 0;
+	rc = records(&p, fn, arg, err);
 out:
-	free(p.scratch);
-	free(p.nodes);
-	free(p.node_keys);
-	free(p.node_lens);
+	parser_release(&p);
 	return rc;
+}
+
+int
+plc_objects_csv_parse_from(const char *buf, size_t len, size_t from,
+    size_t line, const struct plc_cluster *cl, const char *name,
+    plc_csv_row_fn fn, void *arg, struct bl_err *err)
+{
+	struct parser p;
+	int rc = -1;
+
+	if (parser_init(&p, buf, len, cl, name, err) == 0) {
+		p.pos = from < len ? from : len;
+		p.line = line;
+		rc = records(&p, fn, arg, err);
+	}
+	parser_release(&p);
+	return rc;
+}
+
+/* Copies a field's bytes, as split_record() reads them, into out (NULL:
+ * only counts them); returns the count. */
+static size_t
+field_copy(const char *buf, size_t len, size_t i, char *out)
+{
+	size_t n = 0;
+
+	if (i < len && buf[i] == '"') {
+		for (i++; i < len; i++) {
+			if (buf[i] == '"') {
+				if (i + 1 >= len || buf[i + 1] != '"')
+					break;
+				i++;
+			}
+			if (out != NULL)
+				out[n] = buf[i];
+			n++;
+		}
+		return n;
+	}
+	for (; i < len && buf[i] != ',' && buf[i] != '\n'; i++) {
+		/* A CR ending the line is dropped; another is data. */
+		if (buf[i] == '\r' && (i + 1 >= len || buf[i + 1] == '\n'))
+			break;
+		if (out != NULL)
+			out[n] = buf[i];
+		n++;
+	}
+	return n;
+}
+
+char *
+plc_objects_csv_id(const char *buf, size_t len, size_t start)
+{
+	size_t n = field_copy(buf, len, start, NULL);
+	char *id = malloc(n + 1);
+
+	if (id == NULL)
+		return NULL;
+	field_copy(buf, len, start, id);
+	id[n] = '\0';
+	return id;
+}
+
+size_t
+plc_objects_csv_line(const char *buf, size_t len, size_t off)
+{
+	const char *p = buf, *end = buf + (off < len ? off : len);
+	size_t line = 1;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		line++;
+		p++;
+	}
+	return line;
 }

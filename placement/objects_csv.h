@@ -19,9 +19,11 @@
 /* One row; every pointer is borrowed for the duration of the callback. */
 struct plc_csv_row {
 	size_t		 line;		/* 1-based; the header is line 1 */
-	/* Offset in buf where the next record starts: the parser reads
-	 * nothing before it again, so a caller may drop those pages. */
-	size_t		 next;
+	/* Offset in buf where this record starts. The parser reads nothing
+	 * before it again, so a caller may drop those pages; it may also
+	 * keep the offset instead of the id and line, and get them back with
+	 * plc_objects_csv_id() and plc_objects_csv_line(). */
+	size_t		 start;
 	const char	*id;		/* NUL-terminated, non-empty */
 	size_t		 id_len;
 	const char	*owner;
@@ -46,5 +48,22 @@ typedef int (*plc_csv_row_fn)(const struct plc_csv_row *row, void *arg,
 int	plc_objects_csv_parse(const char *buf, size_t len,
 	    const struct plc_cluster *cl, const char *name,
 	    plc_csv_row_fn fn, void *arg, struct bl_err *err);
+
+/* Parses the records of buf from offset from on, with no header: the rest
+ * of a file that plc_objects_csv_parse() has read up to from, which must
+ * start a record (or a blank line). Rows' starts are offsets in buf, and
+ * messages count lines from line, the line at from. */
+int	plc_objects_csv_parse_from(const char *buf, size_t len, size_t from,
+	    size_t line, const struct plc_cluster *cl, const char *name,
+	    plc_csv_row_fn fn, void *arg, struct bl_err *err);
+
+/* The id of the record that starts at offset start of buf (a row's start,
+ * from a buf that parsed), unquoted and NUL-terminated; the caller frees
+ * it. NULL when out of memory. */
+char	*plc_objects_csv_id(const char *buf, size_t len, size_t start);
+
+/* The 1-based line of buf that offset off (at most len) is on, as the
+ * parser's messages count lines. */
+size_t	 plc_objects_csv_line(const char *buf, size_t len, size_t off);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -288,6 +289,85 @@ test_cluster__bad_csv_rows_name_file_line_and_field(void **state)
 	}
 }
 
+struct starts {
+	size_t	n;
+	size_t	start[8];
+	size_t	line[8];
+};
+
+static int
+note_start(const struct plc_csv_row *r, void *arg, struct bl_err *err)
+{
+	struct starts *x = arg;
+
+	(void)err;
+	if (x->n < 8) {
+		x->start[x->n] = r->start;
+		x->line[x->n] = r->line;
+	}
+	x->n++;
+	return 0;
+}
+
+/* A row's start gives back its id (quotes, "" and a quoted line end
+ * undone, a CR before the line end dropped) and its line; and the records
+ * after any row's start parse alone to the same rows. */
+static void
+test_cluster__csv_row_start_gives_back_id_and_line(void **state)
+{
+	static const char text[] = HDR
+	    "o1,a,5,,b,0,,\n"
+	    "\n"
+	    "\"x\"\"y\nz\",a,5,,b,0,,\n"
+	    "o\rp,a,5,,b,0,,\r\n"
+	    "last,a,5,,d,0,,";
+	static const char bad[] = HDR "o1,a,5,,b,0,,\n" "o2,a,x,,b,0,,\n";
+	struct plc_cluster *cl;
+	struct starts all, rest;
+	struct bl_err err;
+	char *id;
+
+	(void)state;
+	cl = load(good, &err);
+	assert_non_null(cl);
+	memset(&all, 0, sizeof(all));
+	if (plc_objects_csv_parse(text, strlen(text), cl, "o.csv",
+	    note_start, &all, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(all.n, 4);
+	{
+		static const char *const want[] = { "o1", "x\"y\nz", "o\rp",
+		    "last" };
+
+		for (size_t i = 0; i < 4; i++) {
+			id = plc_objects_csv_id(text, strlen(text),
+			    all.start[i]);
+			assert_non_null(id);
+			assert_string_equal(id, want[i]);
+			free(id);
+			assert_int_equal(plc_objects_csv_line(text, strlen(text),
+			    all.start[i]), all.line[i]);
+		}
+	}
+	assert_int_equal(all.line[1], 4);
+	assert_int_equal(all.line[2], 6);
+	/* the rest, from the second row, with its line given */
+	memset(&rest, 0, sizeof(rest));
+	assert_int_equal(plc_objects_csv_parse_from(text, strlen(text),
+	    all.start[1], all.line[1], cl, "o.csv", note_start, &rest, &err), 0);
+	assert_int_equal(rest.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(rest.start[i], all.start[i + 1]);
+		assert_int_equal(rest.line[i], all.line[i + 1]);
+	}
+	/* an error after the start counts lines from the one given */
+	assert_int_equal(plc_objects_csv_parse_from(bad, strlen(bad),
+	    strlen(HDR), 2, cl, "o.csv", note_start, &rest, &err), -1);
+	assert_string_equal(err.msg, "o.csv:3: field size: expected a "
+	    "non-negative integer, got \"x\"");
+	plc_cluster_free(cl);
+}
+
 int
 main(void)
 {
@@ -300,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_cluster__csv_md5_is_base64_or_hex),
 		cmocka_unit_test(test_cluster__csv_rates_and_carriage_returns),
 		cmocka_unit_test(test_cluster__bad_csv_rows_name_file_line_and_field),
+		cmocka_unit_test(test_cluster__csv_row_start_gives_back_id_and_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
