@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +432,57 @@ plan_load_cluster(const char *path)
 	return cl;
 }
 
+/* Files of this many rows or more are added to the planner on two
+ * threads (plc_planner_add_share). */
+#define PLAN_SHARE_MIN	100000
+
+/* One thread's share of the adds. */
+struct add_share {
+	struct plc_planner	*pl;
+	const struct cli_objs	*o;
+	unsigned		 share, nshares;
+	struct plc_planner_tally t;
+	size_t			 bad_row;	/* SIZE_MAX: none */
+	struct bl_err		 err;
+};
+
+/* Offers every row to the planner for one share; stops at a bad row. */
+static void *
+add_rows(void *arg)
+{
+	struct add_share *a = arg;
+	struct cli_objs_iter it = { 0, 0, 0 };
+	struct cli_obj x;
+
+	memset(&a->t, 0, sizeof(a->t));
+	a->bad_row = SIZE_MAX;
+	for (size_t r = 0; cli_objs_next(a->o, &it, &x); r++) {
+		const struct cli_row *w = x.row;
+		uint32_t coloc[PLC_COPIES_MAX];
+		struct plc_object obj;
+
+		for (size_t k = 0; k < w->ncopies; k++)
+			coloc[k] = x.aff != 0 ? cli_objs_colocated(a->o, x.aff,
+			    x.copies[k]) : 0;
+		memset(&obj, 0, sizeof(obj));
+		obj.handle = r;
+		obj.key = x.key;
+		obj.size = w->size;
+		obj.copies = x.copies;
+		obj.ncopies = w->ncopies;
+		obj.colocated = coloc;
+		obj.reads_per_hour = w->reads;
+		obj.pinned = w->pinned;
+		obj.allowed_dcs = w->dcmask;
+		if (plc_planner_add_share(a->pl, &obj, a->share, a->nshares,
+		    &a->t, &a->err) < 0) {
+			a->bad_row = r;
+			break;
+		}
+	}
+	return NULL;
+}
+
 /* Plans the loaded objects: one plan to reach the target, with every
  * object at hand. Returns a CLI code. */
 static int
@@ -439,10 +491,12 @@ plan_run(const struct plc_cluster *cl, const struct cli_objs *o,
 {
 	struct plc_planner_opts opts;
 	struct plc_planner *pl = NULL;
-	struct cli_objs_iter it = { 0, 0, 0 };
-	struct cli_obj x;
+	struct add_share sh[2];
+	unsigned nshares = o->n >= PLAN_SHARE_MIN ? 2 : 1;
+	const struct add_share *bad = NULL;
 	struct bl_err err;
-	int rc = CLI_FAILED;
+	pthread_t th;
+	int started = 0, rc = CLI_FAILED;
 
 	pol_planner_opts(pol, cl, quiet, 0, &opts);
 	/* One plan to reach the target, not one cycle's: second moves of an
@@ -456,32 +510,34 @@ plan_run(const struct plc_cluster *cl, const struct cli_objs *o,
 		cli_usage_error("plan: %s", err.msg);
 		goto out;
 	}
-	for (size_t r = 0; cli_objs_next(o, &it, &x); r++) {
-		const struct cli_row *w = x.row;
-		uint32_t coloc[PLC_COPIES_MAX];
-		struct plc_object obj;
-
-		for (size_t k = 0; k < w->ncopies; k++)
-			coloc[k] = x.aff != 0 ? cli_objs_colocated(o, x.aff,
-			    x.copies[k]) : 0;
-		memset(&obj, 0, sizeof(obj));
-		obj.handle = r;
-		obj.key = x.key;
-		obj.size = w->size;
-		obj.copies = x.copies;
-		obj.ncopies = w->ncopies;
-		obj.colocated = coloc;
-		obj.reads_per_hour = w->reads;
-		obj.pinned = w->pinned;
-		obj.allowed_dcs = w->dcmask;
-		if (plc_planner_add(pl, &obj, &err) < 0) {
-			cli_usage_error("plan: %s:%zu: %s", o->file,
-			    cli_objs_line(o, r), err.msg);
-			rc = CLI_USAGE;
-			goto out;
-		}
+	/* Each share offers every row to its half of the over-full nodes. */
+	for (unsigned i = 0; i < nshares; i++) {
+		memset(&sh[i], 0, sizeof(sh[i]));
+		sh[i].pl = pl;
+		sh[i].o = o;
+		sh[i].share = i;
+		sh[i].nshares = nshares;
 	}
-if (plc_planner_run(pl, plan, &err) < 0)
+	if (nshares == 2 && pthread_create(&th, NULL, add_rows, &sh[1]) == 0)
+		started = 1;
+	else if (nshares == 2)
+		add_rows(&sh[1]);
+	add_rows(&sh[0]);
+	if (started)
+		(void)pthread_join(th, NULL);
+	for (unsigned i = 0; i < nshares; i++) {
+		if (sh[i].bad_row != SIZE_MAX && (bad == NULL ||
+		    sh[i].bad_row < bad->bad_row))
+			bad = &sh[i];
+		plc_planner_add_tally(pl, &sh[i].t);
+	}
+	if (bad != NULL) {
+		cli_usage_error("plan: %s:%zu: %s", o->file,
+		    cli_objs_line(o, bad->bad_row), bad->err.msg);
+		rc = CLI_USAGE;
+		goto out;
+	}
+	if (plc_planner_run(pl, plan, &err) < 0)
 		cli_usage_error("plan: %s", err.msg);
 	else
 		rc = CLI_OK;

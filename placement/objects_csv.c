@@ -261,11 +261,8 @@ parse_row(struct parser *p, char **f, const struct plc_cluster *cl,
 	uint64_t whole;
 	int r;
 
-	size_t start = row->start;
-
 	memset(row, 0, sizeof(*row));
 	row->line = p->line;
-	row->start = start;
 	if (f[F_ID][0] == '\0')
 		return bl_err_set(err, BL_EINVAL, "%s:%zu: field id: empty",
 		    p->name, p->line);
@@ -351,7 +348,7 @@ records(struct parser *p, plc_csv_row_fn fn, void *arg, struct bl_err *err)
 {
 	char *f[NFIELDS + 1];
 	struct plc_csv_row row;
-	size_t lines;
+	size_t lines, start;
 	int nf;
 
 	while (p->pos < p->len) {
@@ -362,7 +359,7 @@ records(struct parser *p, plc_csv_row_fn fn, void *arg, struct bl_err *err)
 			p->line++;
 			continue;
 		}
-		row.start = p->pos;
+		start = p->pos;
 		nf = split_record(p, f, NFIELDS, &lines, err);
 		if (nf < 0)
 			return -1;
@@ -372,8 +369,10 @@ records(struct parser *p, plc_csv_row_fn fn, void *arg, struct bl_err *err)
 			    nf > NFIELDS ? "allowed_dcs" : field_names[nf],
 			    NFIELDS, nf > NFIELDS ? "more than " : "",
 			    nf > NFIELDS ? NFIELDS : nf);
-		if (parse_row(p, f, p->cl, &row, err) < 0 ||
-		    fn(&row, arg, err) < 0)
+		if (parse_row(p, f, p->cl, &row, err) < 0)
+			return -1;
+		row.start = start;
+		if (fn(&row, arg, err) < 0)
 			return -1;
 		p->line += lines;
 	}

@@ -92,9 +92,7 @@ struct plc_planner {
 	uint32_t			*weights;	/* owns */
 	uint32_t			*elig;		/* owns */
 	double				*deficit;	/* owns */
-	uint64_t			 n_objects;
-	uint64_t			 n_candidates;
-	uint64_t			 n_protected;
+	struct plc_planner_tally	 t;
 	int				 ran;
 };
 
@@ -567,9 +565,11 @@ plc_planner_free(struct plc_planner *p)
 	free(p);
 }
 
-int
-plc_planner_add(struct plc_planner *p, const struct plc_object *obj,
-    struct bl_err *err)
+/* Offers obj's copies on the over-full nodes srcs[lo, hi) and counts into
+ * t (the object itself only if first). */
+static int
+add_range(struct plc_planner *p, const struct plc_object *obj, size_t lo,
+    size_t hi, int first, struct plc_planner_tally *t, struct bl_err *err)
 {
 	struct plc_gravity_input gi;
 	struct cand c;
@@ -587,7 +587,8 @@ plc_planner_add(struct plc_planner *p, const struct plc_object *obj,
 				    "copies on node %s",
 				    p->cl->nodes[obj->copies[i]].id);
 	}
-	p->n_objects++;
+	if (first)
+		t->n_objects++;
 	if (obj->size == 0)
 		return 0;	/* moving it changes nothing */
 	memset(&c, 0, sizeof(c));
@@ -604,21 +605,51 @@ plc_planner_add(struct plc_planner *p, const struct plc_object *obj,
 	for (size_t i = 0; i < obj->ncopies; i++) {
 		const struct pnode *pn = &p->nodes[obj->copies[i]];
 
-		if (pn->src < 0)
+		if (pn->src < 0 || (size_t)pn->src < lo || (size_t)pn->src >= hi)
 			continue;
-		p->n_candidates++;
+		t->n_candidates++;
 		gi.colocated = obj->colocated ? obj->colocated[i] : 0;
 		gi.cheapest_price = pn->cheapest;
 		gi.latency_ms = pn->latency;
 		c.gravity = plc_gravity_score(&p->o.weights, &gi, NULL);
 		if (c.gravity >= p->o.protection) {
-			p->n_protected++;
+			t->n_protected++;
 			continue;
 		}
 		c.src_slot = (uint8_t)i;
 		src_offer(&p->srcs[pn->src], &c);
 	}
 	return 0;
+}
+
+int
+plc_planner_add(struct plc_planner *p, const struct plc_object *obj,
+    struct bl_err *err)
+{
+	return add_range(p, obj, 0, p->n_srcs, 1, &p->t, err);
+}
+
+int
+plc_planner_add_share(struct plc_planner *p, const struct plc_object *obj,
+    unsigned share, unsigned nshares, struct plc_planner_tally *t,
+    struct bl_err *err)
+{
+	if (nshares == 0 || share >= nshares)
+		return bl_err_set(err, BL_EINVAL, "planner: share %u of %u",
+		    share, nshares);
+	/* A contiguous slice of the sources: two threads write the same
+	 * cache line only where their slices meet. */
+	return add_range(p, obj, p->n_srcs * share / nshares,
+	    p->n_srcs * (share + 1) / nshares, share == 0, t, err);
+}
+
+void
+plc_planner_add_tally(struct plc_planner *p,
+    const struct plc_planner_tally *t)
+{
+	p->t.n_objects += t->n_objects;
+	p->t.n_candidates += t->n_candidates;
+	p->t.n_protected += t->n_protected;
 }
 
 /* The objects moved so far, by handle, with their copies as the plan
@@ -1048,9 +1079,9 @@ plc_planner_run(struct plc_planner *p, struct plc_plan *plan,
 	plan->max_egress_bytes = p->o.max_egress_bytes;
 	plan->max_cost = p->o.max_cost;
 	plan->quiet = p->o.quiet != 0;
-	plan->n_objects = p->n_objects;
-	plan->n_candidates = p->n_candidates;
-	plan->n_protected = p->n_protected;
+	plan->n_objects = p->t.n_objects;
+	plan->n_candidates = p->t.n_candidates;
+	plan->n_protected = p->t.n_protected;
 	for (size_t s = 0; s < p->n_srcs; s++)
 		if (src_sort(&p->srcs[s]) < 0) {
 			bl_err_set(err, BL_ENOMEM, "planner: out of memory");

@@ -147,6 +147,27 @@ void			 plc_planner_free(struct plc_planner *p); /* NULL ok */
  * repeated copies); the planner is then unchanged. No allocation. */
 int		plc_planner_add(struct plc_planner *p,
 		    const struct plc_object *obj, struct bl_err *err);
+
+/* What adding objects counted (the plan's n_objects, n_candidates and
+ * n_protected). */
+struct plc_planner_tally {
+	uint64_t	n_objects;
+	uint64_t	n_candidates;
+	uint64_t	n_protected;
+};
+
+/* Adding on several threads at once: share k of n offers each object's
+ * copies only to its own slice of the over-full nodes, and counts into its
+ * own tally t (share 0 counts the objects). Give every share every object;
+ * then pass each tally to plc_planner_add_tally(), and the planner is as
+ * plc_planner_add() would have left it, whatever the shares' order. Calls
+ * for different shares may run at the same time; no other call may. */
+int		plc_planner_add_share(struct plc_planner *p,
+		    const struct plc_object *obj, unsigned share,
+		    unsigned nshares, struct plc_planner_tally *t,
+		    struct bl_err *err);
+void		plc_planner_add_tally(struct plc_planner *p,
+		    const struct plc_planner_tally *t);
 /* Plans; may be called once. Fills plan (release it with
  * plc_plan_release()). */
 int		plc_planner_run(struct plc_planner *p, struct plc_plan *plan,

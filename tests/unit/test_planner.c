@@ -191,6 +191,42 @@ plan_world(const struct world *w, const struct plc_planner_opts *o,
 	plc_planner_free(p);
 }
 
+/* Runs the planner with the adds split in nshares shares, the last share
+ * first, as threads may finish them in any order. */
+static void
+plan_world_shares(const struct world *w, const struct plc_planner_opts *o,
+    unsigned nshares, struct plc_plan *plan)
+{
+	struct plc_planner *p;
+	struct bl_err err;
+
+	p = plc_planner_new(w->cl, o, &err);
+	assert_non_null(p);
+	for (unsigned sh = nshares; sh-- > 0;) {
+		struct plc_planner_tally t;
+
+		memset(&t, 0, sizeof(t));
+		for (size_t r = 0; r < w->nobj; r++) {
+			struct plc_object obj;
+
+			memset(&obj, 0, sizeof(obj));
+			obj.handle = r;
+			obj.key = plc_object_key(w->ids[r], strlen(w->ids[r]));
+			obj.size = w->size[r];
+			obj.copies = w->copies[r];
+			obj.ncopies = w->ncopies[r];
+			obj.reads_per_hour = w->reads[r];
+			obj.pinned = w->pinned[r];
+			obj.allowed_dcs = w->dcmask[r];
+			assert_int_equal(plc_planner_add_share(p, &obj, sh,
+			    nshares, &t, &err), 0);
+		}
+		plc_planner_add_tally(p, &t);
+	}
+	assert_int_equal(plc_planner_run(p, plan, &err), 0);
+	plc_planner_free(p);
+}
+
 /* Applies the moves to the world's copies; checks each move starts from
  * a node that holds the object. */
 static void
@@ -559,6 +595,54 @@ test_planner__the_output_is_deterministic_whatever_the_order(void **state)
 	world_free(w);
 }
 
+/* Adding in shares (one a thread) plans what adding whole plans, with the
+ * same counts, bounded heaps or not. */
+static void
+test_planner__adding_in_shares_plans_as_adding_whole(void **state)
+{
+	struct world *w = world_new(81, 2, 5000, 3, 0, 1);
+	struct plc_planner_opts o;
+	struct plc_plan a, b;
+	struct plc_planner *p;
+	struct plc_planner_tally t;
+	struct plc_object obj;
+	struct bl_err err;
+
+	(void)state;
+	for (int bounded = 0; bounded < 2; bounded++) {
+		for (unsigned n = 2; n <= 3; n++) {
+			unbounded(&o);
+			o.max_moves = 300;
+			if (bounded)
+				o.cand_per_source = 200;
+			plan_world(w, &o, NULL, &a);
+			plan_world_shares(w, &o, n, &b);
+			assert_true(a.n_moves > 0);
+			assert_int_equal(a.n_moves, b.n_moves);
+			assert_memory_equal(a.moves, b.moves,
+			    a.n_moves * sizeof(a.moves[0]));
+			assert_true(a.n_objects == b.n_objects);
+			assert_true(a.n_candidates == b.n_candidates);
+			assert_true(a.n_protected == b.n_protected);
+			assert_true(a.after.imbalance == b.after.imbalance);
+			plc_plan_release(&a);
+			plc_plan_release(&b);
+		}
+	}
+	/* a share outside the shares is refused */
+	unbounded(&o);
+	assert_non_null(p = plc_planner_new(w->cl, &o, &err));
+	memset(&obj, 0, sizeof(obj));
+	obj.copies = w->copies[0];
+	obj.ncopies = w->ncopies[0];
+	obj.size = 1;
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(plc_planner_add_share(p, &obj, 2, 2, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "share 2 of 2"));
+	plc_planner_free(p);
+	world_free(w);
+}
+
 static void
 test_planner__lowest_gravity_leaves_a_source_first(void **state)
 {
@@ -839,6 +923,7 @@ main(void)
 		cmocka_unit_test(test_planner__draining_and_out_nodes_are_never_destinations),
 		cmocka_unit_test(test_planner__no_destination_is_pushed_past_max_fill),
 		cmocka_unit_test(test_planner__the_output_is_deterministic_whatever_the_order),
+		cmocka_unit_test(test_planner__adding_in_shares_plans_as_adding_whole),
 		cmocka_unit_test(test_planner__lowest_gravity_leaves_a_source_first),
 		cmocka_unit_test(test_planner__a_zero_cost_budget_uses_free_links_only),
 		cmocka_unit_test(test_planner__a_balanced_cluster_stays_put_for_ten_cycles),
