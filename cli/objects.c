@@ -176,7 +176,8 @@ affs_intern(struct cli_affs *a, const char *name, uint32_t *out)
 	for (i = mix(key, a->cap); a->idx[i] != 0; i = (i + 1) & (a->cap - 1)) {
 		uint32_t g = a->idx[i] - 1;
 
-		if (a->key[g] == key && strcmp(a->names + a->off[g], name) == 0) {
+		if (a->key[g] == key &&
+		    strcmp(a->names + a->off[g], name) == 0) {
 			*out = g + 1;
 			return 0;
 		}

@@ -84,7 +84,7 @@ struct cli_objs {
 	struct cli_objs_part part[2];
 	size_t		 nparts;
 	size_t		 n;		/* rows, every part's */
-	uint32_t	*node_copies;	/* owns: copies per node, every part's */
+	uint32_t	*node_copies;	/* owns: copies per node, all parts */
 	/* (group << 32 | node) + 1 -> objects of the group with a copy on
 	 * the node; open addressing */
 	uint64_t	*coloc_k;	/* owns; 0 is empty */

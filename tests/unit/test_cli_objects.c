@@ -236,10 +236,12 @@ test_cli_objects__a_quoted_line_end_at_the_split_reads_in_one_pass(
 	plc_cluster_free(cl);
 }
 
-/* An error or a duplicate in the second part is reported as one pass
- * reports it: with the true line, and the first naming's line. */
+/* Loads 100 rows "o<i>,t,5,,a,0,,", with the rows in which[] (ended by
+ * -1) written as special instead, in one pass and in two parts; both must
+ * fail with a message that contains want. */
 static void
-test_cli_objects__second_part_errors_name_the_true_line(void **state)
+assert_both_fail(const char *name, const int *which, const char *special,
+    const char *want)
 {
 	struct plc_cluster *cl = cluster();
 	struct cli_objs o;
@@ -248,41 +250,43 @@ test_cli_objects__second_part_errors_name_the_true_line(void **state)
 	const char *path;
 	char *text;
 
-	(void)state;
-	bl_buf_init(&b);
-	bl_buf_addf(&b, HDR);
-	for (int i = 0; i < 100; i++)
-		bl_buf_addf(&b, i == 80 ? "o%d,t,big,,a,0,,\n" :
-		    "o%d,t,5,,a,0,,\n", i);
-	text = bl_buf_detach(&b, NULL);
-	path = write_csv("bad.csv", text);
-	for (int split = 0; split < 2; split++) {
-		assert_int_equal(cli_objs_load(&o, path, cl, split ? 1 :
-		    SIZE_MAX, &err), -1);
-		assert_non_null(strstr(err.msg, "bad.csv:82: field size: "
-		    "expected a non-negative integer, got \"big\""));
-		cli_objs_release(&o);
-	}
-	free(text);
 	bl_buf_init(&b);
 	bl_buf_addf(&b, HDR);
 	for (int i = 0; i < 100; i++) {
-		if (i == 3 || i == 90)
-			bl_buf_addf(&b, "\"twice\",t,5,,a,0,,\n");
+		int sp = 0;
+
+		for (const int *w = which; *w >= 0; w++)
+			sp |= *w == i;
+		if (sp)
+			bl_buf_addf(&b, "%s\n", special);
 		else
 			bl_buf_addf(&b, "o%d,t,5,,a,0,,\n", i);
 	}
 	text = bl_buf_detach(&b, NULL);
-	path = write_csv("dup.csv", text);
+	path = write_csv(name, text);
 	for (int split = 0; split < 2; split++) {
 		assert_int_equal(cli_objs_load(&o, path, cl, split ? 1 :
 		    SIZE_MAX, &err), -1);
-		assert_non_null(strstr(err.msg, "dup.csv:92: field id: "
-		    "duplicate object id \"twice\" (first on line 5)"));
+		assert_non_null(strstr(err.msg, want));
 		cli_objs_release(&o);
 	}
 	free(text);
 	plc_cluster_free(cl);
+}
+
+/* An error or a duplicate in the second part is reported as one pass
+ * reports it: with the true line, and the first naming's line. */
+static void
+test_cli_objects__second_part_errors_name_the_true_line(void **state)
+{
+	static const int bad[] = { 80, -1 }, twice[] = { 3, 90, -1 };
+
+	(void)state;
+	assert_both_fail("bad.csv", bad, "o80,t,big,,a,0,,", "bad.csv:82: "
+	    "field size: expected a non-negative integer, got \"big\"");
+	assert_both_fail("dup.csv", twice, "\"twice\",t,5,,a,0,,",
+	    "dup.csv:92: field id: duplicate object id \"twice\" (first on "
+	    "line 5)");
 }
 
 int
