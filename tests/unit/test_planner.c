@@ -162,6 +162,21 @@ unbounded(struct plc_planner_opts *o)
 	o->max_cost = -1;
 }
 
+/* Object r of the world, as the planner takes it. */
+static void
+world_object(const struct world *w, size_t r, struct plc_object *obj)
+{
+	memset(obj, 0, sizeof(*obj));
+	obj->handle = r;
+	obj->key = plc_object_key(w->ids[r], strlen(w->ids[r]));
+	obj->size = w->size[r];
+	obj->copies = w->copies[r];
+	obj->ncopies = w->ncopies[r];
+	obj->reads_per_hour = w->reads[r];
+	obj->pinned = w->pinned[r];
+	obj->allowed_dcs = w->dcmask[r];
+}
+
 /* Runs the planner, streaming the objects in order perm (NULL: 0..n-1). */
 static void
 plan_world(const struct world *w, const struct plc_planner_opts *o,
@@ -173,18 +188,9 @@ plan_world(const struct world *w, const struct plc_planner_opts *o,
 	p = plc_planner_new(w->cl, o, &err);
 	assert_non_null(p);
 	for (size_t i = 0; i < w->nobj; i++) {
-		size_t r = perm ? perm[i] : i;
 		struct plc_object obj;
 
-		memset(&obj, 0, sizeof(obj));
-		obj.handle = r;
-		obj.key = plc_object_key(w->ids[r], strlen(w->ids[r]));
-		obj.size = w->size[r];
-		obj.copies = w->copies[r];
-		obj.ncopies = w->ncopies[r];
-		obj.reads_per_hour = w->reads[r];
-		obj.pinned = w->pinned[r];
-		obj.allowed_dcs = w->dcmask[r];
+		world_object(w, perm ? perm[i] : i, &obj);
 		assert_int_equal(plc_planner_add(p, &obj, &err), 0);
 	}
 	assert_int_equal(plc_planner_run(p, plan, &err), 0);
@@ -209,15 +215,7 @@ plan_world_shares(const struct world *w, const struct plc_planner_opts *o,
 		for (size_t r = 0; r < w->nobj; r++) {
 			struct plc_object obj;
 
-			memset(&obj, 0, sizeof(obj));
-			obj.handle = r;
-			obj.key = plc_object_key(w->ids[r], strlen(w->ids[r]));
-			obj.size = w->size[r];
-			obj.copies = w->copies[r];
-			obj.ncopies = w->ncopies[r];
-			obj.reads_per_hour = w->reads[r];
-			obj.pinned = w->pinned[r];
-			obj.allowed_dcs = w->dcmask[r];
+			world_object(w, r, &obj);
 			assert_int_equal(plc_planner_add_share(p, &obj, sh,
 			    nshares, &t, &err), 0);
 		}
