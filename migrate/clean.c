@@ -137,7 +137,10 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	snprintf(lim, sizeof(lim), "%d", CLEAN_BATCH);
 	/* Orphans: our new copy after a failed CAS. Sources: the old copy
 	 * of a committed move, after the grace period. The node's agent and
-	 * whether it answered come from nodes, which the tick refreshes. */
+	 * whether it answered come from nodes, which the tick refreshes. An
+	 * orphan that is not listed and whose node cannot be asked now is
+	 * not selected: it would be skipped, and a round's worth of them (a
+	 * dead node's) kept every other row from being selected at all. */
 	if ((r = bl_pg_exec(c->db, "SELECT t.job, t.object, t.owner, t.md5, "
 	    "t.cleanup, coalesce(x.node = ANY(o.copies), false), "
 	    "coalesce(n.agent_url, ''), coalesce(n.reachable, false), "
@@ -145,8 +148,10 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	    "(SELECT CASE WHEN t.cleanup = 'orphan' THEN t.dest ELSE t.source "
 	    "END AS node) x LEFT JOIN objects o ON o.id = t.object LEFT JOIN "
 	    "nodes n ON n.id = x.node LEFT JOIN nodes d ON d.id = t.dest "
-	    "WHERE (t.cleanup = 'orphan') OR (t.cleanup = 'source' AND "
-	    "t.state = 'committed' AND t.committed_at <= now() - "
+	    "WHERE (t.cleanup = 'orphan' AND (coalesce(x.node = "
+	    "ANY(o.copies), false) OR (coalesce(n.reachable, false) AND "
+	    "coalesce(n.agent_url, '') <> ''))) OR (t.cleanup = 'source' "
+	    "AND t.state = 'committed' AND t.committed_at <= now() - "
 	    "make_interval(secs => $1::int)) LIMIT $2", 2, gp,
 	    &err)) == NULL)
 		return clean_db_fail(c, &err, "cleanup select");

@@ -793,6 +793,56 @@ test_engine__rebalance_move_of_a_missing_object_is_object_missing(
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
+/* A dead node's orphans, more than a cleaner round selects, do not keep an
+ * evacuation's source copies from being deleted, nor its job from
+ * completing (a task is complete once its source is gone). */
+static void
+test_engine__a_dead_nodes_orphans_do_not_starve_other_cleanups(
+    void **state)
+{
+	int copies[2] = { 0, 1 };
+	char ids[2 * 37], id[37];
+	json_t *job;
+
+	(void)state;
+	reset();
+	/* Written first, so a round that takes them takes nothing else. */
+	assert_int_equal(th_pg_sql(&pg, "INSERT INTO nodes (id, agent_url, "
+	    "state, reachable) VALUES ('ghost.stor', 'http://127.0.0.1:9', "
+	    "'out', false)"), 0);
+	assert_int_equal(th_pg_sql(&pg, "INSERT INTO jobs (id, kind, origin, "
+	    "state) VALUES ('00000000-0000-4000-8000-000000000000', "
+	    "'evacuate', 'operator', 'complete')"), 0);
+	/* Orphans of objects that exist (listed on n2 only), as a failed
+	 * CAS leaves them. */
+	assert_int_equal(th_pg_sql(&pg, "WITH o AS (INSERT INTO objects (id, "
+	    "owner, size, md5, copies) SELECT gen_random_uuid(), '" OWNER "', "
+	    "1, 'x', ARRAY['n2.stor'] FROM generate_series(1, 1500) RETURNING "
+	    "id) INSERT INTO job_tasks (job, object, owner, md5, size, version, "
+	    "source, dest, state, cleanup) SELECT "
+	    "'00000000-0000-4000-8000-000000000000', o.id, '" OWNER "', 'x', "
+	    "1, 1, 'n2.stor', 'ghost.stor', 'skipped', 'orphan' FROM o"), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 2, 4096, copies, 2,
+	    ids, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = wait_complete(id, 60);
+	assert_int_equal(th_job_counter(job, "complete"), 2);
+	json_decref(job);
+	for (int i = 0; i < 2; i++)
+		assert_false(object_file_exists(&ag[0], ids + i * 37));
+	/* The dead node's orphans are still owed, for when it answers. */
+	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM "
+	    "job_tasks WHERE dest = 'ghost.stor' AND cleanup = 'orphan'"),
+	    1500);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM objects WHERE id IN "
+	    "(SELECT object FROM job_tasks WHERE dest = 'ghost.stor')"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM jobs WHERE id = "
+	    "'00000000-0000-4000-8000-000000000000'"), 0);
+	assert_int_equal(th_pg_sql(&pg, "DELETE FROM nodes WHERE id = "
+	    "'ghost.stor'"), 0);
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
 static void
 test_engine__evacuation_is_not_starved_by_autonomous_rebalance_work(
     void **state)
@@ -883,6 +933,8 @@ main(void)
 		    test_engine__partial_evacuation_puts_the_node_back_unless_drained_by_hand),
 		cmocka_unit_test(
 		    test_engine__rebalance_move_of_a_missing_object_is_object_missing),
+		cmocka_unit_test(
+		    test_engine__a_dead_nodes_orphans_do_not_starve_other_cleanups),
 		cmocka_unit_test(
 		    test_engine__evacuation_is_not_starved_by_autonomous_rebalance_work),
 		cmocka_unit_test(
