@@ -33,7 +33,9 @@ static const char *const cluster_json =
     "\"host\":\"h4\",\"capacity_bytes\":1000000,\"used_bytes\":0,"
     "\"state\":\"in\"}]}";
 
-static char dir[] = "/tmp/test_cli_objects.XXXXXX";
+/* The test's files: a fresh directory, which setup() makes (mkdtemp
+ * replaces the Xs) and teardown() removes. */
+static char dir[] = "/tmp/ballast-cli-objects-XXXXXX";
 
 static int
 setup(void **state)
