@@ -491,8 +491,9 @@ on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
  * the directory's entry is durable. Files verified while a group is on a
  * worker form the next group, and one worker places a group: it starts
  * every file's writeback first (sync_file_range), so the fsyncs that
- * follow wait on writes already in flight together, then renames each
- * file after its own fsync, then fsyncs each directory once. A burst of
+ * follow wait on writes already in flight together, then fsyncs every
+ * file, then renames them (see place_work), then fsyncs each directory
+ * once. A burst of
  * small objects costs one hand-off to a worker and a few directory syncs,
  * not two hand-offs and a sync per object. (One syncfs(2) per group was
  * slower: it writes back everything dirty on the filesystem, other
@@ -504,16 +505,10 @@ on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
 /* Tasks in a group, at most. */
 #define PLACE_GROUP_MAX	256
 
-/* The file steps of one task, up to the rename. fin_step names the step
- * that failed, NULL if placed. */
+/* The file's fsync and close. fin_step names the step that failed. */
 static void
-place_file(struct agt_task *t)
+place_sync(struct agt_task *t)
 {
-	char final[4096];
-	struct stat st;
-
-	agt_obj_path(final, sizeof(final), t->g->cfg.root, t->owner,
-	    t->object_id);
 	if (fsync(t->fd) == -1) {
 		t->fin_errno = errno;
 		t->fin_step = "fsync";
@@ -526,6 +521,17 @@ place_file(struct agt_task *t)
 		return;
 	}
 	t->fd = -1;
+}
+
+/* The rename over the final name, after a successful place_sync(). */
+static void
+place_rename(struct agt_task *t)
+{
+	char final[4096];
+	struct stat st;
+
+	agt_obj_path(final, sizeof(final), t->g->cfg.root, t->owner,
+	    t->object_id);
 	t->fin_had_old = lstat(final, &st) == 0 && S_ISREG(st.st_mode);
 	t->fin_old_size = t->fin_had_old ? (long long)st.st_size : 0;
 	if (rename(t->tmp_path, final) == -1) {
@@ -539,7 +545,15 @@ place_file(struct agt_task *t)
 
 /* On a worker, or on the loop when stopping: place the group. Touches
  * only the group's fds, tmp paths and fin_* fields, which the loop leaves
- * alone while they are finalizing. */
+ * alone while they are finalizing.
+ *
+ * Every fsync comes before any rename. A file's fsync also writes back
+ * its inode's table block and, for a new name, its directory's blocks
+ * (ext4 without a journal syncs the parent of a new entry). Those blocks
+ * hold many of the group's files, so the first fsync writes them for the
+ * others, and the rest cost little more than the device flush. A rename
+ * between two fsyncs would dirty the directory again, and every fsync
+ * would write it. */
 static void
 place_work(void *arg)
 {
@@ -556,7 +570,10 @@ place_work(void *arg)
 		(void)sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	}
 	for (t = g->place_group; t != NULL; t = t->dnext)
-		place_file(t);
+		place_sync(t);
+	for (t = g->place_group; t != NULL; t = t->dnext)
+		if (t->fin_step == NULL)
+			place_rename(t);
 	for (t = g->place_group; t != NULL; t = t->dnext) {
 		int rc, e;
 
