@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 static void
 to_hex(const unsigned char *b, size_t n, char *out)
@@ -25,20 +27,50 @@ to_hex(const unsigned char *b, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* SHA-256 and HMAC, fetched once for the process. EVP_sha256() and the
+ * one-shot HMAC() look them up again on every call, and that lookup cost
+ * more than the hashing of a request. */
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256;
+static EVP_MAC *hmac;
+
+static void
+fetch(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static int
+digest(const void *p, size_t n, unsigned char out[32])
+{
+	unsigned int len = 0;
+
+	pthread_once(&fetch_once, fetch);
+	return sha256 != NULL && EVP_Digest(p, n, out, &len, sha256,
+	    NULL) == 1 && len == 32 ? 0 : -1;
+}
+
 static int
 compute(const void *key, size_t keylen, const char *method,
     const char *target, const void *body, size_t bodylen, const char *date,
     unsigned char mac[32])
 {
+	OSSL_PARAM params[2] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
 	unsigned char h[32];
 	char hhex[65];
-	unsigned int maclen = 0, hlen = 0;
+	EVP_MAC_CTX *ctx;
+	size_t maclen = 0;
 	char *canon;
 	size_t clen;
 	int ok;
 
-	if (EVP_Digest(body ? body : "", body ? bodylen : 0, h, &hlen,
-	    EVP_sha256(), NULL) != 1 || hlen != 32)
+	if (digest(body ? body : "", body ? bodylen : 0, h) == -1 ||
+	    hmac == NULL)
 		return -1;
 	to_hex(h, 32, hhex);
 	clen = strlen(BL_SIGN_SCHEME) + strlen(method) + strlen(target) +
@@ -47,8 +79,11 @@ compute(const void *key, size_t keylen, const char *method,
 		return -1;
 	snprintf(canon, clen, "%s\n%s\n%s\n%s\n%s", BL_SIGN_SCHEME, method,
 	    target, date, hhex);
-	ok = HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)canon,
-	    strlen(canon), mac, &maclen) != NULL && maclen == 32;
+	ok = (ctx = EVP_MAC_CTX_new(hmac)) != NULL &&
+	    EVP_MAC_init(ctx, key, keylen, params) == 1 &&
+	    EVP_MAC_update(ctx, (unsigned char *)canon, strlen(canon)) == 1 &&
+	    EVP_MAC_final(ctx, mac, &maclen, 32) == 1 && maclen == 32;
+	EVP_MAC_CTX_free(ctx);
 	free(canon);
 	return ok ? 0 : -1;
 }
@@ -126,14 +161,11 @@ int
 bl_sign_secret_equal(const void *a, size_t alen, const void *b, size_t blen)
 {
 	unsigned char ha[32], hb[32];
-	unsigned int la = 0, lb = 0;
 	int eq;
 
 	if (a == NULL || b == NULL)
 		return 0;
-	if (EVP_Digest(a, alen, ha, &la, EVP_sha256(), NULL) != 1 ||
-	    EVP_Digest(b, blen, hb, &lb, EVP_sha256(), NULL) != 1 ||
-	    la != 32 || lb != 32)
+	if (digest(a, alen, ha) == -1 || digest(b, blen, hb) == -1)
 		return 0;
 	eq = CRYPTO_memcmp(ha, hb, 32) == 0 && alen == blen;
 	OPENSSL_cleanse(ha, sizeof(ha));
