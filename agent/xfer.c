@@ -493,9 +493,8 @@ on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
  * every file's writeback first (sync_file_range), so the fsyncs that
  * follow wait on writes already in flight together, then fsyncs every
  * file, then renames them (see place_work), then fsyncs each directory
- * once. A burst of
- * small objects costs one hand-off to a worker and a few directory syncs,
- * not two hand-offs and a sync per object. (One syncfs(2) per group was
+ * once. A burst of small objects costs one hand-off to a worker and a few
+ * directory syncs, not two hand-offs and a sync per object. (One syncfs(2) per group was
  * slower: it writes back everything dirty on the filesystem, other
  * agents' and PostgreSQL's too when they share it.) A crash before the
  * file's fsync leaves a tmp file, removed at start-up; one before the
