@@ -73,8 +73,11 @@ grow(void **p, size_t *cap, size_t need, size_t elem)
 	if (need <= *cap)
 		return 0;
 	nc = *cap ? *cap : 1024;
-	while (nc < need)
+	while (nc < need) {
+		if (nc > SIZE_MAX / 4 / elem)
+			return -1;
 		nc *= 2;
+	}
 	if ((np = realloc(*p, nc * elem)) == NULL)
 		return -1;
 	*p = np;
