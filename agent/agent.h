@@ -342,16 +342,35 @@ void	agt_scan_free(struct agt_scan *s);
 
 /* agent/delete.c: verified deletes, made durable in groups (the forward
  * first, then the unlink and its directory's fsync) before they are
- * answered. */
+ * answered.
+ *
+ * A request's deletes form a batch: the objects of a POST /v1/deletes, or
+ * the one of a DELETE (single), answered with that object's outcome as
+ * if alone. Each object gets exactly one outcome (agt_delb_ok or _fail);
+ * the request is answered once all have one and agt_delb_start ran. */
+struct agt_delb;
+/* Takes w's objects (w is left empty, also on failure). NULL: out of
+ * memory, req not answered. */
+struct agt_delb *agt_delb_new(struct bl_http_req *req, struct bl_wire_dels *w,
+	    int single);
+size_t	agt_delb_len(const struct agt_delb *b);
+const struct bl_wire_del *agt_delb_item(const struct agt_delb *b, size_t i);
+void	agt_delb_ok(struct agt_delb *b, size_t i);
+void	agt_delb_fail(struct agt_delb *b, size_t i, int status,
+	    const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* The handler queued every object: answers now if all are done, else
+ * suspends req until they are. b may be gone when this returns. */
+void	agt_delb_start(struct agt_delb *b);
+
 struct agt_dels;
 struct agt_dels *agt_dels_new(struct agt *g);
-/* Deletes owner/oid, the file st whose MD5 the caller verified, with a
- * forward to loc (NULL: none; copied), and answers req once that is
- * durable (or failed). A file replaced meanwhile (another inode) is kept
- * and answered 409. */
-void	agt_dels_add(struct agt_dels *d, struct bl_http_req *req,
-	    const struct stat *st, const char *owner, const char *oid,
-	    const char *loc);
+/* Deletes object i of b, the file st whose MD5 the caller verified, with
+ * a forward to loc (NULL: none; copied), and gives its outcome once that
+ * is durable (or failed). A file replaced meanwhile (another inode) is
+ * kept: 409. */
+void	agt_dels_add(struct agt_dels *d, struct agt_delb *b, size_t i,
+	    const struct stat *st, const char *loc);
 /* Starts no new group; what waits is answered 503 by agt_dels_free. */
 void	agt_dels_stop(struct agt_dels *d);
 /* After bl_workq_free (which ends the group in flight). NULL: no-op. */

@@ -212,17 +212,17 @@ parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 
 /* Hashing a file the agent has no valid MD5 xattr for (one written by
  * someone else) reads all of it: past a small size (agt_obj_md5_quick)
- * that runs on a worker while the request waits, suspended. */
+ * that runs on a worker while the request waits, suspended. A GET's job
+ * answers req; a delete's gives object idx of its batch its outcome. */
 struct md5_job {
 	struct agt		*g;		/* borrows */
-	struct bl_http_req	*req;		/* borrows; NULL once gone */
+	struct bl_http_req	*req;		/* GET: borrows; NULL once gone */
+	struct agt_delb		*b;		/* delete: borrows */
+	size_t			 idx;
 	int			 fd;		/* owns */
 	struct stat		 st;
 	unsigned char		 raw[16];
 	int			 ok;
-	int			 is_delete;
-	unsigned char		 want[16];	/* DELETE: expected MD5 */
-	char			*fwd;		/* owns: DELETE forward_to */
 	char			 owner[BL_UUID_LEN + 1];
 	char			 oid[BL_UUID_LEN + 1];
 };
@@ -230,10 +230,8 @@ struct md5_job {
 static void serve_object(struct agt *g, struct bl_http_req *req, int fd,
     const struct stat *st, const unsigned char raw[16], const char *owner,
     const char *oid);
-static void delete_verified(struct agt *g, struct bl_http_req *req,
-    const struct stat *st, const unsigned char have[16],
-    const unsigned char want[16], const char *fwd, const char *owner,
-    const char *oid);
+static void delete_verified(struct agt *g, struct agt_delb *b, size_t i,
+    const struct stat *st, const unsigned char have[16]);
 
 static void
 md5_work(void *arg)
@@ -257,67 +255,74 @@ md5_done(void *arg)
 	struct md5_job *j = arg;
 	int fd = j->fd;
 
-	if (j->req == NULL) {
+	if (j->b != NULL) {
+		close(fd);
+		if (j->ok)
+			delete_verified(j->g, j->b, j->idx, &j->st, j->raw);
+		else
+			agt_delb_fail(j->b, j->idx, 500, "io_error", "object "
+			    "%s/%s: cannot read", j->owner, j->oid);
+	} else if (j->req == NULL) {
 		close(fd);
 	} else if (!j->ok) {
 		close(fd);
 		bl_http_respond_error(j->req, 500, "io_error", "object %s/%s: "
 		    "cannot read", j->owner, j->oid);
-	} else if (j->is_delete) {
-		close(fd);
-		delete_verified(j->g, j->req, &j->st, j->raw, j->want, j->fwd,
-		    j->owner, j->oid);
 	} else {
 		serve_object(j->g, j->req, fd, &j->st, j->raw, j->owner,
 		    j->oid);
 	}
-	free(j->fwd);
 	free(j);
 }
 
-/* Continues with the file's MD5: at once when its xattr is valid, else
- * after a worker computed it. Takes fd; takes job (may be NULL for a
- * GET) in every case. */
+/* Continues with the file's MD5, at once when its xattr is valid, else
+ * after a worker computed it: serves it to req (b NULL) or verifies
+ * object i of b before deleting it. Takes fd in every case. */
 static void
 with_md5(struct agt *g, struct bl_http_req *req, int fd,
-    const struct stat *st, struct md5_job *j, const char *owner,
+    const struct stat *st, struct agt_delb *b, size_t i, const char *owner,
     const char *oid)
 {
+	struct md5_job *j;
 	unsigned char raw[16];
 
 	if (agt_obj_md5_quick(fd, st, raw) == 0) {
-		if (j != NULL && j->is_delete) {
+		if (b != NULL) {
 			close(fd);
-			delete_verified(g, req, st, raw, j->want, j->fwd, owner,
-			    oid);
+			delete_verified(g, b, i, st, raw);
 		} else {
 			serve_object(g, req, fd, st, raw, owner, oid);
 		}
-		if (j != NULL)
-			free(j->fwd);
-		free(j);
 		return;
 	}
-	if (j == NULL && (j = calloc(1, sizeof(*j))) == NULL) {
+	if ((j = calloc(1, sizeof(*j))) != NULL) {
+		j->g = g;
+		j->b = b;
+		j->idx = i;
+		j->fd = fd;
+		j->st = *st;
+		memcpy(j->owner, owner, sizeof(j->owner));
+		memcpy(j->oid, oid, sizeof(j->oid));
+		/* A GET's req, for md5_done; set before the worker runs. */
+		if (b == NULL)
+			j->req = req;
+	}
+	if (j == NULL || bl_workq_submit(g->wq, md5_work, md5_done, j) == -1) {
 		close(fd);
-		bl_http_respond_error(req, 500, "out_of_memory", "out of memory");
-		return;
-	}
-	j->g = g;
-	j->req = req;
-	j->fd = fd;
-	j->st = *st;
-	memcpy(j->owner, owner, sizeof(j->owner));
-	memcpy(j->oid, oid, sizeof(j->oid));
-	if (bl_workq_submit(g->wq, md5_work, md5_done, j) == -1) {
-		close(fd);
-		free(j->fwd);
 		free(j);
-		bl_http_respond_error(req, 500, "out_of_memory", "out of memory");
+		if (b != NULL)
+			agt_delb_fail(b, i, 500, "out_of_memory",
+			    "out of memory");
+		else
+			bl_http_respond_error(req, 500, "out_of_memory",
+			    "out of memory");
 		return;
 	}
-	bl_http_req_suspend(req);
-	bl_http_req_on_close(req, md5_req_gone, j);
+	/* md5_done runs on the loop, after this handler returned. */
+	if (b == NULL) {
+		bl_http_req_suspend(req);
+		bl_http_req_on_close(req, md5_req_gone, j);
+	}
 }
 
 static void
@@ -399,83 +404,141 @@ object_get(struct agt *g, struct bl_http_req *req, const char *owner,
 		    "not a regular file", owner, oid);
 		return;
 	}
-	with_md5(g, req, fd, &st, NULL, owner, oid);
+	with_md5(g, req, fd, &st, NULL, 0, owner, oid);
 }
 
 static void
-delete_verified(struct agt *g, struct bl_http_req *req,
-    const struct stat *st, const unsigned char have[16],
-    const unsigned char want[16], const char *fwd, const char *owner,
-    const char *oid)
+delete_verified(struct agt *g, struct agt_delb *b, size_t i,
+    const struct stat *st, const unsigned char have[16])
 {
+	const struct bl_wire_del *x = agt_delb_item(b, i);
+	const char *fwd = x->forward_to;
 	char b64[25], wb64[25], *loc = NULL;
 
-	if (memcmp(have, want, 16) != 0) {
+	if (memcmp(have, x->md5, 16) != 0) {
 		bl_wire_md5_b64(have, b64);
-		bl_wire_md5_b64(want, wb64);
-		bl_http_respond_error(req, 409, "md5_mismatch", "object %s/%s "
-		    "has md5 %s, not %s; kept", owner, oid, b64, wb64);
+		bl_wire_md5_b64(x->md5, wb64);
+		agt_delb_fail(b, i, 409, "md5_mismatch", "object %s/%s has md5 "
+		    "%s, not %s; kept", x->owner, x->object_id, b64, wb64);
 		return;
 	}
 	if (fwd != NULL) {
 		size_t fl = strlen(fwd);
 
 		if (asprintf(&loc, "%.*s/v1/objects/%s/%s",
-		    (int)(fl - (fwd[fl - 1] == '/')), fwd, owner, oid) == -1) {
-			bl_http_respond_error(req, 500, "out_of_memory",
+		    (int)(fl - (fwd[fl - 1] == '/')), fwd, x->owner,
+		    x->object_id) == -1) {
+			agt_delb_fail(b, i, 500, "out_of_memory",
 			    "out of memory");
 			return;
 		}
 	}
 	/* The forward, the unlink and the directory's fsync happen in a
 	 * group with other deletes (agent/delete.c), which answers. */
-	agt_dels_add(g->dels, req, st, owner, oid, loc);
+	agt_dels_add(g->dels, b, i, st, loc);
 	free(loc);
+}
+
+/* Object i of b: the file is opened and its MD5 checked against the one
+ * the caller names before it is queued for deletion. */
+static void
+delete_item(struct agt *g, struct agt_delb *b, size_t i)
+{
+	const struct bl_wire_del *x = agt_delb_item(b, i);
+	struct stat st;
+	char path[4096];
+	int fd;
+
+	agt_obj_path(path, sizeof(path), g->cfg.root, x->owner, x->object_id);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		agt_delb_fail(b, i, 404, "not_found", "object %s/%s: not "
+		    "here", x->owner, x->object_id);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		agt_delb_fail(b, i, 404, "not_found", "object %s/%s: not a "
+		    "regular file", x->owner, x->object_id);
+		return;
+	}
+	with_md5(g, NULL, fd, &st, b, i, x->owner, x->object_id);
+}
+
+/* Deletes w's objects (taken) and answers req when all are done. */
+static void
+delete_run(struct agt *g, struct bl_http_req *req, struct bl_wire_dels *w,
+    int single)
+{
+	struct agt_delb *b;
+
+	if ((b = agt_delb_new(req, w, single)) == NULL) {
+		bl_http_respond_error(req, 500, "out_of_memory",
+		    "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < agt_delb_len(b); i++)
+		delete_item(g, b, i);
+	agt_delb_start(b);
+}
+
+static void
+delete_parse_failed(struct bl_http_req *req, const struct bl_err *err)
+{
+	bl_http_respond_error(req, err->code == BL_ENOMEM ? 500 :
+	    err->code == BL_ETOOBIG ? 422 : 400, bl_err_code_name(err->code),
+	    "%s", err->msg);
 }
 
 static void
 object_delete(struct agt *g, struct bl_http_req *req, const char *owner,
     const char *oid)
 {
-	struct md5_job *j;
-	const char *body;
+	struct bl_wire_dels w = { 1, NULL };
 	struct bl_err err;
-	struct stat st;
-	char path[4096];
+	const char *body;
 	size_t len;
-	int fd;
 
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
+	if ((w.items = calloc(1, sizeof(*w.items))) == NULL) {
 		bl_http_respond_error(req, 500, "out_of_memory",
 		    "out of memory");
 		return;
 	}
-	j->is_delete = 1;
 	body = bl_http_req_body(req, &len);
-	if (bl_wire_delete_parse(body, len, j->want, &j->fwd, &err) == -1) {
-		bl_http_respond_error(req, err.code == BL_ENOMEM ? 500 : 400,
-		    err.code == BL_EPARSE ? "malformed" :
-		    bl_err_code_name(err.code), "%s", err.msg);
-		goto out;
+	if (bl_wire_delete_parse(body, len, w.items[0].md5,
+	    &w.items[0].forward_to, &err) == -1) {
+		delete_parse_failed(req, &err);
+		bl_wire_deletes_release(&w);
+		return;
 	}
-	agt_obj_path(path, sizeof(path), g->cfg.root, owner, oid);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		bl_http_respond_error(req, 404, "not_found", "object %s/%s: "
-		    "not here", owner, oid);
-		goto out;
+	memcpy(w.items[0].owner, owner, sizeof(w.items[0].owner));
+	memcpy(w.items[0].object_id, oid, sizeof(w.items[0].object_id));
+	delete_run(g, req, &w, 1);
+}
+
+/* POST /v1/deletes: many DELETEs in one request, each object with its
+ * own outcome (docs/agent.md). */
+static void
+deletes_post(struct agt *g, struct bl_http_req *req)
+{
+	struct bl_wire_dels w;
+	struct bl_err err;
+	const char *body;
+	size_t len;
+
+	if (strcmp(bl_http_req_method(req), "POST") != 0) {
+		bl_http_req_add_header(req, "Allow", "POST");
+		bl_http_respond_error(req, 405, "method_not_allowed", "%s",
+		    bl_http_req_method(req));
+		return;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		bl_http_respond_error(req, 404, "not_found", "object %s/%s: "
-		    "not a regular file", owner, oid);
-		goto out;
+	body = bl_http_req_body(req, &len);
+	if (bl_wire_deletes_parse(body, len, BL_WIRE_MAX_DELETES, &w,
+	    &err) == -1) {
+		delete_parse_failed(req, &err);
+		return;
 	}
-	with_md5(g, req, fd, &st, j, owner, oid);
-	return;
-out:
-	free(j->fwd);
-	free(j);
+	delete_run(g, req, &w, 0);
 }
 
 static void
@@ -665,6 +728,10 @@ agt_api_handle(struct bl_http_req *req, void *arg)
 	}
 	if (strncmp(path, OBJ_PREFIX, strlen(OBJ_PREFIX)) == 0) {
 		object_route(g, req, path + strlen(OBJ_PREFIX));
+		return;
+	}
+	if (strcmp(path, "/v1/deletes") == 0) {
+		deletes_post(g, req);
 		return;
 	}
 	if (strcmp(path, "/v1/access") == 0 && strcmp(method, "GET") == 0) {

@@ -1,7 +1,12 @@
 /* agent/delete.c - verified deletes, made durable in groups.
  *
- * A DELETE whose MD5 matched (agent/api.c) is queued here and its request
- * waits, suspended. One group at a time is made durable:
+ * A request's deletes are a batch: the one object of a DELETE
+ * /v1/objects/{owner}/{id}, or the objects of a POST /v1/deletes. Each of
+ * them gets exactly one outcome, and the request is answered once all
+ * have theirs: a DELETE with its object's, a POST with every object's.
+ *
+ * A delete whose MD5 matched (agent/api.c) is queued here while its
+ * request waits, suspended. One group at a time is made durable:
  *
  *   1. on the loop, the group's forwards are recorded in one SQLite
  *      transaction (one WAL sync), before any of its files goes, so that
@@ -21,6 +26,7 @@
 #include "agent/agent.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +47,10 @@ enum del_result {
 
 struct del {
 	struct del		*next;		/* borrows: queue or group */
-	struct bl_http_req	*req;		/* borrows; NULL once gone */
-	char			 owner[BL_UUID_LEN + 1];
-	char			 oid[BL_UUID_LEN + 1];
+	struct agt_delb		*b;		/* borrows: until answered */
+	size_t			 idx;		/* in b */
+	const char		*owner;		/* borrows: b's */
+	const char		*oid;		/* borrows: b's */
 	char			*loc;		/* owns: forward, or NULL */
 	dev_t			 dev;
 	ino_t			 ino;
@@ -65,19 +72,166 @@ struct agt_dels {
 
 static void group_start(struct agt_dels *d);
 
+/* One object's outcome. */
+struct delb_out {
+	int		 status;	/* 0: none yet */
+	const char	*code;		/* borrows: static */
+	char		*msg;		/* owns */
+};
+
+struct agt_delb {
+	struct bl_http_req	*req;		/* borrows; NULL once gone */
+	int			 single;
+	size_t			 n;
+	size_t			 pending;	/* outcomes to come, + 1 until
+						   agt_delb_start */
+	struct bl_wire_del	*items;		/* owns: n */
+	struct delb_out		*out;		/* owns: n */
+};
+
+static void
+delb_req_gone(struct bl_http_req *r, void *arg)
+{
+	struct agt_delb *b = arg;
+
+	b->req = NULL;
+}
+
+static void
+delb_free(struct agt_delb *b)
+{
+	struct bl_wire_dels w = { b->n, b->items };
+
+	for (size_t i = 0; i < b->n; i++)
+		free(b->out[i].msg);
+	free(b->out);
+	bl_wire_deletes_release(&w);
+	free(b);
+}
+
+static json_t *
+delb_result(const struct agt_delb *b, size_t i)
+{
+	const struct delb_out *o = &b->out[i];
+	const struct bl_wire_del *x = &b->items[i];
+
+	if (o->status == 200)
+		return json_pack("{s:s,s:s,s:i,s:b}", "owner", x->owner,
+		    "object_id", x->object_id, "status", 200, "deleted", 1);
+	return json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "owner", x->owner,
+	    "object_id", x->object_id, "status", o->status, "error", "code",
+	    o->code, "message", o->msg ? o->msg : "out of memory");
+}
+
+/* Every outcome is in: answer (if anyone still asks) and free. */
+static void
+delb_answer(struct agt_delb *b)
+{
+	struct bl_http_req *req = b->req;
+	const struct delb_out *o = &b->out[0];
+	json_t *res;
+
+	if (req == NULL) {
+		delb_free(b);
+		return;
+	}
+	if (b->single && o->status == 200) {
+		bl_http_respond_json_take(req, 200, json_pack("{s:s,s:s,s:b}",
+		    "owner", b->items[0].owner, "object_id",
+		    b->items[0].object_id, "deleted", 1));
+	} else if (b->single) {
+		bl_http_respond_error(req, (unsigned int)o->status, o->code,
+		    "%s", o->msg ? o->msg : "out of memory");
+	} else if ((res = json_array()) == NULL) {
+		bl_http_respond_error(req, 500, "out_of_memory",
+		    "out of memory");
+	} else {
+		for (size_t i = 0; i < b->n; i++)
+			json_array_append_new(res, delb_result(b, i));
+		bl_http_respond_json_take(req, 200, json_pack("{s:o}",
+		    "results", res));
+	}
+	delb_free(b);
+}
+
+static void
+delb_put(struct agt_delb *b)
+{
+	if (--b->pending == 0)
+		delb_answer(b);
+}
+
+struct agt_delb *
+agt_delb_new(struct bl_http_req *req, struct bl_wire_dels *w, int single)
+{
+	struct agt_delb *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->out = calloc(w->n, sizeof(*b->out))) == NULL) {
+		free(b);
+		bl_wire_deletes_release(w);
+		return NULL;
+	}
+	b->req = req;
+	b->single = single;
+	b->n = w->n;
+	b->items = w->items;
+	b->pending = w->n + 1;
+	w->n = 0;
+	w->items = NULL;
+	return b;
+}
+
+size_t
+agt_delb_len(const struct agt_delb *b)
+{
+	return b->n;
+}
+
+const struct bl_wire_del *
+agt_delb_item(const struct agt_delb *b, size_t i)
+{
+	return &b->items[i];
+}
+
+void
+agt_delb_ok(struct agt_delb *b, size_t i)
+{
+	b->out[i].status = 200;
+	delb_put(b);
+}
+
+void
+agt_delb_fail(struct agt_delb *b, size_t i, int status, const char *code,
+    const char *fmt, ...)
+{
+	struct delb_out *o = &b->out[i];
+	va_list ap;
+
+	o->status = status;
+	o->code = code;
+	va_start(ap, fmt);
+	if (vasprintf(&o->msg, fmt, ap) == -1)
+		o->msg = NULL;
+	va_end(ap);
+	delb_put(b);
+}
+
+void
+agt_delb_start(struct agt_delb *b)
+{
+	if (b->pending > 1 && b->req != NULL) {
+		bl_http_req_suspend(b->req);
+		bl_http_req_on_close(b->req, delb_req_gone, b);
+	}
+	delb_put(b);
+}
+
 static void
 del_free(struct del *x)
 {
 	free(x->loc);
 	free(x);
-}
-
-static void
-del_req_gone(struct bl_http_req *r, void *arg)
-{
-	struct del *x = arg;
-
-	x->req = NULL;
 }
 
 /* On a worker: unlink the group's files, then fsync each directory that
@@ -137,8 +291,6 @@ group_work(void *arg)
 static void
 del_answer(struct agt *g, struct del *x, const struct bl_err *dberr)
 {
-	struct bl_http_req *req = x->req;
-
 	if (x->result == DEL_OK || x->result == DEL_GONE) {
 		if (x->result == DEL_OK) {
 			g->used_bytes -= x->size;
@@ -153,27 +305,24 @@ del_answer(struct agt *g, struct del *x, const struct bl_err *dberr)
 		    x->result == DEL_GONE ? " (already gone)" : "",
 		    x->loc ? " forward_to=" : "", x->loc ? x->loc : "");
 	}
-	if (req == NULL)
-		return;
 	switch (x->result) {
 	case DEL_OK:
-		bl_http_respond_json_take(req, 200, json_pack("{s:s,s:s,s:b}",
-		    "owner", x->owner, "object_id", x->oid, "deleted", 1));
+		agt_delb_ok(x->b, x->idx);
 		break;
 	case DEL_GONE:
-		bl_http_respond_error(req, 404, "not_found", "object %s/%s: "
+		agt_delb_fail(x->b, x->idx, 404, "not_found", "object %s/%s: "
 		    "not here", x->owner, x->oid);
 		break;
 	case DEL_CHANGED:
-		bl_http_respond_error(req, 409, "changed", "object %s/%s was "
+		agt_delb_fail(x->b, x->idx, 409, "changed", "object %s/%s was "
 		    "replaced while being deleted; kept", x->owner, x->oid);
 		break;
 	case DEL_DBERR:
-		bl_http_respond_error(req, 503, "database_error", "%s",
+		agt_delb_fail(x->b, x->idx, 503, "database_error", "%s",
 		    dberr->msg);
 		break;
 	default:
-		bl_http_respond_error(req, 500, "io_error", "object %s/%s: "
+		agt_delb_fail(x->b, x->idx, 500, "io_error", "object %s/%s: "
 		    "delete: %s: %s", x->owner, x->oid, x->step,
 		    strerror(x->errnum));
 		break;
@@ -265,27 +414,26 @@ agt_dels_new(struct agt *g)
 }
 
 void
-agt_dels_add(struct agt_dels *d, struct bl_http_req *req,
-    const struct stat *st, const char *owner, const char *oid,
-    const char *loc)
+agt_dels_add(struct agt_dels *d, struct agt_delb *b, size_t i,
+    const struct stat *st, const char *loc)
 {
 	struct del *x;
 
 	if (d->stopped) {
-		bl_http_respond_error(req, 503, "unavailable",
+		agt_delb_fail(b, i, 503, "unavailable",
 		    "agent is shutting down");
 		return;
 	}
 	if ((x = calloc(1, sizeof(*x))) == NULL ||
 	    (loc != NULL && (x->loc = strdup(loc)) == NULL)) {
 		free(x);
-		bl_http_respond_error(req, 500, "out_of_memory",
-		    "out of memory");
+		agt_delb_fail(b, i, 500, "out_of_memory", "out of memory");
 		return;
 	}
-	x->req = req;
-	snprintf(x->owner, sizeof(x->owner), "%s", owner);
-	snprintf(x->oid, sizeof(x->oid), "%s", oid);
+	x->b = b;
+	x->idx = i;
+	x->owner = b->items[i].owner;
+	x->oid = b->items[i].object_id;
 	x->dev = st->st_dev;
 	x->ino = st->st_ino;
 	x->size = (long long)st->st_size;
@@ -295,8 +443,6 @@ agt_dels_add(struct agt_dels *d, struct bl_http_req *req,
 		d->head = x;
 	d->tail = x;
 	d->nwaiting++;
-	bl_http_req_suspend(req);
-	bl_http_req_on_close(req, del_req_gone, x);
 	/* Start on the next loop iteration, after the requests that arrived
 	 * with this one have been queued too; later ones wait for the group
 	 * in flight. */
@@ -325,9 +471,8 @@ agt_dels_free(struct agt_dels *d)
 	 * was never touched: its files stay and the callers ask again. */
 	for (x = d->head; x != NULL; x = next) {
 		next = x->next;
-		if (x->req != NULL)
-			bl_http_respond_error(x->req, 503, "unavailable",
-			    "agent is shutting down");
+		agt_delb_fail(x->b, x->idx, 503, "unavailable",
+		    "agent is shutting down");
 		del_free(x);
 	}
 	free(d);

@@ -261,42 +261,122 @@ bl_wire_throttle_parse(const char *body, size_t len, long long *bps,
 	return rc;
 }
 
+/* The md5 and the optional forward_to of a delete, object o at path. */
+static int
+parse_delete(const json_t *o, const char *path, unsigned char md5[16],
+    char **forward_to, struct bl_err *err)
+{
+	const char *m, *fwd;
+
+	if ((m = bl_json_str(o, "md5", path, err)) == NULL)
+		return -1;
+	if (bl_wire_md5_from_b64(m, md5) == -1)
+		return bl_err_set(err, BL_EINVAL, "%s.md5: not a base64 "
+		    "Content-MD5", path);
+	if (json_object_get(o, "forward_to") == NULL)
+		return 0;
+	if ((fwd = bl_json_str(o, "forward_to", path, err)) == NULL)
+		return -1;
+	if (!bl_wire_base_url_valid(fwd))
+		return bl_err_set(err, BL_EINVAL, "%s.forward_to: want an "
+		    "http:// or https:// base url", path);
+	if ((*forward_to = strdup(fwd)) == NULL)
+		return bl_err_set(err, BL_ENOMEM, "out of memory");
+	return 0;
+}
+
 int
 bl_wire_delete_parse(const char *body, size_t len, unsigned char md5[16],
     char **forward_to, struct bl_err *err)
 {
 	static const char *const keys[] = { "md5", "forward_to", NULL };
-	const char *m, *fwd;
 	json_t *root;
 	int rc = -1;
 
 	*forward_to = NULL;
 	if ((root = bl_json_parse(body, len, err)) == NULL)
 		return -1;
-	if (bl_json_check_keys(root, keys, "body", err) == -1 ||
-	    (m = bl_json_str(root, "md5", "body", err)) == NULL)
-		goto out;
-	if (bl_wire_md5_from_b64(m, md5) == -1) {
-		bl_err_set(err, BL_EINVAL, "body.md5: not a base64 "
-		    "Content-MD5");
-		goto out;
-	}
-	if (json_object_get(root, "forward_to") != NULL) {
-		if ((fwd = bl_json_str(root, "forward_to", "body", err)) ==
-		    NULL)
-			goto out;
-		if (!bl_wire_base_url_valid(fwd)) {
-			bl_err_set(err, BL_EINVAL, "body.forward_to: want an "
-			    "http:// or https:// base url");
-			goto out;
-		}
-		if ((*forward_to = strdup(fwd)) == NULL) {
-			bl_err_set(err, BL_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	rc = 0;
-out:
+	if (bl_json_check_keys(root, keys, "body", err) == 0)
+		rc = parse_delete(root, "body", md5, forward_to, err);
 	json_decref(root);
 	return rc;
+}
+
+int
+bl_wire_deletes_parse(const char *body, size_t len, size_t max,
+    struct bl_wire_dels *d, struct bl_err *err)
+{
+	static const char *const keys[] = { "objects", NULL };
+	static const char *const ikeys[] = { "owner", "object_id", "md5",
+	    "forward_to", NULL };
+	const json_t *objs;
+	json_t *root;
+	size_t n;
+
+	memset(d, 0, sizeof(*d));
+	if ((root = bl_json_parse(body, len, err)) == NULL)
+		return -1;
+	if (bl_json_check_keys(root, keys, "body", err) == -1)
+		goto fail;
+	objs = json_object_get(root, "objects");
+	if (!json_is_array(objs)) {
+		bl_err_set(err, BL_EINVAL, "body.objects: missing or not an "
+		    "array");
+		goto fail;
+	}
+	if ((n = json_array_size(objs)) == 0) {
+		bl_err_set(err, BL_EINVAL, "body.objects: empty");
+		goto fail;
+	}
+	if (n > max) {
+		bl_err_set(err, BL_ETOOBIG, "body.objects: %zu objects, the "
+		    "limit is %zu", n, max);
+		goto fail;
+	}
+	if ((d->items = calloc(n, sizeof(*d->items))) == NULL) {
+		bl_err_set(err, BL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = json_array_get(objs, i);
+		struct bl_wire_del *x = &d->items[i];
+		const char *owner, *oid;
+		char path[48];
+
+		d->n = i + 1;
+		snprintf(path, sizeof(path), "objects[%zu]", i);
+		if (bl_json_check_keys(o, ikeys, path, err) == -1 ||
+		    (owner = bl_json_str(o, "owner", path, err)) == NULL ||
+		    (oid = bl_json_str(o, "object_id", path, err)) == NULL)
+			goto fail;
+		if (!bl_uuid_valid(owner)) {
+			bl_err_set(err, BL_EINVAL, "%s.owner: not a canonical "
+			    "lowercase uuid", path);
+			goto fail;
+		}
+		if (!bl_uuid_valid(oid)) {
+			bl_err_set(err, BL_EINVAL, "%s.object_id: not a "
+			    "canonical lowercase uuid", path);
+			goto fail;
+		}
+		memcpy(x->owner, owner, BL_UUID_LEN + 1);
+		memcpy(x->object_id, oid, BL_UUID_LEN + 1);
+		if (parse_delete(o, path, x->md5, &x->forward_to, err) == -1)
+			goto fail;
+	}
+	json_decref(root);
+	return 0;
+fail:
+	bl_wire_deletes_release(d);
+	json_decref(root);
+	return -1;
+}
+
+void
+bl_wire_deletes_release(struct bl_wire_dels *d)
+{
+	for (size_t i = 0; d->items != NULL && i < d->n; i++)
+		free(d->items[i].forward_to);
+	free(d->items);
+	memset(d, 0, sizeof(*d));
 }

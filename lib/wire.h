@@ -73,4 +73,28 @@ int	bl_wire_throttle_parse(const char *body, size_t len, long long *bps,
 int	bl_wire_delete_parse(const char *body, size_t len,
 	    unsigned char md5[16], char **forward_to, struct bl_err *err);
 
+/* The most objects one POST /v1/deletes may name. */
+#define BL_WIRE_MAX_DELETES	1000
+
+struct bl_wire_del {
+	char		 owner[BL_UUID_LEN + 1];
+	char		 object_id[BL_UUID_LEN + 1];
+	unsigned char	 md5[16];
+	char		*forward_to;	/* owns; NULL: none */
+};
+
+struct bl_wire_dels {
+	size_t			 n;
+	struct bl_wire_del	*items;		/* owns: n */
+};
+
+/* Parses a POST /v1/deletes body {"objects": [{"owner": U, "object_id":
+ * U, "md5": B64, "forward_to": URL?}, ...]}, 1 to max objects (more:
+ * BL_ETOOBIG), each checked as a DELETE's body is. 0 or -1; on -1, d
+ * holds nothing to release. */
+int	bl_wire_deletes_parse(const char *body, size_t len, size_t max,
+	    struct bl_wire_dels *d, struct bl_err *err);
+/* Frees what d owns. */
+void	bl_wire_deletes_release(struct bl_wire_dels *d);
+
 #endif

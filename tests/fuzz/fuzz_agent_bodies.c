@@ -1,7 +1,7 @@
 /* tests/fuzz/fuzz_agent_bodies.c - the JSON request bodies of the agent's
- * API (lib/wire.h): POST /v1/assignments, PUT /v1/config/throttle and
- * DELETE /v1/objects. Whatever an assignment parse accepts must hold only
- * valid ids, canonical MD5s and clean base URLs. */
+ * API (lib/wire.h): POST /v1/assignments, PUT /v1/config/throttle,
+ * DELETE /v1/objects and POST /v1/deletes. Whatever a parse accepts must
+ * hold only valid ids, canonical MD5s and clean base URLs. */
 #include "tests/fuzz/fuzz.h"
 
 #include <stdlib.h>
@@ -14,6 +14,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data;
 	struct bl_wire_assign a;
+	struct bl_wire_dels d;
 	unsigned char md5[16];
 	struct bl_err err;
 	long long bps;
@@ -44,6 +45,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(fwd);
 	} else if (fwd != NULL) {
+		abort();
+	}
+	if (bl_wire_deletes_parse(body, size, 64, &d, &err) == 0) {
+		if (d.n == 0 || d.n > 64)
+			abort();
+		for (size_t i = 0; i < d.n; i++)
+			if (!bl_uuid_valid(d.items[i].owner) ||
+			    !bl_uuid_valid(d.items[i].object_id) ||
+			    (d.items[i].forward_to != NULL &&
+			    !bl_wire_base_url_valid(d.items[i].forward_to)))
+				abort();
+		bl_wire_deletes_release(&d);
+	} else if (d.items != NULL || d.n != 0) {
 		abort();
 	}
 	return 0;

@@ -536,6 +536,152 @@ test_agent_api__concurrent_deletes_each_get_their_own_answer(void **state)
 	ev_loop_destroy(loop);
 }
 
+/* Fills item i of a POST /v1/deletes body. */
+static json_t *
+del_item(const char *owner, const char *id, const char *md5, const char *fwd)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "owner", owner, "object_id", id,
+	    "md5", md5);
+
+	if (fwd != NULL)
+		json_object_set_new(o, "forward_to", json_string(fwd));
+	return o;
+}
+
+/* POST /v1/deletes gives each object the outcome a DELETE of it alone
+ * would get, in the order asked: 200 and gone (with its forward), 409 and
+ * kept for a wrong md5, 404 for no file, 404 for the second mention of a
+ * file the first deleted. A file without an MD5 xattr past the quick size
+ * is hashed on a worker first. */
+static void
+test_agent_api__batch_delete_answers_each_object_in_order(void **state)
+{
+	enum { N = 6 };
+	static const size_t sizes[N] = { 2000, 3000, 0, 4000, 200000, 0 };
+	static const int want[N] = { 200, 409, 404, 200, 200, 404 };
+	static const char *const codes[N] = { NULL, "md5_mismatch",
+	    "not_found", NULL, NULL, "not_found" };
+	char owner[2][37], id[N][37], md5[N][25], path[N][1024];
+	char target[128];
+	json_t *objs = json_array(), *body, *j = NULL, *res;
+	double used;
+	char *text;
+
+	(void)state;
+	tha_uuid(owner[0]);
+	tha_uuid(owner[1]);
+	for (int i = 0; i < N; i++) {
+		tha_uuid(id[i]);
+		snprintf(path[i], sizeof(path[i]), "%s/%s/%s", ag.root,
+		    owner[i % 2], id[i]);
+		if (sizes[i] > 0)
+			free(tha_put_object(ag.root, owner[i % 2], id[i],
+			    sizes[i], md5[i]));
+		else
+			snprintf(md5[i], sizeof(md5[i]), "%s",
+			    "1B2M2Y8AsgTpgAmY7PhCfg==");
+	}
+	used = (double)synced_used_bytes();
+	json_array_append_new(objs, del_item(owner[0], id[0], md5[0],
+	    peer.url));
+	json_array_append_new(objs, del_item(owner[1], id[1], md5[0], NULL));
+	json_array_append_new(objs, del_item(owner[0], id[2], md5[2], NULL));
+	json_array_append_new(objs, del_item(owner[1], id[3], md5[3], NULL));
+	json_array_append_new(objs, del_item(owner[0], id[4], md5[4],
+	    peer.url));
+	json_array_append_new(objs, del_item(owner[0], id[0], md5[0], NULL));
+	body = json_pack("{s:o}", "objects", objs);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	assert_int_equal(req("POST", "/v1/deletes", text, THA_SIGNED, NULL,
+	    &j), 200);
+	res = json_object_get(j, "results");
+	assert_int_equal(json_array_size(res), N);
+	for (int i = 0; i < N; i++) {
+		json_t *o = json_array_get(res, i);
+		const char *ow = i % 2 && i != 5 ? owner[1] : owner[0];
+
+		assert_string_equal(json_string_value(json_object_get(o,
+		    "owner")), ow);
+		assert_string_equal(json_string_value(json_object_get(o,
+		    "object_id")), id[i == 5 ? 0 : i]);
+		assert_int_equal(json_integer_value(json_object_get(o,
+		    "status")), want[i]);
+		if (codes[i] != NULL)
+			assert_string_equal(error_code(o), codes[i]);
+		else
+			assert_true(json_is_true(json_object_get(o,
+			    "deleted")));
+	}
+	json_decref(j);
+	assert_false(tha_exists(path[0]));
+	assert_true(tha_exists(path[1]));
+	assert_false(tha_exists(path[3]));
+	assert_false(tha_exists(path[4]));
+	assert_true(tha_metric(&ag, "ballast_agent_used_bytes") ==
+	    used - 2000 - 4000 - 200000);
+	/* The forwards asked for are in place. */
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", owner[0], id[4]);
+	assert_int_equal(req("GET", target, NULL, THA_SIGNED, NULL, NULL),
+	    307);
+	snprintf(target, sizeof(target), "/v1/objects/%s/%s", owner[1], id[3]);
+	assert_int_equal(req("GET", target, NULL, THA_SIGNED, NULL, NULL),
+	    404);
+	free(text);
+}
+
+/* A bad POST /v1/deletes is refused whole, and touches no file. */
+static void
+test_agent_api__batch_delete_refuses_bad_bodies(void **state)
+{
+	char owner[37], id[37], md5[25], path[1024];
+	json_t *objs = json_array(), *body, *j = NULL;
+	char *text;
+
+	(void)state;
+	tha_uuid(owner);
+	tha_uuid(id);
+	free(tha_put_object(ag.root, owner, id, 1000, md5));
+	snprintf(path, sizeof(path), "%s/%s/%s", ag.root, owner, id);
+	assert_int_equal(req("GET", "/v1/deletes", NULL, THA_SIGNED, NULL,
+	    &j), 405);
+	json_decref(j);
+	assert_int_equal(req("POST", "/v1/deletes", "{\"objects\":[",
+	    THA_SIGNED, NULL, &j), 400);
+	assert_string_equal(error_code(j), "malformed");
+	json_decref(j);
+	/* One bad object: none is deleted. */
+	assert_int_equal(req("POST", "/v1/deletes", "{\"objects\":[]}",
+	    THA_SIGNED, NULL, &j), 400);
+	json_decref(j);
+	json_array_append_new(objs, del_item(owner, id, md5, NULL));
+	json_array_append_new(objs, del_item(owner, "../../etc", md5, NULL));
+	body = json_pack("{s:O}", "objects", objs);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	assert_int_equal(req("POST", "/v1/deletes", text, THA_SIGNED, NULL,
+	    &j), 400);
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_object_get(j, "error"), "message")), "objects[1].object_id"));
+	json_decref(j);
+	free(text);
+	assert_int_equal(req("POST", "/v1/deletes", "{}", THA_UNSIGNED, NULL,
+	    NULL), 401);
+	/* More than 1000 objects: 422. */
+	json_array_remove(objs, 1);
+	for (int i = 0; i < 1000; i++)
+		json_array_append_new(objs, del_item(owner, id, md5, NULL));
+	body = json_pack("{s:o}", "objects", objs);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	assert_int_equal(req("POST", "/v1/deletes", text, THA_SIGNED, NULL,
+	    &j), 422);
+	assert_string_equal(error_code(j), "too_large");
+	json_decref(j);
+	free(text);
+	assert_true(tha_exists(path));
+}
+
 static void
 test_agent_api__status_and_metrics_report_the_node(void **state)
 {
@@ -645,6 +791,10 @@ main(void)
 		    test_agent_api__deleted_object_with_forward_answers_307),
 		cmocka_unit_test(
 		    test_agent_api__concurrent_deletes_each_get_their_own_answer),
+		cmocka_unit_test(
+		    test_agent_api__batch_delete_answers_each_object_in_order),
+		cmocka_unit_test(
+		    test_agent_api__batch_delete_refuses_bad_bodies),
 		cmocka_unit_test(
 		    test_agent_api__status_and_metrics_report_the_node),
 	};

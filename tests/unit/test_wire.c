@@ -155,6 +155,71 @@ test_wire__throttle_and_delete_bodies_are_strict(void **state)
 	assert_null(fwd);
 }
 
+/* POST /v1/deletes: each object is checked as a DELETE's body is, and
+ * an error names the object. */
+static void
+test_wire__batch_delete_bodies_are_strict_and_bounded(void **state)
+{
+	const char *one = "{\"owner\":\"" OWNER "\",\"object_id\":\"" OID
+	    "\",\"md5\":\"" MD5 "\"}";
+	unsigned char raw[16];
+	struct bl_wire_dels d;
+	struct bl_err err;
+	char body[4096];
+
+	(void)state;
+	assert_int_equal(bl_wire_md5_from_b64(MD5, raw), 0);
+	snprintf(body, sizeof(body), "{\"objects\":[%s,{\"owner\":\"" OID
+	    "\",\"object_id\":\"" OWNER "\",\"md5\":\"" MD5 "\","
+	    "\"forward_to\":\"http://h:1\"}]}", one);
+	assert_int_equal(bl_wire_deletes_parse(B(body), 10, &d, &err), 0);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.items[0].owner, OWNER);
+	assert_string_equal(d.items[0].object_id, OID);
+	assert_null(d.items[0].forward_to);
+	assert_memory_equal(d.items[0].md5, raw, 16);
+	assert_string_equal(d.items[1].owner, OID);
+	assert_string_equal(d.items[1].forward_to, "http://h:1");
+	bl_wire_deletes_release(&d);
+	/* Too many: BL_ETOOBIG, for a 422. */
+	snprintf(body, sizeof(body), "{\"objects\":[%s,%s,%s]}", one, one,
+	    one);
+	assert_int_equal(bl_wire_deletes_parse(B(body), 2, &d, &err), -1);
+	assert_int_equal(err.code, BL_ETOOBIG);
+	assert_null(d.items);
+	assert_int_equal(bl_wire_deletes_parse(B("{\"objects\":[]}"), 2, &d,
+	    &err), -1);
+	assert_int_equal(err.code, BL_EINVAL);
+	assert_int_equal(bl_wire_deletes_parse(B("{\"objects\":{}}"), 2, &d,
+	    &err), -1);
+	assert_int_equal(bl_wire_deletes_parse(B("{\"objects\":["), 2, &d,
+	    &err), -1);
+	assert_int_equal(err.code, BL_EPARSE);
+	/* Each failure names the object and the field. */
+	snprintf(body, sizeof(body), "{\"objects\":[%s,{\"owner\":\"../x"
+	    "\",\"object_id\":\"" OID "\",\"md5\":\"" MD5 "\"}]}", one);
+	assert_int_equal(bl_wire_deletes_parse(B(body), 10, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "objects[1].owner"));
+	snprintf(body, sizeof(body), "{\"objects\":[%s,{\"owner\":\"" OWNER
+	    "\",\"object_id\":\"" OID "\",\"md5\":\"nope\"}]}", one);
+	assert_int_equal(bl_wire_deletes_parse(B(body), 10, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "objects[1].md5"));
+	snprintf(body, sizeof(body), "{\"objects\":[{\"owner\":\"" OWNER
+	    "\",\"object_id\":\"" OID "\",\"md5\":\"" MD5 "\","
+	    "\"forward_to\":\"ftp://h\"}]}");
+	assert_int_equal(bl_wire_deletes_parse(B(body), 10, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "objects[0].forward_to"));
+	snprintf(body, sizeof(body), "{\"objects\":[{\"owner\":\"" OWNER
+	    "\",\"object_id\":\"" OID "\",\"md5\":\"" MD5 "\","
+	    "\"size\":1}]}");
+	assert_int_equal(bl_wire_deletes_parse(B(body), 10, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "objects[0].size"));
+	assert_int_equal(bl_wire_deletes_parse(B("{\"objects\":[1],\"x\":2}"),
+	    10, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "body.x"));
+	assert_null(d.items);
+}
+
 /* A job's throttle share rides on the body but is not part of its
  * identity: a post again with a newer share is the same assignment. */
 static void
@@ -219,6 +284,8 @@ main(void)
 		    test_wire__assignment_is_parsed_with_paths_in_errors),
 		cmocka_unit_test(
 		    test_wire__throttle_and_delete_bodies_are_strict),
+		cmocka_unit_test(
+		    test_wire__batch_delete_bodies_are_strict_and_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
