@@ -5,10 +5,11 @@
  * It runs beside the engine's tick, on its own thread, database connection
  * and libev loop: a source agent that makes a burst of deletes durable
  * takes seconds, and the tick (dispatch, poll, commit) used to wait for
- * it. A round selects up to CLEAN_BATCH rows, sends their DELETEs in
- * parallel and records the outcomes in one statement; a full round is
- * followed at once by the next, otherwise the cleaner waits for the
- * engine's poll interval or a wake.
+ * it. A round selects up to CLEAN_BATCH rows, sends them as one POST
+ * /v1/deletes per agent, all agents in parallel (one DELETE per object to
+ * an agent without that route), and records the outcomes in one
+ * statement; a full round is followed at once by the next, otherwise the
+ * cleaner waits for the engine's poll interval or a wake.
  *
  * A copy is deleted only when the metadata does not list that node, read
  * in the round's SELECT; the agent deletes only the file it verified (same
@@ -23,6 +24,7 @@
 
 #include "lib/log.h"
 #include "lib/pg.h"
+#include "lib/wire.h"
 
 #define CLEAN_BATCH 1000
 
@@ -116,6 +118,188 @@ clean_outcome(const PGresult *r, int i, long status)
 	return NULL;
 }
 
+/* One request of the round: up to BL_WIRE_MAX_DELETES of one agent's
+ * rows, sent as POST /v1/deletes. */
+struct clean_req {
+	const char	*url;		/* borrows: the round's result */
+	json_t		*objs;		/* owns until sent */
+	int		*rows;		/* owns: nrows of cap */
+	size_t		 nrows, cap;
+};
+
+/* The body of row i's delete, for POST /v1/deletes (with_ids) or for a
+ * DELETE of the object's own path. */
+static json_t *
+clean_item(const PGresult *r, int i, int with_ids)
+{
+	const char *dest = PQgetvalue(r, i, C_DEST_URL);
+	json_t *o = json_pack("{s:s}", "md5", PQgetvalue(r, i, C_MD5));
+
+	if (o == NULL)
+		return NULL;
+	if (with_ids) {
+		json_object_set_new(o, "owner",
+		    json_string(PQgetvalue(r, i, C_OWNER)));
+		json_object_set_new(o, "object_id",
+		    json_string(PQgetvalue(r, i, C_OBJECT)));
+	}
+	if (strcmp(PQgetvalue(r, i, C_KIND), "source") == 0 && *dest != '\0')
+		json_object_set_new(o, "forward_to", json_string(dest));
+	return o;
+}
+
+/* Groups the rows to delete by agent: 0, or -1 out of memory. */
+static int
+clean_group(const PGresult *r, int n, struct clean_req *q, size_t *nq)
+{
+	for (int i = 0; i < n; i++) {
+		const char *url = PQgetvalue(r, i, C_URL);
+		struct clean_req *x = NULL;
+		json_t *o;
+
+		if (strcmp(PQgetvalue(r, i, C_LISTED), "t") == 0 ||
+		    *url == '\0' || strcmp(PQgetvalue(r, i, C_REACH), "t") != 0)
+			continue;	/* not sent: skipped */
+		for (size_t k = 0; k < *nq && x == NULL; k++)
+			if (q[k].nrows < BL_WIRE_MAX_DELETES &&
+			    strcmp(q[k].url, url) == 0)
+				x = &q[k];
+		if (x == NULL) {
+			x = &q[(*nq)++];
+			x->url = url;
+			if ((x->objs = json_array()) == NULL)
+				return -1;
+		}
+		if (x->nrows == x->cap) {
+			size_t cap = x->cap ? 2 * x->cap : 16;
+			int *rows = realloc(x->rows, cap * sizeof(*rows));
+
+			if (rows == NULL)
+				return -1;
+			x->rows = rows;
+			x->cap = cap;
+		}
+		if ((o = clean_item(r, i, 1)) == NULL ||
+		    json_array_append_new(x->objs, o) == -1)
+			return -1;
+		x->rows[x->nrows++] = i;
+	}
+	return 0;
+}
+
+/* Copies the per-object statuses of a POST /v1/deletes answer into
+ * status[]. An answer that does not name the rows in order gives none:
+ * they are asked again next round. */
+static void
+clean_results(const PGresult *r, const struct clean_req *x,
+    const json_t *ans, long *status)
+{
+	const json_t *res = json_object_get(ans, "results");
+
+	if (json_array_size(res) != x->nrows) {
+		log_warnx("engine: cleanup: %s: an answer without one result "
+		    "per object", x->url);
+		return;
+	}
+	for (size_t j = 0; j < x->nrows; j++) {
+		const json_t *o = json_array_get(res, j);
+		const char *ow = json_string_value(json_object_get(o, "owner"));
+		const char *id = json_string_value(json_object_get(o,
+		    "object_id"));
+		json_t *st = json_object_get(o, "status");
+		int i = x->rows[j];
+
+		if (ow == NULL || id == NULL || !json_is_integer(st) ||
+		    strcmp(ow, PQgetvalue(r, i, C_OWNER)) != 0 ||
+		    strcmp(id, PQgetvalue(r, i, C_OBJECT)) != 0) {
+			log_warnx("engine: cleanup: %s: result %zu does not "
+			    "name its object", x->url, j);
+			continue;
+		}
+		status[i] = (long)json_integer_value(st);
+	}
+}
+
+/* Agents from before POST /v1/deletes (404, 405), or with a max_body too
+ * small for one (413), get one DELETE per object. */
+static void
+clean_singly(struct mig_cleaner *c, const struct bl_acall_opts *ao,
+    const PGresult *r, const struct clean_req *x, long *status)
+{
+	struct bl_acall *calls;
+
+	if ((calls = calloc(x->nrows, sizeof(*calls))) == NULL)
+		return;
+	for (size_t j = 0; j < x->nrows; j++) {
+		int i = x->rows[j];
+		char target[128];
+		json_t *body = clean_item(r, i, 0);
+
+		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
+		    PQgetvalue(r, i, C_OWNER), PQgetvalue(r, i, C_OBJECT));
+		bl_acall_set(&calls[j], "DELETE", x->url, target, body ?
+		    json_dumps(body, JSON_COMPACT) : NULL);
+		json_decref(body);
+	}
+	bl_acalls_run(c->loop, c->http, ao, calls, x->nrows);
+	for (size_t j = 0; j < x->nrows; j++)
+		status[x->rows[j]] = calls[j].status;
+	bl_acalls_release(calls, x->nrows);
+	free(calls);
+}
+
+/* Sends the round's deletes, one POST /v1/deletes per agent (and per
+ * BL_WIRE_MAX_DELETES rows), and fills status[] (0: no answer). 0, or -1
+ * out of memory. */
+static int
+clean_send(struct mig_cleaner *c, const struct bl_acall_opts *ao,
+    const PGresult *r, int n, long *status)
+{
+	struct clean_req *q;
+	struct bl_acall *calls = NULL;
+	size_t nq = 0;
+	int rc = -1;
+
+	if ((q = calloc((size_t)n, sizeof(*q))) == NULL)
+		return -1;
+	if (clean_group(r, n, q, &nq) == -1 ||
+	    (nq > 0 && (calls = calloc(nq, sizeof(*calls))) == NULL))
+		goto out;
+	for (size_t k = 0; k < nq; k++) {
+		json_t *body = json_pack("{s:O}", "objects", q[k].objs);
+
+		bl_acall_set(&calls[k], "POST", q[k].url, "/v1/deletes",
+		    body ? json_dumps(body, JSON_COMPACT) : NULL);
+		json_decref(body);
+	}
+	bl_acalls_run(c->loop, c->http, ao, calls, nq);
+	for (size_t k = 0; k < nq; k++) {
+		long st = calls[k].status;
+
+		if (st == 200 && calls[k].json != NULL)
+			clean_results(r, &q[k], calls[k].json, status);
+		else if (st == 404 || st == 405 || st == 413) {
+			log_info("engine: cleanup: %s: POST /v1/deletes: HTTP "
+			    "%ld; one DELETE per object", q[k].url, st);
+			clean_singly(c, ao, r, &q[k], status);
+		}
+		else if (st != 0)
+			log_warnx("engine: cleanup: %s: POST /v1/deletes: "
+			    "HTTP %ld", q[k].url, st);
+	}
+	rc = 0;
+out:
+	if (calls != NULL)
+		bl_acalls_release(calls, nq);
+	free(calls);
+	for (size_t k = 0; k < nq; k++) {
+		json_decref(q[k].objs);
+		free(q[k].rows);
+	}
+	free(q);
+	return rc;
+}
+
 /* One round: 0 with *n the rows selected and *done the outcomes recorded,
  * or -1. */
 static int
@@ -125,11 +309,11 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	struct bl_acall_opts ao = { c->e->secret, o->secret_len, 2000,
 	    o->timeout_s * 1000, 0 };
 	struct arr jobs = { 0 }, objs = { 0 }, outs = { 0 };
-	struct bl_acall *calls;
 	struct bl_err err;
 	char grace[24], lim[24];
 	const char *gp[2] = { grace, lim };
 	PGresult *r;
+	long *status;
 	int nout = 0, rc = 0;
 
 	*n = *done = 0;
@@ -156,33 +340,14 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	    &err)) == NULL)
 		return clean_db_fail(c, &err, "cleanup select");
 	*n = PQntuples(r);
-	if ((calls = calloc(*n ? (size_t)*n : 1, sizeof(*calls))) == NULL) {
+	if ((status = calloc(*n ? (size_t)*n : 1, sizeof(*status))) == NULL ||
+	    clean_send(c, &ao, r, *n, status) == -1) {
+		free(status);
 		PQclear(r);
 		return -1;
 	}
 	for (int i = 0; i < *n; i++) {
-		const char *url = PQgetvalue(r, i, C_URL);
-		const char *dest = PQgetvalue(r, i, C_DEST_URL);
-		char target[128];
-		json_t *body;
-
-		if (strcmp(PQgetvalue(r, i, C_LISTED), "t") == 0 ||
-		    *url == '\0' || strcmp(PQgetvalue(r, i, C_REACH), "t") != 0)
-			continue;	/* left unprepared: skipped */
-		snprintf(target, sizeof(target), "/v1/objects/%s/%s",
-		    PQgetvalue(r, i, C_OWNER), PQgetvalue(r, i, C_OBJECT));
-		body = json_pack("{s:s}", "md5", PQgetvalue(r, i, C_MD5));
-		if (strcmp(PQgetvalue(r, i, C_KIND), "source") == 0 &&
-		    *dest != '\0')
-			json_object_set_new(body, "forward_to",
-			    json_string(dest));
-		bl_acall_set(&calls[i], "DELETE", url, target,
-		    json_dumps(body, JSON_COMPACT));
-		json_decref(body);
-	}
-	bl_acalls_run(c->loop, c->http, &ao, calls, (size_t)*n);
-	for (int i = 0; i < *n; i++) {
-		const char *out = clean_outcome(r, i, calls[i].status);
+		const char *out = clean_outcome(r, i, status[i]);
 
 		if (out == NULL)
 			continue;
@@ -209,8 +374,7 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	mig_arr_free(&objs);
 	mig_arr_free(&outs);
 	PQclear(r);
-	bl_acalls_release(calls, (size_t)*n);
-	free(calls);
+	free(status);
 	/* Finished tasks may finish their job: the tick sees to it. */
 	if (rc == 0 && nout > 0) {
 		*done = nout;

@@ -685,6 +685,67 @@ test_engine__evacuated_node_is_empty_after_the_job_and_used_drops(
 	assert_int_equal(th_verify(&ctl), 0);
 }
 
+/* The cleaner sends an agent its deletes as one POST /v1/deletes. An agent
+ * that refuses that request (here its max_body is too small for one, so
+ * 413; an agent from before the route answers 404) still loses the moved
+ * source copies: the cleaner falls back to one DELETE per object.
+ *
+ * To have one round hold all 20 deletes, the test puts the sources back
+ * as ballastd would have left them had it stopped between the commits and
+ * the cleanup: the files in place on n1, the tasks committed. */
+static void
+test_engine__sources_go_one_delete_at_a_time_to_an_agent_refusing_a_batch(
+    void **state)
+{
+	static const char *const small[] = { "--set", "max_body=1024", NULL };
+	int copies[1] = { 0 };
+	char id[37], ids[20 * 37], sql[256], cmd[4096];
+	unsigned char *log;
+	json_t *job;
+	size_t len;
+	int left = 20;
+
+	(void)state;
+	reset();
+	assert_int_equal(tha_agent_restart(&ag[0], small), 0);
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 4096, copies, 1,
+	    ids, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
+	job = wait_complete(id, 120);
+	assert_int_equal(th_job_counter(job, "complete"), 20);
+	json_decref(job);
+	assert_int_equal(th_ctl_stop(&ctl), 0);
+	for (int i = 0; i < 20; i++) {
+		assert_false(object_file_exists(&ag[0], ids + i * 37));
+		snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s' && cat "
+		    "'%s/%s/%s' '%s/%s/%s' '%s/%s/%s' 2>/dev/null > "
+		    "'%s/%s/%s'", ag[0].root, OWNER, ag[1].root, OWNER,
+		    ids + i * 37, ag[2].root, OWNER, ids + i * 37, ag[3].root,
+		    OWNER, ids + i * 37, ag[0].root, OWNER, ids + i * 37);
+		(void)system(cmd);
+		assert_true(object_file_exists(&ag[0], ids + i * 37));
+	}
+	snprintf(sql, sizeof(sql), "UPDATE job_tasks SET cleanup = 'source', "
+	    "state = 'committed' WHERE job = '%s'", id);
+	assert_int_equal(th_pg_sql(&pg, sql), 0);
+	assert_int_equal(th_ctl_restart(&ctl), 0);
+	for (int t = 0; t < 300 && left > 0; t++) {
+		left = 0;
+		for (int i = 0; i < 20; i++)
+			left += object_file_exists(&ag[0], ids + i * 37);
+		if (left > 0)
+			tha_sleep_ms(100);
+	}
+	assert_int_equal(left, 0);
+	log = tha_read_file(ctl.log, &len);
+	assert_non_null(log);
+	assert_non_null(strstr((char *)log, "POST /v1/deletes: HTTP 413; "
+	    "one DELETE per object"));
+	free(log);
+	assert_int_equal(th_verify(&ctl), 0);
+	assert_int_equal(tha_agent_restart(&ag[0], NULL), 0);
+}
+
 static void
 test_engine__evacuation_keeps_the_copies_with_the_opt_out(void **state)
 {
@@ -927,6 +988,8 @@ main(void)
 		    test_engine__tasks_for_a_destination_drained_meanwhile_are_rerouted),
 		cmocka_unit_test(
 		    test_engine__evacuated_node_is_empty_after_the_job_and_used_drops),
+		cmocka_unit_test(
+		    test_engine__sources_go_one_delete_at_a_time_to_an_agent_refusing_a_batch),
 		cmocka_unit_test(
 		    test_engine__evacuation_keeps_the_copies_with_the_opt_out),
 		cmocka_unit_test(
