@@ -40,6 +40,7 @@ struct mig_cleaner {
 	struct ev_loop		*loop;		/* owns */
 	struct bl_http_client	*http;		/* owns */
 	int			 db_was_down;
+	struct mig_backoffs	 bo;		/* cleaner thread only */
 };
 
 /* The engine's settings the cleaner uses, read under e->mu (a reload
@@ -97,7 +98,7 @@ clean_ensure_db(struct mig_cleaner *c)
 
 /* Columns of the round's SELECT. */
 enum { C_JOB, C_OBJECT, C_OWNER, C_MD5, C_KIND, C_LISTED, C_URL, C_REACH,
-	C_DEST_URL };
+	C_DEST_URL, C_NODE };
 
 /* What to record for row i after its call (NULL: try again next round). */
 static const char *
@@ -150,7 +151,8 @@ clean_item(const PGresult *r, int i, int with_ids)
 
 /* Groups the rows to delete by agent: 0, or -1 out of memory. */
 static int
-clean_group(const PGresult *r, int n, struct clean_req *q, size_t *nq)
+clean_group(const PGresult *r, int n, struct clean_req *q, size_t *nq,
+    long *status)
 {
 	for (int i = 0; i < n; i++) {
 		const char *url = PQgetvalue(r, i, C_URL);
@@ -183,6 +185,7 @@ clean_group(const PGresult *r, int n, struct clean_req *q, size_t *nq)
 		    json_array_append_new(x->objs, o) == -1)
 			return -1;
 		x->rows[x->nrows++] = i;
+		status[i] = 0;		/* sent; no answer yet */
 	}
 	return 0;
 }
@@ -249,8 +252,8 @@ clean_singly(struct mig_cleaner *c, const struct bl_acall_opts *ao,
 }
 
 /* Sends the round's deletes, one POST /v1/deletes per agent (and per
- * BL_WIRE_MAX_DELETES rows), and fills status[] (0: no answer). 0, or -1
- * out of memory. */
+ * BL_WIRE_MAX_DELETES rows), and fills status[] for the rows sent (0: no
+ * answer; rows not sent keep theirs). 0, or -1 out of memory. */
 static int
 clean_send(struct mig_cleaner *c, const struct bl_acall_opts *ao,
     const PGresult *r, int n, long *status)
@@ -262,7 +265,7 @@ clean_send(struct mig_cleaner *c, const struct bl_acall_opts *ao,
 
 	if ((q = calloc((size_t)n, sizeof(*q))) == NULL)
 		return -1;
-	if (clean_group(r, n, q, &nq) == -1 ||
+	if (clean_group(r, n, q, &nq, status) == -1 ||
 	    (nq > 0 && (calls = calloc(nq, sizeof(*calls))) == NULL))
 		goto out;
 	for (size_t k = 0; k < nq; k++) {
@@ -300,6 +303,129 @@ out:
 	return rc;
 }
 
+static double
+clean_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct mig_backoff *
+backoff_find(const struct mig_backoffs *b, const char *node)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->v[i].node, node) == 0)
+			return &b->v[i];
+	return NULL;
+}
+
+double
+mig_backoff_fail(struct mig_backoffs *b, const char *node, double now)
+{
+	struct mig_backoff *x = backoff_find(b, node);
+	double wait = MIG_BACKOFF_MIN_S;
+
+	if (x == NULL) {
+		if (b->n == b->cap) {
+			size_t cap = b->cap ? 2 * b->cap : 8;
+			struct mig_backoff *v = realloc(b->v, cap * sizeof(*v));
+
+			if (v == NULL)
+				return -1;
+			b->v = v;
+			b->cap = cap;
+		}
+		x = &b->v[b->n];
+		if ((x->node = strdup(node)) == NULL)
+			return -1;
+		x->tries = 0;
+		b->n++;
+	}
+	for (int i = 0; i < x->tries && wait < MIG_BACKOFF_MAX_S; i++)
+		wait *= 2;
+	if (wait > MIG_BACKOFF_MAX_S)
+		wait = MIG_BACKOFF_MAX_S;
+	x->tries++;
+	x->due = now + wait;
+	return wait;
+}
+
+void
+mig_backoff_clear(struct mig_backoffs *b, const char *node)
+{
+	struct mig_backoff *x = backoff_find(b, node);
+
+	if (x == NULL)
+		return;
+	free(x->node);
+	*x = b->v[--b->n];
+}
+
+int
+mig_backoff_held(const struct mig_backoffs *b, double now, struct arr *a)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->v[i].due > now && mig_arr_push(a, b->v[i].node) == -1)
+			return -1;
+	return 0;
+}
+
+void
+mig_backoffs_free(struct mig_backoffs *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i].node);
+	free(b->v);
+	memset(b, 0, sizeof(*b));
+}
+
+/* After a round's answers: each node asked whose every delete went
+ * without an outcome is held back (mig_backoff_fail), so that the next
+ * rounds select other nodes' deletes; a node with one outcome is let back
+ * in. Without it, a round's worth of deletes failing on one node (a disk
+ * gone read-only) were selected again every round, and no other
+ * deletion ever was. */
+static void
+clean_hold(struct mig_cleaner *c, const PGresult *r, int n,
+    const long *status, double now)
+{
+	for (int i = 0; i < n; i++) {
+		const char *node = PQgetvalue(r, i, C_NODE);
+		int asked = 0, outcomes = 0, j;
+		char why[32] = "no answer";
+		double wait;
+
+		if (status[i] < 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (status[j] >= 0 &&
+			    strcmp(PQgetvalue(r, j, C_NODE), node) == 0)
+				break;
+		if (j < i)
+			continue;	/* this node was counted at row j */
+		for (j = i; j < n; j++) {
+			if (status[j] < 0 ||
+			    strcmp(PQgetvalue(r, j, C_NODE), node) != 0)
+				continue;
+			if (asked++ == 0 && status[j] > 0)
+				snprintf(why, sizeof(why), "HTTP %ld",
+				    status[j]);
+			if (clean_outcome(r, j, status[j]) != NULL)
+				outcomes++;
+		}
+		if (outcomes > 0) {
+			mig_backoff_clear(&c->bo, node);
+			continue;
+		}
+		if ((wait = mig_backoff_fail(&c->bo, node, now)) < 0)
+			continue;
+		log_warnx("engine: cleanup: node %s: %d deletes failed (%s); "
+		    "its deletes wait %.0f s", node, asked, why, wait);
+	}
+}
+
 /* One round: 0 with *n the rows selected and *done the outcomes recorded,
  * or -1. */
 static int
@@ -308,10 +434,11 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 {
 	struct bl_acall_opts ao = { c->e->secret, o->secret_len, 2000,
 	    o->timeout_s * 1000, 0 };
-	struct arr jobs = { 0 }, objs = { 0 }, outs = { 0 };
+	struct arr jobs = { 0 }, objs = { 0 }, outs = { 0 }, held = { 0 };
 	struct bl_err err;
 	char grace[24], lim[24];
-	const char *gp[2] = { grace, lim };
+	const char *gp[3] = { grace, lim, NULL };
+	double now = clean_now();
 	PGresult *r;
 	long *status;
 	int nout = 0, rc = 0;
@@ -319,6 +446,11 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	*n = *done = 0;
 	snprintf(grace, sizeof(grace), "%ld", o->grace_s);
 	snprintf(lim, sizeof(lim), "%d", CLEAN_BATCH);
+	if (mig_backoff_held(&c->bo, now, &held) == -1) {
+		mig_arr_free(&held);
+		return -1;
+	}
+	gp[2] = mig_arr_str(&held);
 	/* Orphans: our new copy after a failed CAS. Sources: the old copy
 	 * of a committed move, after the grace period. The node's agent and
 	 * whether it answered come from nodes, which the tick refreshes. An
@@ -328,24 +460,34 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	if ((r = bl_pg_exec(c->db, "SELECT t.job, t.object, t.owner, t.md5, "
 	    "t.cleanup, coalesce(x.node = ANY(o.copies), false), "
 	    "coalesce(n.agent_url, ''), coalesce(n.reachable, false), "
-	    "coalesce(d.agent_url, '') FROM job_tasks t CROSS JOIN LATERAL "
-	    "(SELECT CASE WHEN t.cleanup = 'orphan' THEN t.dest ELSE t.source "
-	    "END AS node) x LEFT JOIN objects o ON o.id = t.object LEFT JOIN "
-	    "nodes n ON n.id = x.node LEFT JOIN nodes d ON d.id = t.dest "
-	    "WHERE (t.cleanup = 'orphan' AND (coalesce(x.node = "
+	    "coalesce(d.agent_url, ''), x.node FROM job_tasks t CROSS JOIN "
+	    "LATERAL (SELECT CASE WHEN t.cleanup = 'orphan' THEN t.dest ELSE "
+	    "t.source END AS node) x LEFT JOIN objects o ON o.id = t.object "
+	    "LEFT JOIN nodes n ON n.id = x.node LEFT JOIN nodes d ON d.id = "
+	    "t.dest WHERE ((t.cleanup = 'orphan' AND (coalesce(x.node = "
 	    "ANY(o.copies), false) OR (coalesce(n.reachable, false) AND "
 	    "coalesce(n.agent_url, '') <> ''))) OR (t.cleanup = 'source' "
 	    "AND t.state = 'committed' AND t.committed_at <= now() - "
-	    "make_interval(secs => $1::int)) LIMIT $2", 2, gp,
-	    &err)) == NULL)
+	    "make_interval(secs => $1::int))) AND coalesce(x.node <> "
+	    "ALL($3::text[]), true) LIMIT $2", 3, gp, &err)) == NULL) {
+		mig_arr_free(&held);
 		return clean_db_fail(c, &err, "cleanup select");
+	}
+	mig_arr_free(&held);
 	*n = PQntuples(r);
-	if ((status = calloc(*n ? (size_t)*n : 1, sizeof(*status))) == NULL ||
-	    clean_send(c, &ao, r, *n, status) == -1) {
+	if ((status = malloc((*n ? (size_t)*n : 1) * sizeof(*status))) ==
+	    NULL) {
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < *n; i++)
+		status[i] = -1;		/* not sent */
+	if (clean_send(c, &ao, r, *n, status) == -1) {
 		free(status);
 		PQclear(r);
 		return -1;
 	}
+	clean_hold(c, r, *n, status, now);
 	for (int i = 0; i < *n; i++) {
 		const char *out = clean_outcome(r, i, status[i]);
 
@@ -474,6 +616,7 @@ mig_cleaner_free(struct mig_cleaner *c)
 		pthread_join(c->th, NULL);
 	}
 	bl_http_client_free(c->http);
+	mig_backoffs_free(&c->bo);
 	if (c->loop != NULL)
 		ev_loop_destroy(c->loop);
 	if (c->db != NULL)

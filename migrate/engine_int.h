@@ -123,4 +123,33 @@ void	mig_cleaner_wake(struct mig_cleaner *c);
 /* Stops and joins the thread; NULL: no-op. */
 void	mig_cleaner_free(struct mig_cleaner *c);
 
+/* The cleaner's nodes held back. A node whose every delete of a round
+ * failed without an outcome (no answer, a timeout, a 5xx) is left out of
+ * the rounds for MIG_BACKOFF_MIN_S, then twice as long after each round
+ * that fails again, up to MIG_BACKOFF_MAX_S; one outcome there lets it
+ * back in at once. */
+#define MIG_BACKOFF_MIN_S	2
+#define MIG_BACKOFF_MAX_S	60
+
+struct mig_backoff {
+	char	*node;		/* owns */
+	double	 due;		/* monotonic s: held back until then */
+	int	 tries;
+};
+
+struct mig_backoffs {
+	struct mig_backoff	*v;	/* owns: n of cap */
+	size_t			 n, cap;
+};
+
+/* node failed a round at now: the seconds it is held back, or -1 when out
+ * of memory (it is not held back). */
+double	mig_backoff_fail(struct mig_backoffs *b, const char *node, double now);
+/* node got an outcome: no longer held back. */
+void	mig_backoff_clear(struct mig_backoffs *b, const char *node);
+/* Pushes the nodes held back at now onto a. 0, or -1 out of memory. */
+int	mig_backoff_held(const struct mig_backoffs *b, double now,
+	    struct arr *a);
+void	mig_backoffs_free(struct mig_backoffs *b);
+
 #endif

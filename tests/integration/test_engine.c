@@ -746,6 +746,77 @@ test_engine__sources_go_one_delete_at_a_time_to_an_agent_refusing_a_batch(
 	assert_int_equal(tha_agent_restart(&ag[0], NULL), 0);
 }
 
+/* chattr +i (set 1) or -i on dir: 0, or -1 where the filesystem has no
+ * immutable flag. */
+static int
+immutable(const char *dir, int set)
+{
+	char cmd[1300];
+
+	snprintf(cmd, sizeof(cmd), "chattr %si '%s' 2>/dev/null",
+	    set ? "+" : "-", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A node whose deletes all fail (here its object directory is immutable,
+ * so every unlink is refused: 500) is held back, and the cleaner's rounds
+ * go to other nodes. Before, 1,100 failing deletes on n1 filled every
+ * round of 1,000, and an evacuation of n2 never had its sources deleted.
+ * Once n1's disk takes unlinks again, its deletes complete. */
+static void
+test_engine__a_node_whose_deletes_fail_does_not_hold_up_other_cleanups(
+    void **state)
+{
+	int c1[1] = { 0 }, c2[1] = { 1 };
+	char id1[37], id2[37], dir[1200], ids1[1100 * 37], ids2[10 * 37];
+	char sql[256];
+	unsigned char *log;
+	json_t *job;
+	size_t len;
+
+	(void)state;
+	reset();
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 1100, 256, c1, 1,
+	    ids1, OWNER), 0);
+	snprintf(dir, sizeof(dir), "%s/%s", ag[0].root, OWNER);
+	if (immutable(dir, 1) == -1)
+		skip();		/* no chattr +i here: nothing to test with */
+	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id1), 201);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM job_tasks WHERE job "
+	    "= '%s' AND state = 'committed' AND cleanup = 'source'", id1);
+	for (int i = 0; i < 1200 && th_sql_ll(pg.conninfo, sql) < 1100; i++)
+		tha_sleep_ms(100);
+	assert_int_equal(th_sql_ll(pg.conninfo, sql), 1100);
+	/* n2's evacuation completes while n1's 1,100 deletes keep failing. */
+	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 10, 256, c2, 1,
+	    ids2, OWNER), 0);
+	assert_int_equal(th_ctl_evacuate(&ctl, "n2.stor", 0, id2), 201);
+	job = th_ctl_wait_job(&ctl, id2, 60);
+	if (job == NULL || strcmp(json_string_value(json_object_get(job,
+	    "state")), "complete") != 0) {
+		immutable(dir, 0);
+		fail_msg("n2's evacuation did not complete");
+	}
+	json_decref(job);
+	for (int i = 0; i < 10; i++)
+		assert_false(object_file_exists(&ag[1], ids2 + i * 37));
+	assert_int_equal(th_sql_ll(pg.conninfo, sql), 1100);
+	assert_int_equal(immutable(dir, 0), 0);
+	log = tha_read_file(ctl.log, &len);
+	assert_non_null(log);
+	assert_non_null(strstr((char *)log, "engine: cleanup: node n1.stor: "));
+	assert_non_null(strstr((char *)log, "deletes failed (HTTP 500); its "
+	    "deletes wait "));
+	free(log);
+	/* n1 takes unlinks again: its held-back deletes are retried. */
+	job = wait_complete(id1, 120);
+	assert_int_equal(th_job_counter(job, "complete"), 1100);
+	json_decref(job);
+	for (int i = 0; i < 1100; i++)
+		assert_false(object_file_exists(&ag[0], ids1 + i * 37));
+	assert_int_equal(th_verify(&ctl), 0);
+}
+
 static void
 test_engine__evacuation_keeps_the_copies_with_the_opt_out(void **state)
 {
@@ -990,6 +1061,8 @@ main(void)
 		    test_engine__evacuated_node_is_empty_after_the_job_and_used_drops),
 		cmocka_unit_test(
 		    test_engine__sources_go_one_delete_at_a_time_to_an_agent_refusing_a_batch),
+		cmocka_unit_test(
+		    test_engine__a_node_whose_deletes_fail_does_not_hold_up_other_cleanups),
 		cmocka_unit_test(
 		    test_engine__evacuation_keeps_the_copies_with_the_opt_out),
 		cmocka_unit_test(

@@ -9,6 +9,7 @@
 
 
 #include "migrate/engine.h"
+#include "migrate/engine_int.h"
 
 static void
 test_migrate__skip_reasons_include_mantas_and_ours(void **state)
@@ -72,6 +73,37 @@ test_migrate__job_states_follow_the_design(void **state)
 	assert_false(mig_task_state_valid("done"));
 }
 
+/* The cleaner holds back a node whose deletes all failed: 2 s, then
+ * doubling up to 60 s, and not at all once one got an outcome. */
+static void
+test_migrate__cleanup_backoff_doubles_to_a_cap_and_clears(void **state)
+{
+	static const double want[] = { 2, 4, 8, 16, 32, 60, 60 };
+	struct mig_backoffs b = { 0 };
+	struct arr a = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_true(mig_backoff_fail(&b, "n1", 100.0) == want[i]);
+	assert_true(mig_backoff_fail(&b, "n2", 100.0) == 2);
+	assert_int_equal(mig_backoff_held(&b, 101.0, &a), 0);
+	assert_string_equal(mig_arr_str(&a), "{\"n1\",\"n2\"}");
+	mig_arr_free(&a);
+	/* n2's 2 s are over at 102; n1 waits until 160. */
+	assert_int_equal(mig_backoff_held(&b, 102.0, &a), 0);
+	assert_string_equal(mig_arr_str(&a), "{\"n1\"}");
+	mig_arr_free(&a);
+	mig_backoff_clear(&b, "n1");
+	mig_backoff_clear(&b, "unknown");
+	assert_int_equal(mig_backoff_held(&b, 102.0, &a), 0);
+	assert_string_equal(mig_arr_str(&a), "{}");
+	mig_arr_free(&a);
+	/* Cleared, n1 starts again from 2 s; n2 kept its count. */
+	assert_true(mig_backoff_fail(&b, "n1", 200.0) == 2);
+	assert_true(mig_backoff_fail(&b, "n2", 200.0) == 4);
+	mig_backoffs_free(&b);
+}
+
 int
 main(void)
 {
@@ -81,6 +113,8 @@ main(void)
 		cmocka_unit_test(
 		    test_migrate__agent_reasons_map_to_skip_reasons),
 		cmocka_unit_test(test_migrate__job_states_follow_the_design),
+		cmocka_unit_test(
+		    test_migrate__cleanup_backoff_doubles_to_a_cap_and_clears),
 	};
 
 	return cmocka_run_group_tests_name("migrate", tests, NULL, NULL);
