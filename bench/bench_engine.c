@@ -1,14 +1,18 @@
 /* bench/bench_engine.c - make bench-engine.
  *
- * 1. Evacuation: 20,000 objects of 64 KiB ($BENCH_ENGINE_OBJECTS,
- *    $BENCH_ENGINE_SIZE), two copies each (n1 and one of
- *    n2..n4; the second copy is a hard link of the first, to spare the
- *    disk), four real agents, a real ballastd on a private PostgreSQL.
- *    Timed from the POST to the job's "complete":
- *      BENCH evacuate_objects_per_sec, BENCH evacuate_bytes_per_sec,
- *    and where the time went: CPU seconds of ballastd, the agents and
+ * 1. Evacuations, each on a fresh cluster: 20,000 objects of 4 KiB
+ *    (names evacuate_4k_*), 20,000 of 64 KiB (evacuate_64k_*) and 2,000
+ *    of 1 MiB (evacuate_1mib_*); or one run of $BENCH_ENGINE_OBJECTS of
+ *    $BENCH_ENGINE_SIZE bytes when either is set (evacuate_*). Two copies
+ *    each (n1 and one of n2..n4; the second copy is a hard link of the
+ *    first, to spare the disk), four real agents, a real ballastd on a
+ *    private PostgreSQL. Timed from the POST to the job's "complete":
+ *      BENCH <run>_objects_per_sec, BENCH <run>_bytes_per_sec,
+ *    where the time went: CPU seconds of ballastd, the agents and
  *    PostgreSQL (its backends included) from /proc over the same span:
- *      BENCH evacuate_cpu_ballastd, _cpu_agents, _cpu_postgres
+ *      BENCH <run>_cpu_ballastd, _cpu_agents, _cpu_postgres
+ *    and the raw baseline of the same bytes (bench_raw):
+ *      BENCH <run>_raw_get_bytes_per_sec, <run>_vs_raw_get_ratio
  * 2. Metadata commit: 20,000 "copied" tasks committed by the engine's
  *    committer pool (mig_commit_pool, 10 threads unless
  *    $BENCH_METADATA_THREADS says otherwise, batches of 500: the CAS
@@ -53,6 +57,8 @@ now_s(void)
 /* The evacuation's objects: $BENCH_ENGINE_OBJECTS (a multiple of 1,000)
  * of $BENCH_ENGINE_SIZE bytes (a multiple of 8). */
 static int evac_n = NOBJ, evac_size = OSIZE;
+/* The BENCH names' prefix of the run. */
+static const char *evac_tag = "evacuate";
 /* Each seeded object's id and md5, and its second copy's agent. */
 static char (*evac_id)[37], (*evac_md5)[25];
 static int *evac_other;
@@ -301,11 +307,11 @@ bench_raw(struct tha_agent *a, double evac_bps)
 	free(items);
 	if (got < 0)
 		die("raw: a GET failed");
-	printf("BENCH evacuate_raw_get_bytes_per_sec %.0f bytes/s\n",
+	printf("BENCH %s_raw_get_bytes_per_sec %.0f bytes/s\n", evac_tag,
 	    (double)got / t0);
-	printf("BENCH evacuate_raw_get_objects_per_sec %.1f objects/s\n",
-	    (double)evac_n / t0);
-	printf("BENCH evacuate_vs_raw_get_ratio %.3f ratio\n",
+	printf("BENCH %s_raw_get_objects_per_sec %.1f objects/s\n",
+	    evac_tag, (double)evac_n / t0);
+	printf("BENCH %s_vs_raw_get_ratio %.3f ratio\n", evac_tag,
 	    evac_bps / ((double)got / t0));
 	fflush(stdout);
 }
@@ -372,11 +378,11 @@ bench_evacuate(struct th_ctl *c, PGconn *db, struct tha_agent *a)
 	json_decref(job);
 	if (th_verify(c) != 0)
 		die("evacuate: the invariant does not hold");
-	printf("BENCH evacuate_objects_per_sec %.1f objects/s\n",
+	printf("BENCH %s_objects_per_sec %.1f objects/s\n", evac_tag,
 	    (double)done / (t1 - t0));
-	printf("BENCH evacuate_bytes_per_sec %.0f bytes/s\n",
+	printf("BENCH %s_bytes_per_sec %.0f bytes/s\n", evac_tag,
 	    (double)bytes / (t1 - t0));
-	cpu_print("evacuate", &c0, &c1);
+	cpu_print(evac_tag, &c0, &c1);
 	bench_raw(a, (double)bytes / (t1 - t0));
 	fflush(stdout);
 }
@@ -478,23 +484,27 @@ bench_commit(const char *conninfo, PGconn *db)
 	    ((double)committed / (t1 - t0)) / ((double)raw / (t3 - t2)));
 }
 
-int
-main(void)
+struct evac_run {
+	const char	*tag;
+	int		 n, size;
+};
+
+/* One evacuation on a fresh cluster, and after it (commit) the metadata
+ * commit bench on the same database. */
+static void
+run_evacuation(const struct evac_run *run, int commit)
 {
-	static const char *const names[4] = { "n1.stor", "n2.stor", "n3.stor",
-	    "n4.stor" };
+	static const char *const names[4] = { "n1.stor", "n2.stor",
+	    "n3.stor", "n4.stor" };
 	struct bl_err err;
 	PGconn *db;
 	char engine[256];
 
-	if (getenv("BENCH_ENGINE_OBJECTS") != NULL)
-		evac_n = atoi(getenv("BENCH_ENGINE_OBJECTS")) / 1000 * 1000;
-	if (getenv("BENCH_ENGINE_SIZE") != NULL)
-		evac_size = atoi(getenv("BENCH_ENGINE_SIZE")) / 8 * 8;
-	if (evac_n <= 0 || evac_size <= 0)
-		die("BENCH_ENGINE_OBJECTS or BENCH_ENGINE_SIZE: want > 0");
-	fprintf(stderr, "bench-engine: evacuating %d x %d bytes\n", evac_n,
-	    evac_size);
+	evac_tag = run->tag;
+	evac_n = run->n;
+	evac_size = run->size;
+	fprintf(stderr, "bench-engine: %s: evacuating %d x %d bytes\n",
+	    evac_tag, evac_n, evac_size);
 	if (th_pg_start(&pg) != 0)
 		die("cannot start PostgreSQL");
 	started_pg = 1;
@@ -519,8 +529,42 @@ main(void)
 		die(err.msg);
 	bench_evacuate(&ctl, db, ag);
 	th_ctl_stop(&ctl);
-	bench_commit(pg.conninfo, db);
+	if (commit)
+		bench_commit(pg.conninfo, db);
 	PQfinish(db);
 	stop_all();
+	started_pg = started_agents = 0;
+	free(evac_id);
+	free(evac_md5);
+	free(evac_other);
+	evac_id = NULL;
+	evac_md5 = NULL;
+	evac_other = NULL;
+}
+
+int
+main(void)
+{
+	static const struct evac_run runs[] = {
+		{ "evacuate_4k", NOBJ, 4096 },
+		{ "evacuate_64k", NOBJ, OSIZE },
+		{ "evacuate_1mib", 2000, 1048576 },
+	};
+	struct evac_run one = { "evacuate", NOBJ, OSIZE };
+	size_t nruns = sizeof(runs) / sizeof(runs[0]);
+
+	if (getenv("BENCH_ENGINE_OBJECTS") != NULL)
+		one.n = atoi(getenv("BENCH_ENGINE_OBJECTS")) / 1000 * 1000;
+	if (getenv("BENCH_ENGINE_SIZE") != NULL)
+		one.size = atoi(getenv("BENCH_ENGINE_SIZE")) / 8 * 8;
+	if (one.n <= 0 || one.size <= 0)
+		die("BENCH_ENGINE_OBJECTS or BENCH_ENGINE_SIZE: want > 0");
+	if (getenv("BENCH_ENGINE_OBJECTS") != NULL ||
+	    getenv("BENCH_ENGINE_SIZE") != NULL) {
+		run_evacuation(&one, 1);
+		return 0;
+	}
+	for (size_t i = 0; i < nruns; i++)
+		run_evacuation(&runs[i], i + 1 == nruns);
 	return 0;
 }

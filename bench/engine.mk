@@ -1,5 +1,6 @@
-# make bench-engine: evacuate 20,000 x 64 KiB objects across 4 real agents
-# through a real ballastd on a private PostgreSQL, and the metadata commit
+# make bench-engine: evacuate 20,000 x 4 KiB, 20,000 x 64 KiB and 2,000 x
+# 1 MiB objects across 4 real agents through a real ballastd on a private
+# PostgreSQL, each against a raw GET of the same bytes, and the metadata commit
 # rate against a raw batched UPDATE ... FROM unnest(...) of the same rows
 # (bench/bench_engine.c). It uses the integration test helpers.
 .PHONY: bench-engine
