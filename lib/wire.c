@@ -76,6 +76,41 @@ bl_wire_base_url_valid(const char *url)
 	return hl > 0 && memchr(host, '@', hl) == NULL;
 }
 
+/* Required member key of o (named path in messages): a canonical
+ * lowercase UUID, copied to out. 0 or -1. */
+static int
+uuid_member(const json_t *o, const char *key, const char *path,
+    char out[BL_UUID_LEN + 1], struct bl_err *err)
+{
+	const char *v;
+
+	if ((v = bl_json_str(o, key, path, err)) == NULL)
+		return -1;
+	if (!bl_uuid_valid(v))
+		return bl_err_set(err, BL_EINVAL, "%s.%s: not a canonical "
+		    "lowercase uuid", path, key);
+	memcpy(out, v, BL_UUID_LEN + 1);
+	return 0;
+}
+
+/* Required member body.key: an array of 1 to max entries (more:
+ * BL_ETOOBIG). 0 with *arr and *n, or -1. */
+static int
+array_member(const json_t *root, const char *key, size_t max,
+    const json_t **arr, size_t *n, struct bl_err *err)
+{
+	*arr = json_object_get(root, key);
+	if (!json_is_array(*arr))
+		return bl_err_set(err, BL_EINVAL, "body.%s: missing or not an "
+		    "array", key);
+	if ((*n = json_array_size(*arr)) == 0)
+		return bl_err_set(err, BL_EINVAL, "body.%s: empty", key);
+	if (*n > max)
+		return bl_err_set(err, BL_ETOOBIG, "body.%s: %zu entries, the "
+		    "limit is %zu", key, *n, max);
+	return 0;
+}
+
 static int
 parse_task(const json_t *jt, size_t i, struct bl_wire_task *t,
     struct bl_err *err)
@@ -83,7 +118,7 @@ parse_task(const json_t *jt, size_t i, struct bl_wire_task *t,
 	static const char *const keys[] = { "object_id", "owner", "md5",
 	    "size", "source", NULL };
 	static const char *const skeys[] = { "node", "url", NULL };
-	const char *owner, *oid, *md5, *node, *url;
+	const char *md5, *node, *url;
 	const json_t *src;
 	json_int_t size;
 	char path[48], spath[64];
@@ -92,17 +127,11 @@ parse_task(const json_t *jt, size_t i, struct bl_wire_task *t,
 	snprintf(spath, sizeof(spath), "tasks[%zu].source", i);
 	if (bl_json_check_keys(jt, keys, path, err) == -1)
 		return -1;
-	if ((oid = bl_json_str(jt, "object_id", path, err)) == NULL ||
-	    (owner = bl_json_str(jt, "owner", path, err)) == NULL ||
+	if (uuid_member(jt, "object_id", path, t->object_id, err) == -1 ||
+	    uuid_member(jt, "owner", path, t->owner, err) == -1 ||
 	    (md5 = bl_json_str(jt, "md5", path, err)) == NULL ||
 	    bl_json_int(jt, "size", path, 0, INT64_MAX / 2, &size, err) == -1)
 		return -1;
-	if (!bl_uuid_valid(oid))
-		return bl_err_set(err, BL_EINVAL, "%s.object_id: not a "
-		    "canonical lowercase uuid", path);
-	if (!bl_uuid_valid(owner))
-		return bl_err_set(err, BL_EINVAL, "%s.owner: not a canonical "
-		    "lowercase uuid", path);
 	if (bl_wire_md5_from_b64(md5, t->md5raw) == -1)
 		return bl_err_set(err, BL_EINVAL, "%s.md5: not a base64 "
 		    "Content-MD5", path);
@@ -120,8 +149,6 @@ parse_task(const json_t *jt, size_t i, struct bl_wire_task *t,
 	    node[0] == '\0')
 		return bl_err_set(err, BL_EINVAL, "%s: node or url too long, "
 		    "empty or with spaces", spath);
-	memcpy(t->owner, owner, BL_UUID_LEN + 1);
-	memcpy(t->object_id, oid, BL_UUID_LEN + 1);
 	memcpy(t->md5, md5, 25);
 	t->size = size;
 	if ((t->source_node = strdup(node)) == NULL ||
@@ -155,21 +182,11 @@ bl_wire_assign_parse(const char *body, size_t len, long long max_tasks,
 		    "uuid");
 		goto fail;
 	}
-	tasks = json_object_get(root, "tasks");
-	if (!json_is_array(tasks)) {
-		bl_err_set(err, BL_EINVAL, "body.tasks: missing or not an "
-		    "array");
+	if (max_tasks < 0)
+		max_tasks = 0;
+	if (array_member(root, "tasks", (size_t)max_tasks, &tasks, &n,
+	    err) == -1)
 		goto fail;
-	}
-	if ((n = json_array_size(tasks)) == 0) {
-		bl_err_set(err, BL_EINVAL, "body.tasks: empty");
-		goto fail;
-	}
-	if ((long long)n > max_tasks) {
-		bl_err_set(err, BL_ETOOBIG, "body.tasks: %zu tasks, the limit "
-		    "is %lld", n, max_tasks);
-		goto fail;
-	}
 	if ((a->tasks = calloc(n, sizeof(*a->tasks))) == NULL) {
 		bl_err_set(err, BL_ENOMEM, "out of memory");
 		goto fail;
@@ -318,21 +335,8 @@ bl_wire_deletes_parse(const char *body, size_t len, size_t max,
 		return -1;
 	if (bl_json_check_keys(root, keys, "body", err) == -1)
 		goto fail;
-	objs = json_object_get(root, "objects");
-	if (!json_is_array(objs)) {
-		bl_err_set(err, BL_EINVAL, "body.objects: missing or not an "
-		    "array");
+	if (array_member(root, "objects", max, &objs, &n, err) == -1)
 		goto fail;
-	}
-	if ((n = json_array_size(objs)) == 0) {
-		bl_err_set(err, BL_EINVAL, "body.objects: empty");
-		goto fail;
-	}
-	if (n > max) {
-		bl_err_set(err, BL_ETOOBIG, "body.objects: %zu objects, the "
-		    "limit is %zu", n, max);
-		goto fail;
-	}
 	if ((d->items = calloc(n, sizeof(*d->items))) == NULL) {
 		bl_err_set(err, BL_ENOMEM, "out of memory");
 		goto fail;
@@ -340,27 +344,14 @@ bl_wire_deletes_parse(const char *body, size_t len, size_t max,
 	for (size_t i = 0; i < n; i++) {
 		const json_t *o = json_array_get(objs, i);
 		struct bl_wire_del *x = &d->items[i];
-		const char *owner, *oid;
 		char path[48];
 
 		d->n = i + 1;
 		snprintf(path, sizeof(path), "objects[%zu]", i);
 		if (bl_json_check_keys(o, ikeys, path, err) == -1 ||
-		    (owner = bl_json_str(o, "owner", path, err)) == NULL ||
-		    (oid = bl_json_str(o, "object_id", path, err)) == NULL)
+		    uuid_member(o, "owner", path, x->owner, err) == -1 ||
+		    uuid_member(o, "object_id", path, x->object_id, err) == -1)
 			goto fail;
-		if (!bl_uuid_valid(owner)) {
-			bl_err_set(err, BL_EINVAL, "%s.owner: not a canonical "
-			    "lowercase uuid", path);
-			goto fail;
-		}
-		if (!bl_uuid_valid(oid)) {
-			bl_err_set(err, BL_EINVAL, "%s.object_id: not a "
-			    "canonical lowercase uuid", path);
-			goto fail;
-		}
-		memcpy(x->owner, owner, BL_UUID_LEN + 1);
-		memcpy(x->object_id, oid, BL_UUID_LEN + 1);
 		if (parse_delete(o, path, x->md5, &x->forward_to, err) == -1)
 			goto fail;
 	}

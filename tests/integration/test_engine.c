@@ -76,6 +76,19 @@ wait_complete(const char *id, int timeout_s)
 	return job;
 }
 
+/* Evacuates node (all of it) and waits until the job completed with want
+ * tasks complete; writes its id. */
+static void
+evacuate_complete(const char *node, long long want, char id[37])
+{
+	json_t *job;
+
+	assert_int_equal(th_ctl_evacuate(&ctl, node, 0, id), 201);
+	job = wait_complete(id, 120);
+	assert_int_equal(th_job_counter(job, "complete"), want);
+	json_decref(job);
+}
+
 /* Waits until the job has tasks handed to agents. */
 static void
 wait_assigned(const char *id)
@@ -106,16 +119,12 @@ test_engine__single_copy_object_moves_from_the_evacuated_node(void **state)
 {
 	int copies[1] = { 0 };
 	char id[37], ids[10 * 37];
-	json_t *job;
 
 	(void)state;
 	reset();
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 10, 2048, copies, 1,
 	    ids, OWNER), 0);
-	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
-	job = wait_complete(id, 120);
-	assert_int_equal(th_job_counter(job, "complete"), 10);
-	json_decref(job);
+	evacuate_complete("n1.stor", 10, id);
 	assert_int_equal(th_sql_ll(pg.conninfo, "SELECT count(*) FROM objects "
 	    "WHERE copies = ARRAY['n1.stor']"), 0);
 	assert_int_equal(th_verify(&ctl), 0);
@@ -701,7 +710,6 @@ test_engine__sources_go_one_delete_at_a_time_to_an_agent_refusing_a_batch(
 	int copies[1] = { 0 };
 	char id[37], ids[20 * 37], sql[256], cmd[4096];
 	unsigned char *log;
-	json_t *job;
 	size_t len;
 	int left = 20;
 
@@ -710,10 +718,7 @@ test_engine__sources_go_one_delete_at_a_time_to_an_agent_refusing_a_batch(
 	assert_int_equal(tha_agent_restart(&ag[0], small), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 20, 4096, copies, 1,
 	    ids, OWNER), 0);
-	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
-	job = wait_complete(id, 120);
-	assert_int_equal(th_job_counter(job, "complete"), 20);
-	json_decref(job);
+	evacuate_complete("n1.stor", 20, id);
 	assert_int_equal(th_ctl_stop(&ctl), 0);
 	for (int i = 0; i < 20; i++) {
 		assert_false(object_file_exists(&ag[0], ids + i * 37));
@@ -934,7 +939,6 @@ test_engine__a_dead_nodes_orphans_do_not_starve_other_cleanups(
 {
 	int copies[2] = { 0, 1 };
 	char ids[2 * 37], id[37];
-	json_t *job;
 
 	(void)state;
 	reset();
@@ -956,10 +960,7 @@ test_engine__a_dead_nodes_orphans_do_not_starve_other_cleanups(
 	    "1, 1, 'n2.stor', 'ghost.stor', 'skipped', 'orphan' FROM o"), 0);
 	assert_int_equal(th_seed(pg.conninfo, ag, NAGENTS, 2, 4096, copies, 2,
 	    ids, OWNER), 0);
-	assert_int_equal(th_ctl_evacuate(&ctl, "n1.stor", 0, id), 201);
-	job = wait_complete(id, 60);
-	assert_int_equal(th_job_counter(job, "complete"), 2);
-	json_decref(job);
+	evacuate_complete("n1.stor", 2, id);
 	for (int i = 0; i < 2; i++)
 		assert_false(object_file_exists(&ag[0], ids + i * 37));
 	/* The dead node's orphans are still owed, for when it answers. */
