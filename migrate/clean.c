@@ -279,16 +279,16 @@ clean_send(struct mig_cleaner *c, const struct bl_acall_opts *ao,
 	for (size_t k = 0; k < nq; k++) {
 		long st = calls[k].status;
 
-		if (st == 200 && calls[k].json != NULL)
+		if (st == 200 && calls[k].json != NULL) {
 			clean_results(r, &q[k], calls[k].json, status);
-		else if (st == 404 || st == 405 || st == 413) {
+		} else if (st == 404 || st == 405 || st == 413) {
 			log_info("engine: cleanup: %s: POST /v1/deletes: HTTP "
 			    "%ld; one DELETE per object", q[k].url, st);
 			clean_singly(c, ao, r, &q[k], status);
-		}
-		else if (st != 0)
+		} else if (st != 0) {
 			log_warnx("engine: cleanup: %s: POST /v1/deletes: "
 			    "HTTP %ld", q[k].url, st);
+		}
 	}
 	rc = 0;
 out:
