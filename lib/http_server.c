@@ -19,6 +19,9 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
+/* Bytes over max_body read and dropped before a 413 (see on_access). */
+#define HTTP_DRAIN_MAX	(16u * 1024 * 1024)
+
 struct bl_http_server {
 	ev_io			 io;		/* MHD's epoll fd; first */
 	ev_timer		 timer;		/* MHD_get_timeout */
@@ -382,8 +385,15 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		r->method = method;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_body) {
+		/* A body up to HTTP_DRAIN_MAX over the limit is read and
+		 * dropped, then answered 413 (below): answered at once, the
+		 * connection closed on unread bytes and the client often got
+		 * a reset instead of the answer. A larger one is answered at
+		 * once, and its sender may see the reset. */
+		if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_body)
 			r->too_big = 1;
+		if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_body +
+		    HTTP_DRAIN_MAX) {
 			bl_http_respond_error(r, 413, "too_large",
 			    "body of %s bytes is over the limit of %zu", cl,
 			    s->opts.max_body);

@@ -6,10 +6,13 @@
  * and zero-copy file responses.
  *
  * The server reads the whole request body (up to max_body; beyond it the
- * client gets 413 without the handler being called) and then calls the
- * handler once. The handler answers with one bl_http_respond*() call before
- * it returns; if it does not, the client gets 500. The request, and every
- * pointer it hands out, lives until the handler returns.
+ * client gets 413 without the handler being called: after the rest of a
+ * body up to 16 MiB over the limit is read and dropped, so that the
+ * client reads the answer rather than a reset; at once for a larger one)
+ * and then calls the handler once. The handler answers with one
+ * bl_http_respond*() call before it returns; if it does not, the client
+ * gets 500. The request, and every pointer it hands out, lives until the
+ * handler returns.
  *
  * Async handlers: a handler may instead call bl_http_req_suspend() and
  * return. The connection then waits (MHD suspends it) until the
