@@ -5,7 +5,7 @@
  * so a crash leaves either both or neither: a task is never counted as
  * complete when its commit failed.
  */
-#include "migrate/engine.h"
+#include "migrate/engine_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -137,15 +137,6 @@ struct mig_commit_pool {
 	struct worker	 w[POOL_MAX];
 };
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void
 mig_commit_pool_instrument(struct mig_commit_pool *p, struct bl_metrics *m)
 {
@@ -230,11 +221,11 @@ worker_main(void *arg)
 		}
 		if (db == NULL)
 			db = bl_pg_connect(p->conninfo, 5, &err);
-		t0 = mono_now();
+		t0 = mig_now();
 		ok = db == NULL ? -1 : mig_commit_batch(db, b->job,
 		    (const char *const *)b->objs, b->n, b->delete_source,
 		    &err);
-		count_batch(commits, duration, b->n, ok, mono_now() - t0);
+		count_batch(commits, duration, b->n, ok, mig_now() - t0);
 		if (ok < 0)
 			log_warnx("committer %d: %s", w->idx, err.msg);
 		batch_free(b);

@@ -1138,12 +1138,9 @@ finish_jobs(struct mig_engine *e)
 	struct bl_err err;
 	PGresult *r;
 
-	struct timespec ts;
-	double now;
+	double now = mig_now();
 	const char *p[1];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	/* Every job with nothing open is finished now, with exact counts.
 	 * The others get their counters recounted every RECOUNT_S only:
 	 * that scan reads every task of the job. */
@@ -1230,6 +1227,15 @@ tick(struct mig_engine *e)
 	if (mig_collect_assignments(e) == -1 || dispatch(e) == -1 ||
 	    sync_throttles(e) == -1 || finish_jobs(e) == -1)
 		return;
+}
+
+double
+mig_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void

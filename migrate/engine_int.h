@@ -107,6 +107,8 @@ int	mig_poll_assignments(struct mig_engine *e);
 int	mig_collect_assignments(struct mig_engine *e);
 int	mig_commit_copied(struct mig_engine *e);
 
+/* Seconds on CLOCK_MONOTONIC. */
+double	mig_now(void);
 /* The CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
 void	mig_deadline(struct timespec *ts, long ms);
 
