@@ -119,9 +119,14 @@ clean_outcome(const PGresult *r, int i, long status)
 	return NULL;
 }
 
-/* One request of the round: up to BL_WIRE_MAX_DELETES of one agent's
- * rows, sent as POST /v1/deletes. */
+/* A round holds at most one request per node. */
+_Static_assert(CLEAN_BATCH <= BL_WIRE_MAX_DELETES,
+    "a round's rows of one node must fit one POST /v1/deletes");
+
+/* One request of the round: one node's rows, sent to its agent as POST
+ * /v1/deletes. */
 struct clean_req {
+	const char	*node;		/* borrows: the round's result */
 	const char	*url;		/* borrows: the round's result */
 	json_t		*objs;		/* owns until sent */
 	int		*rows;		/* owns: nrows of cap */
@@ -149,13 +154,14 @@ clean_item(const PGresult *r, int i, int with_ids)
 	return o;
 }
 
-/* Groups the rows to delete by agent: 0, or -1 out of memory. */
+/* Groups the rows to delete by node: 0, or -1 out of memory. */
 static int
 clean_group(const PGresult *r, int n, struct clean_req *q, size_t *nq,
     long *status)
 {
 	for (int i = 0; i < n; i++) {
 		const char *url = PQgetvalue(r, i, C_URL);
+		const char *node = PQgetvalue(r, i, C_NODE);
 		struct clean_req *x = NULL;
 		json_t *o;
 
@@ -163,11 +169,11 @@ clean_group(const PGresult *r, int n, struct clean_req *q, size_t *nq,
 		    *url == '\0' || strcmp(PQgetvalue(r, i, C_REACH), "t") != 0)
 			continue;	/* not sent: skipped */
 		for (size_t k = 0; k < *nq && x == NULL; k++)
-			if (q[k].nrows < BL_WIRE_MAX_DELETES &&
-			    strcmp(q[k].url, url) == 0)
+			if (strcmp(q[k].node, node) == 0)
 				x = &q[k];
 		if (x == NULL) {
 			x = &q[(*nq)++];
+			x->node = node;
 			x->url = url;
 			if ((x->objs = json_array()) == NULL)
 				return -1;
@@ -251,9 +257,35 @@ clean_singly(struct mig_cleaner *c, const struct bl_acall_opts *ao,
 	free(calls);
 }
 
-/* Sends the round's deletes, one POST /v1/deletes per agent (and per
- * BL_WIRE_MAX_DELETES rows), and fills status[] for the rows sent (0: no
- * answer; rows not sent keep theirs). 0, or -1 out of memory. */
+/* After a request's answers: a node none of whose deletes got an outcome
+ * is held back (mig_backoff_fail), so that the next rounds select other
+ * nodes' deletes; a node with one outcome is let back in. Without it, a
+ * round's worth of deletes failing on one node (a disk gone read-only)
+ * were selected again every round, and no other deletion ever was. */
+static void
+clean_hold(struct mig_cleaner *c, const PGresult *r,
+    const struct clean_req *x, const long *status)
+{
+	long first = status[x->rows[0]];
+	char why[32] = "no answer";
+	double wait;
+
+	for (size_t j = 0; j < x->nrows; j++)
+		if (clean_outcome(r, x->rows[j], status[x->rows[j]]) != NULL) {
+			mig_backoff_clear(&c->bo, x->node);
+			return;
+		}
+	if ((wait = mig_backoff_fail(&c->bo, x->node, mig_now())) < 0)
+		return;
+	if (first > 0)
+		snprintf(why, sizeof(why), "HTTP %ld", first);
+	log_warnx("engine: cleanup: node %s: %zu deletes failed (%s); its "
+	    "deletes wait %.0f s", x->node, x->nrows, why, wait);
+}
+
+/* Sends the round's deletes, one POST /v1/deletes per node, fills
+ * status[] for the rows sent (0: no answer; rows not sent keep theirs)
+ * and holds back the nodes that failed. 0, or -1 out of memory. */
 static int
 clean_send(struct mig_cleaner *c, const struct bl_acall_opts *ao,
     const PGresult *r, int n, long *status)
@@ -289,6 +321,7 @@ clean_send(struct mig_cleaner *c, const struct bl_acall_opts *ao,
 			log_warnx("engine: cleanup: %s: POST /v1/deletes: "
 			    "HTTP %ld", q[k].url, st);
 		}
+		clean_hold(c, r, &q[k], status);
 	}
 	rc = 0;
 out:
@@ -301,15 +334,6 @@ out:
 	}
 	free(q);
 	return rc;
-}
-
-static double
-clean_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static struct mig_backoff *
@@ -381,51 +405,6 @@ mig_backoffs_free(struct mig_backoffs *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* After a round's answers: each node asked whose every delete went
- * without an outcome is held back (mig_backoff_fail), so that the next
- * rounds select other nodes' deletes; a node with one outcome is let back
- * in. Without it, a round's worth of deletes failing on one node (a disk
- * gone read-only) were selected again every round, and no other
- * deletion ever was. */
-static void
-clean_hold(struct mig_cleaner *c, const PGresult *r, int n,
-    const long *status, double now)
-{
-	for (int i = 0; i < n; i++) {
-		const char *node = PQgetvalue(r, i, C_NODE);
-		int asked = 0, outcomes = 0, j;
-		char why[32] = "no answer";
-		double wait;
-
-		if (status[i] < 0)
-			continue;
-		for (j = 0; j < i; j++)
-			if (status[j] >= 0 &&
-			    strcmp(PQgetvalue(r, j, C_NODE), node) == 0)
-				break;
-		if (j < i)
-			continue;	/* this node was counted at row j */
-		for (j = i; j < n; j++) {
-			if (status[j] < 0 ||
-			    strcmp(PQgetvalue(r, j, C_NODE), node) != 0)
-				continue;
-			if (asked++ == 0 && status[j] > 0)
-				snprintf(why, sizeof(why), "HTTP %ld",
-				    status[j]);
-			if (clean_outcome(r, j, status[j]) != NULL)
-				outcomes++;
-		}
-		if (outcomes > 0) {
-			mig_backoff_clear(&c->bo, node);
-			continue;
-		}
-		if ((wait = mig_backoff_fail(&c->bo, node, now)) < 0)
-			continue;
-		log_warnx("engine: cleanup: node %s: %d deletes failed (%s); "
-		    "its deletes wait %.0f s", node, asked, why, wait);
-	}
-}
-
 /* One round: 0 with *n the rows selected and *done the outcomes recorded,
  * or -1. */
 static int
@@ -438,7 +417,6 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	struct bl_err err;
 	char grace[24], lim[24];
 	const char *gp[3] = { grace, lim, NULL };
-	double now = clean_now();
 	PGresult *r;
 	long *status;
 	int nout = 0, rc = 0;
@@ -446,7 +424,7 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 	*n = *done = 0;
 	snprintf(grace, sizeof(grace), "%ld", o->grace_s);
 	snprintf(lim, sizeof(lim), "%d", CLEAN_BATCH);
-	if (mig_backoff_held(&c->bo, now, &held) == -1) {
+	if (mig_backoff_held(&c->bo, mig_now(), &held) == -1) {
 		mig_arr_free(&held);
 		return -1;
 	}
@@ -487,7 +465,6 @@ clean_round(struct mig_cleaner *c, const struct clean_opts *o, int *n,
 		PQclear(r);
 		return -1;
 	}
-	clean_hold(c, r, *n, status, now);
 	for (int i = 0; i < *n; i++) {
 		const char *out = clean_outcome(r, i, status[i]);
 
