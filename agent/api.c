@@ -451,9 +451,16 @@ delete_item(struct agt *g, struct agt_delb *b, size_t i)
 
 	agt_obj_path(path, sizeof(path), g->cfg.root, x->owner, x->object_id);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
+	if (fd == -1 && errno == ENOENT) {
 		agt_delb_fail(b, i, 404, "not_found", "object %s/%s: not "
 		    "here", x->owner, x->object_id);
+		return;
+	}
+	/* Not "not here": a 404 counts as deleted (EMFILE, say, in a big
+	 * batch of files hashed on a worker, each holding its fd). */
+	if (fd == -1) {
+		agt_delb_fail(b, i, 500, "io_error", "object %s/%s: open: %s",
+		    x->owner, x->object_id, strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
