@@ -494,12 +494,12 @@ on_data(struct bl_http_xfer *x, const char *p, size_t n, void *arg)
  * follow wait on writes already in flight together, then fsyncs every
  * file, then renames them (see place_work), then fsyncs each directory
  * once. A burst of small objects costs one hand-off to a worker and a few
- * directory syncs, not two hand-offs and a sync per object. (One syncfs(2) per group was
- * slower: it writes back everything dirty on the filesystem, other
- * agents' and PostgreSQL's too when they share it.) A crash before the
- * file's fsync leaves a tmp file, removed at start-up; one before the
- * directory's fsync a verified file that no one was told about; the task
- * runs again and finds it. */
+ * directory syncs, not two hand-offs and a sync per object. (One
+ * syncfs(2) per group was slower: it writes back everything dirty on the
+ * filesystem, other agents' and PostgreSQL's too when they share it.) A
+ * crash before the file's fsync leaves a tmp file, removed at start-up;
+ * one before the directory's fsync a verified file that no one was told
+ * about; the task runs again and finds it. */
 
 /* Tasks in a group, at most. */
 #define PLACE_GROUP_MAX	256

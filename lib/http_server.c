@@ -379,6 +379,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r == NULL)
 		return MHD_NO;
 	if (!r->started) {
+		unsigned long long len;
 		const char *cl;
 
 		r->started = 1;
@@ -390,10 +391,10 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		 * connection closed on unread bytes and the client often got
 		 * a reset instead of the answer. A larger one is answered at
 		 * once, and its sender may see the reset. */
-		if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_body)
+		len = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+		if (len > s->opts.max_body)
 			r->too_big = 1;
-		if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_body +
-		    HTTP_DRAIN_MAX) {
+		if (len > s->opts.max_body + HTTP_DRAIN_MAX) {
 			bl_http_respond_error(r, 413, "too_large",
 			    "body of %s bytes is over the limit of %zu", cl,
 			    s->opts.max_body);
